@@ -1,0 +1,1 @@
+"""Storage adapters: `sqlite` for one machine, `aws` for DynamoDB, S3 and SNS."""

@@ -1,0 +1,1 @@
+"""Local adapters on SQLite (WAL), all under one data folder."""

@@ -1,0 +1,370 @@
+"""The metrics store on SQLite: a write-ahead log, an in-memory head, and packed chunks.
+
+How a write travels (see docs/architecture.md for the measurements behind it):
+1. The request thread packs the batch into one blob and queues it for the writer thread.
+2. The writer takes every queued batch, inserts one `log` row per batch in a single
+   transaction, commits (WAL, fsync), then appends the points to the head (a dict of
+   per-series lists) and resolves the futures: the client is answered only now.
+3. When the head is large or old, the writer flushes it into `chunks` and deletes the
+   log rows it covered, in one transaction. After a crash the log is replayed into the head.
+
+Queries read chunks and the head under one lock, so a flush is never seen half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+import msgspec
+
+from weir.durability import settle
+from weir.errors import StorageError, UnavailableError
+from weir.metrics.series import Series
+from weir.metrics.timeutil import NS
+from weir.ports import PointBatch
+
+from . import schema
+
+log = logging.getLogger(__name__)
+
+CHUNK_POINTS = 4096
+_STOP = object()
+
+
+def _pack(batch: PointBatch) -> bytes:
+    n = len(batch)
+    return (
+        n.to_bytes(4, "little")
+        + array("q", batch.series_ids).tobytes()
+        + array("q", batch.timestamps).tobytes()
+        + array("d", batch.values).tobytes()
+    )
+
+
+def _unpack(blob: bytes) -> tuple[list[int], list[int], list[float]]:
+    n = int.from_bytes(blob[:4], "little")
+    cols = []
+    for i, code in enumerate("qqd"):
+        a = array(code)
+        a.frombytes(blob[4 + i * 8 * n : 4 + (i + 1) * 8 * n])
+        cols.append(a.tolist())
+    return cols[0], cols[1], cols[2]
+
+
+def _sorted_unique(ts: list[int], vals: list[float]) -> tuple[list[int], list[float]]:
+    """Sort by time; of points with the same timestamp the last written wins."""
+    if all(a < b for a, b in zip(ts, ts[1:])):
+        return ts, vals
+    latest = dict(zip(ts, vals))
+    keys = sorted(latest)
+    return keys, [latest[k] for k in keys]
+
+
+class SqliteMetricStore:
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        retention_seconds: int,
+        flush_points: int = 1_000_000,
+        flush_seconds: float = 300.0,
+        sweep_seconds: float = 600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.retention_ns = retention_seconds * NS
+        self.flush_points = flush_points
+        self.flush_seconds = flush_seconds
+        self.sweep_seconds = sweep_seconds
+        self.clock = clock
+        self.series_epoch = 0  # bumped whenever series are forgotten; callers drop caches
+        self._w = schema.connect(str(path))
+        schema.migrate(self._w)
+        self._r = schema.connect(str(path), readonly=True)
+        self._lock = threading.Lock()
+        self._series: dict[int, Series] = {}
+        self._by_name: dict[str, dict[int, Series]] = {}
+        for sid, name, dims, type_, unit in self._w.execute(
+            "SELECT id, name, dimensions, type, unit FROM series"
+        ):
+            self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
+        self._head: dict[int, tuple[list[int], list[float]]] = {}
+        self._head_points = 0
+        self._log_applied = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._writer = threading.Thread(target=self._run, name="weir-sqlite-writer", daemon=True)
+        self._writer.start()
+
+    # -- the port -----------------------------------------------------------------
+
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def get_series(self, series_id: int) -> Series | None:
+        return self._series.get(series_id)
+
+    def metric_names(self) -> dict[str, int]:
+        self._wait_ready()
+        with self._lock:
+            return {name: len(members) for name, members in self._by_name.items() if members}
+
+    def series_of(self, name: str) -> list[Series]:
+        self._wait_ready()
+        with self._lock:
+            members = list(self._by_name.get(name, {}).values())
+        return sorted(members, key=lambda s: s.key)
+
+    def append(self, batch: PointBatch) -> None:
+        self._wait_ready()
+        future: Future = Future()
+        self._queue.put((batch, _pack(batch), future))
+        settle(future)
+
+    def read(self, series_ids, start_ns, end_ns):
+        self._wait_ready()
+        out = {}
+        sql = (
+            "SELECT t_min, t_max, ts, vals FROM chunks WHERE series_id = ? AND t_max >= ? AND t_min < ? "
+            "ORDER BY id"
+        )
+        with self._lock:
+            for sid in series_ids:
+                rows = self._r.execute(sql, (sid, start_ns, end_ns)).fetchall()
+                head = self._head.get(sid)
+                if head is not None:
+                    head = _sorted_unique(list(head[0]), list(head[1]))
+                if rows or head:
+                    out[sid] = (rows, head)
+        return {sid: _trim(*_merge(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+
+    def flush(self) -> None:
+        """Move the head into chunks now (also done on its own when it grows or ages)."""
+        self._call("flush")
+
+    def sweep(self) -> None:
+        """Delete chunks past retention now (also done on its own periodically)."""
+        self._call("sweep")
+
+    def close(self) -> None:
+        if self._writer.is_alive():
+            self._call("stop")
+            self._writer.join()
+        self._r.close()
+        self._w.close()
+
+    # -- the writer thread ----------------------------------------------------------
+
+    def _wait_ready(self) -> None:
+        if self._failed is not None:
+            raise StorageError(f"the metrics store has stopped: {self._failed}")
+        if not self._ready.wait(timeout=60):
+            raise UnavailableError("the metrics store is still recovering its log; retry shortly")
+
+    def _call(self, command: str) -> None:
+        future: Future = Future()
+        self._queue.put((command, None, future))
+        future.result()
+
+    def _run(self) -> None:
+        try:
+            self._recover()
+        except BaseException as exc:  # surfaced to every caller by _wait_ready
+            log.exception("recovering the metrics log failed")
+            self._failed = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        last_flush = last_sweep = time.monotonic()
+        while True:
+            try:
+                jobs = [self._queue.get(timeout=1.0)]
+            except queue.Empty:
+                jobs = []
+            while True:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            appends = [j for j in jobs if isinstance(j[0], PointBatch)]
+            if appends:
+                self._commit(appends)
+            commands = [j for j in jobs if not isinstance(j[0], PointBatch)]
+            now = time.monotonic()
+            if self._head_points >= self.flush_points or (
+                self._head and now - last_flush >= self.flush_seconds
+            ):
+                self._guard(self._flush)
+                last_flush = now
+            if now - last_sweep >= self.sweep_seconds:
+                self._guard(self._sweep)
+                last_sweep = now
+            for command, _, future in commands:
+                try:
+                    if command == "flush" or command == "stop":
+                        self._flush()
+                    elif command == "sweep":
+                        self._sweep()
+                except Exception as exc:  # reported to the caller, writer carries on
+                    future.set_exception(_storage_error(exc))
+                else:
+                    future.set_result(None)
+                if command == "stop":
+                    return
+
+    def _guard(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("background %s failed; will retry", job.__name__)
+
+    def _commit(self, jobs: list) -> None:
+        w = self._w
+        try:
+            w.execute("BEGIN IMMEDIATE")
+            last = 0
+            for batch, blob, _ in jobs:
+                if batch.new_series:
+                    w.executemany(
+                        "INSERT OR IGNORE INTO series VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (s.id, s.name, s.key, msgspec.json.encode(s.dimensions).decode(), s.type, s.unit)
+                            for s in batch.new_series
+                        ],
+                    )
+                last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
+            w.execute("COMMIT")
+        except Exception as exc:
+            if w.in_transaction:
+                w.execute("ROLLBACK")
+            self.series_epoch += 1
+            error = _storage_error(exc)
+            for _, _, future in jobs:
+                future.set_exception(error)
+            return
+        with self._lock:
+            for batch, _, _ in jobs:
+                for s in batch.new_series:
+                    if s.id not in self._series:
+                        self._remember(s)
+                self._apply(batch.series_ids, batch.timestamps, batch.values)
+            self._log_applied = last
+        for _, _, future in jobs:
+            future.set_result(None)
+
+    def _apply(self, sids: list[int], tss: list[int], vals: list[float]) -> None:
+        head = self._head
+        for sid, t, v in zip(sids, tss, vals):
+            entry = head.get(sid)
+            if entry is None:
+                head[sid] = ([t], [v])
+            else:
+                entry[0].append(t)
+                entry[1].append(v)
+        self._head_points += len(vals)
+
+    def _recover(self) -> None:
+        for log_id, blob in self._w.execute("SELECT id, data FROM log ORDER BY id"):
+            self._apply(*_unpack(blob))
+            self._log_applied = log_id
+        if self._head_points:
+            log.info("replayed %d points from the write-ahead log", self._head_points)
+
+    def _flush(self) -> None:
+        if not self._head:
+            return
+        rows = []
+        for sid, (ts, vals) in self._head.items():
+            ts, vals = _sorted_unique(ts, vals)
+            for i in range(0, len(ts), CHUNK_POINTS):
+                t, v = ts[i : i + CHUNK_POINTS], vals[i : i + CHUNK_POINTS]
+                rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
+        w = self._w
+        w.execute("BEGIN IMMEDIATE")
+        try:
+            w.executemany("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)", rows)
+            w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
+        except Exception:
+            w.execute("ROLLBACK")
+            raise
+        with self._lock:
+            w.execute("COMMIT")
+            self._head = {}
+            self._head_points = 0
+
+    def _sweep(self) -> None:
+        cutoff = int(self.clock() * NS) - self.retention_ns
+        w = self._w
+        w.execute("BEGIN IMMEDIATE")
+        try:
+            w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
+            live = {sid for (sid,) in w.execute("SELECT DISTINCT series_id FROM chunks")}
+            gone = [sid for sid in self._series if sid not in live and sid not in self._head]
+            w.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in gone])
+        except Exception:
+            w.execute("ROLLBACK")
+            raise
+        with self._lock:
+            w.execute("COMMIT")
+            for sid in gone:
+                s = self._series.pop(sid)
+                self._by_name[s.name].pop(sid, None)
+                if not self._by_name[s.name]:
+                    del self._by_name[s.name]
+            if gone:
+                self.series_epoch += 1
+
+    def _remember(self, s: Series) -> None:
+        self._series[s.id] = s
+        self._by_name.setdefault(s.name, {})[s.id] = s
+
+
+def _storage_error(exc: BaseException) -> StorageError:
+    if isinstance(exc, StorageError):
+        return exc
+    return StorageError(f"the metrics store could not write: {exc}; nothing of this request was stored")
+
+
+def _merge(rows: list, head: tuple[list[int], list[float]] | None) -> tuple[list[int], list[float]]:
+    parts = []
+    for _t_min, _t_max, ts_blob, vals_blob in rows:
+        t, v = array("q"), array("d")
+        t.frombytes(ts_blob)
+        v.frombytes(vals_blob)
+        parts.append((t.tolist(), v.tolist()))
+    if head:
+        parts.append(head)
+    if len(parts) == 1:
+        return parts[0]
+    ordered = all(parts[i][0][-1] < parts[i + 1][0][0] for i in range(len(parts) - 1))
+    if ordered:
+        ts, vals = [], []
+        for t, v in parts:
+            ts += t
+            vals += v
+        return ts, vals
+    latest: dict[int, float] = {}
+    for t, v in parts:  # oldest write first, so later writes win
+        latest.update(zip(t, v))
+    keys = sorted(latest)
+    return keys, [latest[k] for k in keys]
+
+
+def _trim(ts: list[int], vals: list[float], start: int, end: int) -> tuple[list[int], list[float]]:
+    lo, hi = bisect_left(ts, start), bisect_left(ts, end)
+    if lo == 0 and hi == len(ts):
+        return ts, vals
+    return ts[lo:hi], vals[lo:hi]

@@ -1,0 +1,47 @@
+"""A small HTTP client for the CLI (stdlib only), turning API errors into readable ones."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.parse
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Client:
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self._conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
+        self._prefix = parts.path.rstrip("/")
+
+    def request(self, method: str, path: str, body: bytes | None = None, params: dict | None = None) -> dict:
+        target = self._prefix + path
+        if params:
+            target += "?" + urllib.parse.urlencode(params)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            self._conn.request(method, target, body=body, headers=headers)
+            resp = self._conn.getresponse()
+            raw = resp.read()
+        except (ConnectionError, OSError) as exc:
+            self._conn.close()
+            raise ApiError(0, f"cannot reach the server ({exc}); is `weir serve` running?") from None
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            data = {"message": raw[:200].decode("utf-8", "replace")}
+        if resp.status >= 400:
+            raise ApiError(resp.status, data.get("message", "") if isinstance(data, dict) else str(data))
+        return data
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,59 @@
+"""The project's own exceptions.
+
+Adapters translate driver errors (sqlite3, botocore) into these, so the HTTP layer can map
+each to one status code without knowing which backend raised it. Every message is meant
+for a person: it says what was wrong and, where possible, what to do instead.
+"""
+
+from __future__ import annotations
+
+
+class WeirError(Exception):
+    """Base class; `status` is the HTTP status the API answers with."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInputError(WeirError):
+    status = 400
+    code = "invalid_input"
+
+
+class PayloadTooLargeError(WeirError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(WeirError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class NotFoundError(WeirError):
+    status = 404
+    code = "not_found"
+
+
+class UnauthorizedError(WeirError):
+    status = 401
+    code = "unauthorized"
+
+
+class UnavailableError(WeirError):
+    """The service cannot take the request now (starting up, storage failing); retry later."""
+
+    status = 503
+    code = "unavailable"
+
+
+class StorageError(WeirError):
+    """A backend failed; nothing of the request was acknowledged."""
+
+    status = 503
+    code = "storage_error"

@@ -1,0 +1,188 @@
+"""The local gateway: an ASGI app that turns each HTTP request into an API Gateway REST
+proxy event and calls the same resolver the `api` Lambda uses (the pattern of chalice's
+`LocalGateway`). Local mode swaps adapters; it never forks request handling.
+
+The resolver runs on the event loop thread: Powertools keeps the current event in a class
+attribute, so two resolves must never overlap. Durable writes do not block the loop:
+a store queues its commit and the gateway awaits it (see `weir.durability`) before it
+answers, while other requests proceed and share the next commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from weir.durability import deferred
+from weir.errors import PayloadTooLargeError, StorageError, WeirError
+from weir.metrics import limits
+from weir.metrics.model import ErrorBody
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict, Any], dict]
+
+
+class LambdaContext:
+    """Just enough of the Lambda context object for Powertools."""
+
+    function_name = "weir-local"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 0
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:weir-local"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = self.log_stream_name = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+class LocalGateway:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        max_body: int = limits.MAX_BODY_BYTES,
+        on_startup: Callable[[], None] | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
+        self.handler = handler
+        self.max_body = max_body
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self.on_startup:
+                    self.on_startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.on_shutdown:
+                    await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope, receive, send) -> None:
+        headers: dict[str, str] = {}
+        for k, v in scope["headers"]:
+            key = k.decode("latin-1").lower()
+            headers[key] = f"{headers[key]},{v.decode('latin-1')}" if key in headers else v.decode("latin-1")
+        try:
+            body = await self._read_body(headers, receive)
+        except WeirError as exc:
+            await _send(send, exc.status, _error(exc), close=True)
+            return
+        event = build_event(scope, headers, body)
+        with deferred() as pending:
+            result = self.handler(event, LambdaContext())
+        if pending:
+            try:
+                await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
+            except WeirError as exc:
+                result = {"statusCode": exc.status, "headers": {"Content-Type": "application/json"},
+                          "body": _error(exc).decode()}
+            except Exception as exc:  # never acknowledge what was not stored
+                log.exception("durable write failed")
+                err = StorageError(f"the write failed ({exc}); nothing of this request was acknowledged")
+                result = {"statusCode": 503, "headers": {"Content-Type": "application/json"},
+                          "body": _error(err).decode()}
+        status = int(result.get("statusCode", 200))
+        out_headers: list[tuple[bytes, bytes]] = []
+        for k, v in (result.get("headers") or {}).items():
+            out_headers.append((k.encode(), str(v).encode()))
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers.extend((k.encode(), str(v).encode()) for v in values)
+        raw = result.get("body") or ""
+        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
+        await send({"type": "http.response.start", "status": status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _read_body(self, headers: dict[str, str], receive) -> bytes:
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise PayloadTooLargeError(f"the body is larger than {self.max_body} bytes; split it into smaller requests")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise PayloadTooLargeError(
+                    f"the body is larger than {self.max_body} bytes; split it into smaller requests"
+                )
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+
+def build_event(scope: dict, headers: dict[str, str], body: bytes) -> dict:
+    """An API Gateway REST (v1) proxy event, as API Gateway would send it."""
+    query: dict[str, list[str]] = {}
+    raw_qs = scope.get("query_string", b"").decode("latin-1")
+    if raw_qs:
+        from urllib.parse import parse_qsl
+
+        for k, v in parse_qsl(raw_qs, keep_blank_values=True):
+            query.setdefault(k, []).append(v)
+    try:
+        text, is_b64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_b64 = base64.b64encode(body).decode(), True
+    path = scope["path"]
+    now = time.time()
+    client = scope.get("client") or ("127.0.0.1", 0)
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": scope["method"],
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": scope["method"],
+            "path": path,
+            "stage": "local",
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(now * 1000),
+            "identity": {"sourceIp": client[0], "userAgent": headers.get("user-agent", "")},
+        },
+        "body": text or None,
+        "isBase64Encoded": is_b64,
+    }
+
+
+def _error(exc: WeirError) -> bytes:
+    import msgspec
+
+    return msgspec.json.encode(ErrorBody(exc.code, exc.message))
+
+
+async def _send(send, status: int, body: bytes, *, close: bool = False) -> None:
+    headers = [(b"content-type", b"application/json")]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

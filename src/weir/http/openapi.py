@@ -1,0 +1,108 @@
+"""The OpenAPI 3.1 document, generated from the same msgspec models the decoder uses.
+
+`ROUTES` lists every route of `weir.http.routes`; a test checks both cover the same set,
+so an undocumented route fails the build.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import msgspec
+
+from weir import __version__
+from weir.metrics import limits
+from weir.metrics.aggregate import STATS
+from weir.metrics.model import (
+    Batch,
+    Datapoint,
+    ErrorBody,
+    Health,
+    IngestResult,
+    MetricList,
+    QueryResult,
+    SeriesList,
+)
+
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.:\-]*$", "maxLength": limits.MAX_NAME_LENGTH}}
+_DIMS = {
+    "name": "dimensions",
+    "in": "query",
+    "description": "Dimension filters as `dim.<key>=<value>`, for example `dim.host=h1`.",
+    "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+    "style": "form",
+    "explode": True,
+}
+
+
+def _q(name: str, description: str, default: str | None = None) -> dict:
+    schema: dict = {"type": "string"}
+    if default is not None:
+        schema["default"] = default
+    return {"name": name, "in": "query", "description": description, "schema": schema}
+
+
+def _errors(*codes: int) -> dict:
+    return {str(c): {"description": "Error", "content": {"application/json": {"schema": _ref(ErrorBody)}}} for c in codes}
+
+
+def _ok(model: type, description: str = "OK") -> dict:
+    return {"200": {"description": description, "content": {"application/json": {"schema": _ref(model)}}}}
+
+
+def _ref(model: type) -> dict:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+ROUTES: dict[tuple[str, str], dict] = {
+    ("get", "/health"): {"summary": "Liveness and readiness", "responses": _ok(Health)},
+    ("post", "/metrics"): {
+        "summary": "Ingest datapoints",
+        "description": (
+            f"A batch `{{\"metrics\": [...]}}` of up to {limits.MAX_POINTS_PER_REQUEST} points or one "
+            f"datapoint object; at most {limits.MAX_BODY_BYTES} bytes. Valid points are stored even "
+            "when others are rejected; the answer is sent once they are durable."
+        ),
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"oneOf": [_ref(Batch), _ref(Datapoint)]}}},
+        },
+        "responses": {**_ok(IngestResult), **_errors(400, 413, 415, 503)},
+    },
+    ("get", "/metrics"): {"summary": "Metric names with series counts", "responses": _ok(MetricList)},
+    ("get", "/metrics/{name}/series"): {
+        "summary": "The series of a metric, filtered by dimensions",
+        "parameters": [_NAME, _DIMS],
+        "responses": {**_ok(SeriesList), **_errors(400, 404)},
+    },
+    ("get", "/metrics/{name}"): {
+        "summary": "Statistics per period",
+        "parameters": [
+            _NAME,
+            _q("start", "`now`, relative (`-1h`), RFC 3339 or epoch seconds", "-1h"),
+            _q("end", "As start", "now"),
+            _q("period", "Seconds or a duration such as `1m`, `1h`", "60"),
+            _q("stat", f"Comma-separated: {','.join(STATS)}", "avg"),
+            _q("group_by", "A dimension key: one group per value"),
+            _DIMS,
+        ],
+        "responses": {**_ok(QueryResult), **_errors(400, 404, 413)},
+    },
+    ("get", "/openapi.json"): {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}},
+}
+
+
+@cache
+def document() -> str:
+    models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList]
+    _, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")
+    paths: dict[str, dict] = {}
+    for (method, path), spec in ROUTES.items():
+        paths.setdefault(path, {})[method] = {"operationId": f"{method}_{path}", **spec}
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "Weir", "version": __version__},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+    return msgspec.json.encode(doc).decode()

@@ -1,0 +1,142 @@
+"""The route table of the Weir API, defined once.
+
+`build_app` returns the Powertools resolver that the `api` Lambda calls and that the
+local gateway calls for every request of `weir serve`. Handlers only translate HTTP to
+service calls; every error becomes JSON with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import zlib
+
+import msgspec
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+
+from weir import __version__
+from weir.errors import (
+    InvalidInputError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    WeirError,
+)
+from weir.metrics import limits
+from weir.metrics.model import ErrorBody, Health
+from weir.wiring import Services
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+_encode = msgspec.json.Encoder().encode
+
+
+def json_response(status: int, payload: object) -> Response:
+    return Response(status_code=status, content_type=JSON, body=_encode(payload).decode())
+
+
+def error_response(exc: WeirError) -> Response:
+    rejected = exc.details if isinstance(exc.details, list) else None
+    return json_response(exc.status, ErrorBody(exc.code, exc.message, rejected))
+
+
+def build_app(services: Services) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver()
+
+    def params() -> dict[str, str]:
+        return dict(app.current_event.query_string_parameters or {})
+
+    @app.get("/health")
+    def health():
+        status = "ok" if services.store.ready() else "starting"
+        return json_response(200, Health(status, __version__, services.store.backend))
+
+    @app.post("/metrics")
+    def post_metrics():
+        body = request_body(app.current_event, accept=("application/json",))
+        return json_response(200, services.ingest.ingest_json(body))
+
+    @app.get("/metrics")
+    def list_metrics():
+        return json_response(200, services.query.list_metrics())
+
+    @app.get("/metrics/<name>/series")
+    def list_series(name: str):
+        return json_response(200, services.query.list_series(name, params()))
+
+    @app.get("/metrics/<name>")
+    def query_metric(name: str):
+        return json_response(200, services.query.query(name, params()))
+
+    @app.get("/openapi.json")
+    def openapi():
+        from weir.http.openapi import document
+
+        return Response(status_code=200, content_type=JSON, body=document())
+
+    @app.exception_handler(WeirError)
+    def weir_error(exc: WeirError):
+        if exc.status >= 500:
+            log.error("request failed: %s", exc.message)
+        return error_response(exc)
+
+    @app.not_found
+    def not_found(_exc: RouteNotFound):
+        ev = app.current_event
+        return json_response(
+            404,
+            ErrorBody("not_found", f"no route for {ev.http_method} {ev.path}; GET /openapi.json lists the routes"),
+        )
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error (a bug): %s", exc)
+        return json_response(500, ErrorBody("internal_error", "internal error; the server log has the details"))
+
+    return app
+
+
+def request_body(event, *, accept: tuple[str, ...]) -> bytes | str:
+    """The request body, checked for media type and size, gzip undone."""
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and ctype not in accept:
+        raise UnsupportedMediaTypeError(
+            f"content-type {ctype!r} is not accepted here; send {' or '.join(accept)}"
+        )
+    body: bytes | str = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            body = base64.b64decode(body, validate=True)
+        except ValueError:
+            raise InvalidInputError("the body is marked base64 but is not valid base64") from None
+    if len(body) > limits.MAX_BODY_BYTES:
+        raise PayloadTooLargeError(_too_large())
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        body = gunzip(body if isinstance(body, bytes) else body.encode("latin-1"))
+    elif encoding not in ("", "identity"):
+        raise UnsupportedMediaTypeError(f"content-encoding {encoding!r} is not supported; use gzip or none")
+    if not body:
+        raise InvalidInputError("the request body is empty; send a JSON datapoint or {\"metrics\": [...]}")
+    return body
+
+
+def gunzip(data: bytes) -> bytes:
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, limits.MAX_BODY_BYTES + 1)
+    except zlib.error as exc:
+        raise InvalidInputError(f"the body is not valid gzip: {exc}") from None
+    if len(out) > limits.MAX_BODY_BYTES or d.unconsumed_tail:
+        raise PayloadTooLargeError(_too_large(" after decompression"))
+    return out
+
+
+def _too_large(suffix: str = "") -> str:
+    return (
+        f"the body is larger than {limits.MAX_BODY_BYTES} bytes{suffix}; split it into "
+        f"several requests of at most {limits.MAX_POINTS_PER_REQUEST} points"
+    )
+

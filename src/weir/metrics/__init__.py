@@ -1,0 +1,1 @@
+"""The metrics domain: models, decoding and validation, series identity, aggregation. No I/O."""

@@ -1,0 +1,85 @@
+"""Decoding and validating `POST /metrics` bodies.
+
+The fast path decodes a whole valid batch in one msgspec call (types, finiteness, the
+gauge/counter literal, time zones: all checked in C). Only when that fails do we decode
+point by point, to tell the client which indices were wrong while keeping the rest
+(partial success, as OTLP does).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from weir.errors import InvalidInputError, PayloadTooLargeError
+from weir.metrics import limits
+from weir.metrics.model import Batch, Datapoint, RawBatch, Rejected, SeedDatapoint
+
+_batch = msgspec.json.Decoder(Batch)
+_raw_batch = msgspec.json.Decoder(RawBatch)
+_point = msgspec.json.Decoder(Datapoint)
+_seed_point = msgspec.json.Decoder(SeedDatapoint)
+_object = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+_NOT_A_BATCH = ("Object missing required field `metrics`", "Object contains unknown field")
+
+
+def decode_points(body: bytes | str) -> tuple[list[Datapoint | None], list[Rejected]]:
+    """Return the decoded points (None where rejected) and the rejections, by index."""
+    try:
+        points: list[Datapoint | None] = list(_batch.decode(body).metrics)
+    except msgspec.ValidationError as exc:
+        msg = str(exc)
+        if msg.startswith(_NOT_A_BATCH) and " - at `$." not in msg:
+            return [_decode_single(body)], []
+        if "$.metrics[" not in msg:
+            raise InvalidInputError(_clean(msg)) from None
+        return _decode_each(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidInputError(f"body is not valid JSON: {exc}") from None
+    _check_count(len(points))
+    return points, []
+
+
+def _decode_single(body: bytes | str) -> Datapoint:
+    try:
+        keys = _object.decode(body)
+        if "metric_name" in keys:
+            return _seed_point.decode(body).to_datapoint()
+        return _point.decode(body)
+    except msgspec.MsgspecError as exc:
+        raise InvalidInputError(_clean(str(exc))) from None
+
+
+def _decode_each(body: bytes | str) -> tuple[list[Datapoint | None], list[Rejected]]:
+    try:
+        raws = _raw_batch.decode(body).metrics
+    except msgspec.MsgspecError as exc:
+        raise InvalidInputError(_clean(str(exc))) from None
+    _check_count(len(raws))
+    points: list[Datapoint | None] = []
+    rejected: list[Rejected] = []
+    for i, raw in enumerate(raws):
+        try:
+            points.append(_point.decode(raw))
+        except msgspec.ValidationError as exc:
+            points.append(None)
+            rejected.append(Rejected(i, _clean(str(exc))))
+    return points, rejected
+
+
+def _check_count(n: int) -> None:
+    if n > limits.MAX_POINTS_PER_REQUEST:
+        raise PayloadTooLargeError(
+            f"metrics: {n} points in one request; send at most {limits.MAX_POINTS_PER_REQUEST} per request"
+        )
+    if n == 0:
+        raise InvalidInputError("metrics: the batch is empty; send at least one datapoint")
+
+
+def _clean(msg: str) -> str:
+    """`Expected float, got str - at $.value` → `value: expected float, got str`."""
+    text, _, where = msg.partition(" - at `")
+    where = where.rstrip("`").removeprefix("$").lstrip(".")
+    text = text.replace("`", "")
+    text = text[:1].lower() + text[1:]
+    return f"{where}: {text}" if where else text

@@ -1,0 +1,123 @@
+"""Turning decoded datapoints into a stored batch, with per-point errors.
+
+Series identity is validated once per distinct (name, dimensions) seen by this process and
+cached; a batch of points for known series then costs a dictionary lookup and two range
+checks per point. That is what lets one core ingest several hundred thousand points a
+second in Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from weir.errors import InvalidInputError
+from weir.metrics import limits
+from weir.metrics.decode import decode_points
+from weir.metrics.model import IngestResult, Rejected
+from weir.metrics.series import Series, make_series
+from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
+from weir.ports import MetricStore, PointBatch
+
+_CACHE_LIMIT = 1_000_000
+
+
+class NoValidPointsError(InvalidInputError):
+    """Every point of the request was rejected; carries the per-point reasons."""
+
+    def __init__(self, rejected: list[Rejected]) -> None:
+        first = rejected[0].error if rejected else "empty"
+        super().__init__(f"no valid datapoint in the request (first error: {first})", details=rejected)
+
+
+class IngestService:
+    def __init__(
+        self,
+        store: MetricStore,
+        retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.retention_ns = retention_seconds * NS
+        self.clock = clock
+        self._series: dict[object, Series] = {}
+        self._epoch = getattr(store, "series_epoch", 0)
+
+    def ingest_json(self, body: bytes | str) -> IngestResult:
+        points, rejected = decode_points(body)
+        batch = self._validate(points, rejected)
+        if not len(batch):
+            raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
+        self.store.append(batch)
+        rejected.sort(key=lambda r: r.index)
+        return IngestResult(len(batch), rejected)
+
+    def _validate(self, points: list, rejected: list[Rejected]) -> PointBatch:
+        now = int(self.clock() * NS)
+        oldest, newest = now - self.retention_ns, now + limits.MAX_FUTURE_SECONDS * NS
+        batch = PointBatch()
+        sids, tss, vals = batch.series_ids, batch.timestamps, batch.values
+        epoch = getattr(self.store, "series_epoch", 0)
+        if epoch != self._epoch:  # the store forgot series (retention, a failed write)
+            self._series.clear()
+            self._epoch = epoch
+        cache = self._series
+        for i, p in enumerate(points):
+            if p is None:
+                continue
+            ts = p.timestamp
+            t = type(ts)
+            if t is int or t is float:
+                ns = epoch_to_ns(ts)
+            elif ts is None:
+                ns = now
+            else:
+                ns = datetime_to_ns(ts)  # type: ignore[arg-type]
+            if not oldest <= ns <= newest:
+                rejected.append(Rejected(i, self._time_error(ns, oldest, newest)))
+                continue
+            dims = p.dimensions
+            key = (p.name, tuple(dims.items())) if dims else p.name
+            s = cache.get(key)
+            if s is None or s.type != p.type or (p.unit is not None and s.unit != p.unit):
+                try:
+                    s = self._resolve(key, p, batch)
+                except InvalidInputError as exc:
+                    rejected.append(Rejected(i, exc.message))
+                    continue
+            sids.append(s.id)
+            tss.append(ns)
+            vals.append(p.value)
+        return batch
+
+    def _resolve(self, key: object, p, batch: PointBatch) -> Series:
+        fresh = make_series(p.name, p.dimensions, p.type, p.unit)
+        known = self.store.get_series(fresh.id) or next((s for s in batch.new_series if s.id == fresh.id), None)
+        if known is None:
+            batch.new_series.append(fresh)
+            known = fresh
+        elif known.type != p.type:
+            raise InvalidInputError(f"type: series {known.key} is a {known.type}; got {p.type}")
+        elif p.unit is not None and known.unit != p.unit:
+            raise InvalidInputError(f"unit: series {known.key} has unit {known.unit!r}; got {p.unit!r}")
+        if len(self._series) >= _CACHE_LIMIT:
+            self._series.clear()
+        self._series[key] = known
+        return known
+
+    @staticmethod
+    def _time_error(ns: int, oldest: int, newest: int) -> str:
+        if ns < oldest:
+            return (
+                f"timestamp: {_show(ns)} is older than the retention period "
+                f"(oldest accepted now: {_show(oldest)})"
+            )
+        return f"timestamp: {_show(ns)} is more than {limits.MAX_FUTURE_SECONDS} seconds in the future"
+
+
+def _show(ns: int) -> str:
+    try:
+        return ns_to_rfc3339(ns)
+    except (OverflowError, OSError, ValueError):
+        return f"{ns} ns since epoch"
+

@@ -1,0 +1,140 @@
+"""Wire models of the metrics API, as msgspec Structs.
+
+These types do double duty: msgspec decodes and type-checks request bodies against them
+in C, and `weir.http.openapi` renders the same types into the OpenAPI document, so the
+documentation cannot drift from what the decoder accepts.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+# NaN fails both bounds and an overflowing literal (1e999) decodes as out of range,
+# so only finite floats get through.
+FiniteFloat = Annotated[
+    float,
+    Meta(ge=-sys.float_info.max, le=sys.float_info.max, description="A finite number"),
+]
+Timestamp = Annotated[
+    int | float | Annotated[datetime, Meta(tz=True)] | None,
+    Meta(
+        description="Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by "
+        "magnitude), or RFC 3339 with a time zone. Defaults to the time the server receives it."
+    ),
+]
+MetricType = Literal["gauge", "counter"]
+
+
+class Datapoint(msgspec.Struct, forbid_unknown_fields=True):
+    """One datapoint as clients send it."""
+
+    name: Annotated[str, Meta(description="Metric name, for example `cpu.usage`")]
+    value: FiniteFloat
+    timestamp: Timestamp = None
+    type: MetricType = "gauge"
+    unit: str | None = None
+    dimensions: Annotated[dict[str, str], Meta(description="Up to 30 string pairs")] = {}
+
+
+class SeedDatapoint(msgspec.Struct, forbid_unknown_fields=True):
+    """The single-point shape the seed system's API took (`metric_name`, `metric_type`)."""
+
+    metric_name: str
+    value: FiniteFloat
+    timestamp: Timestamp = None
+    metric_type: MetricType = "gauge"
+    unit: str | None = None
+    dimensions: dict[str, str] = {}
+
+    def to_datapoint(self) -> Datapoint:
+        return Datapoint(
+            self.metric_name, self.value, self.timestamp, self.metric_type, self.unit, self.dimensions
+        )
+
+
+class Batch(msgspec.Struct, forbid_unknown_fields=True):
+    metrics: list[Datapoint]
+
+
+class RawBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Used only to report per-point errors once the fast whole-batch decode has failed."""
+
+    metrics: list[msgspec.Raw]
+
+
+class Rejected(msgspec.Struct):
+    index: int
+    error: str
+
+
+class IngestResult(msgspec.Struct):
+    accepted: int
+    rejected: list[Rejected]
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    error: Annotated[str, Meta(description="A stable machine-readable code")]
+    message: Annotated[str, Meta(description="What was wrong and what to do about it")]
+    rejected: list[Rejected] | None = None
+
+
+class MetricSummary(msgspec.Struct):
+    name: str
+    series: int
+
+
+class MetricList(msgspec.Struct):
+    metrics: list[MetricSummary]
+
+
+class SeriesOut(msgspec.Struct):
+    key: str
+    name: str
+    dimensions: dict[str, str]
+    type: str
+    unit: str | None = None
+
+
+class SeriesList(msgspec.Struct):
+    name: str
+    series: list[SeriesOut]
+
+
+class StatPoint(msgspec.Struct, omit_defaults=True):
+    """One period. Only the requested statistics are present."""
+
+    timestamp: str
+    count: int | None = None
+    sum: float | None = None
+    avg: float | None = None
+    min: float | None = None
+    max: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+
+
+class QueryGroup(msgspec.Struct):
+    group: dict[str, str]
+    series: int
+    datapoints: list[StatPoint]
+
+
+class QueryResult(msgspec.Struct):
+    name: str
+    start: str
+    end: str
+    period: int
+    stats: list[str]
+    groups: list[QueryGroup]
+
+
+class Health(msgspec.Struct):
+    status: Literal["ok", "starting"]
+    version: str
+    backend: str

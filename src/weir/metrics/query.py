@@ -1,0 +1,129 @@
+"""Answering metric queries: parse the parameters, pick the series, aggregate per period.
+
+`start` is rounded down and `end` up to whole periods, so every period reported covers
+its full width and the same query always returns the same buckets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from weir.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
+from weir.metrics import limits
+from weir.metrics.aggregate import STATS, bucket_many, bucket_sorted, summarize
+from weir.metrics.model import (
+    MetricList,
+    MetricSummary,
+    QueryGroup,
+    QueryResult,
+    SeriesList,
+    SeriesOut,
+    StatPoint,
+)
+from weir.metrics.series import Series, check_dimensions, check_name, matches
+from weir.metrics.timeutil import NS, ns_to_rfc3339, parse_duration, parse_time
+
+MAX_PERIODS = 100_000
+MAX_POINTS_SCANNED = 20_000_000
+DIM_PREFIX = "dim."
+_QUERY_PARAMS = {"start", "end", "period", "stat", "group_by"}
+
+
+class QueryService:
+    def __init__(
+        self,
+        store,
+        retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.retention_ns = retention_seconds * NS
+        self.clock = clock
+
+    def list_metrics(self) -> MetricList:
+        names = self.store.metric_names()
+        return MetricList([MetricSummary(n, c) for n, c in sorted(names.items())])
+
+    def list_series(self, name: str, params: Mapping[str, str]) -> SeriesList:
+        filters = dimension_filters(params, allowed=set())
+        found = self._select(name, filters)
+        return SeriesList(name, [SeriesOut(s.key, s.name, s.dimensions, s.type, s.unit) for s in found])
+
+    def query(self, name: str, params: Mapping[str, str]) -> QueryResult:
+        now = int(self.clock() * NS)
+        period = parse_duration(params.get("period", "60"), "period") * NS
+        start = parse_time(params.get("start", "-1h"), "start", now)
+        end = parse_time(params.get("end", "now"), "end", now)
+        if end <= start:
+            raise InvalidInputError("end: must be later than start")
+        stats = parse_stats(params.get("stat", "avg"))
+        group_by = params.get("group_by") or None
+        if group_by is not None:
+            check_dimensions({group_by: "x"})
+        start = start // period * period
+        end = -(-end // period) * period
+        n_periods = (end - start) // period
+        if n_periods > MAX_PERIODS:
+            raise InvalidInputError(
+                f"period: {n_periods} periods between start and end; at most {MAX_PERIODS} "
+                "are returned, so use a longer period or a shorter range"
+            )
+        series = self._select(name, dimension_filters(params, allowed=_QUERY_PARAMS))
+        read_from = max(start, now - self.retention_ns)
+        data = self.store.read([s.id for s in series], read_from, end) if series else {}
+        scanned = sum(len(v[0]) for v in data.values())
+        if scanned > MAX_POINTS_SCANNED:
+            raise PayloadTooLargeError(
+                f"the query would aggregate {scanned} points; narrow it with dimension filters "
+                "or a shorter range"
+            )
+        groups: dict[tuple, list[Series]] = {}
+        for s in series:
+            key = (s.dimensions.get(group_by, ""),) if group_by else ()
+            groups.setdefault(key, []).append(s)
+        out = []
+        for key, members in sorted(groups.items()):
+            arrays = [data[s.id] for s in members if s.id in data]
+            if len(arrays) == 1:
+                buckets = bucket_sorted(arrays[0][0], arrays[0][1], start, period, n_periods)
+            else:
+                buckets = bucket_many(arrays, start, period, n_periods).items()
+            points = [
+                StatPoint(ns_to_rfc3339(start + i * period), **summarize(v, stats))  # type: ignore[arg-type]
+                for i, v in buckets
+            ]
+            group = {group_by: key[0]} if group_by else {}
+            out.append(QueryGroup(group, len(members), points))
+        return QueryResult(name, ns_to_rfc3339(start), ns_to_rfc3339(end), period // NS, stats, out)
+
+    def _select(self, name: str, filters: dict[str, str]) -> list[Series]:
+        check_name(name)
+        series = self.store.series_of(name)
+        if not series:
+            raise NotFoundError(f"metric {name!r} has no series; GET /metrics lists the metrics that do")
+        return [s for s in series if matches(s, filters)]
+
+
+def parse_stats(text: str) -> list[str]:
+    stats = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in stats if s not in STATS]
+    if unknown or not stats:
+        raise InvalidInputError(
+            f"stat: unknown statistic {', '.join(map(repr, unknown)) or '(none)'}; "
+            f"choose from {','.join(STATS)}"
+        )
+    return list(dict.fromkeys(stats))
+
+
+def dimension_filters(params: Mapping[str, str], allowed: set[str]) -> dict[str, str]:
+    """`dim.host=h1` → {"host": "h1"}; any other unknown parameter is an error, not ignored."""
+    filters = {}
+    for k, v in params.items():
+        if k.startswith(DIM_PREFIX):
+            filters[k[len(DIM_PREFIX) :]] = v
+        elif k not in allowed:
+            known = ", ".join(sorted(allowed | {"dim.<key>"}))
+            raise InvalidInputError(f"{k}: unknown query parameter; known: {known}")
+    check_dimensions(filters)
+    return filters

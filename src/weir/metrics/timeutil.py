@@ -1,0 +1,104 @@
+"""Time in Weir: every timestamp is stored as integer nanoseconds since the Unix epoch, UTC.
+
+Clients send epoch seconds, milliseconds, microseconds or nanoseconds (told apart by
+magnitude, as InfluxDB and OpenTelemetry clients leave no other clue) or RFC 3339 text.
+Query parameters also take relative times such as `-1h` and the word `now`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from weir.errors import InvalidInputError
+
+NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+
+# Magnitude bands: a value below 1e11 is seconds (up to year 5138), below 1e14
+# milliseconds, below 1e17 microseconds, anything larger nanoseconds.
+_S_MAX, _MS_MAX, _US_MAX = 10**11, 10**14, 10**17
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_DURATION_RE = re.compile(r"(\d+)([smhdw])\Z")
+_RELATIVE_RE = re.compile(r"-(\d+)([smhdw])\Z")
+
+
+def epoch_to_ns(value: int | float) -> int:
+    """Normalise an epoch number in any of the four units to nanoseconds."""
+    a = -value if value < 0 else value
+    if type(value) is int:
+        if a < _S_MAX:
+            return value * NS
+        if a < _MS_MAX:
+            return value * 1_000_000
+        if a < _US_MAX:
+            return value * 1_000
+        return value
+    if a < _S_MAX:
+        return round(value * 1e9)
+    if a < _MS_MAX:
+        return round(value * 1e6)
+    if a < _US_MAX:
+        return round(value * 1e3)
+    return round(value)
+
+
+def datetime_to_ns(value: datetime) -> int:
+    return ((value - _EPOCH) // _US) * 1_000
+
+
+def ns_to_rfc3339(ns: int) -> str:
+    seconds, rest = divmod(ns, NS)
+    text = datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    if rest:
+        text += f".{rest:09d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_duration(text: str, field: str) -> int:
+    """`30s`, `5m`, `1h`, `7d`, `1w` or a plain number of seconds, in seconds."""
+    text = text.strip()
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        m = _DURATION_RE.match(text)
+        if not m:
+            raise InvalidInputError(
+                f"{field}: {text!r} is not a duration; use a number of seconds or a number "
+                "followed by s, m, h, d or w (for example 60, 5m, 1h)"
+            )
+        seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise InvalidInputError(f"{field}: must be at least one second, got {text!r}")
+    return seconds
+
+
+def parse_time(text: str, field: str, now_ns: int) -> int:
+    """A query time: `now`, relative (`-1h`), RFC 3339, or an epoch number in any unit."""
+    text = text.strip()
+    if text == "now":
+        return now_ns
+    m = _RELATIVE_RE.match(text)
+    if m:
+        return now_ns - int(m.group(1)) * _UNITS[m.group(2)] * NS
+    try:
+        return epoch_to_ns(int(text))
+    except ValueError:
+        pass
+    try:
+        return epoch_to_ns(float(text)) if text.replace(".", "", 1).isdigit() else _rfc3339(text)
+    except ValueError:
+        pass
+    raise InvalidInputError(
+        f"{field}: {text!r} is not a time; use 'now', a relative time such as -1h or -7d, "
+        "RFC 3339 such as 2026-11-22T10:00:00Z, or epoch seconds"
+    )
+
+
+def _rfc3339(text: str) -> int:
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError("no time zone")
+    return datetime_to_ns(dt)

@@ -1,0 +1,40 @@
+"""The composition root: build the services for a configuration.
+
+This is the only module that chooses adapters. Local mode and AWS mode differ here and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from weir.config import Settings
+from weir.metrics.ingest import IngestService
+from weir.metrics.query import QueryService
+from weir.ports import MetricStore
+
+
+@dataclass
+class Services:
+    store: MetricStore
+    ingest: IngestService
+    query: QueryService
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_local(settings: Settings) -> Services:
+    from weir.backends.sqlite.metrics import SqliteMetricStore
+
+    store = SqliteMetricStore(
+        settings.metrics_db,
+        retention_seconds=settings.retention_seconds,
+        flush_points=settings.flush_points,
+        flush_seconds=settings.flush_seconds,
+    )
+    return Services(
+        store=store,
+        ingest=IngestService(store, settings.retention_seconds),
+        query=QueryService(store, settings.retention_seconds),
+    )
