@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import sys
+import sys
 import uvicorn
 
 from weir.config import Settings
@@ -46,5 +48,7 @@ def serve(settings: Settings, *, access_log: bool = False) -> None:
         http="httptools",
         loop="auto",
         timeout_graceful_shutdown=10,
+        proxy_headers=False,  # bound to loopback by default; no proxy to trust
+        server_header=False,
     )
     uvicorn.Server(config).run()

@@ -12,21 +12,22 @@ import msgspec
 
 from weir.errors import InvalidInputError, PayloadTooLargeError
 from weir.metrics import limits
-from weir.metrics.model import Batch, Datapoint, RawBatch, Rejected, SeedDatapoint
+from weir.metrics.model import RawBatch, Rejected, SeedDatapoint, WireBatch, WirePoint
 
-_batch = msgspec.json.Decoder(Batch)
+_batch = msgspec.json.Decoder(WireBatch)
 _raw_batch = msgspec.json.Decoder(RawBatch)
-_point = msgspec.json.Decoder(Datapoint)
+_point = msgspec.json.Decoder(WirePoint)
+_dimensions = msgspec.json.Decoder(dict[str, str])
 _seed_point = msgspec.json.Decoder(SeedDatapoint)
 _object = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 _NOT_A_BATCH = ("Object missing required field `metrics`", "Object contains unknown field")
 
 
-def decode_points(body: bytes | str) -> tuple[list[Datapoint | None], list[Rejected]]:
+def decode_points(body: bytes | str) -> tuple[list[WirePoint | None], list[Rejected]]:
     """Return the decoded points (None where rejected) and the rejections, by index."""
     try:
-        points: list[Datapoint | None] = list(_batch.decode(body).metrics)
+        points: list[WirePoint | None] = list(_batch.decode(body).metrics)
     except msgspec.ValidationError as exc:
         msg = str(exc)
         if msg.startswith(_NOT_A_BATCH) and " - at `$." not in msg:
@@ -40,23 +41,23 @@ def decode_points(body: bytes | str) -> tuple[list[Datapoint | None], list[Rejec
     return points, []
 
 
-def _decode_single(body: bytes | str) -> Datapoint:
+def _decode_single(body: bytes | str) -> WirePoint:
     try:
         keys = _object.decode(body)
         if "metric_name" in keys:
-            return _seed_point.decode(body).to_datapoint()
+            return _seed_point.decode(body).to_wire()
         return _point.decode(body)
     except msgspec.MsgspecError as exc:
         raise InvalidInputError(_clean(str(exc))) from None
 
 
-def _decode_each(body: bytes | str) -> tuple[list[Datapoint | None], list[Rejected]]:
+def _decode_each(body: bytes | str) -> tuple[list[WirePoint | None], list[Rejected]]:
     try:
         raws = _raw_batch.decode(body).metrics
     except msgspec.MsgspecError as exc:
         raise InvalidInputError(_clean(str(exc))) from None
     _check_count(len(raws))
-    points: list[Datapoint | None] = []
+    points: list[WirePoint | None] = []
     rejected: list[Rejected] = []
     for i, raw in enumerate(raws):
         try:
@@ -65,6 +66,14 @@ def _decode_each(body: bytes | str) -> tuple[list[Datapoint | None], list[Reject
             points.append(None)
             rejected.append(Rejected(i, _clean(str(exc))))
     return points, rejected
+
+
+def decode_dimensions(raw: msgspec.Raw) -> dict[str, str]:
+    try:
+        dims = _dimensions.decode(raw)
+    except msgspec.MsgspecError as exc:
+        raise InvalidInputError(_clean(str(exc), "dimensions")) from None
+    return dims
 
 
 def _check_count(n: int) -> None:
@@ -76,10 +85,12 @@ def _check_count(n: int) -> None:
         raise InvalidInputError("metrics: the batch is empty; send at least one datapoint")
 
 
-def _clean(msg: str) -> str:
+def _clean(msg: str, prefix: str = "") -> str:
     """`Expected float, got str - at $.value` → `value: expected float, got str`."""
     text, _, where = msg.partition(" - at `")
     where = where.rstrip("`").removeprefix("$").lstrip(".")
+    if prefix:
+        where = f"{prefix}.{where}" if where else prefix
     text = text.replace("`", "")
     text = text[:1].lower() + text[1:]
     return f"{where}: {text}" if where else text

@@ -13,13 +13,14 @@ from collections.abc import Callable
 
 from weir.errors import InvalidInputError
 from weir.metrics import limits
-from weir.metrics.decode import decode_points
-from weir.metrics.model import IngestResult, Rejected
+from weir.metrics.decode import decode_dimensions, decode_points
+from weir.metrics.model import IngestResult, Rejected, WirePoint
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
 from weir.ports import MetricStore, PointBatch
 
 _CACHE_LIMIT = 1_000_000
+_SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
 
 
 class NoValidPointsError(InvalidInputError):
@@ -55,29 +56,30 @@ class IngestService:
     def _validate(self, points: list, rejected: list[Rejected]) -> PointBatch:
         now = int(self.clock() * NS)
         oldest, newest = now - self.retention_ns, now + limits.MAX_FUTURE_SECONDS * NS
-        batch = PointBatch()
-        sids, tss, vals = batch.series_ids, batch.timestamps, batch.values
         epoch = getattr(self.store, "series_epoch", 0)
         if epoch != self._epoch:  # the store forgot series (retention, a failed write)
             self._series.clear()
             self._epoch = epoch
+        batch = PointBatch()
+        add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
         cache = self._series
+        # The hot loop: keep it to lookups and comparisons (see the module docstring).
         for i, p in enumerate(points):
             if p is None:
                 continue
             ts = p.timestamp
-            t = type(ts)
-            if t is int or t is float:
-                ns = epoch_to_ns(ts)
+            if type(ts) is int and 0 < ts < _SECONDS_MAX:
+                ns = ts * NS
             elif ts is None:
                 ns = now
+            elif type(ts) is int or type(ts) is float:
+                ns = epoch_to_ns(ts)
             else:
-                ns = datetime_to_ns(ts)  # type: ignore[arg-type]
-            if not oldest <= ns <= newest:
+                ns = datetime_to_ns(ts)
+            if ns < oldest or ns > newest:
                 rejected.append(Rejected(i, self._time_error(ns, oldest, newest)))
                 continue
-            dims = p.dimensions
-            key = (p.name, tuple(dims.items())) if dims else p.name
+            key = (p.name, bytes(p.dimensions))
             s = cache.get(key)
             if s is None or s.type != p.type or (p.unit is not None and s.unit != p.unit):
                 try:
@@ -85,13 +87,13 @@ class IngestService:
                 except InvalidInputError as exc:
                     rejected.append(Rejected(i, exc.message))
                     continue
-            sids.append(s.id)
-            tss.append(ns)
-            vals.append(p.value)
+            add_sid(s.id)
+            add_ts(ns)
+            add_val(p.value)
         return batch
 
-    def _resolve(self, key: object, p, batch: PointBatch) -> Series:
-        fresh = make_series(p.name, p.dimensions, p.type, p.unit)
+    def _resolve(self, key: tuple[str, bytes], p: WirePoint, batch: PointBatch) -> Series:
+        fresh = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
         known = self.store.get_series(fresh.id) or next((s for s in batch.new_series if s.id == fresh.id), None)
         if known is None:
             batch.new_series.append(fresh)

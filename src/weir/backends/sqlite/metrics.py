@@ -101,6 +101,7 @@ class SqliteMetricStore:
         ):
             self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
         self._head: dict[int, tuple[list[int], list[float]]] = {}
+        self._pending: list[tuple[list[int], list[int], list[float]]] = []
         self._head_points = 0
         self._log_applied = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -142,6 +143,7 @@ class SqliteMetricStore:
             "ORDER BY id"
         )
         with self._lock:
+            self._index()
             for sid in series_ids:
                 rows = self._r.execute(sql, (sid, start_ns, end_ns)).fetchall()
                 head = self._head.get(sid)
@@ -205,7 +207,7 @@ class SqliteMetricStore:
             commands = [j for j in jobs if not isinstance(j[0], PointBatch)]
             now = time.monotonic()
             if self._head_points >= self.flush_points or (
-                self._head and now - last_flush >= self.flush_seconds
+                self._head_points and now - last_flush >= self.flush_seconds
             ):
                 self._guard(self._flush)
                 last_flush = now
@@ -260,30 +262,41 @@ class SqliteMetricStore:
                 for s in batch.new_series:
                     if s.id not in self._series:
                         self._remember(s)
-                self._apply(batch.series_ids, batch.timestamps, batch.values)
+                self._pending.append((batch.series_ids, batch.timestamps, batch.values))
+                self._head_points += len(batch)
             self._log_applied = last
         for _, _, future in jobs:
             future.set_result(None)
 
-    def _apply(self, sids: list[int], tss: list[int], vals: list[float]) -> None:
+    def _index(self) -> None:
+        """Fold committed batches into the per-series head (call with the lock held).
+
+        Done lazily, by the next query or flush, so the acknowledgement path stays short
+        and each point is grouped by series once.
+        """
         head = self._head
-        for sid, t, v in zip(sids, tss, vals):
-            entry = head.get(sid)
-            if entry is None:
-                head[sid] = ([t], [v])
-            else:
-                entry[0].append(t)
-                entry[1].append(v)
-        self._head_points += len(vals)
+        for sids, tss, vals in self._pending:
+            for sid, t, v in zip(sids, tss, vals):
+                entry = head.get(sid)
+                if entry is None:
+                    head[sid] = ([t], [v])
+                else:
+                    entry[0].append(t)
+                    entry[1].append(v)
+        self._pending.clear()
 
     def _recover(self) -> None:
         for log_id, blob in self._w.execute("SELECT id, data FROM log ORDER BY id"):
-            self._apply(*_unpack(blob))
+            sids, tss, vals = _unpack(blob)
+            self._pending.append((sids, tss, vals))
+            self._head_points += len(vals)
             self._log_applied = log_id
         if self._head_points:
             log.info("replayed %d points from the write-ahead log", self._head_points)
 
     def _flush(self) -> None:
+        with self._lock:
+            self._index()
         if not self._head:
             return
         rows = []
@@ -312,6 +325,8 @@ class SqliteMetricStore:
         try:
             w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
             live = {sid for (sid,) in w.execute("SELECT DISTINCT series_id FROM chunks")}
+            with self._lock:
+                self._index()
             gone = [sid for sid in self._series if sid not in live and sid not in self._head]
             w.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in gone])
         except Exception:

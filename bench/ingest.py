@@ -1,0 +1,67 @@
+"""Ingest throughput of `weir serve` on the standard workload, beside InfluxDB 1.x.
+
+    python bench/ingest.py [--rounds 3] [--install-influxdb]
+
+Each round runs Weir and then InfluxDB (when `influxd` is installed) on the same points,
+so the ratio is measured under the same machine load. Prints points/s for each and,
+last, the ratio of the best rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.request
+
+import influxdb
+from workload import BATCHES, SERIES, WeirServer, json_bodies, line_bodies, send_all
+
+
+def run_weir(bodies: list[bytes]) -> float:
+    with WeirServer() as server:
+        elapsed = send_all(server.port, "/metrics", bodies, "application/json")
+        with urllib.request.urlopen(server.url + "/metrics") as r:
+            listed = json.load(r)["metrics"]
+        assert listed == [{"name": "cpu", "series": SERIES}], listed
+        return len(bodies) * SERIES / elapsed
+
+
+def run_influx(bodies: list[bytes]) -> float:
+    with influxdb.InfluxServer() as server:
+        elapsed = send_all(server.port, "/write?db=bench&precision=s", bodies, "text/plain")
+        assert server.count() == len(bodies) * SERIES
+        return len(bodies) * SERIES / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--install-influxdb", action="store_true", help="apt-get install influxdb first")
+    args = ap.parse_args()
+    if args.install_influxdb and not influxdb.available():
+        influxdb.install()
+    weir_bodies = json_bodies(BATCHES)
+    line = line_bodies(BATCHES) if influxdb.available() else None
+    best_weir = best_influx = 0.0
+    for r in range(1, args.rounds + 1):
+        w = run_weir(weir_bodies)
+        best_weir = max(best_weir, w)
+        msg = f"round {r}: weir {w:,.0f} points/s"
+        if line is not None:
+            i = run_influx(line)
+            best_influx = max(best_influx, i)
+            msg += f", influxdb {i:,.0f} points/s, ratio {w / i:.2f}"
+        print(msg, flush=True)
+    if line is None:
+        print("influxd not installed (python bench/ingest.py --install-influxdb); no ratio", file=sys.stderr)
+        print(f"weir ingest: {best_weir:,.0f} points/s (best of {args.rounds})")
+    else:
+        print(
+            f"weir ingest: {best_weir:,.0f} points/s, influxdb {best_influx:,.0f} points/s, "
+            f"ratio weir/influxdb {best_weir / best_influx:.2f} (best of {args.rounds})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The standard workload of the design notes, shared by the benchmarks.
+
+4 keep-alive connections send 300 batches of 1,000 points over 1,000 series
+(`cpu` with host=h0..h999, region=r0..r6): batch i carries one point per series at
+time `base + 10 s * i`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+SERIES = 1_000
+BATCHES = 300
+CONNECTIONS = 4
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def points(batches: int = BATCHES, series: int = SERIES, base: int | None = None):
+    """Yield one list of (host, region, ts_seconds, value) per batch."""
+    rnd = random.Random(42)
+    base = base if base is not None else int(time.time()) - batches * 10
+    for i in range(batches):
+        ts = base + 10 * i
+        yield [(f"h{h}", f"r{h % 7}", ts, round(rnd.uniform(0, 100), 3)) for h in range(series)]
+
+
+def json_bodies(batches: int = BATCHES) -> list[bytes]:
+    return [
+        json.dumps(
+            {"metrics": [{"name": "cpu", "value": v, "timestamp": ts, "dimensions": {"host": h, "region": r}}
+                         for h, r, ts, v in batch]}
+        ).encode()
+        for batch in points(batches)
+    ]
+
+
+def line_bodies(batches: int = BATCHES) -> list[bytes]:
+    return [
+        "\n".join(f"cpu,host={h},region={r} value={v} {ts}" for h, r, ts, v in batch).encode()
+        for batch in points(batches)
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> float:
+    """Seconds until `url` answers."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status < 500:
+                    return time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def send_all(port: int, path: str, bodies: list[bytes], content_type: str, connections: int = CONNECTIONS,
+             expect=(200, 204)) -> float:
+    """Send the bodies over `connections` keep-alive connections; returns elapsed seconds."""
+    errors: list[str] = []
+
+    def worker(mine: list[bytes]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for body in mine:
+            conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.status not in expect:
+                errors.append(f"{resp.status} {data[:200]!r}")
+                return
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(bodies[i::connections],)) for i in range(connections)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"{len(errors)} requests failed, first: {errors[0]}")
+    return elapsed
+
+
+class WeirServer:
+    """`weir serve` in a subprocess on a free loopback port, in a temporary data folder."""
+
+    def __init__(self, data_dir: str | None = None) -> None:
+        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="weir-bench-")
+        self.data_dir = data_dir or self._tmp.name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "WeirServer":
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "weir", "serve", "--port", str(self.port), "--data-dir", self.data_dir],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_http(self.url + "/health")
+        self.startup_seconds = time.perf_counter() - t0
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        if self._tmp:
+            self._tmp.cleanup()
