@@ -86,7 +86,7 @@ class LocalGateway:
         try:
             body = await self._read_body(headers, receive)
         except WeirError as exc:
-            await _send(send, exc.status, _error(exc), close=True)
+            await _send(send, exc.status, _error(exc))
             return
         event = build_event(scope, headers, body)
         with deferred() as pending:
@@ -180,9 +180,7 @@ def _error(exc: WeirError) -> bytes:
     return msgspec.json.encode(ErrorBody(exc.code, exc.message))
 
 
-async def _send(send, status: int, body: bytes, *, close: bool = False) -> None:
+async def _send(send, status: int, body: bytes) -> None:
     headers = [(b"content-type", b"application/json")]
-    if close:
-        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -47,14 +47,18 @@ def _decode_single(body: bytes | str) -> WirePoint:
         if "metric_name" in keys:
             return _seed_point.decode(body).to_wire()
         return _point.decode(body)
-    except msgspec.MsgspecError as exc:
+    except msgspec.DecodeError as exc:
+        raise InvalidInputError(f"body is not valid JSON: {exc}") from None
+    except msgspec.ValidationError as exc:
         raise InvalidInputError(_clean(str(exc))) from None
 
 
 def _decode_each(body: bytes | str) -> tuple[list[WirePoint | None], list[Rejected]]:
     try:
         raws = _raw_batch.decode(body).metrics
-    except msgspec.MsgspecError as exc:
+    except msgspec.DecodeError as exc:
+        raise InvalidInputError(f"body is not valid JSON: {exc}") from None
+    except msgspec.ValidationError as exc:
         raise InvalidInputError(_clean(str(exc))) from None
     _check_count(len(raws))
     points: list[WirePoint | None] = []
@@ -92,5 +96,6 @@ def _clean(msg: str, prefix: str = "") -> str:
     if prefix:
         where = f"{prefix}.{where}" if where else prefix
     text = text.replace("`", "")
-    text = text[:1].lower() + text[1:]
+    if text[1:2].islower():
+        text = text[:1].lower() + text[1:]
     return f"{where}: {text}" if where else text

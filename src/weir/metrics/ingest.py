@@ -46,6 +46,13 @@ class IngestService:
 
     def ingest_json(self, body: bytes | str) -> IngestResult:
         points, rejected = decode_points(body)
+        return self.ingest_points(points, rejected)
+
+    def ingest_points(self, points: list[WirePoint | None], rejected: list[Rejected]) -> IngestResult:
+        """Validate and store decoded points; every wire format ends here.
+
+        `points[i]` is None where a decoder already rejected point i (listed in `rejected`).
+        """
         batch = self._validate(points, rejected)
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
