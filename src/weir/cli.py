@@ -88,9 +88,8 @@ def push(source, fmt: str, url: str) -> None:
                 try:
                     result = client.request("POST", "/metrics", body)
                 except ApiError as exc:
-                    if exc.status == 400 and points:
-                        result = {"accepted": 0, "rejected": []}
-                        rejected.append(f"lines {lines[0]}-{lines[-1]}: {exc.message}")
+                    if exc.status == 400 and exc.data.get("rejected"):
+                        result = {"accepted": 0, "rejected": exc.data["rejected"]}
                     else:
                         err.print(f"[red]error:[/] {exc}")
                         sys.exit(1)

@@ -8,10 +8,11 @@ import urllib.parse
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, data: dict | None = None) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+        self.data = data or {}
 
 
 class Client:
@@ -40,7 +41,9 @@ class Client:
         except ValueError:
             data = {"message": raw[:200].decode("utf-8", "replace")}
         if resp.status >= 400:
-            raise ApiError(resp.status, data.get("message", "") if isinstance(data, dict) else str(data))
+            if not isinstance(data, dict):
+                data = {"message": str(data)}
+            raise ApiError(resp.status, data.get("message", ""), data)
         return data
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 STATS = ("count", "sum", "avg", "min", "max", "p50", "p90", "p99")
 _PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}
@@ -23,26 +23,39 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return a + (sorted_values[hi] - a) * (pos - lo)
 
 
+def summarizer(stats: Iterable[str]) -> Callable[..., dict]:
+    """A function computing the requested statistics of one non-empty period.
+
+    Built once per query: a 7-day query at 1-minute periods calls it 10,080 times, so the
+    choice of statistics is resolved here rather than per period.
+    """
+    stats = tuple(stats)
+    fsum = math.fsum
+    simple = {
+        "count": len,
+        "sum": fsum,
+        "avg": lambda v: fsum(v) / len(v),
+        "min": min,
+        "max": max,
+    }
+    plain = tuple((s, simple[s]) for s in stats if s in simple)
+    ranked = tuple((s, _PERCENTILES[s]) for s in stats if s in _PERCENTILES)
+
+    def summarize(values: list[float], **fields: object) -> dict:
+        out: dict = fields
+        for name, fn in plain:
+            out[name] = fn(values)
+        if ranked:
+            ordered = sorted(values)
+            for name, q in ranked:
+                out[name] = percentile(ordered, q)
+        return out
+
+    return summarize
+
+
 def summarize(values: list[float], stats: Iterable[str]) -> dict[str, float | int]:
-    """The requested statistics of one non-empty period."""
-    out: dict[str, float | int] = {}
-    ordered: list[float] | None = None
-    for stat in stats:
-        if stat == "count":
-            out[stat] = len(values)
-        elif stat == "sum":
-            out[stat] = math.fsum(values)
-        elif stat == "avg":
-            out[stat] = math.fsum(values) / len(values)
-        elif stat == "min":
-            out[stat] = min(values)
-        elif stat == "max":
-            out[stat] = max(values)
-        else:
-            if ordered is None:
-                ordered = sorted(values)
-            out[stat] = percentile(ordered, _PERCENTILES[stat])
-    return out
+    return summarizer(stats)(values)
 
 
 def bucket_sorted(ts: list[int], vals: list[float], start: int, period: int, n_periods: int):

@@ -74,10 +74,17 @@ def _decode_each(body: bytes | str) -> tuple[list[WirePoint | None], list[Reject
 
 def decode_dimensions(raw: msgspec.Raw) -> dict[str, str]:
     try:
-        dims = _dimensions.decode(raw)
+        return _dimensions.decode(raw)
     except msgspec.MsgspecError as exc:
+        # msgspec reports a dict value's path as `$[...]`; name the key ourselves.
+        loose = msgspec.json.decode(raw)
+        if isinstance(loose, dict):
+            for k, v in loose.items():
+                if not isinstance(v, str):
+                    raise InvalidInputError(
+                        f"dimensions.{k}: expected str, got {type(v).__name__}; dimension values are strings"
+                    ) from None
         raise InvalidInputError(_clean(str(exc), "dimensions")) from None
-    return dims
 
 
 def _check_count(n: int) -> None:

@@ -126,7 +126,7 @@ class SeriesList(msgspec.Struct):
 class StatPoint(msgspec.Struct, omit_defaults=True):
     """One period. Only the requested statistics are present."""
 
-    timestamp: str
+    timestamp: Annotated[datetime, Meta(description="Start of the period, RFC 3339 UTC")]
     count: int | None = None
     sum: float | None = None
     avg: float | None = None

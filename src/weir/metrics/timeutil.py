@@ -36,12 +36,15 @@ def epoch_to_ns(value: int | float) -> int:
         if a < _US_MAX:
             return value * 1_000
         return value
+    # Scale the whole and fractional parts apart: value * 1e9 would lose the last digits.
+    whole = int(value)
+    frac = value - whole
     if a < _S_MAX:
-        return round(value * 1e9)
+        return whole * NS + round(frac * 1e9)
     if a < _MS_MAX:
-        return round(value * 1e6)
+        return whole * 1_000_000 + round(frac * 1e6)
     if a < _US_MAX:
-        return round(value * 1e3)
+        return whole * 1_000 + round(frac * 1e3)
     return round(value)
 
 
@@ -55,6 +58,11 @@ def ns_to_rfc3339(ns: int) -> str:
     if rest:
         text += f".{rest:09d}".rstrip("0")
     return text + "Z"
+
+
+def ns_to_datetime(ns: int) -> datetime:
+    """A UTC datetime (microsecond precision); msgspec encodes it as RFC 3339 in C."""
+    return _EPOCH + timedelta(microseconds=ns // 1_000)
 
 
 def parse_duration(text: str, field: str) -> int:
