@@ -17,6 +17,7 @@ from rich.table import Table
 
 from weir import config
 from weir.client import ApiError, Client
+from weir.errors import WeirError
 from weir.metrics.timeutil import parse_duration
 
 err = Console(stderr=True)
@@ -60,7 +61,11 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
-    run(settings, access_log=access_log)
+    try:
+        run(settings, access_log=access_log)
+    except WeirError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        sys.exit(1)
 
 
 @main.command()

@@ -51,26 +51,24 @@ class LocalGateway:
         handler: Handler,
         *,
         max_body: int = limits.MAX_BODY_BYTES,
-        on_startup: Callable[[], None] | None = None,
         on_shutdown: Callable[[], None] | None = None,
     ) -> None:
         self.handler = handler
         self.max_body = max_body
-        self.on_startup = on_startup
         self.on_shutdown = on_shutdown
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-        elif scope["type"] == "http":
+        if scope["type"] == "http":
             await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
 
     async def _lifespan(self, receive, send) -> None:
+        # Shutdown work runs here, not after uvicorn returns: uvicorn re-raises the
+        # SIGTERM it caught once it stops, which would skip any code after `run()`.
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.on_startup:
-                    self.on_startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.on_shutdown:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
-import sys
-import sys
 import uvicorn
 
 from weir.config import Settings
@@ -13,42 +9,25 @@ from weir.http.gateway import LocalGateway
 from weir.http.routes import build_app
 from weir.wiring import build_local
 
-log = logging.getLogger("weir")
-
-
-def make_gateway(settings: Settings) -> LocalGateway:
-    holder: dict = {}
-
-    def startup() -> None:
-        services = build_local(settings)
-        holder["services"] = services
-        gateway.handler = build_app(services).resolve
-
-    def shutdown() -> None:
-        services = holder.pop("services", None)
-        if services is not None:
-            services.close()
-
-    gateway = LocalGateway(_not_started, on_startup=startup, on_shutdown=shutdown)
-    return gateway
-
-
-def _not_started(event, context):  # replaced at startup
-    raise RuntimeError("the gateway received a request before startup")
-
 
 def serve(settings: Settings, *, access_log: bool = False) -> None:
-    config = uvicorn.Config(
-        make_gateway(settings),
-        host=settings.host,
-        port=settings.port,
-        lifespan="on",
-        access_log=access_log,
-        log_level="info",
-        http="httptools",
-        loop="auto",
-        timeout_graceful_shutdown=10,
-        proxy_headers=False,  # bound to loopback by default; no proxy to trust
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
+    """Build the services first, so a bad data folder fails before the port is bound,
+    then serve until SIGINT/SIGTERM; closing the services flushes the store."""
+    services = build_local(settings)
+    try:
+        gateway = LocalGateway(build_app(services).resolve, on_shutdown=services.close)
+        config = uvicorn.Config(
+            gateway,
+            host=settings.host,
+            port=settings.port,
+            lifespan="on",
+            access_log=access_log,
+            log_level="info",
+            http="httptools",
+            timeout_graceful_shutdown=10,
+            proxy_headers=False,  # bound to loopback by default; no proxy to trust
+            server_header=False,
+        )
+        uvicorn.Server(config).run()
+    finally:
+        services.close()  # when uvicorn never started; a no-op after its lifespan shutdown

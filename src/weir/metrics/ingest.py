@@ -68,6 +68,7 @@ class IngestService:
             self._series.clear()
             self._epoch = epoch
         batch = PointBatch()
+        fresh: dict[int, Series] = {}  # series first seen in this batch
         add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
         cache = self._series
         # The hot loop: keep it to lookups and comparisons (see the module docstring).
@@ -90,21 +91,21 @@ class IngestService:
             s = cache.get(key)
             if s is None or s.type != p.type or (p.unit is not None and s.unit != p.unit):
                 try:
-                    s = self._resolve(key, p, batch)
+                    s = self._resolve(key, p, fresh)
                 except InvalidInputError as exc:
                     rejected.append(Rejected(i, exc.message))
                     continue
             add_sid(s.id)
             add_ts(ns)
             add_val(p.value)
+        batch.new_series = list(fresh.values())
         return batch
 
-    def _resolve(self, key: tuple[str, bytes], p: WirePoint, batch: PointBatch) -> Series:
-        fresh = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
-        known = self.store.get_series(fresh.id) or next((s for s in batch.new_series if s.id == fresh.id), None)
+    def _resolve(self, key: tuple[str, bytes], p: WirePoint, fresh: dict[int, Series]) -> Series:
+        made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
+        known = self.store.get_series(made.id) or fresh.get(made.id)
         if known is None:
-            batch.new_series.append(fresh)
-            known = fresh
+            fresh[made.id] = known = made
         elif known.type != p.type:
             raise InvalidInputError(f"type: series {known.key} is a {known.type}; got {p.type}")
         elif p.unit is not None and known.unit != p.unit:

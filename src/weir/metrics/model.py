@@ -41,11 +41,13 @@ class Datapoint(msgspec.Struct, forbid_unknown_fields=True):
     dimensions: Annotated[dict[str, str], Meta(description="Up to 30 string pairs")] = {}
 
 
-class WirePoint(msgspec.Struct, forbid_unknown_fields=True):
+class WirePoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """How the decoder reads a datapoint: `Datapoint` with the dimensions left as raw JSON.
 
     The raw bytes are the cache key of the series; they are parsed and validated only the
-    first time a series is seen, which halves decoding time for large batches.
+    first time a series is seen, which halves decoding time for large batches. `gc=False`:
+    these hold no reference cycles, and untracked objects keep the cyclic collector from
+    running every few hundred points of a 10,000-point batch.
     """
 
     name: str
@@ -75,7 +77,7 @@ class Batch(msgspec.Struct, forbid_unknown_fields=True):
     metrics: list[Datapoint]
 
 
-class WireBatch(msgspec.Struct, forbid_unknown_fields=True):
+class WireBatch(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     metrics: list[WirePoint]
 
 

@@ -82,8 +82,9 @@ def test_series_index(open_store):
 def test_unflushed_points_survive_reopen_via_log(open_store, tmp_path):
     store = open_store()
     store.append(batch([(A, NOW, 1.0), (B, NOW, 2.0)]))
-    # As after a crash: a second process opens the folder while the points are only in
-    # the first one's log and memory (the real kill -9 test is in tests/e2e).
+    # As after a crash: the folder is opened again while the points are only in the log
+    # (the real kill -9 test is in tests/e2e). Release the lock as a dead process would.
+    store._lockfile.close()  # noqa: SLF001
     reopened = SqliteMetricStore(tmp_path / "m.db", retention_seconds=86400)
     try:
         assert reopened.read([A.id, B.id], NOW, NOW + 1) == {A.id: ([NOW], [1.0]), B.id: ([NOW], [2.0])}
@@ -124,3 +125,9 @@ def test_failed_commit_acknowledges_nothing(open_store, tmp_path):
     with pytest.raises(StorageError, match="disk says no"):
         store.append(batch([(A, NOW + 1, 2.0)], new=()))
     assert store.read([A.id], NOW, NOW + 10)[A.id] == ([NOW], [1.0])
+
+
+def test_a_second_process_on_the_same_folder_is_refused(open_store):
+    open_store()
+    with pytest.raises(StorageError, match="in use by another Weir process"):
+        open_store()

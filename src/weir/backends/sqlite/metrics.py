@@ -13,6 +13,7 @@ Queries read chunks and the head under one lock, so a flush is never seen half-d
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import queue
 import sqlite3
@@ -84,6 +85,7 @@ class SqliteMetricStore:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._lockfile = _exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
         self.flush_points = flush_points
         self.flush_seconds = flush_seconds
@@ -162,11 +164,14 @@ class SqliteMetricStore:
         self._call("sweep")
 
     def close(self) -> None:
+        if self._lockfile.closed:
+            return
         if self._writer.is_alive():
             self._call("stop")
             self._writer.join()
         self._r.close()
         self._w.close()
+        self._lockfile.close()
 
     # -- the writer thread ----------------------------------------------------------
 
@@ -345,6 +350,20 @@ class SqliteMetricStore:
     def _remember(self, s: Series) -> None:
         self._series[s.id] = s
         self._by_name.setdefault(s.name, {})[s.id] = s
+
+
+def _exclusive(path: Path):
+    """Hold an exclusive lock for the store's lifetime: the head lives in this process's
+    memory, so a second writer on the same folder would replay and flush the same log."""
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StorageError(
+            f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
+        ) from None
+    return handle
 
 
 def _storage_error(exc: BaseException) -> StorageError:
