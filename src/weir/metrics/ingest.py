@@ -67,6 +67,10 @@ class IngestService:
         if epoch != self._epoch:  # the store forgot series (retention, a failed write)
             self._series.clear()
             self._epoch = epoch
+        if not rejected:
+            fast = self._validate_known(points, oldest, newest)
+            if fast is not None:
+                return fast
         batch = PointBatch()
         fresh: dict[int, Series] = {}  # series first seen in this batch
         add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
@@ -87,9 +91,9 @@ class IngestService:
             if ns < oldest or ns > newest:
                 rejected.append(Rejected(i, self._time_error(ns, oldest, newest)))
                 continue
-            key = (p.name, bytes(p.dimensions))
+            key = (p.name, p.type, p.unit, bytes(p.dimensions))
             s = cache.get(key)
-            if s is None or s.type != p.type or (p.unit is not None and s.unit != p.unit):
+            if s is None:
                 try:
                     s = self._resolve(key, p, fresh)
                 except InvalidInputError as exc:
@@ -101,15 +105,39 @@ class IngestService:
         batch.new_series = list(fresh.values())
         return batch
 
-    def _resolve(self, key: tuple[str, bytes], p: WirePoint, fresh: dict[int, Series]) -> Series:
+    def _validate_known(self, points: list[WirePoint], oldest: int, newest: int) -> PointBatch | None:
+        """The common case in columns: epoch-second timestamps in range, known series.
+
+        Comprehensions over the batch run at C speed; any surprise (another timestamp
+        form, a time out of range, a series not yet cached) returns None and the
+        point-by-point loop takes over, with its per-point errors.
+        """
+        tss = [p.timestamp for p in points]
+        if set(map(type, tss)) != {int}:
+            return None
+        lo, hi = min(tss), max(tss)
+        if not (0 < lo and hi < _SECONDS_MAX and oldest <= lo * NS and hi * NS <= newest):
+            return None
+        get = self._series.get
+        series = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
+        try:
+            sids = [s.id for s in series]
+        except AttributeError:  # a None: some series is not cached yet
+            return None
+        return PointBatch(sids, [t * NS for t in tss], [p.value for p in points])
+
+    def _resolve(self, key: tuple, p: WirePoint, fresh: dict[int, Series]) -> Series:
         made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
         known = self.store.get_series(made.id) or fresh.get(made.id)
         if known is None:
             fresh[made.id] = known = made
-        elif known.type != p.type:
+        elif known.type != p.type:  # the cache key holds type and unit: a new pair lands here
             raise InvalidInputError(f"type: series {known.key} is a {known.type}; got {p.type}")
         elif p.unit is not None and known.unit != p.unit:
-            raise InvalidInputError(f"unit: series {known.key} has unit {known.unit!r}; got {p.unit!r}")
+            have = f"unit {known.unit!r}" if known.unit else "no unit"
+            raise InvalidInputError(
+                f"unit: series {known.key} was created with {have}; got {p.unit!r} (a series keeps its first unit)"
+            )
         if len(self._series) >= _CACHE_LIMIT:
             self._series.clear()
         self._series[key] = known
