@@ -17,6 +17,7 @@ from rich.table import Table
 
 from weir import config
 from weir.client import ApiError, Client
+from weir.commands.keys import keys
 from weir.errors import WeirError
 from weir.metrics.timeutil import parse_duration
 
@@ -25,6 +26,10 @@ PUSH_BATCH = 5_000
 
 
 def _url_option(f):
+    f = click.option(
+        "--api-key", envvar=config.ENV_API_KEY, default=None,
+        help=f"API key, when the server has keys (env {config.ENV_API_KEY}).",
+    )(f)
     return click.option(
         "--url",
         envvar=config.ENV_URL,
@@ -48,7 +53,8 @@ def main() -> None:
 @click.option("--retention", default="30d", show_default=True, envvar=config.ENV_RETENTION,
               help="How long points are kept, for example 30d, 12h.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
-def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool) -> None:
+@click.option("--open-reads", is_flag=True, help="With API keys configured, still let anyone read.")
+def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -58,7 +64,8 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         raise click.BadParameter(str(exc), param_hint="--retention") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
-        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port
+        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
+        open_reads=open_reads,
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     try:
@@ -68,11 +75,14 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         sys.exit(1)
 
 
+main.add_command(keys)
+
+
 @main.command()
 @click.argument("source", type=click.File("rb"))
 @click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto", show_default=True)
 @_url_option
-def push(source, fmt: str, url: str) -> None:
+def push(source, fmt: str, url: str, api_key: str | None) -> None:
     """Send datapoints from FILE (or - for stdin) to a running server.
 
     JSON lines: one datapoint object per line. CSV: a header with name, value and
@@ -81,7 +91,7 @@ def push(source, fmt: str, url: str) -> None:
     if fmt == "auto":
         fmt = "csv" if getattr(source, "name", "").endswith(".csv") else "jsonl"
     total_size = _size(source)
-    client = Client(url)
+    client = Client(url, api_key=api_key)
     accepted = 0
     rejected: list[str] = []
     with Progress(TextColumn("[bold]push"), BarColumn(), TextColumn("{task.fields[points]} points"),
@@ -188,7 +198,7 @@ def _csv_point(row: dict) -> dict:
 @click.option("--group-by", default=None, help="A dimension key: one table section per value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON answer.")
 @_url_option
-def query(name, start, end, period, stat, dim, group_by, as_json, url) -> None:
+def query(name, start, end, period, stat, dim, group_by, as_json, url, api_key) -> None:
     """Print statistics per period for metric NAME."""
     params = {"start": start, "end": end, "period": period, "stat": stat}
     for d in dim:
@@ -199,7 +209,7 @@ def query(name, start, end, period, stat, dim, group_by, as_json, url) -> None:
     if group_by:
         params["group_by"] = group_by
     try:
-        result = Client(url).request("GET", f"/metrics/{name}", params=params)
+        result = Client(url, api_key=api_key).request("GET", f"/metrics/{name}", params=params)
     except ApiError as exc:
         err.print(f"[red]error:[/] {exc.message or exc}")
         sys.exit(1)

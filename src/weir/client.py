@@ -16,7 +16,8 @@ class ApiError(Exception):
 
 
 class Client:
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, api_key: str | None = None) -> None:
+        self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -28,7 +29,7 @@ class Client:
         target = self._prefix + path
         if params:
             target += "?" + urllib.parse.urlencode(params)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers = {"Content-Type": "application/json", **self._auth} if body is not None else dict(self._auth)
         try:
             self._conn.request(method, target, body=body, headers=headers)
             resp = self._conn.getresponse()

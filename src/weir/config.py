@@ -17,6 +17,7 @@ ENV_DATA_DIR = "WEIR_DATA_DIR"
 ENV_RETENTION = "WEIR_RETENTION"
 ENV_ENVIRONMENT = "WEIR_ENVIRONMENT"
 ENV_URL = "WEIR_URL"
+ENV_API_KEY = "WEIR_API_KEY"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -36,7 +37,13 @@ class Settings:
     # How long points stay in the in-memory head before they are packed into chunks.
     flush_seconds: float = 300.0
     flush_points: int = 1_000_000
+    # With API keys configured, reads need one too unless this is set.
+    open_reads: bool = False
 
     @property
     def metrics_db(self) -> Path:
         return self.data_dir / "metrics.db"
+
+    @property
+    def keys_db(self) -> Path:
+        return self.data_dir / "keys.db"

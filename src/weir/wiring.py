@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from weir.auth import Authenticator
 from weir.config import Settings
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
@@ -19,12 +20,15 @@ class Services:
     store: MetricStore
     ingest: IngestService
     query: QueryService
+    # None where the platform authenticates (API Gateway usage plans in AWS).
+    auth: Authenticator | None = None
 
     def close(self) -> None:
         self.store.close()
 
 
 def build_local(settings: Settings) -> Services:
+    from weir.backends.sqlite.keys import SqliteKeyStore
     from weir.backends.sqlite.metrics import SqliteMetricStore
 
     store = SqliteMetricStore(
@@ -37,4 +41,5 @@ def build_local(settings: Settings) -> Services:
         store=store,
         ingest=IngestService(store, settings.retention_seconds),
         query=QueryService(store, settings.retention_seconds),
+        auth=Authenticator(SqliteKeyStore(settings.keys_db), open_reads=settings.open_reads),
     )

@@ -47,6 +47,16 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     def params() -> dict[str, str]:
         return dict(app.current_event.query_string_parameters or {})
 
+    if services is not None and services.auth is not None:
+        auth = services.auth
+
+        def authenticate(app: APIGatewayRestResolver, next_middleware):
+            ev = app.current_event
+            auth.check(ev.http_method, ev.path, ev.headers or {})
+            return next_middleware(app)
+
+        app.use([authenticate])
+
     @app.get("/health")
     def health():
         status = "ok" if services.store.ready() else "starting"
@@ -79,7 +89,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     def weir_error(exc: WeirError):
         if exc.status >= 500:
             log.error("request failed: %s", exc.message)
-        return error_response(exc)
+        response = error_response(exc)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="weir"'
+        return response
 
     @app.not_found
     def not_found(_exc: RouteNotFound):

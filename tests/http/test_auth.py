@@ -1,0 +1,78 @@
+"""API keys over a real socket: open without keys, closed once one exists."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from tests.helpers import WeirProcess
+from weir.cli import main
+
+POINT = {"name": "authed", "value": 1}
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    data = tmp_path_factory.mktemp("auth") / "data"
+    proc = WeirProcess(data)
+    proc.start()
+    yield proc, data
+    proc.stop()
+
+
+def add_key(data, name):
+    result = CliRunner().invoke(main, ["keys", "add", name, "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def test_lifecycle(keyed):
+    proc, data = keyed
+    api = proc.http
+    assert api.post("/metrics", POINT).status == 200, "no keys yet: open"
+    key = add_key(data, "ci")
+    assert key.startswith("weir_")
+    r = api.post("/metrics", POINT)
+    assert r.status == 401 and "weir keys add" in r.json()["message"]
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert api.get("/metrics").status == 401, "reads are closed too unless --open-reads"
+    assert api.get("/health").status == 200
+    assert api.post("/metrics", POINT, headers={"Authorization": f"Bearer {key}"}).status == 200
+    assert api.post("/metrics", POINT, headers={"x-api-key": key}).status == 200
+    assert api.post("/metrics", POINT, headers={"x-api-key": key + "x"}).status == 401
+    # keys are stored as digests only
+    assert key.encode() not in (data / "keys.db").read_bytes()
+    ls = CliRunner().invoke(main, ["keys", "ls", "--data-dir", str(data)])
+    assert "ci" in ls.output and key not in ls.output
+    assert CliRunner().invoke(main, ["keys", "add", "ci", "--data-dir", str(data)]).exit_code != 0
+    rm = CliRunner().invoke(main, ["keys", "rm", "ci", "--data-dir", str(data)])
+    assert rm.exit_code == 0
+    assert api.post("/metrics", POINT, headers={"x-api-key": key}).status == 200, "open again with no key left"
+
+
+def test_open_reads(tmp_path):
+    data = tmp_path / "data"
+    add_key(data, "writer")
+    proc = WeirProcess(data, "--open-reads")
+    proc.start()
+    try:
+        assert proc.http.get("/metrics").status == 200
+        assert proc.http.post("/metrics", POINT).status == 401
+    finally:
+        proc.stop()
+
+
+def test_cli_sends_the_key(tmp_path):
+    data = tmp_path / "data"
+    key = add_key(data, "cli")
+    proc = WeirProcess(data)
+    proc.start()
+    try:
+        src = tmp_path / "p.jsonl"
+        src.write_text('{"name": "viacli", "value": 1}\n')
+        denied = CliRunner().invoke(main, ["push", str(src), "--url", proc.url])
+        assert denied.exit_code == 1 and "401" in denied.output
+        ok = CliRunner().invoke(main, ["push", str(src), "--url", proc.url], env={"WEIR_API_KEY": key})
+        assert ok.exit_code == 0, ok.output
+    finally:
+        proc.stop()
