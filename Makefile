@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test bench clean
+.PHONY: run test check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest
+
+# Static checks: lint, types, security. CI runs them after the tests.
+check: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src
+	$(VENV)/bin/bandit -q -c pyproject.toml -r src
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest.py

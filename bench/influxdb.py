@@ -28,7 +28,7 @@ def install() -> None:
 
 
 class InfluxServer:
-    def __enter__(self) -> "InfluxServer":
+    def __enter__(self) -> InfluxServer:
         self._tmp = tempfile.TemporaryDirectory(prefix="influx-bench-")
         d = Path(self._tmp.name)
         self.port = free_port()

@@ -108,7 +108,7 @@ class WeirServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "WeirServer":
+    def __enter__(self) -> WeirServer:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(

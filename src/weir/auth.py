@@ -11,6 +11,7 @@ accepted here so clients work unchanged in both places.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import re
@@ -36,9 +37,9 @@ class KeyRecord(msgspec.Struct):
 
 class KeyStore(Protocol):
     def add(self, name: str, digest: str) -> KeyRecord: ...
-    def list(self) -> list[KeyRecord]: ...
+    def list(self) -> builtins.list[KeyRecord]: ...
     def remove(self, name: str) -> bool: ...
-    def digests(self) -> list[str]:
+    def digests(self) -> builtins.list[str]:
         """Current digests; cheap to call per request (adapters cache until a change)."""
 
 

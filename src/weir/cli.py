@@ -8,7 +8,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -46,7 +48,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default=config.DEFAULT_HOST, show_default=True, help="Address to bind; 0.0.0.0 exposes Weir to the network.")
+@click.option("--host", default=config.DEFAULT_HOST, show_default=True,
+              help="Address to bind; 0.0.0.0 exposes Weir to the network.")
 @click.option("--port", default=config.DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_DATA_DIR,
               default=None, help="Where data lives (default ./data, env WEIR_DATA_DIR).")
@@ -132,6 +135,8 @@ def _batches(source, fmt: str):
     lines: list[int] = []
     points: list[dict] = []
     nbytes = 0
+    rows: Iterator[tuple[int, Any, int]]
+    parse: Callable[[Any], dict | None]
     if fmt == "csv":
         reader = csv.DictReader(text)
         rows = ((reader.line_num, row, 0) for row in reader)

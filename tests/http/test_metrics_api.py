@@ -101,7 +101,10 @@ def test_timestamps_out_of_range(api, ts):
     assert "timestamp" in r.json()["message"]
 
 
-@pytest.mark.parametrize("ts", [NOW, NOW * 1000, NOW * 1_000_000_000, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW))])
+RFC3339_NOW = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW))
+
+
+@pytest.mark.parametrize("ts", [NOW, NOW * 1000, NOW * 1_000_000_000, RFC3339_NOW])
 def test_timestamp_units_land_on_the_same_instant(api, ts):
     r = api.post("/metrics", point("units", 7.0, ts=ts))
     assert r.status == 200, r

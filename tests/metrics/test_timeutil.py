@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -50,4 +50,4 @@ def test_durations():
 def test_datetime_helper_matches_epoch():
     from weir.metrics.timeutil import datetime_to_ns
 
-    assert datetime_to_ns(datetime.fromtimestamp(T, timezone.utc)) == T * NS
+    assert datetime_to_ns(datetime.fromtimestamp(T, UTC)) == T * NS

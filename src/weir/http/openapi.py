@@ -24,7 +24,12 @@ from weir.metrics.model import (
     SeriesList,
 )
 
-_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.:\-]*$", "maxLength": limits.MAX_NAME_LENGTH}}
+_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.:\-]*$", "maxLength": limits.MAX_NAME_LENGTH},
+}
 _DIMS = {
     "name": "dimensions",
     "in": "query",
@@ -43,7 +48,8 @@ def _q(name: str, description: str, default: str | None = None) -> dict:
 
 
 def _errors(*codes: int) -> dict:
-    return {str(c): {"description": "Error", "content": {"application/json": {"schema": _ref(ErrorBody)}}} for c in codes}
+    body = {"description": "Error", "content": {"application/json": {"schema": _ref(ErrorBody)}}}
+    return {str(c): body for c in codes}
 
 
 def _ok(model: type, description: str = "OK") -> dict:

@@ -59,8 +59,8 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
     @app.get("/health")
     def health():
-        status = "ok" if services.store.ready() else "starting"
-        return json_response(200, Health(status, __version__, services.store.backend))
+        ready = services.store.ready()
+        return json_response(200, Health("ok" if ready else "starting", __version__, services.store.backend))
 
     @app.post("/metrics")
     def post_metrics():

@@ -31,7 +31,7 @@ def summarizer(stats: Iterable[str]) -> Callable[..., dict]:
     """
     stats = tuple(stats)
     fsum = math.fsum
-    simple = {
+    simple: dict[str, Callable[[list[float]], float | int]] = {
         "count": len,
         "sum": fsum,
         "avg": lambda v: fsum(v) / len(v),

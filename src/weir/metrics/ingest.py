@@ -9,6 +9,7 @@ second in Python.
 from __future__ import annotations
 
 import time
+from typing import cast
 from collections.abc import Callable
 
 from weir.errors import InvalidInputError
@@ -112,7 +113,7 @@ class IngestService:
         form, a time out of range, a series not yet cached) returns None and the
         point-by-point loop takes over, with its per-point errors.
         """
-        tss = [p.timestamp for p in points]
+        tss = cast(list[int], [p.timestamp for p in points])
         if set(map(type, tss)) != {int}:
             return None
         lo, hi = min(tss), max(tss)
@@ -121,7 +122,7 @@ class IngestService:
         get = self._series.get
         series = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
         try:
-            sids = [s.id for s in series]
+            sids = [s.id for s in series]  # type: ignore[union-attr]
         except AttributeError:  # a None: some series is not cached yet
             return None
         return PointBatch(sids, [t * NS for t in tss], [p.value for p in points])

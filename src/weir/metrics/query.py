@@ -7,8 +7,8 @@ its full width and the same query always returns the same buckets.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 
 from weir.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
 from weir.metrics import limits
@@ -78,15 +78,14 @@ class QueryService:
                 f"the query would aggregate {scanned} points; narrow it with dimension filters "
                 "or a shorter range"
             )
-        groups: dict[tuple, list[Series]] = {}
+        groups: dict[tuple[str, ...], list[Series]] = {}
         for s in series:
-            key = (s.dimensions.get(group_by, ""),) if group_by else ()
-            groups.setdefault(key, []).append(s)
+            groups.setdefault(_group_key(s, group_by), []).append(s)
         summarize = summarizer(stats)
         first = ns_to_datetime(start)
         step = timedelta(seconds=period // NS)
         out = []
-        for key, members in sorted(groups.items()):
+        for group_key, members in sorted(groups.items()):
             arrays = [data[s.id] for s in members if s.id in data]
             if len(arrays) == 1:
                 buckets = bucket_sorted(arrays[0][0], arrays[0][1], start, period, n_periods)
@@ -95,7 +94,7 @@ class QueryService:
             # Plain dicts shaped like StatPoint: building 10,000 structs costs more than the
             # statistics themselves, and the encoded JSON is identical.
             points = [summarize(v, timestamp=first + i * step) for i, v in buckets]
-            group = {group_by: key[0]} if group_by else {}
+            group = {group_by: group_key[0]} if group_by else {}
             out.append(QueryGroup(group, len(members), points))  # type: ignore[arg-type]
         return QueryResult(name, ns_to_rfc3339(start), ns_to_rfc3339(end), period // NS, stats, out)
 
@@ -105,6 +104,10 @@ class QueryService:
         if not series:
             raise NotFoundError(f"metric {name!r} has no series; GET /metrics lists the metrics that do")
         return [s for s in series if matches(s, filters)]
+
+
+def _group_key(series: Series, group_by: str | None) -> tuple[str, ...]:
+    return (series.dimensions.get(group_by, ""),) if group_by else ()
 
 
 def parse_stats(text: str) -> list[str]:

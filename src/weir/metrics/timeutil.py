@@ -8,12 +8,12 @@ Query parameters also take relative times such as `-1h` and the word `now`.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from weir.errors import InvalidInputError
 
 NS = 1_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 # Magnitude bands: a value below 1e11 is seconds (up to year 5138), below 1e14
@@ -54,7 +54,7 @@ def datetime_to_ns(value: datetime) -> int:
 
 def ns_to_rfc3339(ns: int) -> str:
     seconds, rest = divmod(ns, NS)
-    text = datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     if rest:
         text += f".{rest:09d}".rstrip("0")
     return text + "Z"

@@ -7,9 +7,10 @@ without a query per request.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from weir.auth import KeyRecord, check_name
@@ -31,16 +32,18 @@ class SqliteKeyStore:
 
     def add(self, name: str, digest: str) -> KeyRecord:
         check_name(name)
-        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self._lock:
             try:
                 self._conn.execute("INSERT INTO api_keys VALUES (?, ?, ?)", (name, created, digest))
                 self._version = -1  # data_version only moves for other connections' commits
             except sqlite3.IntegrityError:
-                raise InvalidInputError(f"name: a key named {name!r} exists; remove it first or pick another name") from None
+                raise InvalidInputError(
+                    f"name: a key named {name!r} exists; remove it first or pick another name"
+                ) from None
         return KeyRecord(name, created, digest)
 
-    def list(self) -> list[KeyRecord]:
+    def list(self) -> builtins.list[KeyRecord]:
         with self._lock:
             rows = self._conn.execute("SELECT name, created, digest FROM api_keys ORDER BY name").fetchall()
         return [KeyRecord(*r) for r in rows]
@@ -50,7 +53,7 @@ class SqliteKeyStore:
             self._version = -1
             return self._conn.execute("DELETE FROM api_keys WHERE name = ?", (name,)).rowcount > 0
 
-    def digests(self) -> list[str]:
+    def digests(self) -> builtins.list[str]:
         with self._lock:
             version = self._conn.execute("PRAGMA data_version").fetchone()[0]
             if version != self._version:

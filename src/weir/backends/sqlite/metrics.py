@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from array import array
@@ -53,12 +52,11 @@ def _pack(batch: PointBatch) -> bytes:
 
 def _unpack(blob: bytes) -> tuple[list[int], list[int], list[float]]:
     n = int.from_bytes(blob[:4], "little")
-    cols = []
-    for i, code in enumerate("qqd"):
-        a = array(code)
-        a.frombytes(blob[4 + i * 8 * n : 4 + (i + 1) * 8 * n])
-        cols.append(a.tolist())
-    return cols[0], cols[1], cols[2]
+    sids, tss, vals = array("q"), array("q"), array("d")
+    columns: tuple[array, ...] = (sids, tss, vals)
+    for i, column in enumerate(columns):
+        column.frombytes(blob[4 + i * 8 * n : 4 + (i + 1) * 8 * n])
+    return sids.tolist(), tss.tolist(), vals.tolist()
 
 
 def _sorted_unique(ts: list[int], vals: list[float]) -> tuple[list[int], list[float]]:
@@ -242,7 +240,7 @@ class SqliteMetricStore:
         w = self._w
         try:
             w.execute("BEGIN IMMEDIATE")
-            last = 0
+            last: int | None = 0
             for batch, blob, _ in jobs:
                 if batch.new_series:
                     w.executemany(
@@ -269,7 +267,7 @@ class SqliteMetricStore:
                         self._remember(s)
                 self._pending.append((batch.series_ids, batch.timestamps, batch.values))
                 self._head_points += len(batch)
-            self._log_applied = last
+            self._log_applied = last or self._log_applied
         for _, _, future in jobs:
             future.set_result(None)
 
@@ -373,19 +371,20 @@ def _storage_error(exc: BaseException) -> StorageError:
 
 
 def _merge(rows: list, head: tuple[list[int], list[float]] | None) -> tuple[list[int], list[float]]:
-    parts = []
+    parts: list[tuple[list[int], list[float]]] = []
     for _t_min, _t_max, ts_blob, vals_blob in rows:
-        t, v = array("q"), array("d")
-        t.frombytes(ts_blob)
-        v.frombytes(vals_blob)
-        parts.append((t.tolist(), v.tolist()))
+        ta, va = array("q"), array("d")
+        ta.frombytes(ts_blob)
+        va.frombytes(vals_blob)
+        parts.append((ta.tolist(), va.tolist()))
     if head:
         parts.append(head)
     if len(parts) == 1:
         return parts[0]
     ordered = all(parts[i][0][-1] < parts[i + 1][0][0] for i in range(len(parts) - 1))
     if ordered:
-        ts, vals = [], []
+        ts: list[int] = []
+        vals: list[float] = []
         for t, v in parts:
             ts += t
             vals += v
