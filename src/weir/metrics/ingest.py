@@ -9,8 +9,8 @@ second in Python.
 from __future__ import annotations
 
 import time
-from typing import cast
 from collections.abc import Callable
+from typing import cast
 
 from weir.errors import InvalidInputError
 from weir.metrics import limits
