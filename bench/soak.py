@@ -1,0 +1,94 @@
+"""Soak: the standard workload without pause for N minutes; throughput and memory per minute.
+
+    python bench/soak.py [--minutes 10]
+
+Four keep-alive connections send 1,000-point batches (the 1,000 series of the standard
+workload, one timestamp per batch, each batch one second after the last) to `weir serve`
+for the whole run. Every minute it prints the points acknowledged in that minute and the
+server's resident and peak memory (VmRSS / VmHWM), so a leak or a stall shows as a trend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import threading
+import time
+
+from workload import SERIES, WeirServer
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def template() -> bytes:
+    return json.dumps({"metrics": [
+        {"name": "cpu", "value": h % 100, "timestamp": 1234567890, "dimensions": {"host": f"h{h}", "region": f"r{h % 7}"}}
+        for h in range(SERIES)
+    ]}).encode()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--connections", type=int, default=4)
+    args = ap.parse_args()
+    body = template()
+    base = int(time.time()) - 3 * 86400
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+    acked = [0]
+    stop = time.monotonic() + args.minutes * 60
+    errors: list[str] = []
+
+    def worker(port: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while time.monotonic() < stop and not errors:
+            with lock:
+                ts = base + next(counter)
+            payload = body.replace(b"1234567890", str(ts).encode())
+            conn.request("POST", "/metrics", body=payload, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.status != 200:
+                errors.append(f"{resp.status} {data[:200]!r}")
+                return
+            with lock:
+                acked[0] += SERIES
+
+    with WeirServer() as server:
+        threads = [threading.Thread(target=worker, args=(server.port,)) for _ in range(args.connections)]
+        for t in threads:
+            t.start()
+        minute, last = 0, 0
+        peak = 0.0
+        rates = []
+        while any(t.is_alive() for t in threads):
+            time.sleep(min(60.0, max(0.1, stop - time.monotonic())))
+            minute += 1
+            done = acked[0]
+            rss, hwm = memory_mb(server.proc.pid)
+            peak = max(peak, hwm)
+            rate = (done - last) / 60.0
+            rates.append(rate)
+            print(f"minute {minute}: {rate:,.0f} points/s, rss {rss:.0f} MB, peak {hwm:.0f} MB", flush=True)
+            last = done
+            if time.monotonic() >= stop:
+                break
+        for t in threads:
+            t.join()
+    if errors:
+        raise SystemExit(f"requests failed: {errors[0]}")
+    print(f"weir soak: {acked[0]:,} points in {args.minutes:g} min, mean {acked[0] / (args.minutes * 60):,.0f} points/s, "
+          f"slowest minute {min(rates):,.0f} points/s, peak memory {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
