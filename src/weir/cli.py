@@ -57,7 +57,10 @@ def main() -> None:
               help="How long points are kept, for example 30d, 12h.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
 @click.option("--open-reads", is_flag=True, help="With API keys configured, still let anyone read.")
-def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool) -> None:
+@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Requests per second per API key (or address), bursts of twice that; off by default.")
+def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
+          rate_limit: float | None) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -68,7 +71,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
-        open_reads=open_reads,
+        open_reads=open_reads, rate_limit=rate_limit,
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     try:

@@ -39,6 +39,8 @@ class Settings:
     flush_points: int = 1_000_000
     # With API keys configured, reads need one too unless this is set.
     open_reads: bool = False
+    # Requests per second per API key (or source address), like a usage plan; None: off.
+    rate_limit: float | None = None
 
     @property
     def metrics_db(self) -> Path:

@@ -13,6 +13,7 @@ from weir.config import Settings
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
 from weir.ports import MetricStore
+from weir.ratelimit import RateLimiter
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Services:
     query: QueryService
     # None where the platform authenticates (API Gateway usage plans in AWS).
     auth: Authenticator | None = None
+    limiter: RateLimiter | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -42,4 +44,5 @@ def build_local(settings: Settings) -> Services:
         ingest=IngestService(store, settings.retention_seconds),
         query=QueryService(store, settings.retention_seconds),
         auth=Authenticator(SqliteKeyStore(settings.keys_db), open_reads=settings.open_reads),
+        limiter=RateLimiter(settings.rate_limit) if settings.rate_limit else None,
     )

@@ -76,3 +76,17 @@ def test_cli_sends_the_key(tmp_path):
         assert ok.exit_code == 0, ok.output
     finally:
         proc.stop()
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path):
+    proc = WeirProcess(tmp_path / "data", "--rate-limit", "1")
+    proc.start()
+    try:
+        codes = [proc.http.post("/metrics", POINT).status for _ in range(5)]
+        assert codes[:2] == [200, 200] and 429 in codes
+        r = proc.http.post("/metrics", POINT)
+        assert r.status == 429 and int(r.headers["retry-after"]) >= 1
+        assert "rate limit" in r.json()["message"]
+        assert proc.http.get("/health").status == 200, "health is never limited"
+    finally:
+        proc.stop()

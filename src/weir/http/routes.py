@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import zlib
 
 import msgspec
@@ -16,6 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
 from weir import __version__
+from weir.auth import digest, presented_key
 from weir.errors import (
     InvalidInputError,
     PayloadTooLargeError,
@@ -24,6 +26,7 @@ from weir.errors import (
 )
 from weir.metrics import limits
 from weir.metrics.model import ErrorBody, Health
+from weir.ratelimit import RateLimitedError
 from weir.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -47,15 +50,8 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     def params() -> dict[str, str]:
         return dict(app.current_event.query_string_parameters or {})
 
-    if services is not None and services.auth is not None:
-        auth = services.auth
-
-        def authenticate(app: APIGatewayRestResolver, next_middleware):
-            ev = app.current_event
-            auth.check(ev.http_method, ev.path, ev.headers or {})
-            return next_middleware(app)
-
-        app.use([authenticate])
+    if services is not None and (services.auth is not None or services.limiter is not None):
+        app.use([_guard(services)])
 
     @app.get("/health")
     def health():
@@ -92,6 +88,8 @@ def build_app(services: Services) -> APIGatewayRestResolver:
         response = error_response(exc)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="weir"'
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return response
 
     @app.not_found
@@ -108,6 +106,23 @@ def build_app(services: Services) -> APIGatewayRestResolver:
         return json_response(500, ErrorBody("internal_error", "internal error; the server log has the details"))
 
     return app
+
+
+def _guard(services: Services):
+    """A middleware: authenticate, then spend a token of the caller's rate limit."""
+    auth, limiter = services.auth, services.limiter
+
+    def guard(app: APIGatewayRestResolver, next_middleware):
+        ev = app.current_event
+        headers = ev.headers or {}
+        if auth is not None:
+            auth.check(ev.http_method, ev.path, headers)
+        if limiter is not None and ev.path != "/health":
+            key = presented_key(headers)
+            limiter.take(f"key:{digest(key)}" if key else f"ip:{ev.request_context.identity.source_ip}")
+        return next_middleware(app)
+
+    return guard
 
 
 def request_body(event, *, accept: tuple[str, ...]) -> bytes | str:
