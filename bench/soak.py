@@ -29,10 +29,9 @@ def memory_mb(pid: int) -> tuple[float, float]:
 
 
 def template() -> bytes:
-    return json.dumps({"metrics": [
-        {"name": "cpu", "value": h % 100, "timestamp": 1234567890, "dimensions": {"host": f"h{h}", "region": f"r{h % 7}"}}
-        for h in range(SERIES)
-    ]}).encode()
+    dims = [{"host": f"h{h}", "region": f"r{h % 7}"} for h in range(SERIES)]
+    points = [{"name": "cpu", "value": h % 100, "timestamp": 1234567890, "dimensions": dims[h]} for h in range(SERIES)]
+    return json.dumps({"metrics": points}).encode()
 
 
 def main() -> None:
@@ -86,7 +85,8 @@ def main() -> None:
             t.join()
     if errors:
         raise SystemExit(f"requests failed: {errors[0]}")
-    print(f"weir soak: {acked[0]:,} points in {args.minutes:g} min, mean {acked[0] / (args.minutes * 60):,.0f} points/s, "
+    mean = acked[0] / (args.minutes * 60)
+    print(f"weir soak: {acked[0]:,} points in {args.minutes:g} min, mean {mean:,.0f} points/s, "
           f"slowest minute {min(rates):,.0f} points/s, peak memory {peak:.0f} MB")
 
 
