@@ -28,6 +28,7 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
+	$(PY) bench/export.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from weir import config
 from weir.client import ApiError, Client
+from weir.commands.export import export_command, serve_export_options, serve_export_settings
 from weir.metrics.timeutil import parse_duration
 
 err = Console(stderr=True)
@@ -47,7 +48,8 @@ def main() -> None:
 @click.option("--retention", default="30d", show_default=True, envvar=config.ENV_RETENTION,
               help="How long points are kept, for example 30d, 12h.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
-def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool) -> None:
+@serve_export_options
+def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, **export_options) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -57,10 +59,14 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         raise click.BadParameter(str(exc), param_hint="--retention") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
-        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port
+        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
+        **serve_export_settings(export_options),
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     run(settings, access_log=access_log)
+
+
+main.add_command(export_command)
 
 
 @main.command()

@@ -17,6 +17,9 @@ ENV_DATA_DIR = "WEIR_DATA_DIR"
 ENV_RETENTION = "WEIR_RETENTION"
 ENV_ENVIRONMENT = "WEIR_ENVIRONMENT"
 ENV_URL = "WEIR_URL"
+ENV_EXPORT_BUCKET = "WEIR_EXPORT_BUCKET"  # S3 bucket for hourly exports; unset: a local folder
+ENV_EXPORT_PREFIX = "WEIR_EXPORT_PREFIX"
+ENV_EXPORT_FORMAT = "WEIR_EXPORT_FORMAT"  # jsonl (default) or parquet
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -36,7 +39,19 @@ class Settings:
     # How long points stay in the in-memory head before they are packed into chunks.
     flush_seconds: float = 300.0
     flush_points: int = 1_000_000
+    # Hourly exports: to export_bucket on S3 when set, else to export_dir (default <data-dir>/exports).
+    exports: bool = True  # run the export scheduler in `weir serve`
+    export_dir: Path | None = None
+    export_bucket: str | None = None
+    export_prefix: str = ""
+    export_endpoint_url: str | None = None  # an S3-compatible endpoint (moto, MinIO); None: AWS
+    export_format: str = "jsonl"
+    export_delay_seconds: float = 300.0
 
     @property
     def metrics_db(self) -> Path:
         return self.data_dir / "metrics.db"
+
+    @property
+    def exports_path(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
