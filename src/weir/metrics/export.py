@@ -195,8 +195,9 @@ class JsonlPartBuilder:
         self.hour_text = _dt(hour_ns).strftime("%Y-%m-%dT%H:")
         self.rows = 0
         self._buf = io.BytesIO()
-        # mtime=0 and no file name: identical input gives identical bytes.
-        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._buf, compresslevel=6, mtime=0)
+        # mtime=0 and no file name: identical input gives identical bytes. Level 3: measured on
+        # the bench hour, twice as fast as 6 for 20% more bytes (deflate's fast strategy).
+        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._buf, compresslevel=3, mtime=0)
 
     def add(self, series: Series, ts: list[int], vals: list[float]) -> None:
         head = (
@@ -205,21 +206,24 @@ class JsonlPartBuilder:
             + ',"unit":' + _json(series.unit) + ',"timestamp":"' + self.hour_text
         )
         base = self.hour_ns
+        mmss = _MMSS
         lines = []
+        append = lines.append
         for t, v in zip(ts, vals):
-            offset = t - base
-            seconds, frac = divmod(offset, NS)
-            minute, second = divmod(seconds, 60)
-            stamp = f"{minute:02d}:{second:02d}"
+            seconds, frac = divmod(t - base, NS)
             if frac:
-                stamp += f".{frac:09d}".rstrip("0")
-            lines.append(f'{head}{stamp}Z","timestamp_ns":{t},"value":{v!r}}}\n')
+                append(f'{head}{mmss[seconds]}.{f"{frac:09d}".rstrip("0")}Z","timestamp_ns":{t},"value":{v!r}}}\n')
+            else:
+                append(f'{head}{mmss[seconds]}Z","timestamp_ns":{t},"value":{v!r}}}\n')
         self._gz.write("".join(lines).encode())
         self.rows += len(ts)
 
     def finish(self) -> bytes:
         self._gz.close()
         return self._buf.getvalue()
+
+
+_MMSS = [f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)]  # second of the hour → "MM:SS"
 
 
 def _json(value: object) -> str:
