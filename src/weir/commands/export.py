@@ -139,6 +139,10 @@ def serve_export_settings(options: dict) -> dict:
         delay = parse_duration(options["export_delay"], "--export-delay")
     except WeirError as exc:
         raise click.BadParameter(exc.message, param_hint="--export-delay") from None
+    try:
+        layout.check_format(options["export_format"])  # Parquet without pyarrow: say so before starting
+    except WeirError as exc:
+        raise click.BadParameter(exc.message, param_hint="--export-format") from None
     return {
         "exports": options["exports"],
         "export_format": options["export_format"],

@@ -384,6 +384,9 @@ def _scan_result(
         by_series.setdefault(sid, []).append((None, None, ts_blob, vals_blob))
     for sid in sorted(by_series.keys() | head.keys()):
         part = head.get(sid)
+        # min/max run in C: a head series with nothing in the window costs no Python loop.
+        if part is not None and (min(part[0]) >= end_ns or max(part[0]) < start_ns):
+            part = None
         if part is not None:
             part = _trim(*_sorted_unique(*part), start_ns, end_ns)
             if not part[0]:
