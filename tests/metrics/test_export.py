@@ -155,3 +155,14 @@ def test_any_point_of_the_hour_round_trips_exactly(points):
     rows = rows_of(parts)
     assert [(r["timestamp_ns"] - HOUR, r["value"]) for r in rows] == points
     assert [export.parse_hour(r["timestamp"][:13]) for r in rows] == [HOUR] * len(points)
+
+
+def test_parquet_without_pyarrow_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    monkeypatch.delitem(sys.modules, "weir.metrics.export_parquet", raising=False)
+    with pytest.raises(InvalidInputError, match=r"weir\[parquet\]"):
+        export.check_format("parquet")
+    export.check_format("jsonl")
