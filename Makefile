@@ -34,6 +34,7 @@ check: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
+	$(PY) bench/export.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info

@@ -17,3 +17,42 @@ def server(tmp_path_factory):
 @pytest.fixture
 def api(server):
     return server.http
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """One moto server for the whole session, on loopback; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def aws_client(service: str, endpoint_url: str):
+    """A real boto3 client against the moto server, with throwaway credentials passed explicitly."""
+    import boto3
+
+    return boto3.client(
+        service, endpoint_url=endpoint_url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def s3_bucket(moto_server):
+    """A fresh private bucket per test: (client, bucket name)."""
+    import uuid
+
+    client = aws_client("s3", moto_server)
+    name = f"weir-test-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    client.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        },
+    )
+    return client, name

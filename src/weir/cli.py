@@ -19,6 +19,7 @@ from rich.table import Table
 
 from weir import config
 from weir.client import ApiError, Client
+from weir.commands.export import export_command, serve_export_options, serve_export_settings
 from weir.commands.keys import keys
 from weir.errors import WeirError
 from weir.metrics.timeutil import parse_duration
@@ -59,8 +60,9 @@ def main() -> None:
 @click.option("--open-reads", is_flag=True, help="With API keys configured, still let anyone read.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Requests per second per API key (or address), bursts of twice that; off by default.")
+@serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
-          rate_limit: float | None) -> None:
+          rate_limit: float | None, **export_options) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -72,6 +74,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
         open_reads=open_reads, rate_limit=rate_limit,
+        **serve_export_settings(export_options),
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     try:
@@ -82,6 +85,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
 
 
 main.add_command(keys)
+main.add_command(export_command)
 
 
 @main.command()

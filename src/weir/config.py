@@ -18,6 +18,9 @@ ENV_RETENTION = "WEIR_RETENTION"
 ENV_ENVIRONMENT = "WEIR_ENVIRONMENT"
 ENV_URL = "WEIR_URL"
 ENV_API_KEY = "WEIR_API_KEY"
+ENV_EXPORT_BUCKET = "WEIR_EXPORT_BUCKET"  # S3 bucket for hourly exports; unset: a local folder
+ENV_EXPORT_PREFIX = "WEIR_EXPORT_PREFIX"
+ENV_EXPORT_FORMAT = "WEIR_EXPORT_FORMAT"  # jsonl (default) or parquet
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -41,6 +44,14 @@ class Settings:
     open_reads: bool = False
     # Requests per second per API key (or source address), like a usage plan; None: off.
     rate_limit: float | None = None
+    # Hourly exports: to export_bucket on S3 when set, else to export_dir (default <data-dir>/exports).
+    exports: bool = True  # run the export scheduler in `weir serve`
+    export_dir: Path | None = None
+    export_bucket: str | None = None
+    export_prefix: str = ""
+    export_endpoint_url: str | None = None  # an S3-compatible endpoint (moto, MinIO); None: AWS
+    export_format: str = "jsonl"
+    export_delay_seconds: float = 300.0
 
     @property
     def metrics_db(self) -> Path:
@@ -49,3 +60,7 @@ class Settings:
     @property
     def keys_db(self) -> Path:
         return self.data_dir / "keys.db"
+
+    @property
+    def exports_path(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"

@@ -6,6 +6,7 @@ suite per port runs against every backend.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -46,7 +47,54 @@ class MetricStore(Protocol):
     def read(self, series_ids: list[int], start_ns: int, end_ns: int) -> dict[int, tuple[list[int], list[float]]]:
         """Points in [start, end) of each series, sorted by time, one per timestamp."""
 
+    def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
+        """Every series with points in [start, end), with those points sorted by time.
+
+        Series come by ascending id. The cost follows the points in the window (an hourly
+        export must never read the whole store); an empty series is not yielded.
+        """
+
     def ready(self) -> bool:
         """False while the store is still recovering after a start."""
+
+    def close(self) -> None: ...
+
+
+class PointScan(Protocol):
+    """The one read an export needs; the store and the read-only data-folder reader have it."""
+
+    def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]: ...
+
+
+class ObjectStore(Protocol):
+    """Where exports go: a local folder or an S3 bucket.
+
+    Keys are `/`-separated relative paths. A put is all or nothing: a reader never sees
+    half an object under its key (a folder renames a finished temp file into place; S3
+    is atomic per object), and putting an existing key replaces it.
+    """
+
+    backend: str
+    url: str  # where the objects are, for people and as the export watermark's key
+
+    def put(self, key: str, data: bytes, *, content_type: str, content_encoding: str | None = None) -> None: ...
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes; NotFoundError when there is none."""
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys that start with prefix, sorted."""
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Remove these keys; a key that does not exist is not an error."""
+
+
+class ExportState(Protocol):
+    """The scheduler's watermark: the last hour exported to a destination, kept across restarts."""
+
+    def last_exported(self, destination: str) -> int | None:
+        """Start (ns) of the newest hour exported to `destination` in order, or None."""
+
+    def set_last_exported(self, destination: str, hour_ns: int) -> None: ...
 
     def close(self) -> None: ...

@@ -14,6 +14,7 @@ def serve(settings: Settings, *, access_log: bool = False) -> None:
     """Build the services first, so a bad data folder fails before the port is bound,
     then serve until SIGINT/SIGTERM; closing the services flushes the store."""
     services = build_local(settings)
+    services.start_background()
     try:
         gateway = LocalGateway(build_app(services).resolve, on_shutdown=services.close)
         config = uvicorn.Config(

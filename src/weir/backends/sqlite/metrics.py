@@ -20,7 +20,7 @@ import threading
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -152,6 +152,22 @@ class SqliteMetricStore:
                 if rows or head:
                     out[sid] = (rows, head)
         return {sid: _trim(*_merge(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+
+    def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
+        """Every series with points in [start, end), by ascending series id.
+
+        The chunk query is a bounded range on the `chunks_age` index (see
+        `schema.window_bounds`), so its cost follows the window's data, not the store's.
+        The matching chunk rows and a copy of the head are taken under the lock, as in
+        `read`, so a flush running meanwhile is seen either wholly or not at all; the
+        points are decoded and merged afterwards, outside the lock.
+        """
+        self._wait_ready()
+        with self._lock:
+            self._index()
+            rows = self._r.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+            head = {sid: (list(t), list(v)) for sid, (t, v) in self._head.items()}
+        return _scan_result(rows, head, self._series.get, start_ns, end_ns)
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
@@ -305,9 +321,12 @@ class SqliteMetricStore:
         rows = []
         for sid, (ts, vals) in self._head.items():
             ts, vals = _sorted_unique(ts, vals)
-            for i in range(0, len(ts), CHUNK_POINTS):
-                t, v = ts[i : i + CHUNK_POINTS], vals[i : i + CHUNK_POINTS]
-                rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
+            # A chunk never crosses an hour (schema 2): that is what bounds `scan`.
+            for i, j in schema.split_at_hours(ts):
+                for k in range(i, j, CHUNK_POINTS):
+                    e = min(j, k + CHUNK_POINTS)
+                    t, v = ts[k:e], vals[k:e]
+                    rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
@@ -362,6 +381,42 @@ def _exclusive(path: Path):
             f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
         ) from None
     return handle
+
+
+# INDEXED BY makes SQLite fail loudly rather than silently fall back to a full scan.
+_SCAN_SQL = (
+    "SELECT series_id, id, ts, vals FROM chunks INDEXED BY chunks_age "
+    "WHERE t_max >= ? AND t_max < ? AND t_min < ?"
+)
+
+
+def _scan_result(
+    rows: list, head: dict[int, tuple[list[int], list[float]]], lookup: Callable[[int], Series | None],
+    start_ns: int, end_ns: int,
+) -> Iterator[tuple[Series, list[int], list[float]]]:
+    """Group chunk rows (series_id, id, ts, vals) by series and merge each with its head part."""
+    rows.sort(key=lambda r: (r[0], r[1]))  # write order within a series: later writes win
+    by_series: dict[int, list] = {}
+    for sid, _id, ts_blob, vals_blob in rows:
+        by_series.setdefault(sid, []).append((None, None, ts_blob, vals_blob))
+    for sid in sorted(by_series.keys() | head.keys()):
+        part = head.get(sid)
+        # min/max run in C: a head series with nothing in the window costs no Python loop.
+        if part is not None and (min(part[0]) >= end_ns or max(part[0]) < start_ns):
+            part = None
+        if part is not None:
+            part = _trim(*_sorted_unique(*part), start_ns, end_ns)
+            if not part[0]:
+                part = None
+        chunks = by_series.get(sid, [])
+        if not chunks and part is None:
+            continue
+        series = lookup(sid)
+        if series is None:  # forgotten by a retention sweep since: no points left to export
+            continue
+        ts, vals = _trim(*_merge(chunks, part), start_ns, end_ns)
+        if ts:
+            yield series, ts, vals
 
 
 def _storage_error(exc: BaseException) -> StorageError:

@@ -1,0 +1,87 @@
+"""Reading a data folder from another process, while `weir serve` may be writing it.
+
+`weir export` uses this instead of opening a `SqliteMetricStore`: a second store would
+start a second writer thread, replay the log into its own head and flush it on exit,
+racing the server's writer. This reader never writes. In WAL mode a reader in another
+process is safe and sees a consistent snapshot: chunks, the `log` rows the server has
+not flushed yet (its in-memory head, as written to disk before each acknowledgement) and
+the series they name are all read inside one read transaction.
+
+The log is read whole: it holds only what the server has not flushed (bounded by the
+head's size and age limits), not the history, so the cost still follows the window.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+
+from weir.errors import NotFoundError, StorageError
+from weir.metrics.series import Series
+
+from . import schema
+from .metrics import _SCAN_SQL, _scan_result, _unpack
+
+
+class SqliteMetricReader:
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        if not Path(path).is_file():
+            raise NotFoundError(f"no metrics database at {path}; is --data-dir the folder `weir serve` uses?")
+        try:
+            self._conn = schema.connect(str(path), readonly=True)
+            version = schema.schema_version(self._conn)
+        except sqlite3.Error as exc:
+            raise StorageError(f"could not open {path}: {exc}") from exc
+        if version > schema.VERSION:
+            raise StorageError(f"{path} was written by a newer Weir (schema {version}); upgrade this one")
+        # Before schema 2 chunks may cross hours, and only the unbounded query is correct;
+        # the next `weir serve` migrates the folder.
+        self._bounded = version >= 2
+
+    def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN")  # one snapshot for chunks, log and series
+            try:
+                if self._bounded:
+                    rows = conn.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+                else:
+                    rows = conn.execute(
+                        "SELECT series_id, id, ts, vals FROM chunks WHERE t_max >= ? AND t_min < ?", (start_ns, end_ns)
+                    ).fetchall()
+                head: dict[int, tuple[list[int], list[float]]] = {}
+                for (blob,) in conn.execute("SELECT data FROM log ORDER BY id"):
+                    for sid, t, v in zip(*_unpack(blob)):
+                        if start_ns <= t < end_ns:
+                            entry = head.get(sid)
+                            if entry is None:
+                                head[sid] = ([t], [v])
+                            else:
+                                entry[0].append(t)
+                                entry[1].append(v)
+                series = self._series({r[0] for r in rows} | head.keys())
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StorageError(f"could not read the metrics database: {exc}") from exc
+        return _scan_result(rows, head, series.get, start_ns, end_ns)
+
+    def _series(self, ids: set[int]) -> dict[int, Series]:
+        out = {}
+        ids_list = sorted(ids)
+        for i in range(0, len(ids_list), 500):
+            batch = ids_list[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for sid, name, dims, type_, unit in self._conn.execute(
+                f"SELECT id, name, dimensions, type, unit FROM series WHERE id IN ({marks})", batch
+            ):
+                out[sid] = Series(sid, name, msgspec.json.decode(dims), type_, unit)
+        return out
+
+    def close(self) -> None:
+        self._conn.close()

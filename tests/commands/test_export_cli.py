@@ -1,0 +1,122 @@
+"""`weir export` on a data folder: one hour, a backfill, S3, bad input, and beside an open store."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from tests.metrics.test_export_service import as_points, ingest, make_points, read_hour, wanted
+from weir.backends.aws.objects import S3ObjectStore
+from weir.backends.local.objects import FolderObjectStore
+from weir.backends.sqlite.metrics import SqliteMetricStore
+from weir.cli import main
+from weir.metrics import export
+
+H = export.HOUR_NS
+HOUR = export.floor_hour(time.time_ns()) - 3 * H  # closed, and well within the retention
+
+
+def now() -> float:
+    return time.time()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    store = SqliteMetricStore(d / "metrics.db", retention_seconds=30 * 86400)
+    ingest(store, make_points(6, 60, HOUR) + make_points(6, 60, HOUR + H, seed=5), now)
+    store.close()
+    return d
+
+
+def run(*args: str, **kw):
+    return CliRunner().invoke(main, ["export", *args], catch_exceptions=False, **kw)
+
+
+def test_one_hour_to_the_default_folder(data_dir):
+    result = run("--hour", export.format_hour(HOUR), "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    assert "360 rows of 6 series" in result.output
+    doc, rows = read_hour(FolderObjectStore(data_dir / "exports"), HOUR)
+    assert as_points(rows) == wanted(make_points(6, 60, HOUR), HOUR) and doc["rows"] == 360
+
+
+def test_backfill_a_range_with_a_progress_bar(data_dir, tmp_path):
+    out = tmp_path / "out"
+    result = run("--from", export.format_hour(HOUR - H), "--to", export.format_hour(HOUR + H),
+                 "--data-dir", str(data_dir), "--out", str(out), "--format", "parquet")
+    assert result.exit_code == 0, result.output
+    assert "exported 3 of 3 hours, 720 rows" in result.output
+    objects = FolderObjectStore(out)
+    assert [read_hour(objects, HOUR + k * H)[0]["rows"] for k in (-1, 0, 1)] == [0, 360, 360]
+    assert objects.list(export.hour_prefix(HOUR))[-1].endswith(".parquet")
+
+
+def test_from_without_to_runs_up_to_the_last_closed_hour(data_dir):
+    result = run("--from", export.format_hour(HOUR), "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    last_closed = export.floor_hour(time.time_ns()) - H
+    n = (last_closed - HOUR) // H + 1
+    assert f"exported {n} of {n} hours, 720 rows" in result.output
+
+
+def test_export_to_s3(data_dir, s3_bucket, moto_server, monkeypatch):
+    client, bucket = s3_bucket
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    result = run("--hour", export.format_hour(HOUR), "--data-dir", str(data_dir), "--bucket", bucket,
+                 "--prefix", "weir", "--endpoint-url", moto_server)
+    assert result.exit_code == 0, result.output
+    assert f"to s3://{bucket}/weir/" in result.output
+    _, rows = read_hour(S3ObjectStore(client, bucket, "weir"), HOUR)
+    assert len(rows) == 360
+    key = "weir/" + export.manifest_key(HOUR)
+    assert client.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hour", "2026-11-22"], "YYYY-MM-DDTHH"),
+    (["--hour", "2026-11-22T10:30"], "YYYY-MM-DDTHH"),
+    ([], "either --hour, or --from"),
+    (["--hour", "2026-11-22T10", "--from", "2026-11-22T09"], "either --hour, or --from"),
+    (["--hour", "2026-11-22T10", "--to", "2026-11-22T11"], "--to goes with --from"),
+    (["--from", "2026-11-22T10", "--to", "2026-11-22T09"], "--to is before --from"),
+    (["--hour", "2999-01-01T00"], "has not closed yet"),
+    (["--hour", "2026-11-22T10", "--format", "csv"], "'csv' is not one of"),
+])
+def test_bad_input_is_a_usage_error_that_says_what_to_do(data_dir, args, message):
+    result = run(*args, "--data-dir", str(data_dir))
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_a_missing_data_folder_is_a_clear_error(tmp_path):
+    result = run("--hour", export.format_hour(HOUR), "--data-dir", str(tmp_path / "nowhere"))
+    assert result.exit_code == 1
+    assert "no metrics database" in result.output and "--data-dir" in result.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_reads_points_a_running_store_has_not_flushed(tmp_path):
+    d = tmp_path / "data"
+    store = SqliteMetricStore(d / "metrics.db", retention_seconds=30 * 86400)
+    try:
+        points = make_points(5, 120, HOUR, seed=3)
+        ingest(store, points, now)  # in the head and the log only
+        result = run("--hour", export.format_hour(HOUR), "--data-dir", str(d))
+        assert result.exit_code == 0, result.output
+        _, rows = read_hour(FolderObjectStore(d / "exports"), HOUR)
+        assert as_points(rows) == wanted(points, HOUR)
+        assert store._r.execute("SELECT count(*) FROM log").fetchone()[0] == 1  # untouched
+    finally:
+        store.close()
+
+
+def test_serve_has_export_options():
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert "--no-exports" in result.output and "--export-format" in result.output
+    bad = CliRunner().invoke(main, ["serve", "--export-delay", "soon"])
+    assert bad.exit_code == 2 and "--export-delay" in bad.output
