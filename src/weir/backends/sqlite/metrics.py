@@ -139,13 +139,14 @@ class SqliteMetricStore:
         self._wait_ready()
         out = {}
         sql = (
-            "SELECT t_min, t_max, ts, vals FROM chunks WHERE series_id = ? AND t_max >= ? AND t_min < ? "
-            "ORDER BY id"
+            "SELECT t_min, t_max, ts, vals FROM chunks "
+            "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
         )
+        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
         with self._lock:
             self._index()
             for sid in series_ids:
-                rows = self._r.execute(sql, (sid, start_ns, end_ns)).fetchall()
+                rows = self._r.execute(sql, (sid, low, high, t_min_high)).fetchall()
                 head = self._head.get(sid)
                 if head is not None:
                     head = _sorted_unique(list(head[0]), list(head[1]))
