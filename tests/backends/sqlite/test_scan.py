@@ -4,11 +4,9 @@ that follows the window's data; and the hour-bounded chunks (schema 2) that make
 from __future__ import annotations
 
 import sqlite3
-from array import array
 
 import pytest
 
-from weir.backends.sqlite import schema
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.backends.sqlite.reader import SqliteMetricReader
 from weir.errors import NotFoundError
@@ -137,37 +135,6 @@ def test_scan_cost_does_not_grow_with_newer_or_older_data(tmp_path):
     add_days(-10, 9)
     large = steps()
     assert large <= small * 1.05, (small, large)
-    store.close()
-
-
-def test_v1_chunks_crossing_hours_are_rewritten_on_open(tmp_path):
-    path = tmp_path / "metrics.db"
-    conn = schema.connect(str(path))
-    conn.executescript(schema.DDL)
-    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    s = series(0)
-    conn.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?)", (s.id, s.name, s.key, '{"host":"h0"}', "gauge", None))
-
-    def chunk(ts, vals):
-        conn.execute(
-            "INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)",
-            (s.id, ts[0], ts[-1], len(ts), array("q", ts).tobytes(), array("d", vals).tobytes()),
-        )
-
-    chunk([T0 - 60 * NS, T0 + 60 * NS, T0 + H + 60 * NS], [1.0, 2.0, 3.0])  # crosses two boundaries
-    chunk([T0 + 60 * NS], [2.5])  # a later write of the same instant: must still win
-    conn.close()
-    # A v1 folder read by `weir export` before any server migrated it: the unbounded query.
-    reader = SqliteMetricReader(path)
-    assert as_dict(reader.scan(T0, T0 + H)) == {s.key: ([T0 + 60 * NS], [2.5])}
-    reader.close()
-    store = open_store(tmp_path)
-    rows = store._r.execute("SELECT t_min, t_max FROM chunks").fetchall()
-    assert len(rows) == 3 and all(a // H == b // H for a, b in rows)
-    assert schema.schema_version(store._r) == schema.VERSION
-    assert as_dict(store.scan(T0 - H, T0 + 2 * H)) == {
-        s.key: ([T0 - 60 * NS, T0 + 60 * NS, T0 + H + 60 * NS], [1.0, 2.5, 3.0])
-    }
     store.close()
 
 

@@ -322,7 +322,7 @@ class SqliteMetricStore:
         rows = []
         for sid, (ts, vals) in self._head.items():
             ts, vals = _sorted_unique(ts, vals)
-            # A chunk never crosses an hour (schema 2): that is what bounds `scan`.
+            # A chunk never crosses an hour: that is what bounds `scan`.
             for i, j in schema.split_at_hours(ts):
                 for k in range(i, j, CHUNK_POINTS):
                     e = min(j, k + CHUNK_POINTS)

@@ -39,21 +39,13 @@ class SqliteMetricReader:
             raise StorageError(f"could not open {path}: {exc}") from exc
         if version > schema.VERSION:
             raise StorageError(f"{path} was written by a newer Weir (schema {version}); upgrade this one")
-        # Before schema 2 chunks may cross hours, and only the unbounded query is correct;
-        # the next `weir serve` migrates the folder.
-        self._bounded = version >= 2
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         conn = self._conn
         try:
             conn.execute("BEGIN")  # one snapshot for chunks, log and series
             try:
-                if self._bounded:
-                    rows = conn.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
-                else:
-                    rows = conn.execute(
-                        "SELECT series_id, id, ts, vals FROM chunks WHERE t_max >= ? AND t_min < ?", (start_ns, end_ns)
-                    ).fetchall()
+                rows = conn.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
                 for (blob,) in conn.execute("SELECT data FROM log ORDER BY id"):
                     for sid, t, v in zip(*_unpack(blob)):

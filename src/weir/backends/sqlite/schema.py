@@ -7,7 +7,7 @@
   rows it covers are deleted in the same transaction.
 - `series`: the series index (name, canonical key, dimensions, type, unit).
 
-Since schema 2 a chunk never crosses an hour boundary (UTC). That bounds every chunk's
+A chunk never crosses an hour boundary (UTC). That bounds every chunk's
 `t_max` to the hour of its `t_min`, so "all chunks overlapping [start, end)" becomes the
 range `start <= t_max < ceil_hour(end)` on the `chunks_age` index: an hourly export reads
 that hour's chunks and never walks the newer ones (see `window_bounds`).
@@ -16,12 +16,11 @@ that hour's chunks and never walks the newer ones (see `window_bounds`).
 from __future__ import annotations
 
 import sqlite3
-from array import array
 from bisect import bisect_left
 
 from weir.errors import StorageError
 
-VERSION = 2
+VERSION = 1
 HOUR_NS = 3600 * 1_000_000_000
 
 DDL = """
@@ -72,9 +71,6 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise StorageError(
             f"the data folder was written by a newer Weir (schema {found}, this one knows {VERSION})"
         )
-    if found < 2:
-        _split_hour_crossing_chunks(conn)
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(VERSION),))
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -104,43 +100,3 @@ def window_bounds(start_ns: int, end_ns: int) -> tuple[int, int, int]:
     return start_ns, ceil_end, end_ns
 
 
-def _split_hour_crossing_chunks(conn: sqlite3.Connection, chunk_points: int = 4096) -> None:
-    """Schema 1 → 2: rewrite the series that have a chunk crossing an hour (once).
-
-    Every chunk of such a series is merged in write order (a later write of the same
-    instant wins, as in queries) and written again as hour-bounded chunks, so the new
-    rows' ids cannot reorder overlapping writes.
-    """
-    sids = [
-        sid
-        for (sid,) in conn.execute(
-            "SELECT DISTINCT series_id FROM chunks WHERE t_min / ? != t_max / ? OR t_min < 0",
-            (HOUR_NS, HOUR_NS),
-        )
-    ]
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sid in sids:
-            latest: dict[int, float] = {}
-            for ts_blob, vals_blob in conn.execute(
-                "SELECT ts, vals FROM chunks WHERE series_id = ? ORDER BY id", (sid,)
-            ):
-                ts, vals = array("q"), array("d")
-                ts.frombytes(ts_blob)
-                vals.frombytes(vals_blob)
-                latest.update(zip(ts, vals))
-            conn.execute("DELETE FROM chunks WHERE series_id = ?", (sid,))
-            keys = sorted(latest)
-            for i, j in split_at_hours(keys):
-                for k in range(i, j, chunk_points):
-                    t = keys[k : min(j, k + chunk_points)]
-                    v = [latest[x] for x in t]
-                    conn.execute(
-                        "INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)",
-                        (sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()),
-                    )
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
