@@ -47,7 +47,10 @@ def main() -> None:
 @click.option("--retention", default="30d", show_default=True, envvar=config.ENV_RETENTION,
               help="How long points are kept, for example 30d, 12h.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
-def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="TOML file: alerting settings and webhook subscriptions (see README).")
+def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool,
+          config_file: Path | None) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -55,9 +58,17 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         seconds = parse_duration(retention, "--retention")
     except Exception as exc:
         raise click.BadParameter(str(exc), param_hint="--retention") from None
+    if config_file is not None:
+        from weir import configfile
+
+        try:
+            configfile.load(config_file)
+        except Exception as exc:
+            raise click.BadParameter(getattr(exc, "message", str(exc)), param_hint="--config") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
-        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port
+        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
+        config_file=config_file,
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     run(settings, access_log=access_log)
@@ -228,3 +239,8 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+from weir.commands.alerts import alerts as _alerts  # noqa: E402
+
+main.add_command(_alerts)
