@@ -50,10 +50,10 @@ _WATCH = ("metric", "dimensions", "group_by", "statistic", "period")
 def decode(decoder: msgspec.json.Decoder, body: bytes | str):
     try:
         return decoder.decode(body)
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: catch it first
+        raise InvalidInputError(_clean(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidInputError(f"body is not valid JSON: {exc}") from None
-    except msgspec.ValidationError as exc:
-        raise InvalidInputError(_clean(str(exc))) from None
 
 
 def _clean(msg: str) -> str:
