@@ -100,25 +100,45 @@ class AlertEngine:
         return self._evaluate([r for r in self.alerts.list_rules() if r.spec.enabled])
 
     def _evaluate(self, rules: list[Rule]) -> list[AlertEvent]:
+        """Evaluate the rules, reading each metric once for all its rules (reads dominate)."""
         events: list[AlertEvent] = []
+        now = int(self.clock() * NS)
+        by_metric: dict[str, list[Rule]] = {}
         for rule in rules:
+            by_metric.setdefault(rule.spec.metric, []).append(rule)
+        for metric, members in by_metric.items():
             try:
-                events += self.evaluate_rule(rule)
-            except Exception:  # one broken rule must not stop the others
-                log.exception("evaluating alert rule %s (%s) failed", rule.id, rule.spec.name)
+                shared = self._read(metric, members, now)
+            except Exception:
+                log.exception("reading metric %s for alert evaluation failed", metric)
+                continue
+            for rule in members:
+                try:
+                    events += self.evaluate_rule(rule, now, shared)
+                except Exception:  # one broken rule must not stop the others
+                    log.exception("evaluating alert rule %s (%s) failed", rule.id, rule.spec.name)
         return events
 
-    def evaluate_rule(self, rule: Rule, now_ns: int | None = None) -> list[AlertEvent]:
+    def _read(self, metric: str, rules: list[Rule], now: int) -> tuple[list[Series], dict]:
+        series = [s for s in self.store.series_of(metric) if any(matches(s, r.spec.dimensions) for r in rules)]
+        if not series:
+            return series, {}
+        start = min(_window(r, now)[0] for r in rules)
+        end = max(_window(r, now)[1] for r in rules)
+        return series, self.store.read([s.id for s in series], start, end)
+
+    def evaluate_rule(
+        self, rule: Rule, now_ns: int | None = None, shared: tuple[list[Series], dict] | None = None
+    ) -> list[AlertEvent]:
         spec = rule.spec
         now = int(self.clock() * NS) if now_ns is None else now_ns
         period = spec.period * NS
         m = spec.evaluation_periods
         n = spec.datapoints_to_alarm or m
         r = sm.evaluation_range(m)
-        p_now = now // period
-        start = (p_now - r) * period  # r + 1 periods: the range, plus the one in progress
-        series = [s for s in self.store.series_of(spec.metric) if matches(s, spec.dimensions)]
-        data = self.store.read([s.id for s in series], start, (p_now + 1) * period) if series else {}
+        start, _ = _window(rule, now)
+        all_series, data = shared if shared is not None else self._read(spec.metric, [rule], now)
+        series = [s for s in all_series if matches(s, spec.dimensions)]
         groups: dict[str, tuple[dict[str, str], list]] = {}
         for s in series:
             g = group_of(spec.group_by, s)
@@ -167,3 +187,10 @@ class AlertEngine:
         since = now if kind == "transition" else old.since_ns
         record = StateRecord(old.group_key, old.group, d.state, since, d.reason, d.value, now, version)
         return StateChange(record, old.version, event, self.router(event))
+
+
+def _window(rule: Rule, now: int) -> tuple[int, int]:
+    """[start, end) of the rule's range plus the period in progress, aligned to its period."""
+    period = rule.spec.period * NS
+    p_now = now // period
+    return (p_now - sm.evaluation_range(rule.spec.evaluation_periods)) * period, (p_now + 1) * period

@@ -6,7 +6,9 @@ On AWS the same engine and dispatcher are driven by Lambda (after ingest) and Ev
 - Ingest hands each durable batch to `metrics_ingested`, which only queues the list of
   series ids: the request never waits for evaluation. The evaluator drains the queue,
   resolves the ids to metric names, and evaluates the rules on those metrics. Passes are
-  at least `min_interval` apart, so a burst of batches costs one evaluation, not one each.
+  at least `min_interval` apart, and at least four times as long apart as the last pass
+  took, so a burst of batches costs one evaluation, not one each, and evaluation never
+  takes more than about a fifth of the process's time (it shares the GIL with ingest).
 - Every `evaluate_every` seconds it evaluates every enabled rule, which is how missing
   data is noticed when nothing is ingested at all.
 - The dispatcher delivers the outbox: woken when events are recorded, and otherwise when
@@ -87,6 +89,7 @@ class AlertWorker:
     def _evaluate_loop(self) -> None:
         next_all = self.clock()  # evaluate everything once at start
         last_pass = float("-inf")
+        gap = self.min_interval
         while True:
             timeout = max(0.0, next_all - self.clock())
             try:
@@ -94,7 +97,7 @@ class AlertWorker:
             except queue.Empty:
                 items = []
             # Coalesce: wait out the minimum interval, then take everything queued meanwhile.
-            wait = last_pass + self.min_interval - self.clock()
+            wait = last_pass + gap - self.clock()
             if items and wait > 0:
                 self._stopping.wait(wait)
             while True:
@@ -105,6 +108,7 @@ class AlertWorker:
             if _STOP in items or self._stopping.is_set():
                 return
             everything = _ALL in items or self.clock() >= next_all
+            started = self.clock()
             try:
                 if everything:
                     events = self.engine.evaluate_all()
@@ -115,6 +119,7 @@ class AlertWorker:
                 log.exception("alert evaluation pass failed; the next one retries")
                 events = []
             last_pass = self.clock()
+            gap = max(self.min_interval, 4 * (last_pass - started))
             self.passes += 1
             if events:
                 self._wake.set()
