@@ -128,7 +128,8 @@ class AlertStore(Protocol):
     def next_due_ns(self) -> int | None:
         """When the earliest pending delivery is due, or None when none is pending."""
 
-    def delivery_done(self, delivery_id: int, now_ns: int) -> None: ...
+    def deliveries_done(self, delivery_ids: list[int], now_ns: int) -> None:
+        """Mark deliveries as done, in one transaction (one fsync per dispatcher batch)."""
 
     def delivery_failed(self, delivery_id: int, error: str, next_attempt_ns: int | None) -> None:
         """Record a failed attempt; None as the next attempt means it has given up."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -48,7 +49,8 @@ step = st.one_of(
     missing=st.sampled_from(["missing", "ignore", "breaching", "not_breaching"]),
 )
 def test_each_transition_is_notified_exactly_once(steps, m, n_less, missing):
-    env = Env(Path(tempfile.mkdtemp(prefix="weir-once-")))
+    root = Path(tempfile.mkdtemp(prefix="weir-once-"))
+    env = Env(root)
     try:
         rule = env.rule(threshold=50, evaluation_periods=m, datapoints_to_alarm=max(1, m - n_less),
                         missing_data=missing)
@@ -94,6 +96,7 @@ def test_each_transition_is_notified_exactly_once(steps, m, n_less, missing):
         assert all(d.status == "delivered" for e in env.alerts.events(limit=1000) for d in e.deliveries)
     finally:
         env.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_pending_deliveries_survive_a_restart_and_keep_their_event_id(env):

@@ -208,11 +208,13 @@ class SqliteAlertStore:
             row = db.execute("SELECT MIN(next_ns) FROM deliveries WHERE status = 'pending'").fetchone()
         return row[0]
 
-    def delivery_done(self, delivery_id: int, now_ns: int) -> None:
+    def deliveries_done(self, delivery_ids: list[int], now_ns: int) -> None:
+        if not delivery_ids:
+            return
         with self._tx(write=True) as db:
-            db.execute(
+            db.executemany(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_ns = ?, "
-                "next_ns = NULL WHERE id = ?", (now_ns, delivery_id))
+                "next_ns = NULL WHERE id = ?", [(now_ns, i) for i in delivery_ids])
 
     def delivery_failed(self, delivery_id: int, error: str, next_attempt_ns: int | None) -> None:
         status = "pending" if next_attempt_ns is not None else "failed"

@@ -121,6 +121,7 @@ class Dispatcher:
     def deliver_due(self, limit: int = 100) -> int:
         """Attempt every delivery that is due; returns how many were attempted."""
         due = self.alerts.due_deliveries(int(self.clock() * NS), limit)
+        done: list[int] = []
         for d in due:
             try:
                 self._notifier(d.target).send(d.event)
@@ -136,7 +137,10 @@ class Dispatcher:
                     "" if retry_at else ", giving up", error,
                 )
             else:
-                self.alerts.delivery_done(d.id, int(self.clock() * NS))
+                done.append(d.id)
+        # One transaction for the batch's successes: a crash before it commits re-sends at
+        # most this batch, each with its stable event id.
+        self.alerts.deliveries_done(done, int(self.clock() * NS))
         return len(due)
 
     def _notifier(self, target: str) -> Notifier:
