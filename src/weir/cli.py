@@ -19,6 +19,7 @@ from rich.table import Table
 
 from weir import config
 from weir.client import ApiError, Client
+from weir.commands.alerts import alerts
 from weir.commands.export import export_command, serve_export_options, serve_export_settings
 from weir.commands.keys import keys
 from weir.errors import WeirError
@@ -60,9 +61,11 @@ def main() -> None:
 @click.option("--open-reads", is_flag=True, help="With API keys configured, still let anyone read.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Requests per second per API key (or address), bursts of twice that; off by default.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="TOML file: alerting settings and webhook subscriptions (see README).")
 @serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
-          rate_limit: float | None, **export_options) -> None:
+          rate_limit: float | None, config_file: Path | None, **export_options) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -70,11 +73,19 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         seconds = parse_duration(retention, "--retention")
     except Exception as exc:
         raise click.BadParameter(str(exc), param_hint="--retention") from None
+    if config_file is not None:
+        from weir import configfile
+
+        try:
+            configfile.load(config_file)
+        except Exception as exc:
+            raise click.BadParameter(getattr(exc, "message", str(exc)), param_hint="--config") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
         open_reads=open_reads, rate_limit=rate_limit,
         **serve_export_settings(export_options),
+        config_file=config_file,
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     try:
@@ -86,6 +97,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
 
 main.add_command(keys)
 main.add_command(export_command)
+main.add_command(alerts)
 
 
 @main.command()

@@ -21,6 +21,7 @@ ENV_API_KEY = "WEIR_API_KEY"
 ENV_EXPORT_BUCKET = "WEIR_EXPORT_BUCKET"  # S3 bucket for hourly exports; unset: a local folder
 ENV_EXPORT_PREFIX = "WEIR_EXPORT_PREFIX"
 ENV_EXPORT_FORMAT = "WEIR_EXPORT_FORMAT"  # jsonl (default) or parquet
+ENV_ALERT_TOPIC_ARN = "WEIR_ALERT_TOPIC_ARN"  # SNS topic for alert notifications
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -34,7 +35,7 @@ def default_data_dir() -> Path:
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS
-    environment: str = "local"
+    environment: str = field(default_factory=lambda: os.environ.get(ENV_ENVIRONMENT) or "local")
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     # How long points stay in the in-memory head before they are packed into chunks.
@@ -52,6 +53,9 @@ class Settings:
     export_endpoint_url: str | None = None  # an S3-compatible endpoint (moto, MinIO); None: AWS
     export_format: str = "jsonl"
     export_delay_seconds: float = 300.0
+    # `weir serve --config FILE` (TOML): alerting and subscriptions; see weir.configfile.
+    config_file: Path | None = None
+    alert_topic_arn: str | None = field(default_factory=lambda: os.environ.get(ENV_ALERT_TOPIC_ARN) or None)
 
     @property
     def metrics_db(self) -> Path:
@@ -64,3 +68,7 @@ class Settings:
     @property
     def exports_path(self) -> Path:
         return self.export_dir or self.data_dir / "exports"
+
+    @property
+    def alerts_db(self) -> Path:
+        return self.data_dir / "alerts.db"

@@ -34,3 +34,30 @@ def settle(future: Future) -> None:
         future.result()
     else:
         pending.append(future)
+
+
+def after_durable(callback) -> None:
+    """Call `callback()` once every write settled so far in this scope is durable.
+
+    Outside a deferred scope the writes have already been waited for, so it runs now. In
+    one, it runs on the thread that completes the last write (the store's writer), so it
+    must be quick: hand work to a queue. It is not called if a write failed.
+    """
+    pending = list(getattr(_scope, "pending", None) or ())
+    if not pending:
+        callback()
+        return
+    lock = threading.Lock()
+    left = [len(pending)]
+
+    def done(future: Future) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        with lock:
+            left[0] -= 1
+            fire = left[0] == 0
+        if fire:
+            callback()
+
+    for future in pending:
+        future.add_done_callback(done)

@@ -57,3 +57,17 @@ class StorageError(WeirError):
 
     status = 503
     code = "storage_error"
+
+
+class ConflictError(WeirError):
+    """The request clashes with what is stored (a duplicate name, a config-file object)."""
+
+    status = 409
+    code = "conflict"
+
+
+class DeliveryError(WeirError):
+    """A notification could not be delivered; the outbox retries it and records why."""
+
+    status = 502
+    code = "delivery_failed"

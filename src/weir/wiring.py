@@ -6,20 +6,23 @@ nowhere else.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from weir.auth import Authenticator
 from weir.config import Settings
+from weir.metrics.alerts.service import AlertService
 from weir.metrics.export_schedule import ExportScheduler
 from weir.metrics.export_service import ExportService
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
-from weir.ports import MetricStore, ObjectStore
+from weir.ports import AlertStore, MetricStore, ObjectStore
 from weir.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from weir.backends.sqlite.reader import SqliteMetricReader
+    from weir.metrics.alerts.worker import AlertWorker
 
 
 @dataclass
@@ -32,14 +35,25 @@ class Services:
     limiter: RateLimiter | None = None
     exporter: ExportService | None = None
     export_scheduler: ExportScheduler | None = None
+    alerts: AlertService | None = None
+    alert_store: AlertStore | None = None
+    alert_worker: AlertWorker | None = None
 
     def start_background(self) -> None:
         """Start the background jobs (`weir serve` only; in AWS, EventBridge calls them)."""
+        if self.alert_worker is not None:
+            self.alert_worker.start()
         if self.export_scheduler is not None:
             self.export_scheduler.start()
 
     def close(self) -> None:
-        """Stop background jobs, then the store (which flushes). Safe to call twice."""
+        """Stop background jobs, then the stores (the metric store flushes). Safe to call twice."""
+        if self.alert_worker is not None:
+            self.alert_worker.stop()
+            self.alert_worker = None
+        if self.alert_store is not None:
+            self.alert_store.close()
+            self.alert_store = None
         if self.export_scheduler is not None:
             self.export_scheduler.stop()
             self.export_scheduler.state.close()
@@ -68,7 +82,7 @@ def build_local(settings: Settings) -> Services:
             retention_seconds=settings.retention_seconds,
             delay_seconds=settings.export_delay_seconds,
         )
-    return Services(
+    services = Services(
         store=store,
         ingest=IngestService(store, settings.retention_seconds),
         query=QueryService(store, settings.retention_seconds),
@@ -77,6 +91,8 @@ def build_local(settings: Settings) -> Services:
         exporter=exporter,
         export_scheduler=scheduler,
     )
+    _add_local_alerts(services, settings)
+    return services
 
 
 def build_export_target(settings: Settings) -> ObjectStore:
@@ -100,3 +116,39 @@ def build_offline_export(settings: Settings) -> tuple[ExportService, SqliteMetri
 
     reader = SqliteMetricReader(settings.metrics_db)
     return ExportService(reader, build_export_target(settings), fmt=settings.export_format), reader
+
+
+def _add_local_alerts(services: Services, settings: Settings) -> None:
+    """Alert rules in `alerts.db`, evaluated and delivered by two background threads."""
+    from weir import configfile
+    from weir.backends.local.notify import LogNotifier, WebhookNotifier
+    from weir.backends.sqlite.alerts import SqliteAlertStore
+    from weir.metrics.alerts.evaluate import AlertEngine
+    from weir.metrics.alerts.notify import LOG_TARGET, SNS_TARGET, Dispatcher, RetryPolicy, Router
+    from weir.metrics.alerts.service import subscription_from
+    from weir.metrics.alerts.worker import AlertWorker
+    from weir.metrics.timeutil import NS
+
+    cfg = configfile.load(settings.config_file) if settings.config_file else configfile.FileConfig()
+    alerts = SqliteAlertStore(settings.alerts_db)
+    now = int(time.time() * NS)
+    alerts.replace_config_subscriptions([subscription_from(s, s.id, "config", now) for s in cfg.subscriptions])
+    topic = cfg.alerts.sns_topic_arn or settings.alert_topic_arn
+    notifiers: dict = {LOG_TARGET: LogNotifier()}
+    if topic:
+        import boto3
+
+        from weir.backends.aws.notify import SnsNotifier
+
+        notifiers[SNS_TARGET] = SnsNotifier(boto3.client("sns"), topic)
+    router = Router(alerts, sns=bool(topic))
+    engine = AlertEngine(services.store, alerts, router, environment=settings.environment)
+    retry = RetryPolicy(cfg.alerts.max_attempts, cfg.alerts.backoff_seconds, cfg.alerts.backoff_max_seconds)
+    dispatcher = Dispatcher(alerts, notifiers, WebhookNotifier.for_subscription, retry=retry)
+    worker = AlertWorker(engine, dispatcher, evaluate_every=cfg.alerts.evaluate_every,
+                         min_interval=cfg.alerts.min_interval)
+    services.ingest.listener = worker.metrics_ingested
+    services.alert_store = alerts
+    services.alert_worker = worker
+    services.alerts = AlertService(alerts, services.store, router, on_rules_changed=worker.rules_changed,
+                                   last_evaluated=engine.last_evaluated.get)

@@ -13,6 +13,15 @@ import msgspec
 from weir import __version__
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS
+from weir.metrics.alerts.model import (
+    EventList,
+    RuleList,
+    RuleOut,
+    RuleSpec,
+    SubscriptionList,
+    SubscriptionOut,
+    SubscriptionSpec,
+)
 from weir.metrics.model import (
     Batch,
     Datapoint,
@@ -52,12 +61,28 @@ def _errors(*codes: int) -> dict:
     return {str(c): body for c in codes}
 
 
-def _ok(model: type, description: str = "OK") -> dict:
-    return {"200": {"description": description, "content": {"application/json": {"schema": _ref(model)}}}}
+def _ok(model: type, description: str = "OK", status: str = "200") -> dict:
+    return {status: {"description": description, "content": {"application/json": {"schema": _ref(model)}}}}
 
 
 def _ref(model: type) -> dict:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _body(model: type) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _path(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+_RULE_ID, _SUB_ID = _path("rule_id"), _path("sub_id")
+_ALLOW_UNKNOWN = {
+    "name": "allow_unknown_metric", "in": "query",
+    "description": "Accept a metric that has no series yet (default: refuse, as it is usually a typo)",
+    "schema": {"type": "boolean", "default": False},
+}
 
 
 ROUTES: dict[tuple[str, str], dict] = {
@@ -95,12 +120,64 @@ ROUTES: dict[tuple[str, str], dict] = {
         "responses": {**_ok(QueryResult), **_errors(400, 404, 413)},
     },
     ("get", "/openapi.json"): {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}},
+    # -- alerts and subscriptions (issue 3) --
+    ("post", "/alerts"): {
+        "summary": "Create an alert rule",
+        "parameters": [_ALLOW_UNKNOWN],
+        "requestBody": _body(RuleSpec),
+        "responses": {**_ok(RuleOut, "Created", "201"), **_errors(400, 409, 415)},
+    },
+    ("get", "/alerts"): {"summary": "Alert rules with their current states", "responses": _ok(RuleList)},
+    ("get", "/alerts/events"): {
+        "summary": "Recent alert events (transitions and reminders) with their delivery outcomes",
+        "parameters": [_q("limit", "At most this many, newest first", "100"), _q("rule_id", "Only this rule"),
+                       _q("kind", "`transition` or `renotify`")],
+        "responses": {**_ok(EventList), **_errors(400)},
+    },
+    ("get", "/alerts/{rule_id}"): {
+        "summary": "One alert rule and its states",
+        "parameters": [_RULE_ID],
+        "responses": {**_ok(RuleOut), **_errors(404)},
+    },
+    ("put", "/alerts/{rule_id}"): {
+        "summary": "Replace an alert rule (states restart if what it watches changed)",
+        "parameters": [_RULE_ID, _ALLOW_UNKNOWN],
+        "requestBody": _body(RuleSpec),
+        "responses": {**_ok(RuleOut), **_errors(400, 404, 409, 415)},
+    },
+    ("delete", "/alerts/{rule_id}"): {
+        "summary": "Delete an alert rule (its events stay in GET /alerts/events)",
+        "parameters": [_RULE_ID],
+        "responses": {"204": {"description": "Deleted"}, **_errors(404)},
+    },
+    ("get", "/alerts/{rule_id}/history"): {
+        "summary": "State transitions of a rule, newest first",
+        "parameters": [_RULE_ID, _q("limit", "At most this many", "100")],
+        "responses": {**_ok(EventList), **_errors(400, 404)},
+    },
+    ("post", "/subscriptions"): {
+        "summary": "Subscribe a webhook to alert events, optionally filtered by an SNS filter policy",
+        "requestBody": _body(SubscriptionSpec),
+        "responses": {**_ok(SubscriptionOut, "Created", "201"), **_errors(400, 415)},
+    },
+    ("get", "/subscriptions"): {"summary": "Webhook subscriptions", "responses": _ok(SubscriptionList)},
+    ("get", "/subscriptions/{sub_id}"): {
+        "summary": "One subscription and its last delivery",
+        "parameters": [_SUB_ID],
+        "responses": {**_ok(SubscriptionOut), **_errors(404)},
+    },
+    ("delete", "/subscriptions/{sub_id}"): {
+        "summary": "Delete a subscription (those from the config file are refused)",
+        "parameters": [_SUB_ID],
+        "responses": {"204": {"description": "Deleted"}, **_errors(404, 409)},
+    },
 }
 
 
 @cache
 def document() -> str:
     models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList]
+    models += [RuleSpec, RuleOut, RuleList, EventList, SubscriptionSpec, SubscriptionOut, SubscriptionList]
     _, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")
     paths: dict[str, dict] = {}
     for (method, path), spec in ROUTES.items():

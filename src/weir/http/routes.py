@@ -75,6 +75,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     def query_metric(name: str):
         return json_response(200, services.query.query(name, params()))
 
+    from weir.http import alerts_routes
+
+    alerts_routes.register(app, services)
+
     @app.get("/openapi.json")
     def openapi():
         from weir.http.openapi import document
@@ -125,7 +129,7 @@ def _guard(services: Services):
     return guard
 
 
-def request_body(event, *, accept: tuple[str, ...]) -> bytes | str:
+def request_body(event, *, accept: tuple[str, ...], empty_ok: bool = False) -> bytes | str:
     """The request body, checked for media type and size, gzip undone."""
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -146,7 +150,7 @@ def request_body(event, *, accept: tuple[str, ...]) -> bytes | str:
         body = gunzip(body if isinstance(body, bytes) else body.encode("latin-1"))
     elif encoding not in ("", "identity"):
         raise UnsupportedMediaTypeError(f"content-encoding {encoding!r} is not supported; use gzip or none")
-    if not body:
+    if not body and not empty_ok:
         raise InvalidInputError("the request body is empty; send a JSON datapoint or {\"metrics\": [...]}")
     return body
 

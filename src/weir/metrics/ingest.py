@@ -8,10 +8,12 @@ second in Python.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import cast
 
+from weir.durability import after_durable
 from weir.errors import InvalidInputError
 from weir.metrics import limits
 from weir.metrics.decode import decode_dimensions, decode_points
@@ -19,6 +21,12 @@ from weir.metrics.model import IngestResult, Rejected, WirePoint
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
 from weir.ports import MetricStore, PointBatch
+
+log = logging.getLogger(__name__)
+
+# Told about each stored batch once it is durable (alert evaluation listens here). It runs
+# on the request path or the store's writer thread, so it must only hand the batch off.
+IngestListener = Callable[[PointBatch], None]
 
 _CACHE_LIMIT = 1_000_000
 _SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
@@ -38,10 +46,12 @@ class IngestService:
         store: MetricStore,
         retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
+        listener: IngestListener | None = None,
     ) -> None:
         self.store = store
         self.retention_ns = retention_seconds * NS
         self.clock = clock
+        self.listener = listener
         self._series: dict[object, Series] = {}
         self._epoch = getattr(store, "series_epoch", 0)
 
@@ -58,8 +68,16 @@ class IngestService:
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
         self.store.append(batch)
+        if self.listener is not None:
+            after_durable(lambda: self._tell(batch))
         rejected.sort(key=lambda r: r.index)
         return IngestResult(len(batch), rejected)
+
+    def _tell(self, batch: PointBatch) -> None:
+        try:
+            self.listener(batch)  # type: ignore[misc]
+        except Exception:  # a listener's failure never fails the ingest that is already stored
+            log.exception("ingest listener failed")
 
     def _validate(self, points: list, rejected: list[Rejected]) -> PointBatch:
         now = int(self.clock() * NS)

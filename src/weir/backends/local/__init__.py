@@ -1,0 +1,1 @@
+"""Local adapters that are not SQLite: notification channels for `weir serve`."""

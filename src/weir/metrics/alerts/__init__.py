@@ -1,0 +1,1 @@
+"""Alert rules, their evaluation, and notifications (domain; no I/O beyond the ports)."""

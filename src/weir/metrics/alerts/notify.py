@@ -1,0 +1,154 @@
+"""Routing alert events to targets, and delivering them from the outbox.
+
+An event's targets are fixed when it is recorded (in the same transaction as the
+transition): `log` always, `sns` when a topic is configured, and `webhook:<id>` for each
+local subscription whose filter policy matches the event's message attributes -- the
+same attributes the SNS adapter publishes, so a policy routes alike in both places.
+
+The dispatcher then works through the persisted outbox: each delivery is attempted,
+and on failure retried with exponential backoff until `max_attempts`, after which it is
+marked failed. Either way the outcome is stored and shown by `GET /alerts/events`, and
+nothing is dropped silently. Delivery is at least once: each message carries its
+`event_id`, stable across retries and restarts, for receivers to drop a repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+
+from weir.errors import DeliveryError
+from weir.metrics.alerts.filterpolicy import matches
+from weir.metrics.alerts.model import AlertEvent, Subscription
+from weir.metrics.timeutil import NS
+from weir.ports import AlertStore, Notifier
+
+log = logging.getLogger(__name__)
+
+
+class TargetGoneError(DeliveryError):
+    """Retrying cannot help (the subscription was deleted): fail the delivery at once."""
+
+
+LOG_TARGET = "log"
+SNS_TARGET = "sns"
+WEBHOOK_PREFIX = "webhook:"
+
+_encode = msgspec.json.Encoder().encode
+
+
+def message(event: AlertEvent) -> bytes:
+    """The JSON body of a notification (SNS Message, webhook POST body)."""
+    return _encode(event)
+
+
+def attributes(event: AlertEvent) -> dict[str, str | float]:
+    """Message attributes for filter policies: strings, plus the value as a Number."""
+    attrs: dict[str, str | float] = {
+        "severity": event.severity,
+        "metric": event.metric,
+        "rule_id": event.rule_id,
+        "state": event.state,
+        "previous_state": event.previous_state,
+        "environment": event.environment,
+        "kind": event.kind,
+    }
+    if event.value is not None and abs(event.value) <= 1e9:
+        attrs["value"] = event.value
+    return attrs
+
+
+class Router:
+    """Which targets an event goes to; reloads subscriptions when told they changed."""
+
+    def __init__(self, alerts: AlertStore, *, sns: bool = False) -> None:
+        self.alerts = alerts
+        self.sns = sns
+        self._subs: list[Subscription] | None = None
+        self._lock = threading.Lock()
+
+    def reload(self) -> None:
+        with self._lock:
+            self._subs = None
+
+    def subscriptions(self) -> list[Subscription]:
+        with self._lock:
+            if self._subs is None:
+                self._subs = self.alerts.list_subscriptions()
+            return self._subs
+
+    def __call__(self, event: AlertEvent) -> list[str]:
+        targets = [LOG_TARGET]
+        if self.sns:
+            targets.append(SNS_TARGET)
+        attrs = attributes(event)
+        targets += [WEBHOOK_PREFIX + s.id for s in self.subscriptions() if matches(s.filter_policy, attrs)]
+        return targets
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_seconds: float = 1.0
+    max_seconds: float = 300.0
+
+    def delay_ns(self, attempts: int) -> int:
+        """Wait after the `attempts`-th failure: base, 2 x base, 4 x base ... capped."""
+        return int(min(self.max_seconds, self.base_seconds * 2 ** (attempts - 1)) * NS)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        alerts: AlertStore,
+        notifiers: dict[str, Notifier],
+        webhook: Callable[[Subscription], Notifier],
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.alerts = alerts
+        self.notifiers = notifiers
+        self.webhook = webhook
+        self.retry = retry
+        self.clock = clock
+
+    def deliver_due(self, limit: int = 100) -> int:
+        """Attempt every delivery that is due; returns how many were attempted."""
+        due = self.alerts.due_deliveries(int(self.clock() * NS), limit)
+        done: list[int] = []
+        for d in due:
+            try:
+                self._notifier(d.target).send(d.event)
+            except Exception as exc:  # any failure is recorded and retried, never raised
+                error = exc.message if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+                attempts = d.attempts + 1
+                now = int(self.clock() * NS)
+                final = attempts >= self.retry.max_attempts or isinstance(exc, TargetGoneError)
+                retry_at = None if final else now + self.retry.delay_ns(attempts)
+                self.alerts.delivery_failed(d.id, error, retry_at)
+                log.warning(
+                    "alert %s to %s failed (attempt %d%s): %s", d.event.event_id, d.target, attempts,
+                    "" if retry_at else ", giving up", error,
+                )
+            else:
+                done.append(d.id)
+        # One transaction for the batch's successes: a crash before it commits re-sends at
+        # most this batch, each with its stable event id.
+        self.alerts.deliveries_done(done, int(self.clock() * NS))
+        return len(due)
+
+    def _notifier(self, target: str) -> Notifier:
+        if target in self.notifiers:
+            return self.notifiers[target]
+        if target.startswith(WEBHOOK_PREFIX):
+            sub = self.alerts.get_subscription(target[len(WEBHOOK_PREFIX) :])
+            if sub is None:
+                raise TargetGoneError("the subscription was deleted before this event was delivered")
+            return self.webhook(sub)
+        raise DeliveryError(f"no notifier is configured for target {target!r}")

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+from weir.backends.sqlite.alerts import SqliteAlertStore
+from weir.backends.sqlite.metrics import SqliteMetricStore
+from weir.metrics.alerts.model import Rule, RuleSpec
+from weir.metrics.series import make_series
+from weir.metrics.timeutil import NS
+from weir.ports import PointBatch
+
+T0 = 1_800_000_000 * NS  # a period boundary for every period used here
+
+
+class Clock:
+    def __init__(self, ns: int = T0) -> None:
+        self.ns = ns
+
+    def __call__(self) -> float:
+        return self.ns / NS
+
+
+class Env:
+    def __init__(self, tmp_path) -> None:
+        self.clock = Clock()
+        self.metrics = SqliteMetricStore(tmp_path / "metrics.db", retention_seconds=400 * 86400 * 365,
+                                         clock=self.clock)
+        self.alerts = SqliteAlertStore(tmp_path / "alerts.db")
+        self.tmp_path = tmp_path
+
+    def write(self, name: str, value: float, at_ns: int, **dims: str) -> None:
+        s = make_series(name, dims, "gauge", None)
+        known = self.metrics.get_series(s.id)
+        self.metrics.append(PointBatch([s.id], [at_ns], [value], [] if known else [s]))
+
+    def rule(self, rule_id: str = "r-1", **spec) -> Rule:
+        spec.setdefault("name", rule_id)
+        spec.setdefault("metric", "cpu")
+        spec.setdefault("threshold", 50.0)
+        rule = Rule(id=rule_id, spec=RuleSpec(**spec), created_ns=self.clock.ns, updated_ns=self.clock.ns)
+        self.alerts.put_rule(rule)
+        return rule
+
+    def reopen_alerts(self) -> None:
+        self.alerts.close()
+        self.alerts = SqliteAlertStore(self.tmp_path / "alerts.db")
+
+    def close(self) -> None:
+        self.alerts.close()
+        self.metrics.close()
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = Env(tmp_path)
+    yield e
+    e.close()
