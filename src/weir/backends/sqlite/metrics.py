@@ -68,6 +68,31 @@ def _sorted_unique(ts: list[int], vals: list[float]) -> tuple[list[int], list[fl
     return keys, [latest[k] for k in keys]
 
 
+class _HeadSeries:
+    """One series' unflushed points, in arrival order, and whether that order is by time.
+
+    Most series receive points in time order; for them a query bisects the lists and
+    copies only its window, instead of copying and sorting everything since the last flush.
+    """
+
+    __slots__ = ("ts", "vals", "ordered")
+
+    def __init__(self, t: int, v: float) -> None:
+        self.ts = [t]
+        self.vals = [v]
+        self.ordered = True
+
+    def sorted_unique(self) -> tuple[list[int], list[float]]:
+        return (self.ts, self.vals) if self.ordered else _sorted_unique(self.ts, self.vals)
+
+    def window(self, start: int, end: int) -> tuple[list[int], list[float]]:
+        """A copy of the points in [start, end), sorted, one per timestamp."""
+        if self.ordered:
+            lo, hi = bisect_left(self.ts, start), bisect_left(self.ts, end)
+            return self.ts[lo:hi], self.vals[lo:hi]
+        return _trim(*_sorted_unique(list(self.ts), list(self.vals)), start, end)
+
+
 class SqliteMetricStore:
     backend = "sqlite"
 
@@ -100,7 +125,7 @@ class SqliteMetricStore:
             "SELECT id, name, dimensions, type, unit FROM series"
         ):
             self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
-        self._head: dict[int, tuple[list[int], list[float]]] = {}
+        self._head: dict[int, _HeadSeries] = {}
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
         self._head_points = 0
         self._log_applied = 0
@@ -147,9 +172,10 @@ class SqliteMetricStore:
             self._index()
             for sid in series_ids:
                 rows = self._r.execute(sql, (sid, low, high, t_min_high)).fetchall()
-                head = self._head.get(sid)
-                if head is not None:
-                    head = _sorted_unique(list(head[0]), list(head[1]))
+                entry = self._head.get(sid)
+                head = entry.window(start_ns, end_ns) if entry is not None else None
+                if head is not None and not head[0]:
+                    head = None
                 if rows or head:
                     out[sid] = (rows, head)
         return {sid: _trim(*_merge(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
@@ -167,7 +193,7 @@ class SqliteMetricStore:
         with self._lock:
             self._index()
             rows = self._r.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
-            head = {sid: (list(t), list(v)) for sid, (t, v) in self._head.items()}
+            head = {sid: h.window(start_ns, end_ns) for sid, h in self._head.items()}
         return _scan_result(rows, head, self._series.get, start_ns, end_ns)
 
     def flush(self) -> None:
@@ -299,10 +325,12 @@ class SqliteMetricStore:
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
-                    head[sid] = ([t], [v])
+                    head[sid] = _HeadSeries(t, v)
                 else:
-                    entry[0].append(t)
-                    entry[1].append(v)
+                    if t <= entry.ts[-1]:
+                        entry.ordered = False
+                    entry.ts.append(t)
+                    entry.vals.append(v)
         self._pending.clear()
 
     def _recover(self) -> None:
@@ -320,8 +348,8 @@ class SqliteMetricStore:
         if not self._head:
             return
         rows = []
-        for sid, (ts, vals) in self._head.items():
-            ts, vals = _sorted_unique(ts, vals)
+        for sid, entry in self._head.items():
+            ts, vals = entry.sorted_unique()
             # A chunk never crosses an hour: that is what bounds `scan`.
             for i, j in schema.split_at_hours(ts):
                 for k in range(i, j, CHUNK_POINTS):
