@@ -193,7 +193,8 @@ class SqliteMetricStore:
         with self._lock:
             self._index()
             rows = self._r.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
-            head = {sid: h.window(start_ns, end_ns) for sid, h in self._head.items()}
+            windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
+            head = {sid: w for sid, w in windows if w[0]}
         return _scan_result(rows, head, self._series.get, start_ns, end_ns)
 
     def flush(self) -> None:
@@ -423,20 +424,16 @@ def _scan_result(
     rows: list, head: dict[int, tuple[list[int], list[float]]], lookup: Callable[[int], Series | None],
     start_ns: int, end_ns: int,
 ) -> Iterator[tuple[Series, list[int], list[float]]]:
-    """Group chunk rows (series_id, id, ts, vals) by series and merge each with its head part."""
+    """Group chunk rows (series_id, id, ts, vals) by series and merge each with its head part.
+
+    `head` holds each series' head points in the window, already sorted and de-duplicated.
+    """
     rows.sort(key=lambda r: (r[0], r[1]))  # write order within a series: later writes win
     by_series: dict[int, list] = {}
     for sid, _id, ts_blob, vals_blob in rows:
         by_series.setdefault(sid, []).append((None, None, ts_blob, vals_blob))
     for sid in sorted(by_series.keys() | head.keys()):
         part = head.get(sid)
-        # min/max run in C: a head series with nothing in the window costs no Python loop.
-        if part is not None and (min(part[0]) >= end_ns or max(part[0]) < start_ns):
-            part = None
-        if part is not None:
-            part = _trim(*_sorted_unique(*part), start_ns, end_ns)
-            if not part[0]:
-                part = None
         chunks = by_series.get(sid, [])
         if not chunks and part is None:
             continue

@@ -23,7 +23,7 @@ from weir.errors import NotFoundError, StorageError
 from weir.metrics.series import Series
 
 from . import schema
-from .metrics import _SCAN_SQL, _scan_result, _unpack
+from .metrics import _SCAN_SQL, _scan_result, _sorted_unique, _unpack
 
 
 class SqliteMetricReader:
@@ -61,7 +61,8 @@ class SqliteMetricReader:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StorageError(f"could not read the metrics database: {exc}") from exc
-        return _scan_result(rows, head, series.get, start_ns, end_ns)
+        ordered = {sid: _sorted_unique(*part) for sid, part in head.items()}
+        return _scan_result(rows, ordered, series.get, start_ns, end_ns)
 
     def _series(self, ids: set[int]) -> dict[int, Series]:
         out = {}
