@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from weir.config import Settings
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
-from weir.ports import MetricStore
+from weir.ports import MetricStore, PushGroupStore
 
 
 @dataclass
@@ -19,13 +19,17 @@ class Services:
     store: MetricStore
     ingest: IngestService
     query: QueryService
+    push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.metrics.push)
 
     def close(self) -> None:
         self.store.close()
+        if self.push_groups is not None:
+            self.push_groups.close()
 
 
 def build_local(settings: Settings) -> Services:
     from weir.backends.sqlite.metrics import SqliteMetricStore
+    from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
 
     store = SqliteMetricStore(
         settings.metrics_db,
@@ -37,4 +41,5 @@ def build_local(settings: Settings) -> Services:
         store=store,
         ingest=IngestService(store, settings.retention_seconds),
         query=QueryService(store, settings.retention_seconds),
+        push_groups=SqlitePushGroupStore(settings.data_dir / "pushgroups.db"),
     )

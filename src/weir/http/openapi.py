@@ -11,6 +11,7 @@ from functools import cache
 import msgspec
 
 from weir import __version__
+from weir.http.formats_openapi import FORMAT_ROUTES
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS
 from weir.metrics.model import (
@@ -89,6 +90,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "responses": {**_ok(QueryResult), **_errors(400, 404, 413)},
     },
     ("get", "/openapi.json"): {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}},
+    **FORMAT_ROUTES,
 }
 
 
