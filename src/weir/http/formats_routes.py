@@ -28,7 +28,7 @@ from weir.metrics.push import PushService
 INFLUX_PARAMS = frozenset({"db", "rp", "precision", "consistency", "u", "p", "org", "orgID", "bucket"})
 PUSH_PROTOBUF = "application/vnd.google.protobuf"
 OTLP_TYPES = (otlp_format.PROTOBUF, otlp_format.JSON)
-PUSH_ROUTE = "/metrics/job/.+"  # any number of /<label>/<value> pairs: a regex, read from the path
+PUSH_ROUTE = "/metrics/job(?:@base64)?/.+"  # any number of /<label>/<value> pairs: a regex, read from the path
 # How the routes above appear in the OpenAPI document (a regex is not an OpenAPI path).
 DOC_PATHS = {PUSH_ROUTE: "/metrics/job/{grouping}"}
 _GRPC_INVALID_ARGUMENT, _GRPC_INTERNAL, _GRPC_UNAVAILABLE = 3, 13, 14

@@ -66,7 +66,7 @@ def parse_grouping(path: str) -> dict[str, str]:
     Segments are percent-decoded (API Gateway REST passes the path still encoded); a value
     containing `/` must use `@base64`, as the Pushgateway requires.
     """
-    if not path.startswith(PREFIX):
+    if not path.startswith(("/metrics/job/", "/metrics/job@base64/")):
         raise InvalidInputError(f"the path must look like {PREFIX}<job>{{/<label>/<value>}}")
     segments = path[len("/metrics/"):].rstrip("/").split("/")
     if len(segments) % 2:
@@ -95,7 +95,8 @@ def parse_grouping(path: str) -> dict[str, str]:
 def _b64(name: str, value: str) -> str:
     text = unquote(value)
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if text != "=" else b""
+        padded = text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
         return raw.decode("utf-8")
     except (binascii.Error, ValueError):
         raise InvalidInputError(
