@@ -109,18 +109,18 @@ class Gauge(_S):
 
 class Sum(_S):
     data_points: list[NumberDataPoint] = []
-    aggregation_temporality: int = 0
+    aggregation_temporality: int | str = 0  # an integer per OTLP; names tolerated
     is_monotonic: bool = False
 
 
 class Histogram(_S):
     data_points: list[HistogramDataPoint] = []
-    aggregation_temporality: int = 0
+    aggregation_temporality: int | str = 0  # an integer per OTLP; names tolerated
 
 
 class ExponentialHistogram(_S):
     data_points: list[ExponentialHistogramDataPoint] = []
-    aggregation_temporality: int = 0
+    aggregation_temporality: int | str = 0  # an integer per OTLP; names tolerated
 
 
 class Summary(_S):
