@@ -202,3 +202,22 @@ def test_any_bytes_are_decoded_or_a_4xx(ingest, body, as_json):
     except (InvalidInputError, PayloadTooLargeError):
         return
     _ingest(ingest, d)
+
+
+def test_protobuf_is_imported_only_for_protobuf_requests():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from weir.http.routes import build_app\n"
+        "from weir.metrics.formats import otlp\n"
+        "otlp.decode(b'{}', otlp.JSON)\n"
+        "print(any(m.startswith(('google.protobuf', 'opentelemetry')) for m in sys.modules))\n"
+    )
+    src = Path(__file__).resolve().parents[3] / "src"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(src)})
+    assert out.stdout.strip() == "False"
