@@ -62,6 +62,8 @@ class Decoded:
         self.origin: list[int] = []  # Weir point → OTLP data point ordinal
         self.data_points: list[tuple[str, int]] = []  # ordinal → (metric name, index in metric)
         self.warnings: dict[str, int] = {}
+        self.scope_no = 0  # which resource/scope context the walk is in (a cache key)
+        self.raw_cache: dict[tuple, msgspec.Raw] = {}
 
     def where(self, index: int) -> str:
         if index >= len(self.origin):
@@ -77,6 +79,10 @@ class Decoded:
 
 
 class _Json:
+    @staticmethod
+    def string(v):
+        return v.string_value if v is not None else None
+
     @staticmethod
     def kind(m):
         for k in KINDS:
@@ -124,6 +130,10 @@ class _Json:
 
 
 class _Proto:
+    @staticmethod
+    def string(v):
+        return v.string_value if v.WhichOneof("value") == "string_value" else None
+
     @staticmethod
     def kind(m):
         return m.WhichOneof("data")
@@ -188,8 +198,10 @@ def _fmt(x: float) -> str:
 def _attrs(d, kvs) -> dict[str, str]:
     out: dict[str, str] = {}
     for kv in kvs:
-        text = _text(d.value(kv.value))
-        if text is not None:
+        text = d.string(kv.value)  # the common case: a string attribute
+        if text is None:
+            text = _text(d.value(kv.value))
+        if text:
             out[kv.key] = text
     return out
 
@@ -235,6 +247,7 @@ def walk(req, d) -> Decoded:
     for rm in req.resource_metrics:
         for sm in rm.scope_metrics:
             ctx = context(d, rm, sm, out)
+            out.scope_no += 1
             for m in sm.metrics:
                 kind = d.kind(m)
                 if kind is None:
@@ -285,8 +298,14 @@ def _emit_data_point(out: Decoded, d, kind, data, dp, name, unit, ctx, ordinal, 
         for q in dp.quantile_values:
             points.append((name, q.value, "gauge", unit, {**attrs, "quantile": _fmt(q.quantile)}))
     count.add(len(points))
+    cache = out.raw_cache
     for pname, value, mtype, punit, dims in points:
-        _emit(out, ordinal, pname, value, ts, mtype, punit, _dims(dims, ctx, out))
+        # Points of one series share their dimensions: merge and encode them once per scope.
+        key = (out.scope_no, tuple(dims.items()))
+        raw = cache.get(key)
+        if raw is None:
+            raw = cache[key] = raw_dims(_dims(dims, ctx, out))
+        _emit(out, ordinal, pname, value, ts, mtype, punit, raw)
 
 
 def _summary_points(points, d, dp, name, unit, attrs, *, has_min_max: bool) -> None:
@@ -316,11 +335,12 @@ def _dims(attrs: dict[str, str], ctx: list[tuple[str, str]], out: Decoded) -> di
         dims[k] = v
         room -= 1
     if skipped:
-        out.warn(f"resource or scope attributes beyond {limits.MAX_DIMENSIONS} dimensions were dropped", skipped)
+        out.warn(f"resource or scope attributes beyond {limits.MAX_DIMENSIONS} dimensions were dropped "
+                 "(count per series)", skipped)
     return dims
 
 
-def _emit(out: Decoded, ordinal: int, name: str, value, ts, mtype: str, unit, dims: dict) -> None:
+def _emit(out: Decoded, ordinal: int, name: str, value, ts, mtype: str, unit, raw) -> None:
     try:
         v = float(value)
     except OverflowError:
@@ -329,7 +349,7 @@ def _emit(out: Decoded, ordinal: int, name: str, value, ts, mtype: str, unit, di
         out.rejected.append(Rejected(len(out.points), f"value {value} is not stored; Weir stores finite numbers only"))
         out.points.append(None)
     else:
-        out.points.append(WirePoint(name, v, ts, mtype, unit, raw_dims(dims)))  # type: ignore[arg-type]
+        out.points.append(WirePoint(name, v, ts, mtype, unit, raw))  # type: ignore[arg-type]
     out.origin.append(ordinal)
 
 
