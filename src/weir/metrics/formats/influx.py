@@ -124,10 +124,12 @@ class LineProtocolDecoder:
         add, at = points.append, lines.append
         keys = self._keys
         last_ts_text, last_ts = None, None
-        cap = limits.MAX_POINTS_PER_REQUEST
         if "\r" in body:
-            body = body.replace("\r\n", "\n")
+            body = body.replace("\r\n", "\n").replace("\r", "\n")
         plain = "\\" not in body and '"' not in body  # then no line needs the scanner
+        # Lines plus commas bound the number of points; below the limit, skip the per-line check.
+        cap = limits.MAX_POINTS_PER_REQUEST if body.count("\n") + body.count(",") >= limits.MAX_POINTS_PER_REQUEST \
+            else 1 << 62
         for lineno, line in enumerate(body.split("\n"), 1):
             if not line or line[0] == "#":
                 continue

@@ -51,6 +51,7 @@ EXCLUDED_PREFIXES = ("telemetry.", "process.")
 _NO_RECORDED_VALUE = 1
 _MAX_DEPTH = 8
 _INF = math.inf
+_NS_FLOOR = 10**17
 
 
 class Decoded:
@@ -132,7 +133,9 @@ class _Json:
 class _Proto:
     @staticmethod
     def string(v):
-        return v.string_value if v.WhichOneof("value") == "string_value" else None
+        # A non-empty string_value can only mean the string case of the oneof; anything else
+        # (another type, or an empty string) takes the general path. Saves a WhichOneof.
+        return v.string_value or None
 
     @staticmethod
     def kind(m):
@@ -254,6 +257,9 @@ def walk(req, d) -> Decoded:
                     continue
                 data = getattr(m, kind)
                 name, unit = m.name, (m.unit or None)
+                if kind == "gauge" or kind == "sum":
+                    _numbers(out, d, kind, data, name, unit, ctx, count)
+                    continue
                 for k, dp in enumerate(data.data_points):
                     ordinal = len(out.data_points)
                     out.data_points.append((name, k))
@@ -261,6 +267,42 @@ def walk(req, d) -> Decoded:
                         continue
                     _emit_data_point(out, d, kind, data, dp, name, unit, ctx, ordinal, count)
     return out
+
+
+def _numbers(out: Decoded, d, kind, data, name, unit, ctx, count) -> None:
+    """Gauge and sum points, the bulk of most exports: one Weir point each, in a tight loop."""
+    mtype = "counter" if kind == "sum" and data.is_monotonic else "gauge"
+    cache, scope = out.raw_cache, out.scope_no
+    points, origin = out.points, out.origin
+    number = d.number
+    dps = data.data_points
+    first = len(out.data_points)
+    out.data_points.extend([(name, k) for k in range(len(dps))])
+    for k, dp in enumerate(dps):
+        if dp.flags & _NO_RECORDED_VALUE:
+            continue
+        ordinal = first + k
+        try:
+            attrs = _attrs(d, dp.attributes)
+        except ValueError as exc:
+            _reject(out, ordinal, f"attributes: {exc}")
+            continue
+        value = number(dp)
+        if value is None:
+            _reject(out, ordinal, "the data point has neither asDouble nor asInt")
+            continue
+        count.add()
+        key = (scope, tuple(attrs.items()))
+        raw = cache.get(key)
+        if raw is None:
+            raw = cache[key] = raw_dims(_dims(attrs, ctx, out))
+        t = dp.time_unix_nano
+        ts = (t if t >= _NS_FLOOR else ns_timestamp(t)) if t else None
+        if type(value) is float and value - value == 0.0:
+            points.append(WirePoint(name, value, ts, mtype, unit, raw))  # type: ignore[arg-type]
+            origin.append(ordinal)
+        else:
+            _emit(out, ordinal, name, value, ts, mtype, unit, raw)
 
 
 def _emit_data_point(out: Decoded, d, kind, data, dp, name, unit, ctx, ordinal, count) -> None:
