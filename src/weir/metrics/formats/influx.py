@@ -130,9 +130,12 @@ class LineProtocolDecoder:
         # Lines plus commas bound the number of points; below the limit, skip the per-line check.
         cap = limits.MAX_POINTS_PER_REQUEST if body.count("\n") + body.count(",") >= limits.MAX_POINTS_PER_REQUEST \
             else 1 << 62
+        ascii_body = body.isascii()
         for lineno, line in enumerate(body.split("\n"), 1):
             if not line or line[0] == "#":
                 continue
+            if len(points) > cap:
+                _too_many()
             parts = line.split(" ")
             if not (plain or ("\\" not in line and '"' not in line)) or not 1 < len(parts) < 4 or "" in parts:
                 if line.strip() and not line.lstrip().startswith("#"):
@@ -162,7 +165,21 @@ class LineProtocolDecoder:
                         continue
                     last_ts_text, last_ts = tst, ts
             measurement, raw, names = entry
-            for field in parts[1].split(","):
+            fields = parts[1]
+            if "," not in fields:  # one known field holding a plain float: the common line
+                fkey, _, ftext = fields.partition("=")
+                name = names.get(fkey)
+                if name is not None:
+                    try:
+                        value = float(ftext)
+                    except ValueError:
+                        value = None
+                    if value is not None and value - value == 0.0 and "_" not in ftext \
+                            and (ascii_body or ftext.isascii()):
+                        add(WirePoint(name, value, ts, "gauge", None, raw))
+                        at(lineno)
+                        continue
+            for field in fields.split(","):
                 fkey, eq, ftext = field.partition("=")
                 name = names.get(fkey)
                 try:
@@ -182,8 +199,8 @@ class LineProtocolDecoder:
                 else:
                     add(WirePoint(name, value, ts, "gauge", None, raw))
                 at(lineno)
-            if len(points) > cap:
-                _too_many()
+        if len(points) > cap:
+            _too_many()
         if not points:
             raise InvalidInputError(f"the body holds no line protocol lines; send {SHAPE}")
         return Decoded(points, rejected, lines)
