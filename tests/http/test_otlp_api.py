@@ -12,7 +12,6 @@ from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.metrics import Observation
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as svc
-from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -213,7 +212,7 @@ def test_point_limit_counts_after_expansion(api):
     req = svc.ExportMetricsServiceRequest()
     m = req.resource_metrics.add().scope_metrics.add().metrics.add()
     m.name = "otel_big"
-    for i in range(3):  # 3 data points x (4,000 buckets + count + sum) > 10,000
+    for _i in range(3):  # 3 data points x (4,000 buckets + count + sum) > 10,000
         dp = m.histogram.data_points.add()
         dp.time_unix_nano = time.time_ns()
         dp.explicit_bounds.extend(float(b) for b in range(3_999))
