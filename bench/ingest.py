@@ -1,10 +1,12 @@
 """Ingest throughput of `weir serve` on the standard workload, beside InfluxDB 1.x.
 
-    python bench/ingest.py [--rounds 3] [--install-influxdb]
+    python bench/ingest.py [--format json|influx|otlp] [--rounds 3] [--install-influxdb]
 
-Each round runs Weir and then InfluxDB (when `influxd` is installed) on the same points,
-so the ratio is measured under the same machine load. Prints points/s for each and,
-last, the ratio of the best rounds.
+`--format` picks what Weir is sent: `json` (`POST /metrics`, the default), `influx` (the line
+protocol at `POST /write?precision=s`: byte for byte the payloads InfluxDB gets), or `otlp`
+(OTLP protobuf at `POST /v1/metrics`). Each round runs Weir and then InfluxDB (when `influxd`
+is installed) on the same points, so the ratio is measured under the same machine load.
+Prints points/s for each and, last, the ratio of the best rounds.
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ import sys
 import urllib.request
 
 import influxdb
-from workload import BATCHES, SERIES, WeirServer, json_bodies, line_bodies, send_all
+from workload import BATCHES, SERIES, WeirServer, json_bodies, line_bodies, otlp_bodies, send_all
+
+# format → (path, content type) Weir is sent
+FORMATS = {
+    "json": ("/metrics", "application/json"),
+    "influx": ("/write?precision=s", "text/plain"),
+    "otlp": ("/v1/metrics", "application/x-protobuf"),
+}
 
 
-def run_weir(bodies: list[bytes]) -> float:
+def run_weir(bodies: list[bytes], fmt: str = "json") -> float:
+    path, ctype = FORMATS[fmt]
     with WeirServer() as server:
-        elapsed = send_all(server.port, "/metrics", bodies, "application/json")
+        elapsed = send_all(server.port, path, bodies, ctype)
         with urllib.request.urlopen(server.url + "/metrics") as r:
             listed = json.load(r)["metrics"]
         assert listed == [{"name": "cpu", "series": SERIES}], listed
@@ -36,16 +46,20 @@ def run_influx(bodies: list[bytes]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--format", choices=sorted(FORMATS), default="json", help="what Weir is sent")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--install-influxdb", action="store_true", help="apt-get install influxdb first")
     args = ap.parse_args()
     if args.install_influxdb and not influxdb.available():
         influxdb.install()
-    weir_bodies = json_bodies(BATCHES)
-    line = line_bodies(BATCHES) if influxdb.available() else None
+    line = line_bodies(BATCHES)
+    makers = {"json": json_bodies, "influx": lambda _n: line, "otlp": otlp_bodies}
+    weir_bodies = makers[args.format](BATCHES)
+    if not influxdb.available():
+        line = None
     best_weir = best_influx = 0.0
     for r in range(1, args.rounds + 1):
-        w = run_weir(weir_bodies)
+        w = run_weir(weir_bodies, args.format)
         best_weir = max(best_weir, w)
         msg = f"round {r}: weir {w:,.0f} points/s"
         if line is not None:
@@ -55,11 +69,12 @@ def main() -> None:
         print(msg, flush=True)
     if line is None:
         print("influxd not installed (python bench/ingest.py --install-influxdb); no ratio", file=sys.stderr)
-        print(f"weir ingest: {best_weir:,.0f} points/s (best of {args.rounds})")
+        print(f"weir ingest ({args.format}): {best_weir:,.0f} points/s (best of {args.rounds})")
     else:
+        same = " on the same line-protocol payloads" if args.format == "influx" else ""
         print(
-            f"weir ingest: {best_weir:,.0f} points/s, influxdb {best_influx:,.0f} points/s, "
-            f"ratio weir/influxdb {best_weir / best_influx:.2f} (best of {args.rounds})"
+            f"weir ingest ({args.format}): {best_weir:,.0f} points/s, influxdb {best_influx:,.0f} points/s"
+            f"{same}, ratio weir/influxdb {best_weir / best_influx:.2f} (best of {args.rounds})"
         )
 
 

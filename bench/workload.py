@@ -124,3 +124,27 @@ class WeirServer:
         self.proc.wait(30)
         if self._tmp:
             self._tmp.cleanup()
+
+
+def otlp_bodies(batches: int = BATCHES) -> list[bytes]:
+    """The same points as OTLP protobuf: one gauge `cpu`, one data point per series per batch."""
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as svc
+
+    out = []
+    for batch in points(batches):
+        req = svc.ExportMetricsServiceRequest()
+        rm = req.resource_metrics.add()
+        kv = rm.resource.attributes.add()
+        kv.key, kv.value.string_value = "service.name", "bench"
+        metric = rm.scope_metrics.add().metrics.add()
+        metric.name = "cpu"
+        dps = metric.gauge.data_points
+        for h, r, ts, v in batch:
+            dp = dps.add()
+            dp.time_unix_nano = ts * 1_000_000_000
+            dp.as_double = v
+            for key, val in (("host", h), ("region", r)):
+                a = dp.attributes.add()
+                a.key, a.value.string_value = key, val
+        out.append(req.SerializeToString())
+    return out

@@ -195,3 +195,35 @@ class Notifier(Protocol):
     """Sends one alert event somewhere; raises DeliveryError (retried later) on failure."""
 
     def send(self, event: AlertEvent) -> None: ...
+
+
+@dataclass(slots=True)
+class PushGroup:
+    """A Pushgateway group: its grouping labels and the series its pushes currently hold.
+
+    `members` maps a metric family (`requests_total`, `latency_seconds`) to the canonical keys
+    of its series. See `weir.metrics.push` for what replacing and deleting a group means.
+    """
+
+    key: str  # canonical form of the labels, `{instance="a",job="b"}`
+    labels: dict[str, str]
+    pushed_ns: int
+    method: str
+    members: dict[str, list[str]] = field(default_factory=dict)
+
+
+class PushGroupStore(Protocol):
+    def record(self, group: PushGroup, *, replace_all: bool) -> None:
+        """Store the group's last push; its families replace the stored ones.
+
+        `replace_all` (PUT) drops every family the push does not name; otherwise (POST) only
+        the named families are replaced. A family with an empty member list is removed.
+        """
+
+    def delete(self, key: str) -> bool:
+        """Forget the group; False when there was no such group."""
+
+    def groups(self) -> list[PushGroup]:
+        """Every group, sorted by key, with its members."""
+
+    def close(self) -> None: ...

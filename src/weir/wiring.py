@@ -17,7 +17,7 @@ from weir.metrics.export_schedule import ExportScheduler
 from weir.metrics.export_service import ExportService
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
-from weir.ports import AlertStore, MetricStore, ObjectStore
+from weir.ports import AlertStore, MetricStore, ObjectStore, PushGroupStore
 from weir.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class Services:
     alerts: AlertService | None = None
     alert_store: AlertStore | None = None
     alert_worker: AlertWorker | None = None
+    push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.metrics.push)
 
     def start_background(self) -> None:
         """Start the background jobs (`weir serve` only; in AWS, EventBridge calls them)."""
@@ -58,12 +59,16 @@ class Services:
             self.export_scheduler.stop()
             self.export_scheduler.state.close()
             self.export_scheduler = None
+        if self.push_groups is not None:
+            self.push_groups.close()
+            self.push_groups = None
         self.store.close()
 
 
 def build_local(settings: Settings) -> Services:
     from weir.backends.sqlite.keys import SqliteKeyStore
     from weir.backends.sqlite.metrics import SqliteMetricStore
+    from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
 
     store = SqliteMetricStore(
         settings.metrics_db,
@@ -90,6 +95,7 @@ def build_local(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit) if settings.rate_limit else None,
         exporter=exporter,
         export_scheduler=scheduler,
+        push_groups=SqlitePushGroupStore(settings.data_dir / "pushgroups.db"),
     )
     _add_local_alerts(services, settings)
     return services

@@ -11,6 +11,7 @@ from functools import cache
 import msgspec
 
 from weir import __version__
+from weir.http.formats_openapi import FORMAT_ROUTES
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS
 from weir.metrics.alerts.model import (
@@ -171,6 +172,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "parameters": [_SUB_ID],
         "responses": {"204": {"description": "Deleted"}, **_errors(404, 409)},
     },
+    **FORMAT_ROUTES,
 }
 
 
@@ -181,7 +183,11 @@ def document() -> str:
     _, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")
     paths: dict[str, dict] = {}
     for (method, path), spec in ROUTES.items():
-        paths.setdefault(path, {})[method] = {"operationId": f"{method}_{path}", **spec}
+        op = {"operationId": f"{method}_{path}", **spec}
+        if "{" in path and "404" not in op["responses"]:
+            # A path parameter the route table cannot match (a newline, say) finds no route.
+            op["responses"] = {**op["responses"], **_errors(404)}
+        paths.setdefault(path, {})[method] = op
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "Weir", "version": __version__},

@@ -85,6 +85,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
         return Response(status_code=200, content_type=JSON, body=document())
 
+    from weir.http.formats_routes import register as register_formats
+
+    register_formats(app, services)
+
     @app.exception_handler(WeirError)
     def weir_error(exc: WeirError):
         if exc.status >= 500:
