@@ -73,3 +73,11 @@ def test_arbitrary_json_batches_never_crash(items):
         return
     assert len(points) == len(items)
     assert sum(p is None for p in points) == len(rejected)
+
+
+@pytest.mark.parametrize("inner", ["metrics", "dimensions"])
+def test_deep_nesting_is_a_400_not_a_crash(inner):
+    deep = "[" * 100_000 + "]" * 100_000
+    body = f'{{"metrics": {deep}}}' if inner == "metrics" else f'{{"name": "x", "value": 1, "dimensions": {deep}}}'
+    with pytest.raises(InvalidInputError, match="nested too deeply"):
+        decode_points(body)

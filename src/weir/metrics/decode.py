@@ -27,6 +27,13 @@ _NOT_A_BATCH = ("Object missing required field `metrics`", "Object contains unkn
 def decode_points(body: bytes | str) -> tuple[list[WirePoint | None], list[Rejected]]:
     """Return the decoded points (None where rejected) and the rejections, by index."""
     try:
+        return _decode_points(body)
+    except RecursionError:
+        raise InvalidInputError("body: JSON nested too deeply; a datapoint is a flat object") from None
+
+
+def _decode_points(body: bytes | str) -> tuple[list[WirePoint | None], list[Rejected]]:
+    try:
         points: list[WirePoint | None] = list(_batch.decode(body).metrics)
     except msgspec.ValidationError as exc:
         msg = str(exc)
