@@ -47,7 +47,13 @@ def main() -> None:
 @click.option("--retention", default="30d", show_default=True, envvar=config.ENV_RETENTION,
               help="How long points are kept, for example 30d, 12h.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
-def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool) -> None:
+@click.option("--watch", "watch_dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_FILES_DIR,
+              default=None, help="Folder indexed as the local bucket (default <data-dir>/bucket, env WEIR_FILES_DIR).")
+@click.option("--no-watch", is_flag=True, help="Do not watch or index the bucket folder.")
+@click.option("--files-deletion", type=click.Choice(["tombstone", "remove"]), default="tombstone", show_default=True,
+              envvar=config.ENV_FILES_DELETION, help="What a deleted file leaves in the catalog.")
+def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool,
+          watch_dir: Path | None, no_watch: bool, files_deletion: str) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -57,7 +63,8 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         raise click.BadParameter(str(exc), param_hint="--retention") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
-        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port
+        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
+        files_dir=watch_dir, files_deletion=files_deletion, watch_files=not no_watch,
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     run(settings, access_log=access_log)
@@ -228,3 +235,8 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+from weir.commands.files import files as _files  # noqa: E402
+
+main.add_command(_files)

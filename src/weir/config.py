@@ -17,6 +17,23 @@ ENV_DATA_DIR = "WEIR_DATA_DIR"
 ENV_RETENTION = "WEIR_RETENTION"
 ENV_ENVIRONMENT = "WEIR_ENVIRONMENT"
 ENV_URL = "WEIR_URL"
+# files: the folder `weir serve` watches, the catalog table, what a deletion leaves
+ENV_FILES_DIR = "WEIR_FILES_DIR"
+ENV_FILES_TABLE = "WEIR_FILES_TABLE"
+ENV_FILES_DELETION = "WEIR_FILES_DELETION"
+# Exactly the variables the file_indexer Lambda reads; infra/files sets these and no
+# others. The region is never set: the Lambda runtime provides AWS_REGION.
+FILE_INDEXER_ENV = (ENV_FILES_TABLE, ENV_FILES_DELETION, ENV_ENVIRONMENT)
+REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")  # read, never set
+
+FILES_TABLE_PK = "bucket"
+FILES_TABLE_SK = "key"
+FILES_TTL_ATTRIBUTE = "expires_at"
+
+
+def files_table_name(environment: str) -> str:
+    """The seed's table name, one per environment."""
+    return f"file-metadata-table-{environment}"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -37,6 +54,19 @@ class Settings:
     flush_seconds: float = 300.0
     flush_points: int = 1_000_000
 
+    # files: None watches <data-dir>/bucket; "tombstone" keeps deletions, "remove" hides them
+    files_dir: Path | None = None
+    files_deletion: str = "tombstone"
+    watch_files: bool = True
+
     @property
     def metrics_db(self) -> Path:
         return self.data_dir / "metrics.db"
+
+    @property
+    def files_db(self) -> Path:
+        return self.data_dir / "files.db"
+
+    @property
+    def files_root(self) -> Path:
+        return self.files_dir if self.files_dir is not None else self.data_dir / "bucket"

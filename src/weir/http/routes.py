@@ -69,6 +69,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     def query_metric(name: str):
         return json_response(200, services.query.query(name, params()))
 
+    from weir.http import files_routes
+
+    files_routes.register(app, services)
+
     @app.get("/openapi.json")
     def openapi():
         from weir.http.openapi import document

@@ -22,6 +22,7 @@ def make_gateway(settings: Settings) -> LocalGateway:
     def startup() -> None:
         services = build_local(settings)
         holder["services"] = services
+        services.start()
         gateway.handler = build_app(services).resolve
 
     def shutdown() -> None:

@@ -1,0 +1,1 @@
+"""Local adapters that are not SQLite: the watched folder."""

@@ -1,0 +1,1 @@
+"""`weir` subcommands, one module per topic."""
