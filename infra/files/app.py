@@ -14,6 +14,7 @@ import aws_cdk as cdk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from weir_files.naming import check_environment  # noqa: E402
 from weir_files.stack import FilesStack  # noqa: E402
 
 
@@ -30,7 +31,7 @@ FEATURE_FLAGS = {
 
 def main() -> cdk.App:
     app = cdk.App(post_cli_context=FEATURE_FLAGS)
-    environment = app.node.try_get_context("environment") or "dev"
+    environment = check_environment(app.node.try_get_context("environment") or "dev")
     deletion = app.node.try_get_context("files_deletion") or "tombstone"
     FilesStack(
         app,
