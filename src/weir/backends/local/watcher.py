@@ -17,6 +17,8 @@ from watchfiles import watch
 from weir.files.sync import FolderSync
 
 log = logging.getLogger(__name__)
+# watchfiles logs every batch at INFO; the indexer's own summary is enough.
+logging.getLogger("watchfiles.main").setLevel(logging.WARNING)
 
 
 class FolderWatcher:
