@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.files.events import load
-from tests.files.s3sim import Bucket
 from weir.backends.sqlite.files import SqliteFileCatalog
 from weir.errors import InvalidInputError, NotFoundError, StorageError
 from weir.files.record import ObjectHead
