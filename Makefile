@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench clean iac-venv check-iac
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(VENV)/.run-installed: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(PY)
-	$(PIP) install -e ".[dev]"
+	$(PIP) install -e ".[dev,infra]"
 	touch $@
 
 run: $(VENV)/.run-installed
@@ -36,5 +36,18 @@ bench: $(VENV)/.dev-installed
 	$(PY) bench/query.py
 	$(PY) bench/export.py
 
+# IaC scanners live in a venv of their own: checkov pins packaging<24, pulumi needs more.
+IAC_VENV := .venv-iac
+$(IAC_VENV)/.installed: infra/requirements-iac.txt
+	$(PYTHON) -m venv $(IAC_VENV)
+	$(IAC_VENV)/bin/python -m pip --disable-pip-version-check -q install -r infra/requirements-iac.txt
+	touch $@
+
+iac-venv: $(IAC_VENV)/.installed
+
+# Synthesize infra/files and run cfn-lint and checkov on the template.
+check-iac: $(IAC_VENV)/.installed $(VENV)/.dev-installed
+	$(PY) infra/files/check.py --scanners $(IAC_VENV)/bin
+
 clean:
-	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) $(IAC_VENV) .pytest_cache build src/*.egg-info

@@ -21,14 +21,42 @@ def api(server):
 
 @pytest.fixture(scope="session")
 def moto_server():
-    """One moto server for the whole session, on loopback; yields its endpoint URL."""
+    """The one moto server of the test session, on loopback; yields its endpoint URL.
+
+    Dummy credentials and region are set for the session, so no test can reach AWS.
+    """
+    import os
+
     from moto.server import ThreadedMotoServer
 
+    saved = {k: os.environ.get(k) for k in _AWS_ENV}
+    os.environ.update(_AWS_ENV)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_server):
+    """The same server under the name the files tests use."""
+    return moto_server
 
 
 def aws_client(service: str, endpoint_url: str):

@@ -63,9 +63,15 @@ def main() -> None:
               help="Requests per second per API key (or address), bursts of twice that; off by default.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="TOML file: alerting settings and webhook subscriptions (see README).")
+@click.option("--watch", "watch_dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_FILES_DIR,
+              default=None, help="Folder indexed as the local bucket (default <data-dir>/bucket, env WEIR_FILES_DIR).")
+@click.option("--no-watch", is_flag=True, help="Do not watch or index the bucket folder.")
+@click.option("--files-deletion", type=click.Choice(["tombstone", "remove"]), default="tombstone", show_default=True,
+              envvar=config.ENV_FILES_DELETION, help="What a deleted file leaves in the catalog.")
 @serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
-          rate_limit: float | None, config_file: Path | None, **export_options) -> None:
+          rate_limit: float | None, config_file: Path | None, watch_dir: Path | None, no_watch: bool,
+          files_deletion: str, **export_options) -> None:
     """Run the Weir API locally on SQLite."""
     from weir.http.server import serve as run
 
@@ -86,6 +92,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         open_reads=open_reads, rate_limit=rate_limit,
         **serve_export_settings(export_options),
         config_file=config_file,
+        files_dir=watch_dir, files_deletion=files_deletion, watch_files=not no_watch,
     )
     err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
     try:
@@ -266,3 +273,8 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+from weir.commands.files import files as _files  # noqa: E402
+
+main.add_command(_files)

@@ -22,6 +22,23 @@ ENV_EXPORT_BUCKET = "WEIR_EXPORT_BUCKET"  # S3 bucket for hourly exports; unset:
 ENV_EXPORT_PREFIX = "WEIR_EXPORT_PREFIX"
 ENV_EXPORT_FORMAT = "WEIR_EXPORT_FORMAT"  # jsonl (default) or parquet
 ENV_ALERT_TOPIC_ARN = "WEIR_ALERT_TOPIC_ARN"  # SNS topic for alert notifications
+# files: the folder `weir serve` watches, the catalog table, what a deletion leaves
+ENV_FILES_DIR = "WEIR_FILES_DIR"
+ENV_FILES_TABLE = "WEIR_FILES_TABLE"
+ENV_FILES_DELETION = "WEIR_FILES_DELETION"
+# Exactly the variables the file_indexer Lambda reads; infra/files sets these and no
+# others. The region is never set: the Lambda runtime provides AWS_REGION.
+FILE_INDEXER_ENV = (ENV_FILES_TABLE, ENV_FILES_DELETION, ENV_ENVIRONMENT)
+REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")  # read, never set
+
+FILES_TABLE_PK = "bucket"
+FILES_TABLE_SK = "key"
+FILES_TTL_ATTRIBUTE = "expires_at"
+
+
+def files_table_name(environment: str) -> str:
+    """The seed's table name, one per environment."""
+    return f"file-metadata-table-{environment}"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -57,6 +74,11 @@ class Settings:
     config_file: Path | None = None
     alert_topic_arn: str | None = field(default_factory=lambda: os.environ.get(ENV_ALERT_TOPIC_ARN) or None)
 
+    # files: None watches <data-dir>/bucket; "tombstone" keeps deletions, "remove" hides them
+    files_dir: Path | None = None
+    files_deletion: str = "tombstone"
+    watch_files: bool = True
+
     @property
     def metrics_db(self) -> Path:
         return self.data_dir / "metrics.db"
@@ -72,3 +94,11 @@ class Settings:
     @property
     def alerts_db(self) -> Path:
         return self.data_dir / "alerts.db"
+
+    @property
+    def files_db(self) -> Path:
+        return self.data_dir / "files.db"
+
+    @property
+    def files_root(self) -> Path:
+        return self.files_dir if self.files_dir is not None else self.data_dir / "bucket"

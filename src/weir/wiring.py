@@ -6,23 +6,48 @@ nowhere else.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from weir import config
 from weir.auth import Authenticator
 from weir.config import Settings
+from weir.errors import InvalidInputError
+from weir.files.service import FileIndexer, FileQuery
 from weir.metrics.alerts.service import AlertService
 from weir.metrics.export_schedule import ExportScheduler
 from weir.metrics.export_service import ExportService
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
-from weir.ports import AlertStore, MetricStore, ObjectStore, PushGroupStore
+from weir.ports import AlertStore, FileCatalog, MetricStore, ObjectStore, PushGroupStore
 from weir.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
+    from weir.backends.local.watcher import FolderWatcher
     from weir.backends.sqlite.reader import SqliteMetricReader
+    from weir.files.sync import FolderSync
     from weir.metrics.alerts.worker import AlertWorker
+
+
+@dataclass
+class FileServices:
+    catalog: FileCatalog
+    indexer: FileIndexer
+    query: FileQuery
+    sync: FolderSync | None = None  # local only
+    watcher: FolderWatcher | None = None  # local only
+
+    def start(self) -> None:
+        if self.watcher is not None:
+            self.watcher.start()
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.catalog.close()
 
 
 @dataclass
@@ -38,10 +63,13 @@ class Services:
     alerts: AlertService | None = None
     alert_store: AlertStore | None = None
     alert_worker: AlertWorker | None = None
-    push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.metrics.push)
+    push_groups: PushGroupStore | None = None
+    files: FileServices | None = None  # Pushgateway group membership (weir.metrics.push)
 
     def start_background(self) -> None:
         """Start the background jobs (`weir serve` only; in AWS, EventBridge calls them)."""
+        if self.files is not None:
+            self.files.start()
         if self.alert_worker is not None:
             self.alert_worker.start()
         if self.export_scheduler is not None:
@@ -49,6 +77,9 @@ class Services:
 
     def close(self) -> None:
         """Stop background jobs, then the stores (the metric store flushes). Safe to call twice."""
+        if self.files is not None:
+            self.files.close()
+            self.files = None
         if self.alert_worker is not None:
             self.alert_worker.stop()
             self.alert_worker = None
@@ -96,6 +127,7 @@ def build_local(settings: Settings) -> Services:
         exporter=exporter,
         export_scheduler=scheduler,
         push_groups=SqlitePushGroupStore(settings.data_dir / "pushgroups.db"),
+        files=build_local_files(settings, watch=settings.watch_files),
     )
     _add_local_alerts(services, settings)
     return services
@@ -158,3 +190,65 @@ def _add_local_alerts(services: Services, settings: Settings) -> None:
     services.alert_worker = worker
     services.alerts = AlertService(alerts, services.store, router, on_rules_changed=worker.rules_changed,
                                    last_evaluated=engine.last_evaluated.get)
+
+
+def build_local_files(settings: Settings, *, watch: bool = False) -> FileServices:
+    """The SQLite catalog over the local bucket folder; with `watch`, its watcher too."""
+    from weir.backends.local.folder import LocalFolder
+    from weir.backends.sqlite.files import SqliteFileCatalog
+    from weir.files.sync import FolderSync, LocalSequencer
+
+    root = settings.files_root
+    root.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    bucket = local_bucket_name(root)
+    catalog = SqliteFileCatalog(settings.files_db)
+    indexer = FileIndexer(catalog, LocalFolder(root), region="local", deletion=settings.files_deletion)
+    sync = FolderSync(indexer, LocalFolder(root), bucket=bucket,
+                      sequencer=LocalSequencer(catalog.max_sequencer(bucket)))
+    watcher = None
+    if watch:
+        import time
+
+        from weir.backends.local.watcher import FolderWatcher
+
+        watcher = FolderWatcher(sync, root, purge=lambda: catalog.purge_expired(int(time.time())))
+    return FileServices(catalog, indexer, FileQuery(catalog, bucket=bucket), sync, watcher)
+
+
+def local_bucket_name(root) -> str:
+    """A local folder plays the bucket named after it (`<data-dir>/bucket` → `bucket`)."""
+    return root.resolve().name or "bucket"
+
+
+@dataclass
+class LambdaFiles:
+    indexer: FileIndexer
+    region: str
+    environment: str | None
+
+
+def build_file_indexer(environ: Mapping[str, str] = os.environ) -> LambdaFiles:
+    """The file_indexer Lambda's indexer: DynamoDB catalog, S3 as the object source.
+
+    Reads exactly `config.FILE_INDEXER_ENV` and the region the Lambda runtime provides.
+    An endpoint override (moto, LocalStack) comes from boto3's own AWS_ENDPOINT_URL.
+    """
+    import boto3
+    from botocore.config import Config
+
+    from weir.backends.aws.files import DynamoFileCatalog, S3ObjectSource
+
+    table = environ.get(config.ENV_FILES_TABLE)
+    if not table:
+        raise InvalidInputError(f"{config.ENV_FILES_TABLE} is not set: the name of the file catalog table")
+    deletion = environ.get(config.ENV_FILES_DELETION) or "tombstone"
+    environment = environ.get(config.ENV_ENVIRONMENT)
+    region = next((environ[k] for k in config.REGION_ENV if environ.get(k)), None)
+    if region is None:
+        raise InvalidInputError("no AWS region: the Lambda runtime sets AWS_REGION; locally set AWS_DEFAULT_REGION")
+    boto_config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
+    session = boto3.session.Session(region_name=region)
+    catalog = DynamoFileCatalog(session.client("dynamodb", config=boto_config), table)
+    objects = S3ObjectSource(session.client("s3", config=boto_config))
+    return LambdaFiles(FileIndexer(catalog, objects, region=region, deletion=deletion), region, environment)

@@ -11,6 +11,8 @@ from functools import cache
 import msgspec
 
 from weir import __version__
+from weir.files.record import FileList, FileRecord
+from weir.files.service import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT
 from weir.http.formats_openapi import FORMAT_ROUTES
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS
@@ -120,6 +122,28 @@ ROUTES: dict[tuple[str, str], dict] = {
         ],
         "responses": {**_ok(QueryResult), **_errors(400, 404, 413)},
     },
+    ("get", "/files"): {
+        "summary": "File metadata records by key prefix",
+        "description": "Keys in UTF-8 byte order. Deleted keys are left out unless include_deleted=true.",
+        "parameters": [
+            _q("prefix", "Only keys that start with this", ""),
+            _q("bucket", "The bucket (default: the one this deployment indexes)"),
+            _q("limit", f"At most this many records, 1-{MAX_LIST_LIMIT}", str(DEFAULT_LIST_LIMIT)),
+            _q("cursor", "`next_cursor` of the previous page"),
+            _q("include_deleted", "Also list tombstones", "false"),
+        ],
+        "responses": {**_ok(FileList), **_errors(400)},
+    },
+    ("get", "/files/{key}"): {
+        "summary": "The metadata record of one key",
+        "description": "The key may contain `/`; percent-encode what a path cannot hold.",
+        "parameters": [
+            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+            _q("bucket", "The bucket (default: the one this deployment indexes)"),
+            _q("include_deleted", "Return the tombstone of a deleted key instead of 404", "false"),
+        ],
+        "responses": {**_ok(FileRecord), **_errors(400, 404)},
+    },
     ("get", "/openapi.json"): {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}},
     # -- alerts and subscriptions (issue 3) --
     ("post", "/alerts"): {
@@ -180,6 +204,7 @@ ROUTES: dict[tuple[str, str], dict] = {
 def document() -> str:
     models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList]
     models += [RuleSpec, RuleOut, RuleList, EventList, SubscriptionSpec, SubscriptionOut, SubscriptionList]
+    models += [FileList, FileRecord]
     _, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")
     paths: dict[str, dict] = {}
     for (method, path), spec in ROUTES.items():

@@ -79,6 +79,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
     alerts_routes.register(app, services)
 
+    from weir.http import files_routes
+
+    files_routes.register(app, services)
+
     @app.get("/openapi.json")
     def openapi():
         from weir.http.openapi import document

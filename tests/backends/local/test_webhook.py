@@ -60,10 +60,26 @@ def receiver():
 
 
 def event(**kw) -> AlertEvent:
-    base = dict(event_id="r-1.ab.1.1", kind="transition", rule_id="r-1", rule_name="cpu high", metric="cpu",
-                group={"host": "a"}, previous_state="OK", state="ALARM", severity="critical", reason="x",
-                value=97.0, threshold=90.0, comparison=">", statistic="avg", period=60, labels={"team": "ops"},
-                at="2026-01-01T00:00:00Z", environment="test")
+    base = dict(
+        event_id="r-1.ab.1.1",
+        kind="transition",
+        rule_id="r-1",
+        rule_name="cpu high",
+        metric="cpu",
+        group={"host": "a"},
+        previous_state="OK",
+        state="ALARM",
+        severity="critical",
+        reason="x",
+        value=97.0,
+        threshold=90.0,
+        comparison=">",
+        statistic="avg",
+        period=60,
+        labels={"team": "ops"},
+        at="2026-01-01T00:00:00Z",
+        environment="test",
+    )
     base.update(kw)
     return AlertEvent(**base)
 

@@ -1,1 +1,1 @@
-"""Local adapters that are not SQLite: notification channels for `weir serve`."""
+"""Local adapters that are not SQLite: notification channels, export folders, the watched bucket folder."""

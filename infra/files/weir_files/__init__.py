@@ -1,0 +1,1 @@
+"""Constructs of the Weir file pipeline stack."""

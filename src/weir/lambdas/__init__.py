@@ -1,0 +1,1 @@
+"""Lambda entry points: one short module per function."""
