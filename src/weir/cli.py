@@ -47,19 +47,34 @@ def main() -> None:
 @click.option("--retention", default="30d", show_default=True, envvar=config.ENV_RETENTION,
               help="How long points are kept, for example 30d, 12h.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
-def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool) -> None:
-    """Run the Weir API locally on SQLite."""
+@click.option("--backend", type=click.Choice(["sqlite", "aws"]), default="sqlite", show_default=True,
+              help="sqlite: one data folder. aws: DynamoDB (region and credentials from the AWS config).")
+@click.option("--endpoint-url", default=None, help="With --backend aws: an emulator such as moto or DynamoDB Local.")
+@click.option("--metrics-table", envvar=config.ENV_METRICS_TABLE, default=config.DEFAULT_METRICS_TABLE,
+              show_default=True, help=f"With --backend aws (env {config.ENV_METRICS_TABLE}).")
+@click.option("--series-table", envvar=config.ENV_SERIES_TABLE, default=config.DEFAULT_SERIES_TABLE,
+              show_default=True, help=f"With --backend aws (env {config.ENV_SERIES_TABLE}).")
+@click.option("--create-tables", is_flag=True, help="With --backend aws: create missing tables (for emulators).")
+def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, backend: str,
+          endpoint_url: str | None, metrics_table: str, series_table: str, create_tables: bool) -> None:
+    """Run the Weir API locally, on SQLite or over DynamoDB."""
     from weir.http.server import serve as run
 
     try:
         seconds = parse_duration(retention, "--retention")
     except Exception as exc:
         raise click.BadParameter(str(exc), param_hint="--retention") from None
+    if backend != "aws" and (endpoint_url or create_tables):
+        raise click.UsageError("--endpoint-url and --create-tables need --backend aws")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
-        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port
+        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
+        backend=backend, endpoint_url=endpoint_url, metrics_table=metrics_table, series_table=series_table,
+        create_tables=create_tables,
     )
-    err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
+    where = (f"DynamoDB tables {metrics_table}, {series_table}" + (f" at {endpoint_url}" if endpoint_url else "")
+             if backend == "aws" else f"data in {settings.data_dir}")
+    err.print(f"weir: {where}, retention {retention}, http://{host}:{port}")
     run(settings, access_log=access_log)
 
 

@@ -6,9 +6,11 @@ nowhere else.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from weir.config import Settings
+from weir.config import MissingSettingError, Settings
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
 from weir.ports import MetricStore
@@ -38,3 +40,63 @@ def build_local(settings: Settings) -> Services:
         ingest=IngestService(store, settings.retention_seconds),
         query=QueryService(store, settings.retention_seconds),
     )
+
+
+def build(settings: Settings) -> Services:
+    """The services for `settings.backend`: what `weir serve` runs."""
+    if settings.backend == "aws":
+        return build_aws(settings)
+    return build_local(settings)
+
+
+def build_aws(settings: Settings, *, client=None, clock: Callable[[], float] = time.time) -> Services:
+    """DynamoDB-backed services: the Lambda functions, and `weir serve --backend aws`.
+
+    The region comes from boto3's own resolution (the Lambda runtime, AWS_DEFAULT_REGION,
+    a profile); Weir never sets it. `settings.endpoint_url` points at an emulator.
+    """
+    from weir.backends.aws.metrics import DynamoMetricStore
+
+    if client is None:
+        client = dynamodb_client(settings.endpoint_url)
+    if settings.create_tables:
+        from weir.backends.aws.tables import create_tables
+
+        create_tables(client, metrics_table=settings.metrics_table, series_table=settings.series_table)
+    store = DynamoMetricStore(
+        client,
+        metrics_table=settings.metrics_table,
+        series_table=settings.series_table,
+        retention_seconds=settings.retention_seconds,
+        clock=clock,
+    )
+    return Services(
+        store=store,
+        ingest=IngestService(store, settings.retention_seconds, clock),
+        query=QueryService(store, settings.retention_seconds, clock),
+    )
+
+
+def build_for_lambda() -> Services:
+    """A deployed function's services: settings from the variables infra/ sets."""
+    import os
+
+    return build_aws(Settings.for_lambda(os.environ))
+
+
+def dynamodb_client(endpoint_url: str | None = None):
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import NoRegionError
+
+    try:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint_url,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20),
+        )
+    except NoRegionError:
+        raise MissingSettingError(
+            "no AWS region configured: set AWS_DEFAULT_REGION or a profile's region "
+            "(in Lambda the runtime provides it; Weir never sets the region itself)"
+        ) from None

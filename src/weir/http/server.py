@@ -1,17 +1,16 @@
-"""`weir serve`: the local HTTP front (uvicorn + the local gateway) over the local services."""
+"""`weir serve`: the local HTTP front (uvicorn + the local gateway) over the services of the
+configured backend (SQLite, or DynamoDB real or emulated)."""
 
 from __future__ import annotations
 
 import logging
 
-import sys
-import sys
 import uvicorn
 
 from weir.config import Settings
 from weir.http.gateway import LocalGateway
 from weir.http.routes import build_app
-from weir.wiring import build_local
+from weir.wiring import build
 
 log = logging.getLogger("weir")
 
@@ -20,7 +19,7 @@ def make_gateway(settings: Settings) -> LocalGateway:
     holder: dict = {}
 
     def startup() -> None:
-        services = build_local(settings)
+        services = build(settings)
         holder["services"] = services
         gateway.handler = build_app(services).resolve
 

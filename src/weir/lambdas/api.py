@@ -1,0 +1,16 @@
+"""The `api` function: API Gateway REST proxy events → the same route table as `weir serve`."""
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from weir.lambdas import runtime
+
+logger, metrics, tracer = runtime.observability("api")
+
+
+@runtime.traced(tracer)
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def handler(event: dict, context) -> dict:
+    response = runtime.app().resolve(event, context)
+    runtime.record_response(metrics, event, response)
+    return response

@@ -1,0 +1,84 @@
+"""What every Weir function shares: services built once per container, and observability.
+
+Imports stay lazy (boto3, the route table) so that a function's cold start costs little
+more than creating its boto3 client (see bench/cold_start.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+NAMESPACE = "Weir"
+_state: dict = {}
+
+
+def services():
+    """The services for this container, from the environment infra/ sets (built once)."""
+    if "services" not in _state:
+        from weir.wiring import build_for_lambda
+
+        _state["services"] = build_for_lambda()
+    return _state["services"]
+
+
+def app():
+    """The Powertools resolver of `weir.http.routes`, over `services()`."""
+    if "app" not in _state:
+        from weir.http.routes import build_app
+
+        _state["app"] = build_app(services())
+    return _state["app"]
+
+
+def install(services) -> None:
+    """Use these services instead of building them (tests, benchmarks)."""
+    _state.clear()
+    _state["services"] = services
+
+
+def reset() -> None:
+    _state.clear()
+
+
+def observability(function: str) -> tuple[Logger, Metrics, object | None]:
+    """A JSON Logger, an EMF Metrics and, when the X-Ray SDK is installed, a Tracer."""
+    service = f"weir-{function}"
+    return Logger(service=service), Metrics(namespace=NAMESPACE, service=service), make_tracer(service)
+
+
+def make_tracer(service: str):
+    """Powertools' Tracer imports aws_xray_sdk when built; without the SDK, no tracing.
+
+    The seed's first attempt imported the SDK unconditionally and failed to start in a
+    Lambda without it (its fix #4). The bundle leaves the SDK out to keep cold starts
+    short; adding it to the bundle turns tracing on with no code change.
+    """
+    try:
+        import aws_xray_sdk  # noqa: F401
+    except ImportError:
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=service)
+
+
+def traced(tracer) -> Callable:
+    return tracer.capture_lambda_handler if tracer is not None else (lambda handler: handler)
+
+
+def record_response(metrics: Metrics, event: dict, response: dict) -> None:
+    """EMF counts per request: responses by class and datapoints accepted."""
+    status = int(response.get("statusCode", 200))
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    if status >= 500:
+        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+    elif status >= 400:
+        metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+    elif event.get("httpMethod") == "POST" and event.get("path") == "/metrics":
+        import msgspec
+
+        accepted = msgspec.json.decode(response.get("body") or "{}").get("accepted", 0)
+        metrics.add_metric(name="DatapointsAccepted", unit=MetricUnit.Count, value=accepted)
