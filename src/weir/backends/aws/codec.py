@@ -2,7 +2,8 @@
 
 A write unit is 1 KB of item, so bytes per point is the cost of a datapoint. Points are
 stored as columns (int64 series ids, uint32 counts, int64 time deltas, float64 values)
-and zlib-compressed: regular timestamps and repeated counts shrink to almost nothing,
+and zlib-compressed. Timestamps are stored as differences from the previous point of the
+same series, so regular intervals and repeated counts shrink to almost nothing,
 leaving about 8 bytes of value and, in segments, 8 bytes of series id per point.
 """
 
@@ -12,6 +13,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from hashlib import blake2b
+from itertools import accumulate
 
 _VERSION = 1
 
@@ -34,6 +36,10 @@ def encode_segment(points: dict[tuple[int, int], float]) -> tuple[bytes, bytes, 
             sids.append(sid)
             counts.append(1)
     base = min(ts for _, ts in keys)
+    deltas, prev_sid, prev = [], None, base
+    for sid, ts in keys:
+        deltas.append(ts - (prev if sid == prev_sid else base))
+        prev_sid, prev = sid, ts
     raw = b"".join(
         (
             len(sids).to_bytes(4, "little"),
@@ -41,7 +47,7 @@ def encode_segment(points: dict[tuple[int, int], float]) -> tuple[bytes, bytes, 
             base.to_bytes(8, "little", signed=True),
             array("q", sids).tobytes(),
             array("I", counts).tobytes(),
-            array("q", [ts - base for _, ts in keys]).tobytes(),
+            array("q", deltas).tobytes(),
             array("d", [points[k] for k in keys]).tobytes(),
         )
     )
@@ -65,13 +71,20 @@ class Segment:
         o += 8 * k
         counts = _arr("I", raw[o : o + 4 * k])
         o += 4 * k
-        self.ts = [base + d for d in _arr("q", raw[o : o + 8 * n])]
+        deltas = _arr("q", raw[o : o + 8 * n])
         o += 8 * n
         self.vals = _arr("d", raw[o : o + 8 * n]).tolist()
         starts = [0]
         for c in counts:
             starts.append(starts[-1] + c)
         self.starts = starts
+        if k == n:  # one point per series: no runs to add up
+            self.ts = [base + d for d in deltas]
+        else:
+            ts: list[int] = []
+            for a, b in zip(starts, starts[1:]):
+                ts += list(accumulate(deltas[a:b], initial=base))[1:]
+            self.ts = ts
 
     def series(self, sid: int) -> tuple[list[int], list[float]] | None:
         i = bisect_left(self.sids, sid)
@@ -93,7 +106,7 @@ def encode_chunk(ts: list[int], vals: list[float]) -> bytes:
         (
             len(ts).to_bytes(4, "little"),
             base.to_bytes(8, "little", signed=True),
-            array("q", [t - base for t in ts]).tobytes(),
+            array("q", [b - a for a, b in zip(ts, ts[1:])]).tobytes(),
             array("d", vals).tobytes(),
         )
     )
@@ -106,6 +119,7 @@ def decode_chunk(blob: bytes) -> tuple[list[int], list[float]]:
     raw = zlib.decompress(blob[1:])
     n = int.from_bytes(raw[0:4], "little")
     base = int.from_bytes(raw[4:12], "little", signed=True)
-    ts = [base + d for d in _arr("q", raw[12 : 12 + 8 * n])]
-    vals = _arr("d", raw[12 + 8 * n : 12 + 16 * n]).tolist()
+    o = 12 + 8 * (n - 1)
+    ts = list(accumulate(_arr("q", raw[12:o]), initial=base))
+    vals = _arr("d", raw[o : o + 8 * n]).tolist()
     return ts, vals

@@ -23,6 +23,7 @@ from weir.errors import StorageError
 log = logging.getLogger(__name__)
 
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_GET_KEYS = 100  # and per BatchGetItem
 RETRYABLE = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -94,6 +95,31 @@ class Dynamo:
                     )
                 log.info("retrying %d unprocessed items for %s (attempt %d)", len(pending), table, attempt)
                 self.backoff(attempt)
+
+    def batch_get(self, table: str, keys: list[dict], *, consistent: bool = True) -> list[dict]:
+        """The items that exist among `keys`, 100 per call, retrying UnprocessedKeys."""
+        found: list[dict] = []
+        for i in range(0, len(keys), BATCH_GET_KEYS):
+            pending = {table: {"Keys": keys[i : i + BATCH_GET_KEYS], "ConsistentRead": consistent}}
+            attempt = 0
+            while pending:
+                try:
+                    with translated("BatchGetItem", table):
+                        out = self.client.batch_get_item(RequestItems=pending)
+                    found += out.get("Responses", {}).get(table, [])
+                    pending = out.get("UnprocessedKeys") or {}
+                except _Retry:
+                    pass
+                else:
+                    if not pending:
+                        break
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    raise StorageError(
+                        f"DynamoDB kept throttling reads of table {table!r} after {attempt} attempts; retry shortly"
+                    )
+                self.backoff(attempt)
+        return found
 
     def query(self, table: str, **kwargs) -> Iterator[dict]:
         """Every item of a Query, page after page."""

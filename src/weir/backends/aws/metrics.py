@@ -36,6 +36,7 @@ from .dynamo import ConditionFailed, Dynamo
 from .series_index import SeriesIndex
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
+BATCH_GET_HOURS = 24  # up to this many compacted hours, chunks are fetched by key
 
 
 @dataclass
@@ -47,7 +48,6 @@ class CompactionResult:
 
 class DynamoMetricStore:
     backend = "dynamodb"
-    series_epoch = 0  # series are never forgotten while cached (see SeriesIndex)
 
     def __init__(
         self,
@@ -65,6 +65,7 @@ class DynamoMetricStore:
         self.retention_s = retention_seconds
         self.clock = clock
         self.index = SeriesIndex(self.db, series_table, retention_seconds=retention_seconds, clock=clock)
+        self.series_epoch = 0  # bumped when a failed write may have left callers' series caches wrong
         self._registered: set[tuple[str, int]] = set()
         self._last_version = 0
         self._lock = threading.Lock()
@@ -88,6 +89,15 @@ class DynamoMetricStore:
     def append(self, batch: PointBatch) -> None:
         if not len(batch):
             return
+        try:
+            self._append(batch)
+        except Exception:
+            # Callers cache the batch's new series; they may not have been stored. Bumping
+            # the epoch makes them look every series up again (as the SQLite store does).
+            self.series_epoch += 1
+            raise
+
+    def _append(self, batch: PointBatch) -> None:
         with self._lock:  # the write's version: later writes of this process win, even within a clock tick
             now_ns = self._last_version = max(self._now_ns(), self._last_version + 1)
         self.index.ensure(batch.new_series, set(batch.series_ids))
@@ -169,16 +179,20 @@ class DynamoMetricStore:
             ts, vals = _merge(fr)
             points += len(ts)
             written = max(v[0][0] for v in fr)
-            for part, start in enumerate(range(0, len(ts), keys.CHUNK_POINTS)):
+            starts = range(0, len(ts), keys.CHUNK_POINTS)
+            for part, start in enumerate(starts):
                 t, v = ts[start : start + keys.CHUNK_POINTS], vals[start : start + keys.CHUNK_POINTS]
-                requests.append({"PutRequest": {"Item": {
+                item = {
                     keys.PK: {"S": keys.chunk_pk(sid)},
                     keys.RANGE: {"N": str(hour_ns + part)},
                     keys.TTL: {"N": str(self._expiry(t[-1]))},
                     "w": {"N": str(written)},
                     "n": {"N": str(len(t))},
                     "d": {"B": encode_chunk(t, v)},
-                }}})
+                }
+                if part == 0 and len(starts) > 1:
+                    item["parts"] = {"N": str(len(starts))}
+                requests.append({"PutRequest": {"Item": item}})
         self.db.batch_write(self.table, requests)
         with self._lock:
             self._registered.discard((name, hour_ns))
@@ -282,7 +296,15 @@ class DynamoMetricStore:
         for hour in sorted(pending):
             for shard, members in by_shard.items():
                 jobs.append(lambda h=hour, s=shard, m=members: self._read_segments(name, h, s, m, end, now_s))
-        if len(pending) < (last - first) // keys.BUCKET_NS + 1:  # some hours are compacted
+        hours = (last - first) // keys.BUCKET_NS + 1
+        if hours == len(pending):
+            pass  # nothing compacted in range: segments only
+        elif hours - len(pending) <= BATCH_GET_HOURS:  # wide and short: every (series, hour) by key
+            compacted = [h for h in range(first, last + 1, keys.BUCKET_NS) if h not in pending]
+            wanted = [(sid, h) for sid in sids for h in compacted]
+            for i in range(0, len(wanted), 100):
+                jobs.append(lambda w=wanted[i : i + 100]: self._get_chunks(w, now_s))
+        else:  # long: one Query per series
             for sid in sids:
                 jobs.append(lambda sid=sid: self._read_chunks(sid, first, end, pending, now_s))
         if len(jobs) > 1 and self._read_threads > 1:
@@ -329,8 +351,24 @@ class DynamoMetricStore:
             rk = int(item[keys.RANGE]["N"])
             if keys.bucket_of(rk) in pending or int(item[keys.TTL]["N"]) <= now_s:
                 continue
-            ts, vals = decode_chunk(item["d"]["B"])
-            found.append((sid, ((int(item["w"]["N"]), str(rk)), ts, vals)))
+            found.append((sid, _chunk_fragment(item)))
+        return found
+
+    def _get_chunks(self, wanted: list[tuple[int, int]], now_s) -> list[tuple[int, _Fragment]]:
+        """Part 0 of each (series, hour) chunk by key; the rare further parts by Query."""
+        items = self.db.batch_get(
+            self.table,
+            [{keys.PK: {"S": keys.chunk_pk(sid)}, keys.RANGE: {"N": str(hour)}} for sid, hour in wanted],
+        )
+        found = []
+        for item in items:
+            if int(item[keys.TTL]["N"]) <= now_s:
+                continue
+            sid = int(item[keys.PK]["S"].partition("#")[2])
+            hour = int(item[keys.RANGE]["N"])
+            found.append((sid, _chunk_fragment(item)))
+            if int(item.get("parts", {"N": "1"})["N"]) > 1:
+                found += self._read_chunks(sid, hour + 1, hour + keys.BUCKET_NS, set(), now_s)
         return found
 
     def _executor(self) -> ThreadPoolExecutor:
@@ -338,6 +376,11 @@ class DynamoMetricStore:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._read_threads, thread_name_prefix="weir-dynamodb-read")
             return self._pool
+
+
+def _chunk_fragment(item: dict) -> _Fragment:
+    ts, vals = decode_chunk(item["d"]["B"])
+    return (int(item["w"]["N"]), item[keys.RANGE]["N"]), ts, vals
 
 
 def _split(points: dict[tuple[int, int], float], size: int) -> list[dict]:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 
+from weir.errors import StorageError
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
@@ -125,7 +126,10 @@ class SeriesIndex:
                 s = self.get(sid)
                 hit = self._series.get(sid) if s is not None else None
                 if hit is None:
-                    raise KeyError(f"series {sid} was written but is not in the index")
+                    raise StorageError(
+                        f"series {sid} is not in the series index (a failed earlier write?); "
+                        "nothing of this request was stored, retry it"
+                    )
             if hit[1] < stale_before:
                 todo[sid] = hit[0]
         names = {s.name for s in todo.values()}
