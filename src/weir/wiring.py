@@ -77,11 +77,11 @@ def build_aws(settings: Settings, *, client=None, clock: Callable[[], float] = t
     )
 
 
-def build_for_lambda() -> Services:
-    """A deployed function's services: settings from the variables infra/ sets."""
+def lambda_settings() -> Settings:
+    """A deployed function's settings, from the variables infra/ sets (config.LAMBDA_ENV)."""
     import os
 
-    return build_aws(Settings.for_lambda(os.environ))
+    return Settings.for_lambda(os.environ)
 
 
 def dynamodb_client(endpoint_url: str | None = None):

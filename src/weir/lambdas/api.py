@@ -12,5 +12,5 @@ logger, metrics, tracer = runtime.observability("api")
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict, context) -> dict:
     response = runtime.app().resolve(event, context)
-    runtime.record_response(metrics, event, response)
+    runtime.observe(logger, metrics, event, response)
     return response

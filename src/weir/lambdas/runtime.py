@@ -18,10 +18,16 @@ _state: dict = {}
 def services():
     """The services for this container, from the environment infra/ sets (built once)."""
     if "services" not in _state:
-        from weir.wiring import build_for_lambda
+        from weir.wiring import build_aws, lambda_settings
 
-        _state["services"] = build_for_lambda()
+        settings = lambda_settings()
+        _state["environment"] = settings.environment
+        _state["services"] = build_aws(settings)
     return _state["services"]
+
+
+def environment() -> str:
+    return _state.get("environment", "unknown")
 
 
 def app():
@@ -69,9 +75,11 @@ def traced(tracer) -> Callable:
     return tracer.capture_lambda_handler if tracer is not None else (lambda handler: handler)
 
 
-def record_response(metrics: Metrics, event: dict, response: dict) -> None:
-    """EMF counts per request: responses by class and datapoints accepted."""
+def observe(logger: Logger, metrics: Metrics, event: dict, response: dict) -> None:
+    """One log line and EMF counts per request: responses by class, datapoints accepted."""
     status = int(response.get("statusCode", 200))
+    logger.info("request", extra={"method": event.get("httpMethod"), "path": event.get("path"), "status": status})
+    metrics.add_dimension(name="environment", value=environment())
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if status >= 500:
         metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)

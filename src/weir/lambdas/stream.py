@@ -19,10 +19,11 @@ def handler(event: dict, context) -> dict:
     work = StreamCompaction(runtime.services().store)
     response = process_partial_response(
         event=event,
-        record_handler=lambda r: work.record(r.event_name.name, r.dynamodb.keys["pk"]),
+        record_handler=lambda record: work.record(record.event_name.name, record.dynamodb.keys["pk"]),
         processor=processor,
         context=context,
     )
+    metrics.add_dimension(name="environment", value=runtime.environment())
     metrics.add_metric(name="HoursCompacted", unit=MetricUnit.Count, value=work.hours)
     metrics.add_metric(name="PointsCompacted", unit=MetricUnit.Count, value=work.points)
     metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(response["batchItemFailures"]))
