@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean lambda-zip
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
+
+# The Lambda bundle (src/weir + msgspec + Powertools for Python 3.12 arm64; no boto3).
+lambda-zip: $(VENV)/.dev-installed
+	$(PY) scripts/lambda_zip.py --out build/lambda.zip
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info

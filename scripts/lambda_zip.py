@@ -1,0 +1,72 @@
+"""Build the Lambda bundle: `src/weir` plus its runtime dependencies for Python 3.12 on arm64.
+
+    python scripts/lambda_zip.py [--out build/lambda.zip]
+
+What goes in: the `weir` package (without the local-only front: the CLI and the uvicorn
+server) and, as manylinux2014 aarch64 wheels for CPython 3.12, msgspec and
+aws-lambda-powertools with their own dependencies, at the versions installed here.
+What stays out: boto3/botocore (the Lambda runtime has them), uvicorn, click, rich, the
+infra extras (pulumi, aws-cdk-lib), and the X-Ray SDK (tracing is off without it, see
+`weir.lambdas.runtime.make_tracer`). The zip is reproducible: sorted entries, fixed times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools")
+# Modules of `weir` that only the local front uses; they import click, rich and uvicorn.
+LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py")
+PLATFORM = ("--platform", "manylinux2014_aarch64", "--only-binary=:all:", "--python-version", "3.12",
+            "--implementation", "cp")
+_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+
+def build(out: Path) -> Path:
+    with tempfile.TemporaryDirectory(prefix="weir-lambda-") as tmp:
+        target = Path(tmp)
+        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS]
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PLATFORM,
+             "--target", str(target), *pins],
+            check=True,
+        )
+        files: dict[str, Path] = {}
+        for path in target.rglob("*"):
+            rel = path.relative_to(target).as_posix()
+            if path.is_file() and "__pycache__" not in rel and not rel.startswith("bin/"):
+                files[rel] = path
+        src = ROOT / "src"
+        for path in (src / "weir").rglob("*.py"):
+            rel = path.relative_to(src).as_posix()
+            if "__pycache__" not in rel and rel not in LOCAL_ONLY:
+                files[rel] = path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for rel in sorted(files):
+                info = zipfile.ZipInfo(rel, _EPOCH)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, files[rel].read_bytes())
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "lambda.zip")
+    args = ap.parse_args()
+    out = build(args.out)
+    with zipfile.ZipFile(out) as zf:
+        n = len(zf.namelist())
+    print(f"{out}: {n} files, {out.stat().st_size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
