@@ -32,22 +32,44 @@ def test_with_the_xray_sdk_the_powertools_tracer_is_used():
     assert isinstance(runtime.make_tracer("weir-test"), Tracer)
 
 
-def test_functions_start_and_answer_in_an_interpreter_without_the_sdk(lambda_env):
-    """A fresh interpreter that cannot import aws_xray_sdk, as in the Lambda bundle."""
-    code = f"""
+def test_functions_start_and_answer_in_an_interpreter_without_the_sdk(lambda_env, dynamodb, tmp_path):
+    """Fresh interpreters, as in Lambda: no aws_xray_sdk, nothing imported before the
+    handler module (so `lean_packages` takes effect), real calls against moto."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    prelude = """
 import json, sys
 sys.modules["aws_xray_sdk"] = None
-from weir.lambdas import api, stream
 from weir.http.gateway import LambdaContext
-assert api.tracer is None and stream.tracer is None
-event = json.load(open({str(EVENTS / "apigw" / "get_health.json")!r}))
-print(json.dumps(api.handler(event, LambdaContext())))
 """
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    api_code = prelude + f"""
+from weir.lambdas import api
+assert api.tracer is None
+def call(name):
+    r = api.handler(json.load(open({str(EVENTS / "apigw")!r} + "/" + name + ".json")), LambdaContext())
+    return r["statusCode"], json.loads(r["body"])
+assert call("get_health")[0] == 200
+assert call("post_metrics_batch") [1]["accepted"] == 3
+status, body = call("get_query")
+print(json.dumps([status, sorted(g["datapoints"][0]["count"] for g in body["groups"])]))
+"""
+    out = subprocess.run([sys.executable, "-c", api_code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    response = json.loads(out.stdout.strip().splitlines()[-1])
-    assert response["statusCode"] == 200 and json.loads(response["body"])["backend"] == "dynamodb"
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [200, [1, 1, 1]]
+
+    from .conftest import stream_event
+
+    event_file = tmp_path / "stream.json"
+    event_file.write_text(json.dumps(stream_event(dynamodb, lambda_env[0])))
+    stream_code = prelude + f"""
+from weir.lambdas import stream
+assert stream.tracer is None
+event = json.load(open({str(event_file)!r}))
+assert len(event["Records"]) >= 2
+print(json.dumps(stream.handler(event, LambdaContext())))
+"""
+    out = subprocess.run([sys.executable, "-c", stream_code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"batchItemFailures": []}
 
 
 def test_the_code_never_sets_or_requires_a_region():

@@ -1,8 +1,10 @@
 """The `api` function: API Gateway REST proxy events → the same route table as `weir serve`."""
 
-from aws_lambda_powertools.logging import correlation_paths
-
 from weir.lambdas import runtime
+
+runtime.lean_packages("aws_lambda_powertools.event_handler")
+
+from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
 
 logger, metrics, tracer = runtime.observability("api")
 

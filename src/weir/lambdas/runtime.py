@@ -6,10 +6,28 @@ more than creating its boto3 client (see bench/cold_start.py).
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+
+def lean_packages(*names: str) -> None:
+    """Register packages without running their `__init__`; their submodules import as usual.
+
+    Powertools' `event_handler` package module imports every resolver it has (AppSync,
+    Bedrock, VPC Lattice, ... and asyncio) for the one class the `api` function uses, which
+    Weir imports from its submodule. A package that is already loaded is left alone. Only
+    safe for packages whose package-level names nothing loaded needs: `data_classes`, for
+    one, is not (its own submodules import from it). The fresh-interpreter test in
+    tests/lambdas/test_observability.py runs the functions this way.
+    """
+    for name in names:
+        if name not in sys.modules:
+            sys.modules[name] = importlib.util.module_from_spec(importlib.util.find_spec(name))
+
+
+from aws_lambda_powertools import Logger, Metrics  # noqa: E402
+from aws_lambda_powertools.metrics import MetricUnit  # noqa: E402
 
 NAMESPACE = "Weir"
 _state: dict = {}
@@ -24,6 +42,19 @@ def services():
         _state["environment"] = settings.environment
         _state["services"] = build_aws(settings)
     return _state["services"]
+
+
+def store():
+    """The metric store alone, for functions that need nothing else (`stream`)."""
+    if "services" in _state:
+        return _state["services"].store
+    if "store" not in _state:
+        from weir.wiring import build_aws_store, lambda_settings
+
+        settings = lambda_settings()
+        _state["environment"] = settings.environment
+        _state["store"] = build_aws_store(settings)
+    return _state["store"]
 
 
 def environment() -> str:

@@ -23,7 +23,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from weir.metrics.series import Series
@@ -70,7 +69,7 @@ class DynamoMetricStore:
         self._last_version = 0
         self._lock = threading.Lock()
         self._read_threads = read_threads
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = None
 
     # -- the port -----------------------------------------------------------------
 
@@ -371,7 +370,9 @@ class DynamoMetricStore:
                 found += self._read_chunks(sid, hour + 1, hour + keys.BUCKET_NS, set(), now_s)
         return found
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _executor(self):
+        from concurrent.futures import ThreadPoolExecutor  # only readers need it
+
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._read_threads, thread_name_prefix="weir-dynamodb-read")
