@@ -84,3 +84,21 @@ def test_every_import_of_the_bundled_code_is_satisfied(bundle):
     assert missing == {}
     # and the check can fail: a module importing something absent is caught
     assert imports("import click\ntry:\n    import aws_xray_sdk\nexcept ImportError:\n    pass\n") == {"click"}
+
+
+def test_the_bundle_carries_python312_bytecode_when_a_312_interpreter_is_here(bundle):
+    """/var/task is read-only: without .pyc files every cold start compiles from source."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import lambda_zip
+    finally:
+        sys.path.pop(0)
+    if lambda_zip.python312() is None:
+        pytest.skip("no CPython 3.12 on this machine: the bundle ships sources only")
+    names = set(bundle.namelist())
+    for module in ("weir/lambdas/api", "weir/http/routes", "aws_lambda_powertools/logging/logger"):
+        head, _, tail = module.rpartition("/")
+        pyc = f"{head}/__pycache__/{tail}.cpython-312.pyc"
+        assert pyc in names
+        flags = int.from_bytes(bundle.read(pyc)[4:8], "little")
+        assert flags == 0b01  # hash-based, not checked against the (unknown) file times
