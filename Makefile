@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test bench clean lambda-zip
+.PHONY: run test bench bench-aws clean lambda-zip
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
+
+bench-aws: $(VENV)/.dev-installed
+	$(PY) bench/aws_cost.py
+	$(PY) bench/cold_start.py
 
 # The Lambda bundle (src/weir + msgspec + Powertools for Python 3.12 arm64; no boto3).
 lambda-zip: $(VENV)/.dev-installed
