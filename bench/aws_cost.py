@@ -251,7 +251,8 @@ def main() -> None:
     reads_rru = meter.rcu["ingest"] + meter.rcu["compaction"]
     steady_w = (meter.writes("ingest") - first_batch["writes"]) / (k - 1)
     steady_u = (meter.wcu["ingest"] - first_batch["wcu"]) / (k - 1)
-    per_million = (meter.wcu["ingest"] + meter.wcu["compaction"]) / n * 1e6 * WRU_PRICE + reads_rru / n * 1e6 * RRU_PRICE
+    wru_total = meter.wcu["ingest"] + meter.wcu["compaction"]
+    per_million = wru_total / n * 1e6 * WRU_PRICE + reads_rru / n * 1e6 * RRU_PRICE
     storage = meter.stored_bytes / n * 1e6 / 1e9 * STORAGE_GB_MONTH
     naive_w, naive_u = one_item_per_point(args.batches, base)
     naive_cost = naive_u / 1000 * 1e6 * WRU_PRICE
@@ -259,10 +260,11 @@ def main() -> None:
     points_per_metric_month = 30 * 86_400 / 10  # one point per series every 10 s, as the workload
     cw_metrics = CW_METRIC_MONTH / points_per_metric_month * 1e6
     print(f"{n:,} datapoints in {args.batches} requests through the api handler, {elapsed:.0f} s against moto")
-    print("requests by phase and operation: " + ", ".join(f"{p}/{op} {c}" for (p, op), c in sorted(meter.requests.items())))
+    by_op = sorted(meter.requests.items())
+    print("requests by phase and operation: " + ", ".join(f"{p}/{op} {c}" for (p, op), c in by_op))
     print(f"first request (1,000 new series): {first_batch['writes']} write requests, {first_batch['wcu']} WCU, "
           f"{first_batch['reads']} reads (a GetItem per new series)")
-    print(f"per 1,000 datapoints      write requests   WCU     read RRU")
+    print("per 1,000 datapoints      write requests   WCU     read RRU")
     print(f"  ingest (all)            {ing_w:14.2f}   {ing_u:6.3f}  {meter.rcu['ingest'] / k:8.3f}")
     print(f"  ingest (steady state)   {steady_w:14.2f}   {steady_u:6.3f}")
     print(f"  compaction (stream)     {cmp_w:14.2f}   {cmp_u:6.3f}  {meter.rcu['compaction'] / k:8.3f}")

@@ -73,7 +73,9 @@ class Settings:
         retention = environ.get(ENV_RETENTION)
         return cls(
             data_dir=Path("/tmp/weir"),
-            retention_seconds=parse_duration(retention, ENV_RETENTION) if retention else limits.DEFAULT_RETENTION_SECONDS,
+            retention_seconds=(
+                parse_duration(retention, ENV_RETENTION) if retention else limits.DEFAULT_RETENTION_SECONDS
+            ),
             environment=environ.get(ENV_ENVIRONMENT) or "aws",
             backend="aws",
             metrics_table=environ[ENV_METRICS_TABLE],

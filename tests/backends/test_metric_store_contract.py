@@ -114,7 +114,8 @@ def test_points_come_back_sorted_within_the_range(h):
     h.store.append(batch([(s, T0 + 20 * NS, 2.0), (s, T0 + 40 * NS, 4.0)]))
 
     def check():
-        assert read(h, [s.id], T0, T0 + HOUR) == {s.id: ([T0 + k * 10 * NS for k in (1, 2, 3, 4)], [1.0, 2.0, 3.0, 4.0])}
+        want = ([T0 + k * 10 * NS for k in (1, 2, 3, 4)], [1.0, 2.0, 3.0, 4.0])
+        assert read(h, [s.id], T0, T0 + HOUR) == {s.id: want}
         assert read(h, [s.id], T0 + 20 * NS, T0 + 40 * NS) == {s.id: ([T0 + 20 * NS, T0 + 30 * NS], [2.0, 3.0])}
         assert read(h, [s.id], T0 + 41 * NS, T0 + HOUR) == {}
 

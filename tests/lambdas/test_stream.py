@@ -93,7 +93,8 @@ def test_a_failing_metric_fails_only_its_records(lambda_env, dynamodb):
                               retention_seconds=30 * 86_400, sleep=lambda s: None)
     runtime.install(Services(store, IngestService(store), QueryService(store)))
     response = stream.handler(event, context())
-    bad = [r["dynamodb"]["SequenceNumber"] for r in event["Records"] if r["dynamodb"]["Keys"]["pk"]["S"].startswith("seg#bad#")]
+    bad = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]
+           if r["dynamodb"]["Keys"]["pk"]["S"].startswith("seg#bad#")]
     assert bad and sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(bad)
     assert kinds(dynamodb, lambda_env[0])["pend"] == 1  # "bad" stays pending: retried by Lambda, nothing lost
     runtime.reset()

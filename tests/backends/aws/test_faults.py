@@ -90,7 +90,8 @@ def test_throttled_reads_are_retried(make_store):
 def test_when_retries_run_out_the_write_fails_loudly_and_a_retry_lands_once(make_store, dynamodb, aws_tables):
     store, client = make_store(throttle={"batch_write_item": 100})
     ingest = IngestService(store, RETENTION)
-    body = b'{"metrics": [{"name": "cpu", "value": 1, "dimensions": {"host": "a"}, "timestamp": %d}]}' % int(time.time())
+    point = b'{"name": "cpu", "value": 1, "dimensions": {"host": "a"}, "timestamp": %d}' % int(time.time())
+    body = b'{"metrics": [%s]}' % point
     with pytest.raises(StorageError, match="throttling.*nothing of this request was acknowledged"):
         ingest.ingest_json(body)
     assert client.calls.count("batch_write_item") == store.db.max_attempts

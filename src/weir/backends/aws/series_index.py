@@ -23,7 +23,6 @@ import msgspec
 
 from weir.errors import StorageError
 from weir.metrics.series import Series
-from weir.metrics.timeutil import NS
 
 from .dynamo import Dynamo
 
@@ -173,7 +172,3 @@ def _series(series_id: int, name: str, item: dict) -> Series:
         item["type"]["S"],
         unit["S"] if unit else None,
     )
-
-
-def expires_at(now_ns: int, retention_seconds: int) -> int:
-    return now_ns // NS + retention_seconds
