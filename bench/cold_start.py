@@ -6,7 +6,8 @@ Each measurement is a fresh interpreter that times, from its first line: importi
 module and its first invocation (`api`: GET /health; `stream`: a one-record batch that
 needs no DynamoDB call), which builds the services and their boto3 client. The baseline is
 `import boto3; boto3.client("dynamodb")` timed the same way. Interpreter start-up is
-the same for both and left out. The Lambda bundle has no X-Ray SDK, so it is blocked here
+the same for both and left out. Weir's bytecode is written first, as the bundle ships
+it. The Lambda bundle has no X-Ray SDK, so it is blocked here
 too unless --with-xray. Rounds alternate the three so they share the machine's noise; the
 fastest round of each is reported (other processes only ever add time), or the median
 with --stat median. Target: each module within 1.25x of the baseline.
@@ -82,6 +83,11 @@ def run(body: str, block: bool) -> dict:
 
 
 def main() -> None:
+    import compileall
+
+    # The bundle ships bytecode (scripts/lambda_zip.py); write it for src/ too, since
+    # PYTHONDONTWRITEBYTECODE would otherwise make every run compile Weir from source.
+    compileall.compile_dir(str(ROOT / "src" / "weir"), quiet=1)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--with-xray", action="store_true", help="let the functions import the X-Ray SDK")
