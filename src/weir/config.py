@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from weir.errors import WeirError
 from weir.metrics import limits
 
 # Environment variables read by the runtime. infra/ imports these names so that the
@@ -34,8 +35,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 
 
-class MissingSettingError(RuntimeError):
+class MissingSettingError(WeirError):
     """A deployment is missing configuration; the message names the variable."""
+
+    code = "misconfigured"
 
 
 def default_data_dir() -> Path:

@@ -53,3 +53,20 @@ def test_options_that_need_the_aws_backend_are_refused(tmp_path):
     out = subprocess.run([sys.executable, "-m", "weir", "serve", "--create-tables"], capture_output=True, text=True,
                          cwd=tmp_path, env={"PYTHONPATH": str(ROOT / "src")})
     assert out.returncode == 2 and "--backend aws" in out.stderr
+
+
+def test_without_a_region_serve_says_so_and_exits(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PYTHONPATH=str(ROOT / "src"), AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    out = subprocess.run([sys.executable, "-m", "weir", "serve", "--backend", "aws", "--port", str(free_port())],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert out.returncode != 0
+    assert "cannot start: no AWS region configured: set AWS_DEFAULT_REGION" in out.stderr
+    assert "Traceback" not in out.stderr

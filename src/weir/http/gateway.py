@@ -69,8 +69,16 @@ class LocalGateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.on_startup:
-                    self.on_startup()
+                try:
+                    if self.on_startup:
+                        self.on_startup()
+                except WeirError as exc:  # configuration or storage: say what to fix, no traceback
+                    await send({"type": "lifespan.startup.failed", "message": f"cannot start: {exc.message}"})
+                    return
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": f"cannot start: {exc}"})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.on_shutdown:

@@ -46,15 +46,22 @@ TTL_ATTRIBUTE = keys.TTL
 
 def create_tables(client, *, metrics_table: str, series_table: str) -> None:
     """Create both tables if missing and wait until they are active (for emulators and tests)."""
-    for name, schema in ((metrics_table, METRICS_TABLE_SCHEMA), (series_table, SERIES_TABLE_SCHEMA)):
-        try:
-            client.describe_table(TableName=name)
-            continue
-        except client.exceptions.ResourceNotFoundException:
-            pass
-        log.info("creating DynamoDB table %s", name)
-        client.create_table(TableName=name, **schema)
-        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        client.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-        )
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from weir.errors import StorageError
+
+    try:
+        for name, schema in ((metrics_table, METRICS_TABLE_SCHEMA), (series_table, SERIES_TABLE_SCHEMA)):
+            try:
+                client.describe_table(TableName=name)
+                continue
+            except client.exceptions.ResourceNotFoundException:
+                pass
+            log.info("creating DynamoDB table %s", name)
+            client.create_table(TableName=name, **schema)
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            client.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+            )
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageError(f"could not create the DynamoDB tables: {exc}") from None
