@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test check bench clean iac-venv check-iac
+.PHONY: run test check bench bench-aws clean iac-venv check-iac lambda-zip
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ iac-venv: $(IAC_VENV)/.installed
 # Synthesize infra/files and run cfn-lint and checkov on the template.
 check-iac: $(IAC_VENV)/.installed $(VENV)/.dev-installed
 	$(PY) infra/files/check.py --scanners $(IAC_VENV)/bin
+
+bench-aws: $(VENV)/.dev-installed
+	$(PY) bench/aws_cost.py
+	$(PY) bench/cold_start.py
+
+# The Lambda bundle (src/weir + msgspec + Powertools for Python 3.12 arm64; no boto3).
+lambda-zip: $(VENV)/.dev-installed
+	$(PY) scripts/lambda_zip.py --out build/lambda.zip
 
 clean:
 	rm -rf $(VENV) $(IAC_VENV) .pytest_cache build src/*.egg-info

@@ -84,3 +84,41 @@ def s3_bucket(moto_server):
         },
     )
     return client, name
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch):
+    """Fake credentials and a region for boto3, and every client pointed at the moto server.
+
+    Set per test (monkeypatch), never for the whole process. AWS_DEFAULT_REGION is what a
+    developer's shell would have; Weir's code never sets or requires AWS_REGION.
+    """
+    for key in ("AWS_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    return moto_server
+
+
+@pytest.fixture
+def dynamodb(aws_env):
+    import boto3
+
+    return boto3.client("dynamodb")
+
+
+@pytest.fixture
+def aws_tables(dynamodb):
+    """A fresh pair of metrics tables per test: (metrics table, series table)."""
+    import uuid
+
+    from weir.backends.aws.tables import create_tables
+
+    suffix = uuid.uuid4().hex[:10]
+    names = (f"weir-metrics-{suffix}", f"weir-series-{suffix}")
+    create_tables(dynamodb, metrics_table=names[0], series_table=names[1])
+    yield names
+    for name in names:
+        dynamodb.delete_table(TableName=name)

@@ -68,11 +68,20 @@ def main() -> None:
 @click.option("--no-watch", is_flag=True, help="Do not watch or index the bucket folder.")
 @click.option("--files-deletion", type=click.Choice(["tombstone", "remove"]), default="tombstone", show_default=True,
               envvar=config.ENV_FILES_DELETION, help="What a deleted file leaves in the catalog.")
+@click.option("--backend", type=click.Choice(["sqlite", "aws"]), default="sqlite", show_default=True,
+              help="sqlite: one data folder. aws: DynamoDB (region and credentials from the AWS config).")
+@click.option("--endpoint-url", default=None, help="With --backend aws: an emulator such as moto or DynamoDB Local.")
+@click.option("--metrics-table", envvar=config.ENV_METRICS_TABLE, default=config.DEFAULT_METRICS_TABLE,
+              show_default=True, help=f"With --backend aws (env {config.ENV_METRICS_TABLE}).")
+@click.option("--series-table", envvar=config.ENV_SERIES_TABLE, default=config.DEFAULT_SERIES_TABLE,
+              show_default=True, help=f"With --backend aws (env {config.ENV_SERIES_TABLE}).")
+@click.option("--create-tables", is_flag=True, help="With --backend aws: create missing tables (for emulators).")
 @serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
           rate_limit: float | None, config_file: Path | None, watch_dir: Path | None, no_watch: bool,
-          files_deletion: str, **export_options) -> None:
-    """Run the Weir API locally on SQLite."""
+          files_deletion: str, backend: str, endpoint_url: str | None, metrics_table: str, series_table: str,
+          create_tables: bool, **export_options) -> None:
+    """Run the Weir API locally, on SQLite or over DynamoDB."""
     from weir.http.server import serve as run
 
     try:
@@ -86,6 +95,8 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
             configfile.load(config_file)
         except Exception as exc:
             raise click.BadParameter(getattr(exc, "message", str(exc)), param_hint="--config") from None
+    if backend != "aws" and (endpoint_url or create_tables):
+        raise click.UsageError("--endpoint-url and --create-tables need --backend aws")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
@@ -93,8 +104,12 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         **serve_export_settings(export_options),
         config_file=config_file,
         files_dir=watch_dir, files_deletion=files_deletion, watch_files=not no_watch,
+        backend=backend, endpoint_url=endpoint_url, metrics_table=metrics_table, series_table=series_table,
+        create_tables=create_tables,
     )
-    err.print(f"weir: data in {settings.data_dir}, retention {retention}, http://{host}:{port}")
+    where = (f"DynamoDB tables {metrics_table}, {series_table}" + (f" at {endpoint_url}" if endpoint_url else "")
+             if backend == "aws" else f"data in {settings.data_dir}")
+    err.print(f"weir: {where}, retention {retention}, http://{host}:{port}")
     try:
         run(settings, access_log=access_log)
     except WeirError as exc:

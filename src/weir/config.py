@@ -6,9 +6,11 @@ Only `wiring.py` and the CLI read configuration; everything else is handed what 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from weir.errors import WeirError
 from weir.metrics import limits
 
 # Environment variables read by the runtime. infra/ imports these names so that the
@@ -18,10 +20,9 @@ ENV_RETENTION = "WEIR_RETENTION"
 ENV_ENVIRONMENT = "WEIR_ENVIRONMENT"
 ENV_URL = "WEIR_URL"
 ENV_API_KEY = "WEIR_API_KEY"
-ENV_EXPORT_BUCKET = "WEIR_EXPORT_BUCKET"  # S3 bucket for hourly exports; unset: a local folder
+ENV_EXPORT_BUCKET = "METRICS_BUCKET"  # S3 bucket for hourly exports; unset: a local folder (= ENV_METRICS_BUCKET)
 ENV_EXPORT_PREFIX = "WEIR_EXPORT_PREFIX"
 ENV_EXPORT_FORMAT = "WEIR_EXPORT_FORMAT"  # jsonl (default) or parquet
-ENV_ALERT_TOPIC_ARN = "WEIR_ALERT_TOPIC_ARN"  # SNS topic for alert notifications
 # files: the folder `weir serve` watches, the catalog table, what a deletion leaves
 ENV_FILES_DIR = "WEIR_FILES_DIR"
 ENV_FILES_TABLE = "WEIR_FILES_TABLE"
@@ -39,9 +40,26 @@ FILES_TTL_ATTRIBUTE = "expires_at"
 def files_table_name(environment: str) -> str:
     """The seed's table name, one per environment."""
     return f"file-metadata-table-{environment}"
+# AWS: the deployed functions get these from infra/ (never AWS_REGION: the Lambda runtime
+# sets the region itself and boto3 reads it; locally it comes from the AWS config/profile).
+ENV_METRICS_TABLE = "METRICS_TABLE"
+ENV_SERIES_TABLE = "SERIES_TABLE"
+ENV_ALERT_CONFIG_TABLE = "ALERT_CONFIG_TABLE"  # read by the alerts feature
+ENV_ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"  # SNS topic for alert notifications
+ENV_METRICS_BUCKET = ENV_EXPORT_BUCKET  # the exports bucket, as the seed names it
+# What the Lambda functions of this code read; infra/ sets exactly these.
+LAMBDA_ENV = (ENV_ENVIRONMENT, ENV_RETENTION, ENV_METRICS_TABLE, ENV_SERIES_TABLE)
+DEFAULT_METRICS_TABLE = "weir-metrics"
+DEFAULT_SERIES_TABLE = "weir-series"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+
+
+class MissingSettingError(WeirError):
+    """A deployment is missing configuration; the message names the variable."""
+
+    code = "misconfigured"
 
 
 def default_data_dir() -> Path:
@@ -78,6 +96,36 @@ class Settings:
     files_dir: Path | None = None
     files_deletion: str = "tombstone"
     watch_files: bool = True
+
+    # "sqlite" (one data folder) or "aws" (DynamoDB, real or emulated)
+    backend: str = "sqlite"
+    endpoint_url: str | None = None
+    metrics_table: str = DEFAULT_METRICS_TABLE
+    series_table: str = DEFAULT_SERIES_TABLE
+    create_tables: bool = False  # for emulators: create missing tables at start-up
+
+    @classmethod
+    def for_lambda(cls, environ: Mapping[str, str]) -> Settings:
+        """The settings of a deployed function, from the variables infra/ sets (LAMBDA_ENV)."""
+        from weir.metrics.timeutil import parse_duration
+
+        missing = [k for k in (ENV_METRICS_TABLE, ENV_SERIES_TABLE) if not environ.get(k)]
+        if missing:
+            raise MissingSettingError(
+                f"environment variable {' and '.join(missing)} not set: the function needs the table "
+                "names its stack created (infra/ sets them)"
+            )
+        retention = environ.get(ENV_RETENTION)
+        return cls(
+            data_dir=Path("/tmp/weir"),  # nosec B108 - Lambda's only writable path; nothing local is stored
+            retention_seconds=(
+                parse_duration(retention, ENV_RETENTION) if retention else limits.DEFAULT_RETENTION_SECONDS
+            ),
+            environment=environ.get(ENV_ENVIRONMENT) or "aws",
+            backend="aws",
+            metrics_table=environ[ENV_METRICS_TABLE],
+            series_table=environ[ENV_SERIES_TABLE],
+        )
 
     @property
     def metrics_db(self) -> Path:

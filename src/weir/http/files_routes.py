@@ -8,7 +8,7 @@ key is the rest of the path. Clients percent-encode what a path cannot hold (`%2
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 
 from weir.errors import UnavailableError
 

@@ -16,7 +16,7 @@ Only the answer follows each protocol:
 from __future__ import annotations
 
 import msgspec
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Response
 
 from weir.errors import InvalidInputError, UnsupportedMediaTypeError, WeirError
 from weir.metrics.formats import ingest_located

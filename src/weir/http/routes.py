@@ -13,7 +13,9 @@ import math
 import zlib
 
 import msgspec
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+# from the submodule, not the package: see weir.lambdas.runtime.lean_packages
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
 from weir import __version__

@@ -1,4 +1,5 @@
-"""`weir serve`: the local HTTP front (uvicorn + the local gateway) over the local services."""
+"""`weir serve`: the local HTTP front (uvicorn + the local gateway) over the services of the
+configured backend (SQLite, or DynamoDB real or emulated)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import uvicorn
 from weir.config import Settings
 from weir.http.gateway import LocalGateway
 from weir.http.routes import build_app
-from weir.wiring import build_local
+from weir.wiring import build
 
 
 def serve(settings: Settings, *, access_log: bool = False) -> None:
     """Build the services first, so a bad data folder fails before the port is bound,
     then serve until SIGINT/SIGTERM; closing the services flushes the store."""
-    services = build_local(settings)
+    services = build(settings)
     services.start_background()
     try:
         gateway = LocalGateway(build_app(services).resolve, on_shutdown=services.close)

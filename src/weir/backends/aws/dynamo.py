@@ -1,0 +1,174 @@
+"""Calling DynamoDB: retries with backoff, BatchWriteItem in 25s, paginated Query, and the
+translation of botocore errors into Weir's own.
+
+botocore already retries throttled calls a few times; on top of that every call here is
+retried with exponential backoff and full jitter, and BatchWriteItem's UnprocessedItems
+are sent again the same way. The retries are bounded: when they run out the caller gets a
+StorageError (HTTP 503), so a request is either stored or told it was not, never
+acknowledged and lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from weir.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_GET_KEYS = 100  # and per BatchGetItem
+RETRYABLE = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+class Dynamo:
+    """A boto3 DynamoDB client (injected) plus the retry policy."""
+
+    def __init__(
+        self,
+        client,
+        *,
+        max_attempts: int = 8,
+        base_delay: float = 0.05,
+        max_delay: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.client = client
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.sleep = sleep
+        self.rng = rng
+
+    def backoff(self, attempt: int) -> None:
+        self.sleep(self.rng() * min(self.max_delay, self.base_delay * 2**attempt))
+
+    def call(self, op: str, table: str, **kwargs) -> dict:
+        """`client.<op>(TableName=table, **kwargs)`, retried while throttled."""
+        for attempt in range(self.max_attempts):
+            try:
+                with translated(op, table):
+                    return getattr(self.client, op)(TableName=table, **kwargs)
+            except _Retry:
+                self.backoff(attempt)
+        raise StorageError(
+            f"DynamoDB kept throttling {op} on table {table!r} after {self.max_attempts} attempts; "
+            "nothing of this request was acknowledged, retry it shortly"
+        )
+
+    def batch_write(self, table: str, requests: list[dict]) -> None:
+        """Write every request (PutRequest/DeleteRequest), 25 per call, retrying the rest."""
+        for i in range(0, len(requests), BATCH_WRITE_ITEMS):
+            pending = requests[i : i + BATCH_WRITE_ITEMS]
+            attempt = 0
+            while pending:
+                try:
+                    with translated("BatchWriteItem", table):
+                        out = self.client.batch_write_item(RequestItems={table: pending})
+                    pending = out.get("UnprocessedItems", {}).get(table, [])
+                except _Retry:
+                    pass
+                else:
+                    if not pending:
+                        break
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    raise StorageError(
+                        f"{len(pending)} items for table {table!r} were still unprocessed after "
+                        f"{attempt} attempts (DynamoDB is throttling); nothing of this request was "
+                        "acknowledged, retry it shortly"
+                    )
+                log.info("retrying %d unprocessed items for %s (attempt %d)", len(pending), table, attempt)
+                self.backoff(attempt)
+
+    def batch_get(self, table: str, keys: list[dict], *, consistent: bool = True) -> list[dict]:
+        """The items that exist among `keys`, 100 per call, retrying UnprocessedKeys."""
+        found: list[dict] = []
+        for i in range(0, len(keys), BATCH_GET_KEYS):
+            pending = {table: {"Keys": keys[i : i + BATCH_GET_KEYS], "ConsistentRead": consistent}}
+            attempt = 0
+            while pending:
+                try:
+                    with translated("BatchGetItem", table):
+                        out = self.client.batch_get_item(RequestItems=pending)
+                    found += out.get("Responses", {}).get(table, [])
+                    pending = out.get("UnprocessedKeys") or {}
+                except _Retry:
+                    pass
+                else:
+                    if not pending:
+                        break
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    raise StorageError(
+                        f"DynamoDB kept throttling reads of table {table!r} after {attempt} attempts; retry shortly"
+                    )
+                self.backoff(attempt)
+        return found
+
+    def query(self, table: str, **kwargs) -> Iterator[dict]:
+        """Every item of a Query, page after page."""
+        while True:
+            page = self.call("query", table, **kwargs)
+            yield from page.get("Items", [])
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def count(self, table: str, **kwargs) -> int:
+        total = 0
+        while True:
+            page = self.call("query", table, Select="COUNT", **kwargs)
+            total += page.get("Count", 0)
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return total
+            kwargs["ExclusiveStartKey"] = last
+
+
+class _Retry(Exception):
+    pass
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item changed; the caller decides what that means."""
+
+
+@contextmanager
+def translated(op: str, table: str):
+    """Turn botocore errors into StorageError with a message a person can act on."""
+    try:
+        yield
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        code, message = err.get("Code", "Unknown"), err.get("Message", "")
+        if code in RETRYABLE:
+            raise _Retry() from exc
+        if code == "ConditionalCheckFailedException":
+            raise ConditionFailed(message) from None
+        if code == "ResourceNotFoundException":
+            raise StorageError(
+                f"DynamoDB table {table!r} does not exist: deploy the stack, check the table "
+                "name settings, or start `weir serve --backend aws --create-tables` against an emulator"
+            ) from None
+        if code in ("AccessDeniedException", "UnrecognizedClientException"):
+            raise StorageError(f"not allowed to {op} on DynamoDB table {table!r}: {message}") from None
+        raise StorageError(f"DynamoDB {op} on {table!r} failed: {code}: {message}") from None
+    except BotoCoreError as exc:
+        raise StorageError(f"could not reach DynamoDB for {op} on {table!r}: {exc}") from None

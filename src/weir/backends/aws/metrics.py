@@ -1,0 +1,428 @@
+"""The metrics store on DynamoDB: segments to write, chunks to read, compaction between.
+
+It has the same shape as the SQLite store (a write-optimised log, read-optimised
+per-series chunks, a background step that moves one into the other), laid out on
+DynamoDB keys as `keys.py` describes:
+
+- `append` packs a request into one segment item per (metric, hour, shard): ~60 points
+  per write unit and one BatchWriteItem per 25 segments, where one item per point costs
+  a full write unit each. It then marks the hour pending for the metric.
+- `read` reads chunks for compacted hours and segments for pending ones, and merges them
+  so that of two writes of the same point the later one wins.
+- `compact` (run by the `stream` function for hours that closed at least `GRACE_NS`
+  ago) rebuilds one series chunk per hour from all that hour's segments, then clears the
+  pending mark only if no write registered meanwhile. Chunks are derived data: segments
+  stay until their TTL, so compaction can always be redone and never loses a point.
+
+Queries never Scan: every read is a Query or GetItem on a known key.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from weir.metrics.series import Series
+from weir.metrics.timeutil import NS
+from weir.ports import PointBatch
+
+from . import keys
+from .codec import Segment, decode_chunk, encode_chunk, encode_segment
+from .dynamo import ConditionFailed, Dynamo
+from .series_index import SeriesIndex
+
+_Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
+BATCH_GET_HOURS = 24  # up to this many compacted hours, chunks are fetched by key
+
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+
+@dataclass
+class CompactionResult:
+    compacted: bool
+    series: int = 0
+    points: int = 0
+
+
+class DynamoMetricStore:
+    backend = "dynamodb"
+
+    def __init__(
+        self,
+        client,
+        *,
+        metrics_table: str,
+        series_table: str,
+        retention_seconds: int,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        read_threads: int = 8,
+    ) -> None:
+        self.db = Dynamo(client, sleep=sleep)
+        self.table = metrics_table
+        self.retention_s = retention_seconds
+        self.clock = clock
+        self.index = SeriesIndex(self.db, series_table, retention_seconds=retention_seconds, clock=clock)
+        self.series_epoch = 0  # bumped when a failed write may have left callers' series caches wrong
+        self._registered: set[tuple[str, int]] = set()
+        self._last_version = 0
+        self._lock = threading.Lock()
+        self._read_threads = read_threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- the port -----------------------------------------------------------------
+
+    def ready(self) -> bool:
+        return True
+
+    def get_series(self, series_id: int) -> Series | None:
+        return self.index.get(series_id)
+
+    def metric_names(self) -> dict[str, int]:
+        return self.index.names()
+
+    def series_of(self, name: str) -> list[Series]:
+        return self.index.of(name)
+
+    def append(self, batch: PointBatch) -> None:
+        if not len(batch):
+            return
+        try:
+            self._append(batch)
+        except Exception:
+            # Callers cache the batch's new series; they may not have been stored. Bumping
+            # the epoch makes them look every series up again (as the SQLite store does).
+            self.series_epoch += 1
+            raise
+
+    def _append(self, batch: PointBatch) -> None:
+        with self._lock:  # the write's version: later writes of this process win, even within a clock tick
+            now_ns = self._last_version = max(self._now_ns(), self._last_version + 1)
+        self.index.ensure(batch.new_series, set(batch.series_ids))
+        names = {sid: self.index.cached(sid).name for sid in set(batch.series_ids)}  # type: ignore[union-attr]
+        groups: dict[tuple[str, int, int], dict[tuple[int, int], float]] = defaultdict(dict)
+        bucket, shards = keys.BUCKET_NS, keys.SHARDS
+        for sid, ts, v in zip(batch.series_ids, batch.timestamps, batch.values):
+            # later points of the request overwrite earlier ones at the same (series, time)
+            groups[(names[sid], ts - ts % bucket, sid % shards)][(sid, ts)] = v
+        requests = []
+        for (name, hour, shard), points in groups.items():
+            for part in _split(points, keys.SEGMENT_POINTS):
+                requests.append({"PutRequest": {"Item": self._segment_item(name, hour, shard, part, now_ns)}})
+        self.db.batch_write(self.table, requests)
+        self._register({(name, hour) for name, hour, _ in groups})
+
+    def read(self, series_ids: list[int], start_ns: int, end_ns: int) -> dict[int, tuple[list[int], list[float]]]:
+        if not series_ids or end_ns <= start_ns:
+            return {}
+        by_name: dict[str, list[int]] = defaultdict(list)
+        for sid in dict.fromkeys(series_ids):
+            s = self.index.cached(sid) or self.index.get(sid)
+            if s is not None:
+                by_name[s.name].append(sid)
+        out = {}
+        for name, sids in by_name.items():
+            out.update(self._read_metric(name, sids, start_ns, end_ns))
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- compaction ---------------------------------------------------------------
+
+    def compact_due(self, name: str) -> list[CompactionResult]:
+        """Compact every pending hour of `name` that closed at least GRACE_NS ago."""
+        cutoff = self._now_ns() - keys.BUCKET_NS - keys.GRACE_NS
+        hours = [
+            int(item[keys.RANGE]["N"])
+            for item in self.db.query(
+                self.table,
+                KeyConditionExpression="pk = :pk AND #ts <= :cut",
+                ExpressionAttributeNames={"#ts": keys.RANGE},
+                ExpressionAttributeValues={":pk": {"S": keys.pending_pk(name)}, ":cut": {"N": str(cutoff)}},
+                ConsistentRead=True,
+            )
+        ]
+        return [self.compact(name, hour) for hour in hours]
+
+    def compact_all_due(self) -> list[CompactionResult]:
+        """Every metric's closed pending hours (for a schedule: metrics that stopped writing)."""
+        return [r for name in self.index.names() for r in self.compact_due(name)]
+
+    def compact(self, name: str, hour_ns: int, *, force: bool = False) -> CompactionResult:
+        """Rebuild the chunks of one metric hour from its segments and clear its pending mark.
+
+        Only safe once the hour is closed (a writer skips registering while its hour is
+        open); `force` is for tests and benchmarks that have stopped writing.
+        """
+        if not force and self._now_ns() < hour_ns + keys.BUCKET_NS + keys.GRACE_NS:
+            raise ValueError(f"hour {hour_ns} of {name!r} is not closed yet; compacting it could miss writes")
+        key = {keys.PK: {"S": keys.pending_pk(name)}, keys.RANGE: {"N": str(hour_ns)}}
+        mark = self.db.call("get_item", self.table, Key=key, ConsistentRead=True).get("Item")
+        if mark is None:
+            return CompactionResult(False)
+        now_s = self.clock()
+        frags: dict[int, list[_Fragment]] = defaultdict(list)
+        for shard in range(keys.SHARDS):
+            for item in self._segments(name, hour_ns, shard, None):
+                if int(item[keys.TTL]["N"]) <= now_s:
+                    continue
+                version = (int(item["w"]["N"]), item[keys.RANGE]["N"])
+                for sid, ts, vals in Segment(item["d"]["B"]).all_series():
+                    frags[sid].append((version, ts, vals))
+        requests, points = [], 0
+        for sid, fr in frags.items():
+            ts, vals = _merge(fr)
+            points += len(ts)
+            written = max(v[0][0] for v in fr)
+            starts = range(0, len(ts), keys.CHUNK_POINTS)
+            for part, start in enumerate(starts):
+                t, v = ts[start : start + keys.CHUNK_POINTS], vals[start : start + keys.CHUNK_POINTS]
+                item = {
+                    keys.PK: {"S": keys.chunk_pk(sid)},
+                    keys.RANGE: {"N": str(hour_ns + part)},
+                    keys.TTL: {"N": str(self._expiry(t[-1]))},
+                    "w": {"N": str(written)},
+                    "n": {"N": str(len(t))},
+                    "d": {"B": encode_chunk(t, v)},
+                }
+                if part == 0 and len(starts) > 1:
+                    item["parts"] = {"N": str(len(starts))}
+                requests.append({"PutRequest": {"Item": item}})
+        self.db.batch_write(self.table, requests)
+        with self._lock:
+            self._registered.discard((name, hour_ns))
+        try:
+            self.db.call(
+                "delete_item",
+                self.table,
+                Key=key,
+                ConditionExpression="v = :v",
+                ExpressionAttributeValues={":v": mark["v"]},
+            )
+        except ConditionFailed:  # a write landed meanwhile: the hour stays pending, redone later
+            return CompactionResult(False, len(frags), points)
+        return CompactionResult(True, len(frags), points)
+
+    # -- internals ----------------------------------------------------------------
+
+    def _now_ns(self) -> int:
+        return int(self.clock() * NS)
+
+    def _expiry(self, last_ts_ns: int) -> int:
+        return last_ts_ns // NS + 1 + self.retention_s
+
+    def _segment_item(self, name: str, hour: int, shard: int, points: dict, now_ns: int) -> dict:
+        blob, digest, first = encode_segment(points)
+        last = max(ts for _, ts in points)
+        return {
+            keys.PK: {"S": keys.segment_pk(name, hour, shard)},
+            keys.RANGE: {"N": keys.segment_range(first, digest)},
+            keys.TTL: {"N": str(self._expiry(last))},
+            "w": {"N": str(now_ns)},
+            "n": {"N": str(len(points))},
+            "d": {"B": blob},
+        }
+
+    def _register(self, hours: set[tuple[str, int]]) -> None:
+        """Mark hours pending, after their segments are stored (so a mark means data).
+
+        A process skips hours it marked itself while they are still open when its write
+        completes: compaction waits GRACE_NS past the hour, so it sees those writes. Late
+        writes into a closed hour always register, bumping `v`, which makes a concurrent
+        compaction keep the hour pending.
+        """
+        done = self._now_ns()
+        for name, hour in sorted(hours):
+            is_open = done < hour + keys.BUCKET_NS
+            if is_open and (name, hour) in self._registered:
+                continue
+            self.db.call(
+                "update_item",
+                self.table,
+                Key={keys.PK: {"S": keys.pending_pk(name)}, keys.RANGE: {"N": str(hour)}},
+                UpdateExpression="ADD v :one SET #ttl = :ttl",
+                ExpressionAttributeNames={"#ttl": keys.TTL},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":ttl": {"N": str(self._expiry(hour + keys.BUCKET_NS))},
+                },
+            )
+            if is_open:
+                with self._lock:
+                    self._registered.add((name, hour))
+
+    def _segments(self, name: str, hour: int, shard: int, end_ns: int | None) -> Iterable[dict]:
+        cond, values = "pk = :pk", {":pk": {"S": keys.segment_pk(name, hour, shard)}}
+        names = None
+        if end_ns is not None:  # a segment's range key starts with its first point's time
+            cond += " AND #ts < :end"
+            values[":end"] = {"N": str(end_ns)}
+            names = {"#ts": keys.RANGE}
+        kwargs = {"KeyConditionExpression": cond, "ExpressionAttributeValues": values, "ConsistentRead": True}
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        return self.db.query(self.table, **kwargs)
+
+    def _pending_hours(self, name: str, first: int, last: int, now_s: float) -> set[int]:
+        return {
+            int(item[keys.RANGE]["N"])
+            for item in self.db.query(
+                self.table,
+                KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
+                ExpressionAttributeNames={"#ts": keys.RANGE},
+                ExpressionAttributeValues={
+                    ":pk": {"S": keys.pending_pk(name)},
+                    ":a": {"N": str(first)},
+                    ":b": {"N": str(last)},
+                },
+                ConsistentRead=True,
+            )
+            if int(item[keys.TTL]["N"]) > now_s
+        }
+
+    def _read_metric(self, name: str, sids: list[int], start: int, end: int) -> dict:
+        now_s = self.clock()
+        first, last = keys.bucket_of(start), keys.bucket_of(end - 1)
+        pending = self._pending_hours(name, first, last, now_s)
+        jobs: list[Callable[[], list[tuple[int, _Fragment]]]] = []
+        by_shard: dict[int, list[int]] = defaultdict(list)
+        for sid in sids:
+            by_shard[keys.shard_of(sid)].append(sid)
+        for hour in sorted(pending):
+            for shard, members in by_shard.items():
+                jobs.append(partial(self._read_segments, name, hour, shard, members, end, now_s))
+        hours = (last - first) // keys.BUCKET_NS + 1
+        if hours == len(pending):
+            pass  # nothing compacted in range: segments only
+        elif hours - len(pending) <= BATCH_GET_HOURS:  # wide and short: every (series, hour) by key
+            compacted = [h for h in range(first, last + 1, keys.BUCKET_NS) if h not in pending]
+            wanted = [(sid, h) for sid in sids for h in compacted]
+            for i in range(0, len(wanted), 100):
+                jobs.append(partial(self._get_chunks, wanted[i : i + 100], now_s))
+        else:  # long: one Query per series
+            for sid in sids:
+                jobs.append(partial(self._read_chunks, sid, first, end, pending, now_s))
+        if len(jobs) > 1 and self._read_threads > 1:
+            results = list(self._executor().map(lambda job: job(), jobs))
+        else:
+            results = [job() for job in jobs]
+        frags: dict[int, list[_Fragment]] = defaultdict(list)
+        for result in results:
+            for sid, frag in result:
+                frags[sid].append(frag)
+        out = {}
+        for sid, fr in frags.items():
+            ts, vals = _trim(*_merge(fr), start, end)
+            if ts:
+                out[sid] = (ts, vals)
+        return out
+
+    def _read_segments(self, name, hour, shard, members, end, now_s) -> list[tuple[int, _Fragment]]:
+        found = []
+        for item in self._segments(name, hour, shard, end):
+            if int(item[keys.TTL]["N"]) <= now_s:
+                continue
+            seg = Segment(item["d"]["B"])
+            version = (int(item["w"]["N"]), item[keys.RANGE]["N"])
+            for sid in members:
+                part = seg.series(sid)
+                if part is not None:
+                    found.append((sid, (version, part[0], part[1])))
+        return found
+
+    def _read_chunks(self, sid, first, end, pending, now_s) -> list[tuple[int, _Fragment]]:
+        found = []
+        for item in self.db.query(
+            self.table,
+            KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
+            ExpressionAttributeNames={"#ts": keys.RANGE},
+            ExpressionAttributeValues={
+                ":pk": {"S": keys.chunk_pk(sid)},
+                ":a": {"N": str(first)},
+                ":b": {"N": str(end - 1)},
+            },
+            ConsistentRead=True,
+        ):
+            rk = int(item[keys.RANGE]["N"])
+            if keys.bucket_of(rk) in pending or int(item[keys.TTL]["N"]) <= now_s:
+                continue
+            found.append((sid, _chunk_fragment(item)))
+        return found
+
+    def _get_chunks(self, wanted: list[tuple[int, int]], now_s) -> list[tuple[int, _Fragment]]:
+        """Part 0 of each (series, hour) chunk by key; the rare further parts by Query."""
+        items = self.db.batch_get(
+            self.table,
+            [{keys.PK: {"S": keys.chunk_pk(sid)}, keys.RANGE: {"N": str(hour)}} for sid, hour in wanted],
+        )
+        found = []
+        for item in items:
+            if int(item[keys.TTL]["N"]) <= now_s:
+                continue
+            sid = int(item[keys.PK]["S"].partition("#")[2])
+            hour = int(item[keys.RANGE]["N"])
+            found.append((sid, _chunk_fragment(item)))
+            if int(item.get("parts", {"N": "1"})["N"]) > 1:
+                found += self._read_chunks(sid, hour + 1, hour + keys.BUCKET_NS, set(), now_s)
+        return found
+
+    def _executor(self):
+        from concurrent.futures import ThreadPoolExecutor  # only readers need it
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._read_threads, thread_name_prefix="weir-dynamodb-read")
+            return self._pool
+
+
+def _chunk_fragment(item: dict) -> _Fragment:
+    ts, vals = decode_chunk(item["d"]["B"])
+    return (int(item["w"]["N"]), item[keys.RANGE]["N"]), ts, vals
+
+
+def _split(points: dict[tuple[int, int], float], size: int) -> list[dict]:
+    if len(points) <= size:
+        return [points]
+    ordered = sorted(points)
+    return [{k: points[k] for k in ordered[i : i + size]} for i in range(0, len(ordered), size)]
+
+
+def _merge(frags: list[_Fragment]) -> tuple[list[int], list[float]]:
+    """One sorted, unique run from fragments; at equal timestamps the later version wins."""
+    if len(frags) == 1:
+        _, ts, vals = frags[0]
+        if all(a < b for a, b in zip(ts, ts[1:])):
+            return ts, vals
+    ordered = sorted(frags, key=lambda f: f[1][0] if f[1] else 0)
+    if all(a[1][-1] < b[1][0] for a, b in zip(ordered, ordered[1:]) if a[1] and b[1]) and all(
+        all(x < y for x, y in zip(f[1], f[1][1:])) for f in ordered
+    ):
+        ts, vals = [], []
+        for _, t, v in ordered:
+            ts += t
+            vals += v
+        return ts, vals
+    latest: dict[int, float] = {}
+    for _, t, v in sorted(frags, key=lambda f: f[0]):
+        latest.update(zip(t, v))
+    keys_ = sorted(latest)
+    return keys_, [latest[k] for k in keys_]
+
+
+def _trim(ts: list[int], vals: list[float], start: int, end: int) -> tuple[list[int], list[float]]:
+    from bisect import bisect_left
+
+    lo, hi = bisect_left(ts, start), bisect_left(ts, end)
+    if lo == 0 and hi == len(ts):
+        return ts, vals
+    return ts[lo:hi], vals[lo:hi]

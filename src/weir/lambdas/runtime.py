@@ -1,0 +1,124 @@
+"""What every Weir function shares: services built once per container, and observability.
+
+Imports stay lazy (boto3, the route table) so that a function's cold start costs little
+more than creating its boto3 client (see bench/cold_start.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+
+
+def lean_packages(*names: str) -> None:
+    """Register packages without running their `__init__`; their submodules import as usual.
+
+    Powertools' `event_handler` package module imports every resolver it has (AppSync,
+    Bedrock, VPC Lattice, ... and asyncio) for the one class the `api` function uses, which
+    Weir imports from its submodule. A package that is already loaded is left alone. Only
+    safe for packages whose package-level names nothing loaded needs: `data_classes`, for
+    one, is not (its own submodules import from it). The fresh-interpreter test in
+    tests/lambdas/test_observability.py runs the functions this way.
+    """
+    for name in names:
+        spec = importlib.util.find_spec(name) if name not in sys.modules else None
+        if spec is not None:
+            sys.modules[name] = importlib.util.module_from_spec(spec)
+
+
+from aws_lambda_powertools import Logger, Metrics  # noqa: E402
+from aws_lambda_powertools.metrics import MetricUnit  # noqa: E402
+
+NAMESPACE = "Weir"
+_state: dict = {}
+
+
+def services():
+    """The services for this container, from the environment infra/ sets (built once)."""
+    if "services" not in _state:
+        from weir.wiring import build_aws, lambda_settings
+
+        settings = lambda_settings()
+        _state["environment"] = settings.environment
+        _state["services"] = build_aws(settings)
+    return _state["services"]
+
+
+def store():
+    """The metric store alone, for functions that need nothing else (`stream`)."""
+    if "services" in _state:
+        return _state["services"].store
+    if "store" not in _state:
+        from weir.wiring import build_aws_store, lambda_settings
+
+        settings = lambda_settings()
+        _state["environment"] = settings.environment
+        _state["store"] = build_aws_store(settings)
+    return _state["store"]
+
+
+def environment() -> str:
+    return _state.get("environment", "unknown")
+
+
+def app():
+    """The Powertools resolver of `weir.http.routes`, over `services()`."""
+    if "app" not in _state:
+        from weir.http.routes import build_app
+
+        _state["app"] = build_app(services())
+    return _state["app"]
+
+
+def install(services) -> None:
+    """Use these services instead of building them (tests, benchmarks)."""
+    _state.clear()
+    _state["services"] = services
+
+
+def reset() -> None:
+    _state.clear()
+
+
+def observability(function: str) -> tuple[Logger, Metrics, object | None]:
+    """A JSON Logger, an EMF Metrics and, when the X-Ray SDK is installed, a Tracer."""
+    service = f"weir-{function}"
+    return Logger(service=service), Metrics(namespace=NAMESPACE, service=service), make_tracer(service)
+
+
+def make_tracer(service: str):
+    """Powertools' Tracer imports aws_xray_sdk when built; without the SDK, no tracing.
+
+    The seed's first attempt imported the SDK unconditionally and failed to start in a
+    Lambda without it (its fix #4). The bundle leaves the SDK out to keep cold starts
+    short; adding it to the bundle turns tracing on with no code change.
+    """
+    try:
+        import aws_xray_sdk  # noqa: F401
+    except ImportError:
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=service)
+
+
+def traced(tracer) -> Callable:
+    return tracer.capture_lambda_handler if tracer is not None else (lambda handler: handler)
+
+
+def observe(logger: Logger, metrics: Metrics, event: dict, response: dict) -> None:
+    """One log line and EMF counts per request: responses by class, datapoints accepted."""
+    status = int(response.get("statusCode", 200))
+    logger.info("request", extra={"method": event.get("httpMethod"), "path": event.get("path"), "status": status})
+    metrics.add_dimension(name="environment", value=environment())
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    if status >= 500:
+        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+    elif status >= 400:
+        metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+    elif event.get("httpMethod") == "POST" and event.get("path") == "/metrics":
+        import msgspec
+
+        accepted = msgspec.json.decode(response.get("body") or "{}").get("accepted", 0)
+        metrics.add_metric(name="DatapointsAccepted", unit=MetricUnit.Count, value=accepted)

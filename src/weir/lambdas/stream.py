@@ -1,0 +1,30 @@
+"""The `stream` function: the time-series table's stream → compaction of closed hours,
+reporting per-record failures (Powertools BatchProcessor, partial batch response)."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from weir.lambdas import runtime
+
+logger, metrics, tracer = runtime.observability("stream")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@runtime.traced(tracer)
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict, context) -> dict:
+    from weir.backends.aws.stream import StreamCompaction
+
+    work = StreamCompaction(runtime.store())
+    response = process_partial_response(
+        event=event,
+        record_handler=lambda record: work.record(record.event_name.name, record.dynamodb.keys["pk"]),
+        processor=processor,
+        context=context,
+    )
+    metrics.add_dimension(name="environment", value=runtime.environment())
+    metrics.add_metric(name="HoursCompacted", unit=MetricUnit.Count, value=work.hours)
+    metrics.add_metric(name="PointsCompacted", unit=MetricUnit.Count, value=work.points)
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(response["batchItemFailures"]))
+    return dict(response)

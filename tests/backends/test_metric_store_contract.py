@@ -1,0 +1,221 @@
+"""The MetricStore contract, run against every backend: SQLite, and DynamoDB on a moto server.
+
+Each test reads twice where it matters: right after writing (SQLite: from the in-memory
+head; DynamoDB: from segments) and after `settle` (SQLite: flushed into chunks; DynamoDB:
+the hours compacted into chunks through the real `compact_all_due` path, the clock moved
+past the compaction grace). A backend passes the same tests or it is not done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from weir.metrics.series import Series, make_series
+from weir.metrics.timeutil import NS
+from weir.ports import PointBatch
+
+RETENTION = 30 * 86_400
+HOUR = 3600 * NS
+T0 = (int(time.time()) // 3600 - 3) * 3600 * NS  # an hour boundary three hours ago
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass
+class Harness:
+    store: object
+    clock: Clock
+    settle: Callable[[], None]  # make the read path use the backend's compacted form
+    expire: Callable[[], None]  # run whatever enforces retention
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def h(request, tmp_path):
+    clock = Clock(T0 / NS + 4 * 3600)
+    if request.param == "sqlite":
+        from weir.backends.sqlite.metrics import SqliteMetricStore
+
+        store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=RETENTION, clock=clock)
+
+        def expire():
+            store.flush()
+            store.sweep()
+
+        yield Harness(store, clock, store.flush, expire)
+        store.close()
+        return
+    client = request.getfixturevalue("dynamodb")
+    metrics_table, series_table = request.getfixturevalue("aws_tables")
+    from weir.backends.aws.metrics import DynamoMetricStore
+
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    store = DynamoMetricStore(
+        client, metrics_table=metrics_table, series_table=series_table, retention_seconds=RETENTION, clock=clock
+    )
+
+    def settle():
+        clock.t += 2 * 3600  # every hour written so far is now closed past the grace
+        done = store.compact_all_due()
+        assert all(r.compacted for r in done)
+
+    yield Harness(store, clock, settle, lambda: None)
+    store.close()
+    assert "Scan" not in calls, "a store operation scanned the table"
+    assert calls, "the hook saw no DynamoDB call"
+
+
+def read(h, ids, start, end) -> dict:
+    """`store.read`, with series that have no point in the range left out (either is allowed)."""
+    return {sid: pts for sid, pts in h.store.read(ids, start, end).items() if pts[0]}
+
+
+def series(name="cpu", type_="gauge", unit=None, **dims) -> Series:
+    return make_series(name, dims, type_, unit)
+
+
+def batch(points: list[tuple[Series, int, float]], new: list[Series] = ()) -> PointBatch:
+    b = PointBatch(new_series=list(new))
+    for s, ts, v in points:
+        b.series_ids.append(s.id)
+        b.timestamps.append(ts)
+        b.values.append(v)
+    return b
+
+
+def test_unknown_series_is_none(h):
+    assert h.store.get_series(series(host="never").id) is None
+    assert h.store.metric_names() == {}
+    assert h.store.series_of("cpu") == []
+    assert read(h, [series(host="never").id], 0, T0 * 2) == {}
+
+
+def test_new_series_are_stored_with_type_unit_and_dimensions(h):
+    s = series("bytes_in", "counter", "By", host="a", region="eu")
+    h.store.append(batch([(s, T0, 1.0)], [s]))
+    got = h.store.get_series(s.id)
+    assert got == s and got.type == "counter" and got.unit == "By"
+    assert got.dimensions == {"host": "a", "region": "eu"}
+
+
+def test_points_come_back_sorted_within_the_range(h):
+    s = series(host="a")
+    h.store.append(batch([(s, T0 + 30 * NS, 3.0), (s, T0 + 10 * NS, 1.0)], [s]))
+    h.store.append(batch([(s, T0 + 20 * NS, 2.0), (s, T0 + 40 * NS, 4.0)]))
+
+    def check():
+        want = ([T0 + k * 10 * NS for k in (1, 2, 3, 4)], [1.0, 2.0, 3.0, 4.0])
+        assert read(h, [s.id], T0, T0 + HOUR) == {s.id: want}
+        assert read(h, [s.id], T0 + 20 * NS, T0 + 40 * NS) == {s.id: ([T0 + 20 * NS, T0 + 30 * NS], [2.0, 3.0])}
+        assert read(h, [s.id], T0 + 41 * NS, T0 + HOUR) == {}
+
+    check()
+    h.settle()
+    check()
+
+
+def test_two_series_at_the_same_instant_never_overwrite_each_other(h):
+    """The seed keyed its table by metric name and timestamp: one of these was lost."""
+    a, b = series(host="a"), series(host="b")
+    h.store.append(batch([(a, T0, 1.0), (b, T0, 2.0)], [a, b]))
+    other = series("mem", host="a")
+    h.store.append(batch([(other, T0, 3.0)], [other]))
+    for _ in range(2):
+        got = read(h, [a.id, b.id, other.id], T0, T0 + NS)
+        assert got == {a.id: ([T0], [1.0]), b.id: ([T0], [2.0]), other.id: ([T0], [3.0])}
+        h.settle()
+
+
+def test_the_same_point_written_twice_lands_once_and_the_later_value_wins(h):
+    s = series(host="a")
+    h.store.append(batch([(s, T0, 1.0), (s, T0 + NS, 5.0)], [s]))
+    h.store.append(batch([(s, T0, 1.0), (s, T0 + NS, 5.0)]))  # a retried request
+    assert read(h, [s.id], T0, T0 + HOUR) == {s.id: ([T0, T0 + NS], [1.0, 5.0])}
+    h.store.append(batch([(s, T0, 2.0)]))  # a correction
+    h.store.append(batch([(s, T0 + NS, 6.0), (s, T0 + NS, 7.0)]))  # within a request, the last one
+    for _ in range(2):
+        assert read(h, [s.id], T0, T0 + HOUR) == {s.id: ([T0, T0 + NS], [2.0, 7.0])}
+        h.settle()
+
+
+def test_metric_names_count_series_and_series_of_sorts_by_key(h):
+    members = [series(host=f"h{i}", region="r1") for i in (3, 1, 2)]
+    other = series("mem", host="x")
+    h.store.append(batch([(s, T0, 1.0) for s in members + [other]], members + [other]))
+    h.store.append(batch([(members[0], T0 + NS, 1.0)]))
+    assert h.store.metric_names() == {"cpu": 3, "mem": 1}
+    assert [s.key for s in h.store.series_of("cpu")] == sorted(s.key for s in members)
+    assert h.store.series_of("mem") == [other]
+    assert h.store.series_of("nope") == []
+
+
+def test_points_across_hours_and_a_late_write_into_a_compacted_hour(h):
+    s = series(host="a")
+    pts = [(s, T0 + k * 20 * 60 * NS, float(k)) for k in range(9)]  # 3 hours, every 20 minutes
+    h.store.append(batch(pts[:5], [s]))
+    h.settle()
+    h.store.append(batch(pts[5:]))
+    want = ([p[1] for p in pts], [p[2] for p in pts])
+    assert read(h, [s.id], T0, T0 + 3 * HOUR) == {s.id: want}
+    late = (s, T0 + 5 * 60 * NS, 99.0)  # into the first hour, already compacted
+    fix = (s, T0 + 20 * 60 * NS, -1.0)  # overwrites a compacted point
+    h.store.append(batch([late, fix]))
+    merged = dict(zip(*want))
+    merged[late[1]] = 99.0
+    merged[fix[1]] = -1.0
+    ts = sorted(merged)
+    for _ in range(2):
+        assert read(h, [s.id], T0, T0 + 3 * HOUR) == {s.id: (ts, [merged[t] for t in ts])}
+        assert read(h, [s.id], T0 + HOUR, T0 + 2 * HOUR) == {s.id: (ts[4:7], [merged[t] for t in ts[4:7]])}
+        h.settle()
+
+
+def test_a_large_batch_of_one_series(h):
+    """More points than fit in one DynamoDB item or one SQLite chunk."""
+    s = series(host="big")
+    n = 20_000
+    pts = [(s, T0 + k * NS // 10, float(k)) for k in range(n)]  # 10 per second: 2,000 s
+    h.store.append(batch(pts, [s]))
+    for _ in range(2):
+        ts, vals = read(h, [s.id], T0, T0 + HOUR)[s.id]
+        assert len(ts) == n and ts == [p[1] for p in pts] and vals == [p[2] for p in pts]
+        h.settle()
+
+
+def test_many_series_in_one_batch(h):
+    members = [series(host=f"h{i}") for i in range(300)]
+    h.store.append(batch([(s, T0 + i * NS, float(i)) for i, s in enumerate(members)], members))
+    for _ in range(2):
+        got = read(h, [s.id for s in members], T0, T0 + HOUR)
+        assert got == {s.id: ([T0 + i * NS], [float(i)]) for i, s in enumerate(members)}
+        assert h.store.metric_names() == {"cpu": 300}
+        h.settle()
+
+
+def test_reads_of_unknown_or_empty_ranges(h):
+    s = series(host="a")
+    h.store.append(batch([(s, T0, 1.0)], [s]))
+    assert read(h, [], T0, T0 + HOUR) == {}
+    assert read(h, [s.id], T0 + HOUR, T0) == {}
+    assert read(h, [series(host="zz").id], T0, T0 + HOUR) == {}
+
+
+def test_retention_forgets_points_and_series(h):
+    s = series(host="old")
+    h.store.append(batch([(s, T0, 1.0)], [s]))
+    h.clock.t = T0 / NS + RETENTION + 3 * 86_400
+    h.expire()
+    assert read(h, [s.id], 0, T0 + HOUR) == {}
+    assert h.store.metric_names() == {}
+    assert h.store.series_of("cpu") == []
+    assert h.store.get_series(s.id) is None

@@ -1,0 +1,72 @@
+"""`weir serve --backend aws` over a real loopback socket, against DynamoDB on moto."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tests.helpers import ROOT, WeirProcess
+
+
+@pytest.fixture
+def aws_server(aws_env, tmp_path):
+    suffix = uuid.uuid4().hex[:8]
+    args = ("--backend", "aws", "--endpoint-url", aws_env, "--metrics-table", f"serve-m-{suffix}",
+            "--series-table", f"serve-s-{suffix}")
+    proc = WeirProcess(tmp_path / "unused", *args, "--create-tables")
+    proc.start(timeout=60)
+    yield proc, args
+    proc.stop()
+
+
+def test_serve_over_dynamodb_ingests_and_answers(aws_server, tmp_path):
+    proc, args = aws_server
+    api = proc.http
+    health = api.get("/health").json()
+    assert health == {"status": "ok", "version": health["version"], "backend": "dynamodb"}
+    now = int(time.time())
+    body = {"metrics": [{"name": "req", "value": v, "timestamp": now - 30 + i, "dimensions": {"route": r}}
+                        for i, (r, v) in enumerate([("/a", 1.0), ("/b", 2.0), ("/a", 3.0)])]}
+    r = api.post("/metrics", body)
+    assert r.status == 200 and r.json() == {"accepted": 3, "rejected": []}
+    q = api.get("/metrics/req", params={"start": "-5m", "period": "300", "stat": "count,sum", "group_by": "route"})
+    assert q.status == 200
+    got = {g["group"]["route"]: (g["datapoints"][0]["count"], g["datapoints"][0]["sum"]) for g in q.json()["groups"]}
+    assert got == {"/a": (2, 4.0), "/b": (1, 2.0)}
+    assert api.post("/metrics", {"metrics": [{"name": "req", "value": "x"}]}).status == 400
+
+    proc.stop()  # the data lives in DynamoDB: a new server (tables already there) sees it
+    again = WeirProcess(tmp_path / "unused2", *args)
+    again.start(timeout=60)
+    try:
+        assert again.http.get("/metrics").json() == {"metrics": [{"name": "req", "series": 2}]}
+    finally:
+        again.stop()
+
+
+def test_options_that_need_the_aws_backend_are_refused(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "weir", "serve", "--create-tables"], capture_output=True, text=True,
+                         cwd=tmp_path, env={"PYTHONPATH": str(ROOT / "src")})
+    assert out.returncode == 2 and "--backend aws" in out.stderr
+
+
+def test_without_a_region_serve_says_so_and_exits(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PYTHONPATH=str(ROOT / "src"), AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    out = subprocess.run([sys.executable, "-m", "weir", "serve", "--backend", "aws", "--port", str(free_port())],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert out.returncode != 0
+    assert "error: no AWS region configured" in out.stderr and "AWS_DEFAULT_REGION" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from weir.http.gateway import LambdaContext
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+@pytest.fixture
+def lambda_env(aws_env, aws_tables, monkeypatch):
+    """The environment infra/ gives a function, over the moto server's tables."""
+    from weir import config
+    from weir.lambdas import runtime
+
+    monkeypatch.setenv(config.ENV_METRICS_TABLE, aws_tables[0])
+    monkeypatch.setenv(config.ENV_SERIES_TABLE, aws_tables[1])
+    monkeypatch.setenv(config.ENV_ENVIRONMENT, "test")
+    runtime.reset()
+    yield aws_tables
+    runtime.reset()
+
+
+def apigw_event(name: str) -> dict:
+    return json.loads((EVENTS / "apigw" / f"{name}.json").read_text())
+
+
+def context() -> LambdaContext:
+    return LambdaContext()
+
+
+def stream_event(dynamodb, table: str) -> dict:
+    """Every record of the table's stream so far, as Lambda delivers them to a function."""
+    import boto3
+
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams")
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        it = it["ShardIterator"]
+        while it:
+            page = streams.get_records(ShardIterator=it, Limit=1000)
+            records += page["Records"]
+            it = page.get("NextShardIterator") if page["Records"] else None
+    return {"Records": [_as_delivered(r, arn) for r in records]}
+
+
+def _as_delivered(record: dict, arn: str) -> dict:
+    """boto3 decodes what Lambda leaves encoded: dates as epoch numbers, binaries as base64."""
+
+    def plain(v):
+        if isinstance(v, datetime):
+            return v.timestamp()
+        if isinstance(v, bytes):
+            return base64.b64encode(v).decode()
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return v
+
+    return {**plain(record), "eventSourceARN": arn}

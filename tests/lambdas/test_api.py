@@ -1,0 +1,120 @@
+"""The `api` function end to end: API Gateway proxy events → handler → DynamoDB on moto →
+queried back through the same handler."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import apigw_event, context
+
+
+def invoke(name_or_event):
+    from weir.lambdas import api
+
+    event = apigw_event(name_or_event) if isinstance(name_or_event, str) else name_or_event
+    response = api.handler(event, context())
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]  # REST proxy format
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_ingest_then_query_back_through_the_handler(lambda_env, dynamodb):
+    status, body = invoke("get_health")
+    assert status == 200 and body["status"] == "ok" and body["backend"] == "dynamodb"
+
+    status, body = invoke("post_metrics_batch")
+    assert status == 200
+    assert body["accepted"] == 3 and [r["index"] for r in body["rejected"]] == [3]
+    assert "value" in body["rejected"][0]["error"]
+    segments = dynamodb.scan(TableName=lambda_env[0])["Items"]  # the test looks; the code never scans
+    assert {i["pk"]["S"].split("#")[0] for i in segments} == {"seg", "pend"}
+
+    status, body = invoke("get_metrics")
+    assert (status, body) == (200, {"metrics": [{"name": "cpu", "series": 3}]})
+
+    status, body = invoke("get_series")
+    assert status == 200
+    assert [s["dimensions"]["host"] for s in body["series"]] == ["web-1", "web-2", "web-3"]
+    assert {s["unit"] for s in body["series"]} == {"Percent"}
+
+    status, body = invoke("get_query")
+    assert status == 200 and body["stats"] == ["count", "sum", "max"]
+    got = {g["group"]["host"]: [(p["count"], p["max"]) for p in g["datapoints"]] for g in body["groups"]}
+    assert got == {"web-1": [(1, 41.5)], "web-2": [(1, 63.0)], "web-3": [(1, 12.25)]}
+
+
+def test_the_seed_shape_single_datapoint(lambda_env):
+    status, body = invoke("post_metrics_seed_shape")
+    assert (status, body) == (200, {"accepted": 1, "rejected": []})
+    ev = apigw_event("get_series")
+    ev["path"] = "/metrics/orders/series"
+    ev["queryStringParameters"] = ev["multiValueQueryStringParameters"] = None
+    status, body = invoke(ev)
+    assert status == 200 and body["series"][0]["type"] == "counter"
+
+
+@pytest.mark.parametrize(
+    "name, status, code",
+    [
+        ("post_metrics_bad_json", 400, "invalid_input"),
+        ("post_metrics_wrong_type", 415, "unsupported_media_type"),
+        ("get_unknown_metric", 404, "not_found"),
+        ("get_no_route", 404, "not_found"),
+    ],
+)
+def test_bad_requests_get_json_errors(lambda_env, name, status, code):
+    got_status, body = invoke(name)
+    assert got_status == status and body["error"] == code and body["message"]
+
+
+def test_a_storage_failure_is_a_503_and_nothing_is_lost(lambda_env, dynamodb):
+    """Throttled past every retry: 503 with JSON; the client's retry lands once."""
+    from tests.backends.aws.faults import FlakyClient
+    from weir.backends.aws.metrics import DynamoMetricStore
+    from weir.lambdas import runtime
+    from weir.metrics.ingest import IngestService
+    from weir.metrics.query import QueryService
+    from weir.wiring import Services
+
+    flaky = FlakyClient(dynamodb, throttle={"batch_write_item": 8})
+    store = DynamoMetricStore(flaky, metrics_table=lambda_env[0], series_table=lambda_env[1],
+                              retention_seconds=30 * 86_400, sleep=lambda s: None)
+    runtime.install(Services(store, IngestService(store), QueryService(store)))
+    status, body = invoke("post_metrics_batch")
+    assert status == 503 and body["error"] == "storage_error" and "retry" in body["message"]
+    status, body = invoke("post_metrics_batch")  # the retry, with DynamoDB recovered
+    assert status == 200 and body["accepted"] == 3
+    status, body = invoke("get_query")
+    assert sorted(g["datapoints"][0]["count"] for g in body["groups"]) == [1, 1, 1]
+
+
+def test_the_handler_logs_json_with_the_correlation_id_and_emits_emf(lambda_env, capsys, monkeypatch):
+    import sys
+
+    from weir.lambdas import api
+
+    # the Logger bound the stdout of whichever test imported the module first
+    monkeypatch.setattr(api.logger.registered_handler, "stream", sys.stdout)
+    invoke("post_metrics_batch")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [log] = [x for x in lines if x.get("message") == "request"]
+    assert log["correlation_id"] == "5e8f3b1a-2c4d-4e6f-8a9b-0c1d2e3f4a5b"
+    assert log["service"] == "weir-api" and log["status"] == 200 and log["level"] == "INFO"
+    [emf] = [x for x in lines if "_aws" in x]
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Weir"
+    assert sorted(directive["Dimensions"][0]) == ["environment", "service"] and emf["environment"] == "test"
+    assert emf["DatapointsAccepted"] == [3.0] and emf["Requests"] == [1.0]
+
+
+def test_missing_table_settings_fail_with_the_variable_named(aws_env, monkeypatch):
+    from weir import config
+    from weir.lambdas import runtime
+
+    monkeypatch.delenv(config.ENV_METRICS_TABLE, raising=False)
+    monkeypatch.setenv(config.ENV_SERIES_TABLE, "x")
+    runtime.reset()
+    with pytest.raises(config.MissingSettingError, match="METRICS_TABLE not set"):
+        invoke("get_health")
+    runtime.reset()
