@@ -1,11 +1,12 @@
 """Soak: the standard workload without pause for N minutes; throughput and memory per minute.
 
-    python bench/soak.py [--minutes 10]
+    python bench/soak.py [--minutes 10] [--batch 10000]
 
-Four keep-alive connections send 1,000-point batches (the 1,000 series of the standard
-workload, one timestamp per batch, each batch one second after the last) to `weir serve`
-for the whole run. Every minute it prints the points acknowledged in that minute and the
-server's resident and peak memory (VmRSS / VmHWM), so a leak or a stall shows as a trend.
+Four keep-alive connections send batches (the 1,000 series of the standard workload at
+`batch / 1000` instants one second apart; 1,000 points by default, 10,000 for the largest
+batch a request may carry) to `weir serve` for the whole run. Every minute it prints the
+points acknowledged in that minute and the server's resident and peak memory (VmRSS /
+VmHWM), so a leak or a stall shows as a trend.
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def template() -> bytes:
+PLACEHOLDER = 1_000_000_000  # timestamps PLACEHOLDER + k in the template are replaced per batch
+
+
+def template(instants: int) -> bytes:
     dims = [{"host": f"h{h}", "region": f"r{h % 7}"} for h in range(SERIES)]
-    points = [{"name": "cpu", "value": h % 100, "timestamp": 1234567890, "dimensions": dims[h]} for h in range(SERIES)]
+    points = [
+        {"name": "cpu", "value": h % 100, "timestamp": PLACEHOLDER + k, "dimensions": dims[h]}
+        for k in range(instants)
+        for h in range(SERIES)
+    ]
     return json.dumps({"metrics": points}).encode()
 
 
@@ -38,8 +46,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=SERIES, choices=[SERIES * k for k in range(1, 11)])
     args = ap.parse_args()
-    body = template()
+    instants = args.batch // SERIES
+    body = template(instants)
     base = int(time.time()) - 3 * 86400
     counter = iter(range(10**9))
     lock = threading.Lock()
@@ -51,8 +61,10 @@ def main() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         while time.monotonic() < stop and not errors:
             with lock:
-                ts = base + next(counter)
-            payload = body.replace(b"1234567890", str(ts).encode())
+                ts = base + next(counter) * instants
+            payload = body
+            for k in range(instants):
+                payload = payload.replace(str(PLACEHOLDER + k).encode(), str(ts + k).encode())
             conn.request("POST", "/metrics", body=payload, headers={"Content-Type": "application/json"})
             resp = conn.getresponse()
             data = resp.read()
@@ -60,22 +72,23 @@ def main() -> None:
                 errors.append(f"{resp.status} {data[:200]!r}")
                 return
             with lock:
-                acked[0] += SERIES
+                acked[0] += args.batch
 
     with WeirServer() as server:
         threads = [threading.Thread(target=worker, args=(server.port,)) for _ in range(args.connections)]
         for t in threads:
             t.start()
-        minute, last = 0, 0
+        minute, last, last_t = 0, 0, time.monotonic()
         peak = 0.0
         rates = []
         while any(t.is_alive() for t in threads):
             time.sleep(min(60.0, max(0.1, stop - time.monotonic())))
             minute += 1
-            done = acked[0]
+            done, now = acked[0], time.monotonic()
             rss, hwm = memory_mb(server.proc.pid)
             peak = max(peak, hwm)
-            rate = (done - last) / 60.0
+            rate = (done - last) / (now - last_t)
+            last_t = now
             rates.append(rate)
             print(f"minute {minute}: {rate:,.0f} points/s, rss {rss:.0f} MB, peak {hwm:.0f} MB", flush=True)
             last = done
