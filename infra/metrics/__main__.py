@@ -94,7 +94,7 @@ functions = {
 }
 
 # --- triggers: stream, API, schedules ------------------------------------------------------
-StreamTrigger(naming.name("stream-trigger", env), StreamTriggerArgs(
+stream_trigger = StreamTrigger(naming.name("stream-trigger", env), StreamTriggerArgs(
     environment=env, stream_arn=storage.tables[contract.STREAM_TABLE].stream_arn,
     function_arn=functions["stream"].function.arn, dead_letter_arn=stream_dlq.queue.arn, tags=tags,
     filter_pattern=contract.stream_filter_pattern()),
@@ -104,16 +104,16 @@ api = Api(naming.name("rest-api", env), ApiArgs(
     environment=env, function_name=functions["api"].function.name,
     invoke_arn=functions["api"].function.invoke_arn, tags=tags, open_reads=settings.open_reads,
     rate_limit=settings.rate_limit, burst_limit=settings.burst_limit, quota_per_day=settings.quota_per_day), opts)
-Schedule(naming.name("exporter-schedule", env), ScheduleArgs(
+exporter_schedule = Schedule(naming.name("exporter-schedule", env), ScheduleArgs(
     environment=env, unit="exporter-schedule", schedule_expression=EXPORT_SCHEDULE,
     function_arn=functions["exporter"].function.arn, function_name=functions["exporter"].function.name,
     description="Weir: export the hour that just closed", tags=tags), opts)
-Schedule(naming.name("alerts-schedule", env), ScheduleArgs(
+alerts_schedule = Schedule(naming.name("alerts-schedule", env), ScheduleArgs(
     environment=env, unit="alerts-schedule", schedule_expression=ALERTS_SCHEDULE,
     function_arn=functions["alerts"].function.arn, function_name=functions["alerts"].function.name,
     description="Weir: evaluate every alert rule", tags=tags,
     maximum_event_age_seconds=60, maximum_retry_attempts=0), opts)  # the next minute's run covers a miss
-Alarms(naming.name("alarms", env), AlarmsArgs(
+alarms = Alarms(naming.name("alarms", env), AlarmsArgs(
     environment=env, topic_arn=alert_topic.topic_arn,
     function_names={fn: f.function.name for fn, f in functions.items()}, tags=tags,
     dead_letter_queue_name=stream_dlq.queue.name), opts)

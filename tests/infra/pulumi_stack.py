@@ -154,6 +154,11 @@ class AwsMocks(pulumi.runtime.Mocks):
         raise AssertionError(f"unexpected invoke {args.token}: teach the mocks what AWS answers")
 
 
+def _plain(struct) -> dict:
+    """Resolved property values, secrets unwrapped (the mocks hold nothing secret)."""
+    return rpc.deserialize_properties_unwrap_secrets(struct)[0]
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock engine, keeping every registration and each component's outputs."""
 
@@ -169,12 +174,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registered.append(Registered(
                 urn=resp.urn, type=request.type, name=request.name, parent=request.parent,
                 provider=request.provider, custom=request.custom,
-                inputs=rpc.deserialize_properties_unwrap_secrets(request.object),
-                id=resp.id, outputs=rpc.deserialize_properties_unwrap_secrets(resp.object)))
+                inputs=_plain(request.object),
+                id=resp.id, outputs=_plain(resp.object)))
         return resp
 
     def RegisterResourceOutputs(self, request):
-        self.component_outputs[request.urn] = rpc.deserialize_properties_unwrap_secrets(request.outputs)
+        self.component_outputs[request.urn] = _plain(request.outputs)
         return super().RegisterResourceOutputs(request)
 
     def Invoke(self, request):
