@@ -18,7 +18,6 @@ import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from weir import config as weir_config  # noqa: E402
 from weir_metrics import contract, grants, naming  # noqa: E402
 from weir_metrics import settings as stack_settings  # noqa: E402
 from weir_metrics.alarms import Alarms, AlarmsArgs  # noqa: E402
@@ -31,6 +30,8 @@ from weir_metrics.queues import EncryptedQueue, EncryptedQueueArgs  # noqa: E402
 from weir_metrics.schedules import ALERTS_SCHEDULE, EXPORT_SCHEDULE, Schedule, ScheduleArgs  # noqa: E402
 from weir_metrics.storage import Storage, StorageArgs  # noqa: E402
 from weir_metrics.stream import StreamTrigger, StreamTriggerArgs  # noqa: E402
+
+from weir import config as weir_config  # noqa: E402
 
 # --- configuration ---------------------------------------------------------------------
 settings = stack_settings.read(pulumi.Config(), pulumi.Config("aws"), stack=pulumi.get_stack())

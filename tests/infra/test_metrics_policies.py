@@ -197,10 +197,10 @@ def test_iam_statements_are_justified_and_wildcard_free(stack):
                 if resource == "*":
                     assert set(actions) <= set(STAR_RESOURCE_ACTIONS), (function, s["Sid"], actions)
                     continue
-                base, suffix = resource, ""
+                base = resource
                 for allowed in sorted(ARN_WILDCARD_SUFFIXES, key=len, reverse=True):
                     if resource.endswith(allowed):
-                        base, suffix = resource[: -len(allowed)], allowed
+                        base = resource[: -len(allowed)]
                         break
                 assert "*" not in base, (function, s["Sid"], resource)
                 assert base in arns, f"{function}/{s['Sid']}: {resource} is not a resource of this stack"

@@ -288,7 +288,8 @@ def test_alarms_on_errors_throttles_and_iterator_age_notify_the_topic(p):
             namespace, metric, dims, actions = values[4 * i: 4 * i + 4]
             fn = unit.split("-")[0]
             assert namespace == "AWS/Lambda" and dims == {"FunctionName": names[fn]}
-            assert metric == {"errors": "Errors", "throttles": "Throttles", "iterator": "IteratorAge"}[unit.split("-")[1]]
+            wanted_metric = {"errors": "Errors", "throttles": "Throttles", "iterator": "IteratorAge"}
+            assert metric == wanted_metric[unit.split("-")[1]]
             assert actions == [topic_arn]
 
     check(verify, p.alert_topic.topic.arn, *outputs)

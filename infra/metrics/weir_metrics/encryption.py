@@ -9,6 +9,7 @@ Its key policy is the whole story of who may use it:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -62,8 +63,8 @@ class Encryption(pulumi.ComponentResource):
     def __init__(self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}Encryption", name, None, opts)
         env = args.environment
-        policy = pulumi.Output.all(args.account_id, args.partition, args.region).apply(
-            lambda v: pulumi.Output.json_dumps(key_policy(v[0], v[1], v[2], env))
+        policy: pulumi.Output[str] = pulumi.Output.all(args.account_id, args.partition, args.region).apply(
+            lambda v: json.dumps(key_policy(v[0], v[1], v[2], env))
         )
         self.key = aws.kms.Key(
             naming.name("messaging-key", env),

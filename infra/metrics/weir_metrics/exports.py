@@ -9,6 +9,7 @@ Old versions (an hour exported again replaces its objects) expire after
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -78,7 +79,7 @@ class ExportBucket(pulumi.ComponentResource):
         self.policy = aws.s3.BucketPolicy(
             naming.name("exports-tls-only", env),
             bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(lambda arn: pulumi.Output.json_dumps(tls_only_policy(arn))),
+            policy=self.bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
             # S3 refuses a policy while the public access block is being changed.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )

@@ -6,6 +6,7 @@ maximum 14 days, so a failure found on Monday can still be inspected.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -64,7 +65,7 @@ class EncryptedQueue(pulumi.ComponentResource):
             naming.name(f"{args.unit}-policy", args.environment),
             queue_url=self.queue.url,
             policy=pulumi.Output.all(self.queue.arn, topic).apply(
-                lambda v: pulumi.Output.json_dumps(queue_policy(v[0], v[1] if topic is not None else None))
+                lambda v: json.dumps(queue_policy(v[0], v[1] if topic is not None else None))
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -25,6 +25,13 @@ class StorageArgs:
     deletion_protection: pulumi.Input[bool] = False
 
 
+def _gsi(index: dict) -> aws.dynamodb.TableGlobalSecondaryIndexArgs:
+    keys = [aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(**k) for k in index["key_schemas"]]
+    return aws.dynamodb.TableGlobalSecondaryIndexArgs(
+        name=index["name"], projection_type=index["projection_type"], key_schemas=keys,
+        non_key_attributes=index.get("non_key_attributes"))
+
+
 class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}Storage", name, None, opts)
@@ -37,15 +44,17 @@ class Storage(pulumi.ComponentResource):
                 billing_mode=spec.billing_mode,
                 hash_key=spec.hash_key,
                 range_key=spec.range_key,
-                attributes=[{"name": n, "type": t} for n, t in spec.attributes],
-                global_secondary_indexes=list(spec.global_indexes) or None,
-                local_secondary_indexes=list(spec.local_indexes) or None,
+                attributes=[aws.dynamodb.TableAttributeArgs(name=n, type=t) for n, t in spec.attributes],
+                global_secondary_indexes=[_gsi(i) for i in spec.global_indexes] or None,
+                local_secondary_indexes=[aws.dynamodb.TableLocalSecondaryIndexArgs(**i) for i in spec.local_indexes]
+                or None,
                 stream_enabled=spec.stream_view_type is not None,
                 stream_view_type=spec.stream_view_type,
-                ttl={"enabled": True, "attribute_name": spec.ttl_attribute},
-                point_in_time_recovery={"enabled": True},
-                # Encrypted at rest with the AWS-managed DynamoDB key (or the schema's own key).
-                server_side_encryption={"enabled": True, "kms_key_arn": spec.sse_kms_key},
+                ttl=aws.dynamodb.TableTtlArgs(enabled=True, attribute_name=spec.ttl_attribute),
+                point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+                # Always encrypted at rest: the AWS-managed DynamoDB key, or the schema's own key.
+                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True,
+                                                                                  kms_key_arn=spec.sse_kms_key),
                 table_class=spec.table_class,
                 deletion_protection_enabled=args.deletion_protection,
                 tags=args.tags,

@@ -35,7 +35,9 @@ class StreamTriggerArgs:
 class StreamTrigger(pulumi.ComponentResource):
     def __init__(self, name: str, args: StreamTriggerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}StreamTrigger", name, None, opts)
-        criteria = {"filters": [{"pattern": json.dumps(args.filter_pattern)}]} if args.filter_pattern else None
+        criteria = aws.lambda_.EventSourceMappingFilterCriteriaArgs(
+            filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(args.filter_pattern))]
+        ) if args.filter_pattern else None
         self.mapping = aws.lambda_.EventSourceMapping(
             naming.name("stream-trigger", args.environment),
             event_source_arn=args.stream_arn,
@@ -45,7 +47,9 @@ class StreamTrigger(pulumi.ComponentResource):
             maximum_batching_window_in_seconds=args.batching_window_seconds,
             function_response_types=["ReportBatchItemFailures"],
             maximum_retry_attempts=args.maximum_retry_attempts,
-            destination_config={"on_failure": {"destination_arn": args.dead_letter_arn}},
+            destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                    destination_arn=args.dead_letter_arn)),
             filter_criteria=criteria,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
