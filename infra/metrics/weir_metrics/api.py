@@ -29,7 +29,7 @@ BINARY_MEDIA_TYPES = ("application/x-protobuf", "application/gzip", "*/*")
 READ_METHODS = ("GET",)
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 # Weir's error body, {"error": code, "message": text}, for the answers API Gateway gives itself.
-ERROR_TEMPLATE = '{"error": "$context.error.responseType.toLowerCase()", "message": $context.error.messageString}'
+ERROR_TEMPLATE = '{"error": "$context.error.responseType", "message": $context.error.messageString}'
 KEY_TEMPLATE = ('{"error": "unauthorized", "message": "this request needs an API key in the x-api-key header '
                 '(pulumi stack output api_key --show-secrets)"}')
 GATEWAY_RESPONSES = {"DEFAULT_4XX": ERROR_TEMPLATE, "DEFAULT_5XX": ERROR_TEMPLATE, "INVALID_API_KEY": KEY_TEMPLATE}
