@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.pulumi_stack import check
-from weir import config as weir_config
-from weir.backends.aws import keys as weir_keys
-from weir.backends.aws import tables as weir_tables
+pytest.importorskip("pulumi_aws", reason="pulumi-aws is in the `infra` extra; `make test` installs it")
+
+from tests.infra.pulumi_stack import check  # noqa: E402
+from weir import config as weir_config  # noqa: E402
+from weir.backends.aws import keys as weir_keys  # noqa: E402
+from weir.backends.aws import tables as weir_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra" / "metrics"))
 
 from weir_metrics import access, contract, naming, settings  # noqa: E402
-
-pytest.importorskip("pulumi_aws", reason="pulumi-aws is in the `infra` extra; `make test` installs it")
 
 
 def fake_tables(**schemas) -> types.ModuleType:

@@ -12,9 +12,11 @@ import json
 
 import pytest
 
-from tests.infra.pulumi_stack import ENVIRONMENT, REGION, check
-from weir import config
-from weir.backends.aws import keys, tables
+pytest.importorskip("pulumi_aws", reason="pulumi-aws is in the `infra` extra; `make test` installs it")
+
+from tests.infra.pulumi_stack import ENVIRONMENT, REGION, check  # noqa: E402
+from weir import config  # noqa: E402
+from weir.backends.aws import keys, tables  # noqa: E402
 
 TAGS = {"environment": "test", "project": "weir", "owner": "metrics-team@example.com", "cost-centre": "cc-1234"}
 
