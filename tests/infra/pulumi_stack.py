@@ -12,6 +12,7 @@ reading an attribute a resource does not have fails here as it would in `pulumi 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib.util
 import json
@@ -217,6 +218,15 @@ class Synth:
         return found[0]
 
 
+_LOOP: list[asyncio.AbstractEventLoop] = []
+
+
+def use_loop() -> None:
+    """Make the synthesis's event loop current again: the outputs' futures live on it, and a
+    test run elsewhere in the session (`asyncio.run`) may have left no current loop."""
+    asyncio.set_event_loop(_LOOP[0])
+
+
 def check(fn, *outputs) -> None:
     """Resolve the outputs and run `fn` on their values, failing if it never ran.
 
@@ -225,6 +235,7 @@ def check(fn, *outputs) -> None:
     `ran` proves the callback executed.
     """
     ran: list[bool] = []
+    use_loop()
 
     def inner(values):
         fn(*values)
@@ -247,6 +258,8 @@ def fake_bundle(path: Path) -> Path:
 
 
 def synthesize(bundle: Path, config: dict[str, str] | None = None) -> Synth:
+    _LOOP[:] = [asyncio.new_event_loop()]
+    use_loop()
     mocks = AwsMocks()
     monitor = RecordingMonitor(mocks)
     logs = LogCapture()

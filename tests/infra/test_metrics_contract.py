@@ -75,6 +75,12 @@ def test_a_new_schema_becomes_a_table_with_its_variable_and_indexes():
     assert read["Resource"] == ["arn:t", "arn:t/index/*"] and write["Sid"] == "WriteAlertsTable"
 
 
+def test_a_variable_named_after_the_schema_wins_over_the_alias():
+    specs = contract.table_specs(fake_tables(ALERTS_TABLE_SCHEMA=ALERTS_SCHEMA),
+                                 cfg=fake_config(ENV_ALERTS_TABLE="ALERTS_TABLE"))
+    assert [s.env_var for s in specs if s.key == "ALERTS"] == ["ALERTS_TABLE"]
+
+
 def test_a_schema_without_a_variable_is_an_error():
     with pytest.raises(contract.ContractError, match="ENV_ROLLUPS_TABLE"):
         contract.table_specs(fake_tables(ROLLUPS_TABLE_SCHEMA=ALERTS_SCHEMA), cfg=fake_config())

@@ -390,5 +390,8 @@ def test_outputs_name_the_physical_resources(p, metrics_stack):
 def test_api_key_output_is_secret(p):
     from pulumi.runtime.sync_await import _sync_await
 
+    from tests.infra.pulumi_stack import use_loop
+
+    use_loop()
     assert _sync_await(p.outputs["api_key"].is_secret()) is True
     check(lambda value: value.startswith("mock-key-") or pytest.fail(value), p.outputs["api_key"])

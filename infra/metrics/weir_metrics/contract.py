@@ -24,8 +24,8 @@ from weir.backends.aws import tables as weir_tables
 
 FUNCTIONS = ("api", "stream", "alerts", "exporter")
 SCHEMA_SUFFIX = "_TABLE_SCHEMA"
-# Tables whose variable is not ENV_<X>_TABLE: the seed calls the alert rules table
-# ALERT_CONFIG_TABLE, and weir.config keeps that name.
+# Where ENV_<X>_TABLE is not defined, the variable's other name: the seed calls the alert
+# rules table ALERT_CONFIG_TABLE, and weir.config keeps that name.
 TABLE_ENV_ALIASES = {"ALERTS": "ENV_ALERT_CONFIG_TABLE"}
 # The table the `stream` function compacts: the time series.
 STREAM_TABLE = "METRICS"
@@ -94,7 +94,8 @@ def table_spec(key: str, schema: dict, *, cfg: types.ModuleType = weir_config,
     if unknown:
         raise ContractError(f"{key}{SCHEMA_SUFFIX} sets {sorted(unknown)}, which infra/metrics does not deploy yet; "
                             "teach contract.table_spec about it rather than dropping it silently")
-    env_attr = TABLE_ENV_ALIASES.get(key, f"ENV_{key}_TABLE")
+    candidates = [f"ENV_{key}_TABLE"] + ([TABLE_ENV_ALIASES[key]] if key in TABLE_ENV_ALIASES else [])
+    env_attr = next((c for c in candidates if getattr(cfg, c, None)), candidates[-1])
     env_var = getattr(cfg, env_attr, None)
     if not env_var:
         raise ContractError(f"{key}{SCHEMA_SUFFIX} has no variable: define weir.config.{env_attr} so the functions "
