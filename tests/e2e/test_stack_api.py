@@ -132,7 +132,8 @@ def test_gzip_and_protobuf_bodies_arrive_intact(api):
     point.time_unix_nano, point.as_double = time.time_ns(), 4.5
     attr = point.attributes.add()
     attr.key, attr.value.string_value = "via", "otlp"
-    r = api.post("/v1/metrics", body=req.SerializeToString(), headers={"Content-Type": "application/x-protobuf", "Accept": "application/x-protobuf"})
+    protobuf = "application/x-protobuf"
+    r = api.post("/v1/metrics", body=req.SerializeToString(), headers={"Content-Type": protobuf, "Accept": protobuf})
     assert r.status == 200, r
     svc.ExportMetricsServiceResponse.FromString(r.body)  # a binary answer, decoded byte for byte
     r = api.get(f"/metrics/{name}", params={"start": "-10m", "period": 3600, "stat": "max", "group_by": "via"})
