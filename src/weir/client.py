@@ -17,7 +17,8 @@ class ApiError(Exception):
 
 class Client:
     def __init__(self, url: str, timeout: float = 60.0, api_key: str | None = None) -> None:
-        self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # x-api-key: the header API Gateway checks, so one client works against `weir serve` and the stack.
+        self._auth = {"x-api-key": api_key} if api_key else {}
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")

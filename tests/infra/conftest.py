@@ -52,3 +52,12 @@ def iac_bin():
             f"{(proc.stderr or proc.stdout)[-500:]}"
         )
     return bin_dir
+
+
+@pytest.fixture(scope="session")
+def metrics_stack(tmp_path_factory):
+    """infra/metrics run once per session under Pulumi's mocks (tests/infra/pulumi_stack.py)."""
+    pytest.importorskip("pulumi_aws", reason="pulumi-aws is in the `infra` extra; `make test` installs it")
+    from tests.infra import pulumi_stack
+
+    return pulumi_stack.synthesize(pulumi_stack.fake_bundle(tmp_path_factory.mktemp("bundle") / "lambda.zip"))
