@@ -450,7 +450,7 @@ def _delivery(target: str, d: dict) -> Delivery:
     nx = int(d["nx"]["N"]) if "nx" in d else None
     at = int(d["at"]["N"]) if "at" in d else None
     return Delivery(
-        target=target, status=status, attempts=int(d["n"]["N"]),  # type: ignore[arg-type]
+        target=target, status=status, attempts=int(d["n"]["N"]),
         last_error=d["err"]["S"] if "err" in d else None,
         next_attempt=ns_to_rfc3339(nx) if status == "pending" and nx else None,
         delivered_at=ns_to_rfc3339(at) if at else None,
