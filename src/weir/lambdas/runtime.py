@@ -82,10 +82,16 @@ def seconds_left(context) -> Callable[[], float]:
     return (lambda: get() / 1000) if get is not None else (lambda: float("inf"))
 
 
-def install(services) -> None:
-    """Use these services instead of building them (tests, benchmarks)."""
-    _state.clear()
-    _state["installed"] = services
+def install(services, function: str | None = None) -> None:
+    """Use these services instead of building them (tests, benchmarks): for every
+    function, or for one (built as `wiring.build_aws` would, say with another clock)."""
+    if function is None:
+        _state.clear()
+        _state["installed"] = services
+        return
+    _state[f"services:{function}"] = services
+    if function == "api":
+        _state.pop("app", None)
 
 
 def reset() -> None:
