@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from weir.lambdas import runtime
 
 logger, metrics, tracer = runtime.observability("exporter")
-RESERVE_SECONDS = 60.0  # an hour is not started with less time left than this
+RESERVE_SECONDS = 20.0  # no hour is started with less time left (a cut-off hour is only redone)
 
 
 @runtime.traced(tracer)
