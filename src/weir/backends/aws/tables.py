@@ -2,8 +2,10 @@
 
 The time-series table keeps the seed's shape: a string hash key, a numeric `timestamp`
 range key, TTL on `ttl`, stream NEW_AND_OLD_IMAGES, on-demand billing (see `keys.py` for
-what the keys hold and why the hash key is no longer the bare metric name). Both tables
-are encrypted at rest (DynamoDB always is; infra adds a customer-managed key if it likes).
+what the keys hold and why the hash key is no longer the bare metric name). The series
+table holds the series index (`series_index.py`), the export watermark and push-group
+membership (`state.py`); the alert table the rules and what hangs off them (`alerts.py`).
+All are encrypted at rest (DynamoDB always is; infra adds a customer-managed key if it likes).
 """
 
 from __future__ import annotations
