@@ -191,3 +191,21 @@ def test_the_alerts_function_needs_its_table(lambda_env, monkeypatch):
     runtime.reset()
     with pytest.raises(config.MissingSettingError, match="ALERT_CONFIG_TABLE not set"):
         run_alerts()
+
+
+def test_a_webhook_subscribed_through_the_api_is_routed_by_a_warm_alerts_function(alerts_env):
+    create_rule()
+    ingest([("web-0", 10.0)])
+    assert run_alerts()["events"] == 1  # web-0 is OK; the warm container has routed with no subscriptions
+    status, sub = api_call("POST", "/subscriptions", {"url": "http://127.0.0.1:9/hook",
+                                                     "filter_policy": {"severity": ["critical"]}, "timeout": 1})
+    assert status == 201
+    ingest([("web-1", 99.0)])
+    result = run_alerts()
+    assert result["events"] == 1 and result["failed"] == 1  # nothing listens on port 9: retried later
+    status, body = api_call("GET", "/alerts/events")
+    event = body["events"][0]
+    hook = next(d for d in event["deliveries"] if d["target"] == f"webhook:{sub['id']}")
+    assert hook["status"] == "pending" and hook["attempts"] == 1 and hook["last_error"]
+    status, got = api_call("GET", f"/subscriptions/{sub['id']}")
+    assert got["last_delivery"]["status"] == "pending"

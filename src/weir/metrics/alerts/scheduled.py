@@ -36,6 +36,9 @@ def scheduled_pass(
 ) -> PassResult:
     """Evaluate all rules, then deliver while there is time; returns what happened."""
     sent, failed = dispatcher.sent, dispatcher.failures
+    reload = getattr(engine.router, "reload", None)
+    if reload is not None:  # subscriptions are changed by another process (the `api` function)
+        reload()
     events = engine.evaluate_all()
     while seconds_left() > reserve_seconds and dispatcher.deliver_due():
         pass
