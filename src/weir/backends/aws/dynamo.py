@@ -141,8 +141,10 @@ class Dynamo:
         """TransactWriteItems; None when applied, else each operation's cancellation code.
 
         Conflicts with another transaction and throttling are retried with backoff; a failed
-        condition is the caller's business (the codes say which operation's). One client
-        request token per call makes botocore's own resends of it idempotent.
+        condition is the caller's business (the codes say which operation's). A client
+        request token per attempt makes botocore's own resends of that attempt (after a
+        network error, when it may have been applied) idempotent; an attempt DynamoDB
+        cancelled was not applied, so the next one gets a new token.
         """
         import uuid
 
@@ -151,8 +153,8 @@ class Dynamo:
                 f"a DynamoDB transaction on {table!r} would need {len(ops)} operations; at most "
                 f"{MAX_TRANSACT_ITEMS} are allowed"
             )
-        token = uuid.uuid4().hex
         for attempt in range(self.max_attempts):
+            token = uuid.uuid4().hex
             try:
                 with translated("TransactWriteItems", table):
                     try:
