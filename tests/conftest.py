@@ -122,3 +122,16 @@ def aws_tables(dynamodb):
     yield names
     for name in names:
         dynamodb.delete_table(TableName=name)
+
+
+@pytest.fixture
+def alerts_table(dynamodb):
+    """A fresh alert-configuration table (ALERTS_TABLE_SCHEMA) per test; yields its name."""
+    import uuid
+
+    from weir.backends.aws.tables import ALERTS_TABLE_SCHEMA
+
+    name = f"weir-alerts-{uuid.uuid4().hex[:10]}"
+    dynamodb.create_table(TableName=name, **ALERTS_TABLE_SCHEMA)
+    yield name
+    dynamodb.delete_table(TableName=name)

@@ -75,12 +75,14 @@ def main() -> None:
               show_default=True, help=f"With --backend aws (env {config.ENV_METRICS_TABLE}).")
 @click.option("--series-table", envvar=config.ENV_SERIES_TABLE, default=config.DEFAULT_SERIES_TABLE,
               show_default=True, help=f"With --backend aws (env {config.ENV_SERIES_TABLE}).")
+@click.option("--alert-table", envvar=config.ENV_ALERT_CONFIG_TABLE, default=None,
+              help=f"With --backend aws: alert rules in this DynamoDB table (env {config.ENV_ALERT_CONFIG_TABLE}).")
 @click.option("--create-tables", is_flag=True, help="With --backend aws: create missing tables (for emulators).")
 @serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
           rate_limit: float | None, config_file: Path | None, watch_dir: Path | None, no_watch: bool,
           files_deletion: str, backend: str, endpoint_url: str | None, metrics_table: str, series_table: str,
-          create_tables: bool, **export_options) -> None:
+          create_tables: bool, alert_table: str | None, **export_options) -> None:
     """Run the Weir API locally, on SQLite or over DynamoDB."""
     from weir.http.server import serve as run
 
@@ -97,6 +99,8 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
             raise click.BadParameter(getattr(exc, "message", str(exc)), param_hint="--config") from None
     if backend != "aws" and (endpoint_url or create_tables):
         raise click.UsageError("--endpoint-url and --create-tables need --backend aws")
+    if backend != "aws":
+        alert_table = None  # local alert rules live in the data folder (the variable may be set for AWS)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
@@ -105,7 +109,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         config_file=config_file,
         files_dir=watch_dir, files_deletion=files_deletion, watch_files=not no_watch,
         backend=backend, endpoint_url=endpoint_url, metrics_table=metrics_table, series_table=series_table,
-        create_tables=create_tables,
+        create_tables=create_tables, alert_table=alert_table,
     )
     where = (f"DynamoDB tables {metrics_table}, {series_table}" + (f" at {endpoint_url}" if endpoint_url else "")
              if backend == "aws" else f"data in {settings.data_dir}")

@@ -47,8 +47,28 @@ ENV_SERIES_TABLE = "SERIES_TABLE"
 ENV_ALERT_CONFIG_TABLE = "ALERT_CONFIG_TABLE"  # read by the alerts feature
 ENV_ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"  # SNS topic for alert notifications
 ENV_METRICS_BUCKET = ENV_EXPORT_BUCKET  # the exports bucket, as the seed names it
-# What the Lambda functions of this code read; infra/ sets exactly these.
+# What every metrics Lambda function reads (`Settings.for_lambda`).
 LAMBDA_ENV = (ENV_ENVIRONMENT, ENV_RETENTION, ENV_METRICS_TABLE, ENV_SERIES_TABLE)
+# Exactly the variables each metrics function reads; infra/ sets these and no others (a
+# test runs each handler and records what it reads). Required: the tables of the function
+# and, for `exporter`, the bucket; ALERT_TOPIC_ARN unset means alerts go to the log only;
+# WEIR_ENVIRONMENT and WEIR_RETENTION have defaults ("aws", 30d).
+FUNCTION_ENV: dict[str, tuple[str, ...]] = {
+    "api": LAMBDA_ENV + (ENV_ALERT_CONFIG_TABLE,),
+    "stream": LAMBDA_ENV,
+    "alerts": LAMBDA_ENV + (ENV_ALERT_CONFIG_TABLE, ENV_ALERT_TOPIC_ARN),
+    "exporter": LAMBDA_ENV + (ENV_METRICS_BUCKET,),
+}
+REQUIRED_ENV: dict[str, tuple[str, ...]] = {
+    "api": (ENV_METRICS_TABLE, ENV_SERIES_TABLE),
+    "stream": (ENV_METRICS_TABLE, ENV_SERIES_TABLE),
+    "alerts": (ENV_METRICS_TABLE, ENV_SERIES_TABLE, ENV_ALERT_CONFIG_TABLE),
+    "exporter": (ENV_METRICS_TABLE, ENV_SERIES_TABLE, ENV_METRICS_BUCKET),
+}
+# EventBridge schedules of the scheduled functions. The exporter runs 10 minutes past the
+# hour: the hour that just closed is then past the export delay (5 min) and the stream's
+# compaction grace (10 min).
+SCHEDULES = {"alerts": "rate(1 minute)", "exporter": "cron(10 * * * ? *)"}
 DEFAULT_METRICS_TABLE = "weir-metrics"
 DEFAULT_SERIES_TABLE = "weir-series"
 
@@ -102,29 +122,39 @@ class Settings:
     endpoint_url: str | None = None
     metrics_table: str = DEFAULT_METRICS_TABLE
     series_table: str = DEFAULT_SERIES_TABLE
+    alert_table: str | None = None  # with --backend aws: alert rules etc. in DynamoDB; None: no alerting
     create_tables: bool = False  # for emulators: create missing tables at start-up
 
     @classmethod
-    def for_lambda(cls, environ: Mapping[str, str]) -> Settings:
-        """The settings of a deployed function, from the variables infra/ sets (LAMBDA_ENV)."""
+    def for_lambda(cls, environ: Mapping[str, str], function: str = "api") -> Settings:
+        """The settings of a deployed function, from exactly its variables (FUNCTION_ENV)."""
         from weir.metrics.timeutil import parse_duration
 
-        missing = [k for k in (ENV_METRICS_TABLE, ENV_SERIES_TABLE) if not environ.get(k)]
+        if function not in FUNCTION_ENV:
+            raise MissingSettingError(f"no function {function!r}; known: {', '.join(FUNCTION_ENV)}")
+        env = {k: environ.get(k) or None for k in FUNCTION_ENV[function]}  # nothing else is read
+        missing = [k for k in REQUIRED_ENV[function] if not env[k]]
         if missing:
             raise MissingSettingError(
-                f"environment variable {' and '.join(missing)} not set: the function needs the table "
-                "names its stack created (infra/ sets them)"
+                f"environment variable {' and '.join(missing)} not set: the {function} function needs the "
+                "names of the resources its stack created (infra/ sets them)"
             )
-        retention = environ.get(ENV_RETENTION)
+        retention = env[ENV_RETENTION]
+        bucket = env.get(ENV_METRICS_BUCKET)
         return cls(
             data_dir=Path("/tmp/weir"),  # nosec B108 - Lambda's only writable path; nothing local is stored
             retention_seconds=(
                 parse_duration(retention, ENV_RETENTION) if retention else limits.DEFAULT_RETENTION_SECONDS
             ),
-            environment=environ.get(ENV_ENVIRONMENT) or "aws",
+            environment=env[ENV_ENVIRONMENT] or "aws",
             backend="aws",
-            metrics_table=environ[ENV_METRICS_TABLE],
-            series_table=environ[ENV_SERIES_TABLE],
+            metrics_table=env[ENV_METRICS_TABLE] or "",
+            series_table=env[ENV_SERIES_TABLE] or "",
+            alert_table=env.get(ENV_ALERT_CONFIG_TABLE),
+            alert_topic_arn=env.get(ENV_ALERT_TOPIC_ARN),
+            exports=bucket is not None,
+            export_bucket=bucket,
+            watch_files=False,
         )
 
     @property

@@ -13,23 +13,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from weir import config
-from weir.auth import Authenticator
 from weir.config import MissingSettingError, Settings
 from weir.errors import InvalidInputError
-from weir.files.service import FileIndexer, FileQuery
-from weir.metrics.alerts.service import AlertService
-from weir.metrics.export_schedule import ExportScheduler
-from weir.metrics.export_service import ExportService
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
 from weir.ports import AlertStore, FileCatalog, MetricStore, ObjectStore, PushGroupStore
-from weir.ratelimit import RateLimiter
 
+# Imported where used, not here: a Lambda function imports this module on its cold start
+# and needs only its own part (the files, auth and export modules cost ~25 ms together).
 if TYPE_CHECKING:
+    from weir.auth import Authenticator
     from weir.backends.local.watcher import FolderWatcher
     from weir.backends.sqlite.reader import SqliteMetricReader
+    from weir.configfile import FileConfig
+    from weir.files.service import FileIndexer, FileQuery
     from weir.files.sync import FolderSync
+    from weir.metrics.alerts.evaluate import AlertEngine
+    from weir.metrics.alerts.notify import Dispatcher, RetryPolicy
+    from weir.metrics.alerts.service import AlertService
     from weir.metrics.alerts.worker import AlertWorker
+    from weir.metrics.export_schedule import ExportScheduler
+    from weir.metrics.export_service import ExportService
+    from weir.ratelimit import RateLimiter
 
 
 @dataclass
@@ -63,6 +68,8 @@ class Services:
     alerts: AlertService | None = None
     alert_store: AlertStore | None = None
     alert_worker: AlertWorker | None = None
+    alert_engine: AlertEngine | None = None  # what the `alerts` function drives on its schedule
+    alert_dispatcher: Dispatcher | None = None
     push_groups: PushGroupStore | None = None
     files: FileServices | None = None  # Pushgateway group membership (weir.metrics.push)
 
@@ -97,9 +104,13 @@ class Services:
 
 
 def build_local(settings: Settings) -> Services:
+    from weir.auth import Authenticator
     from weir.backends.sqlite.keys import SqliteKeyStore
     from weir.backends.sqlite.metrics import SqliteMetricStore
     from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
+    from weir.metrics.export_schedule import ExportScheduler
+    from weir.metrics.export_service import ExportService
+    from weir.ratelimit import RateLimiter
 
     store = SqliteMetricStore(
         settings.metrics_db,
@@ -133,15 +144,13 @@ def build_local(settings: Settings) -> Services:
     return services
 
 
-def build_export_target(settings: Settings) -> ObjectStore:
+def build_export_target(settings: Settings, s3_client=None, session=None) -> ObjectStore:
     """S3 when a bucket is configured, else the local exports folder."""
     if settings.export_bucket:
-        import boto3
-
         from weir.backends.aws.objects import S3ObjectStore
 
         # The region comes from the environment or the Lambda runtime; never set it here.
-        client = boto3.client("s3", endpoint_url=settings.export_endpoint_url)
+        client = s3_client or aws_client("s3", settings.export_endpoint_url or settings.endpoint_url, session)
         return S3ObjectStore(client, settings.export_bucket, settings.export_prefix)
     from weir.backends.local.objects import FolderObjectStore
 
@@ -151,6 +160,7 @@ def build_export_target(settings: Settings) -> ObjectStore:
 def build_offline_export(settings: Settings) -> tuple[ExportService, SqliteMetricReader]:
     """`weir export`: the export over a read-only view of the data folder (see the reader)."""
     from weir.backends.sqlite.reader import SqliteMetricReader
+    from weir.metrics.export_service import ExportService
 
     reader = SqliteMetricReader(settings.metrics_db)
     return ExportService(reader, build_export_target(settings), fmt=settings.export_format), reader
@@ -159,43 +169,73 @@ def build_offline_export(settings: Settings) -> tuple[ExportService, SqliteMetri
 def _add_local_alerts(services: Services, settings: Settings) -> None:
     """Alert rules in `alerts.db`, evaluated and delivered by two background threads."""
     from weir import configfile
-    from weir.backends.local.notify import LogNotifier, WebhookNotifier
     from weir.backends.sqlite.alerts import SqliteAlertStore
-    from weir.metrics.alerts.evaluate import AlertEngine
-    from weir.metrics.alerts.notify import LOG_TARGET, SNS_TARGET, Dispatcher, RetryPolicy, Router
-    from weir.metrics.alerts.service import subscription_from
-    from weir.metrics.alerts.worker import AlertWorker
-    from weir.metrics.timeutil import NS
+    from weir.metrics.alerts.notify import RetryPolicy
 
     cfg = configfile.load(settings.config_file) if settings.config_file else configfile.FileConfig()
-    alerts = SqliteAlertStore(settings.alerts_db)
-    now = int(time.time() * NS)
-    alerts.replace_config_subscriptions([subscription_from(s, s.id, "config", now) for s in cfg.subscriptions])
-    topic = cfg.alerts.sns_topic_arn or settings.alert_topic_arn
+    retry = RetryPolicy(cfg.alerts.max_attempts, cfg.alerts.backoff_seconds, cfg.alerts.backoff_max_seconds)
+    _wire_alerts(services, settings, SqliteAlertStore(settings.alerts_db), cfg, retry=retry, background=True)
+
+
+def _wire_alerts(
+    services: Services,
+    settings: Settings,
+    alerts: AlertStore,
+    cfg: FileConfig | None,
+    *,
+    retry: RetryPolicy,
+    background: bool,
+    clock: Callable[[], float] = time.time,
+    sns_client=None,
+    session=None,
+) -> None:
+    """The alerting services over an alert store of either backend.
+
+    `background` (`weir serve`): an evaluator thread fed by ingest and a dispatcher thread.
+    Without it (the Lambda functions) nothing runs by itself: the `alerts` function drives
+    `alert_engine` and `alert_dispatcher` on its schedule, and the `api` function only
+    stores rules, so no request waits for an evaluation.
+    """
+    from weir.backends.local.notify import LogNotifier, WebhookNotifier
+    from weir.metrics.alerts.evaluate import AlertEngine
+    from weir.metrics.alerts.notify import LOG_TARGET, SNS_TARGET, Dispatcher, Router
+    from weir.metrics.alerts.service import AlertService, subscription_from
+    from weir.metrics.timeutil import NS
+
+    if cfg is not None:
+        now = int(clock() * NS)
+        alerts.replace_config_subscriptions([subscription_from(s, s.id, "config", now) for s in cfg.subscriptions])
+    topic = (cfg.alerts.sns_topic_arn if cfg is not None else None) or settings.alert_topic_arn
     notifiers: dict = {LOG_TARGET: LogNotifier()}
     if topic:
-        import boto3
-
         from weir.backends.aws.notify import SnsNotifier
 
-        notifiers[SNS_TARGET] = SnsNotifier(boto3.client("sns"), topic)
+        notifiers[SNS_TARGET] = SnsNotifier(sns_client or aws_client("sns", settings.endpoint_url, session), topic)
     router = Router(alerts, sns=bool(topic))
-    engine = AlertEngine(services.store, alerts, router, environment=settings.environment)
-    retry = RetryPolicy(cfg.alerts.max_attempts, cfg.alerts.backoff_seconds, cfg.alerts.backoff_max_seconds)
-    dispatcher = Dispatcher(alerts, notifiers, WebhookNotifier.for_subscription, retry=retry)
-    worker = AlertWorker(engine, dispatcher, evaluate_every=cfg.alerts.evaluate_every,
-                         min_interval=cfg.alerts.min_interval)
-    services.ingest.listener = worker.metrics_ingested
+    engine = AlertEngine(services.store, alerts, router, environment=settings.environment, clock=clock)
+    dispatcher = Dispatcher(alerts, notifiers, WebhookNotifier.for_subscription, retry=retry, clock=clock)
     services.alert_store = alerts
-    services.alert_worker = worker
-    services.alerts = AlertService(alerts, services.store, router, on_rules_changed=worker.rules_changed,
-                                   last_evaluated=engine.last_evaluated.get)
+    services.alert_engine = engine
+    services.alert_dispatcher = dispatcher
+    on_rules_changed: Callable[[], None] = lambda: None  # noqa: E731
+    if background:
+        from weir.configfile import FileConfig
+        from weir.metrics.alerts.worker import AlertWorker
+
+        timing = (cfg or FileConfig()).alerts
+        worker = AlertWorker(engine, dispatcher, evaluate_every=timing.evaluate_every, min_interval=timing.min_interval)
+        services.ingest.listener = worker.metrics_ingested
+        services.alert_worker = worker
+        on_rules_changed = worker.rules_changed
+    services.alerts = AlertService(alerts, services.store, router, on_rules_changed=on_rules_changed,
+                                   last_evaluated=engine.last_evaluated.get, clock=clock)
 
 
 def build_local_files(settings: Settings, *, watch: bool = False) -> FileServices:
     """The SQLite catalog over the local bucket folder; with `watch`, its watcher too."""
     from weir.backends.local.folder import LocalFolder
     from weir.backends.sqlite.files import SqliteFileCatalog
+    from weir.files.service import FileIndexer, FileQuery
     from weir.files.sync import FolderSync, LocalSequencer
 
     root = settings.files_root
@@ -238,6 +278,7 @@ def build_file_indexer(environ: Mapping[str, str] = os.environ) -> LambdaFiles:
     from botocore.config import Config
 
     from weir.backends.aws.files import DynamoFileCatalog, S3ObjectSource
+    from weir.files.service import FileIndexer
 
     table = environ.get(config.ENV_FILES_TABLE)
     if not table:
@@ -257,22 +298,68 @@ def build_file_indexer(environ: Mapping[str, str] = os.environ) -> LambdaFiles:
 def build(settings: Settings) -> Services:
     """The services for `settings.backend`: what `weir serve` runs."""
     if settings.backend == "aws":
-        return build_aws(settings)
+        return build_aws(settings, background=True)
     return build_local(settings)
 
 
-def build_aws(settings: Settings, *, client=None, clock: Callable[[], float] = time.time) -> Services:
+def build_aws(
+    settings: Settings,
+    *,
+    client=None,
+    clock: Callable[[], float] = time.time,
+    sns_client=None,
+    s3_client=None,
+    background: bool = False,
+) -> Services:
     """DynamoDB-backed services: the Lambda functions, and `weir serve --backend aws`.
 
-    The region comes from boto3's own resolution (the Lambda runtime, AWS_DEFAULT_REGION,
+    What is built follows the settings, so each function gets only what it uses (and
+    creates only the clients it needs: cold starts): alerting when `alert_table` is set
+    (SNS when a topic is), exports when `exports` is (the `exporter` function: to
+    `export_bucket` with SSE). Push-group membership and the export watermark live in
+    the series table. `background` is `weir serve`: the alert threads and the export
+    scheduler thread, where AWS has EventBridge schedules instead.
+
+    The region comes from botocore's own resolution (the Lambda runtime, AWS_DEFAULT_REGION,
     a profile); Weir never sets it. `settings.endpoint_url` points at an emulator.
     """
+    from botocore.session import get_session
+
+    from weir.backends.aws.state import DynamoExportState, DynamoPushGroupStore
+
+    session = get_session()
+    client = client or aws_client("dynamodb", settings.endpoint_url, session)
     store = build_aws_store(settings, client=client, clock=clock)
-    return Services(
+    services = Services(
         store=store,
         ingest=IngestService(store, settings.retention_seconds, clock),
         query=QueryService(store, settings.retention_seconds, clock),
+        push_groups=DynamoPushGroupStore(client, settings.series_table),
     )
+    if settings.alert_table:
+        from weir.backends.aws.alerts import DynamoAlertStore
+        from weir.metrics.alerts.notify import SCHEDULED_RETRY, RetryPolicy
+
+        cfg = None
+        retry = SCHEDULED_RETRY
+        if background:
+            from weir import configfile
+
+            cfg = configfile.load(settings.config_file) if settings.config_file else configfile.FileConfig()
+            retry = RetryPolicy(cfg.alerts.max_attempts, cfg.alerts.backoff_seconds, cfg.alerts.backoff_max_seconds)
+        _wire_alerts(services, settings, DynamoAlertStore(client, settings.alert_table), cfg, retry=retry,
+                     background=background, clock=clock, sns_client=sns_client, session=session)
+    if settings.exports:
+        from weir.metrics.export_schedule import ExportScheduler
+        from weir.metrics.export_service import ExportService
+
+        target = build_export_target(settings, s3_client, session)
+        services.exporter = ExportService(store, target, fmt=settings.export_format, clock=clock)
+        services.export_scheduler = ExportScheduler(
+            services.exporter, DynamoExportState(client, settings.series_table),
+            retention_seconds=settings.retention_seconds, delay_seconds=settings.export_delay_seconds, clock=clock,
+        )
+    return services
 
 
 def build_aws_store(settings: Settings, *, client=None, clock: Callable[[], float] = time.time):
@@ -284,7 +371,8 @@ def build_aws_store(settings: Settings, *, client=None, clock: Callable[[], floa
     if settings.create_tables:
         from weir.backends.aws.tables import create_tables
 
-        create_tables(client, metrics_table=settings.metrics_table, series_table=settings.series_table)
+        create_tables(client, metrics_table=settings.metrics_table, series_table=settings.series_table,
+                      alerts_table=settings.alert_table)
     return DynamoMetricStore(
         client,
         metrics_table=settings.metrics_table,
@@ -294,24 +382,28 @@ def build_aws_store(settings: Settings, *, client=None, clock: Callable[[], floa
     )
 
 
-def lambda_settings() -> Settings:
-    """A deployed function's settings, from the variables infra/ sets (config.LAMBDA_ENV)."""
-    import os
-
-    return Settings.for_lambda(os.environ)
+def lambda_settings(function: str = "api") -> Settings:
+    """A deployed function's settings, from exactly its variables (config.FUNCTION_ENV)."""
+    return Settings.for_lambda(os.environ, function)
 
 
 def dynamodb_client(endpoint_url: str | None = None):
-    """A DynamoDB client, created through botocore's session: the same client and the same
-    region/credential/endpoint resolution as `boto3.client("dynamodb")`, without importing
-    boto3's resource layer and s3transfer (30-40 ms of every cold start)."""
+    """A DynamoDB client (see `aws_client`)."""
+    return aws_client("dynamodb", endpoint_url)
+
+
+def aws_client(service: str, endpoint_url: str | None = None, session=None):
+    """A client created through botocore's session: the same client and the same
+    region/credential/endpoint resolution as `boto3.client(service)`, without importing
+    boto3's resource layer and s3transfer (30-40 ms of every cold start). Clients built
+    together share a session, so its configuration and endpoint data load once."""
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
     from botocore.session import get_session
 
     try:
-        return get_session().create_client(
-            "dynamodb",
+        return (session or get_session()).create_client(
+            service,
             endpoint_url=endpoint_url,
             config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20),
         )

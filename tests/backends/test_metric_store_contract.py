@@ -219,3 +219,27 @@ def test_retention_forgets_points_and_series(h):
     assert h.store.metric_names() == {}
     assert h.store.series_of("cpu") == []
     assert h.store.get_series(s.id) is None
+
+
+def test_scan_yields_every_series_of_the_window_by_id(h):
+    """What an hourly export reads: all metrics, ascending series id, trimmed, later writes winning."""
+    cpu = [series(host=f"h{i}") for i in range(6)]
+    mem = [series("mem", host=f"h{i}") for i in range(3)]
+    idle = series("disk", host="h0")  # written only outside the window
+    pts = [(s, T0 + HOUR + k * 600 * NS, float(i * 10 + k)) for i, s in enumerate(cpu + mem) for k in range(6)]
+    h.store.append(batch(pts + [(idle, T0, 1.0)], cpu + mem + [idle]))
+    h.store.append(batch([(cpu[0], T0 + HOUR, -1.0), (cpu[1], T0 + 2 * HOUR, 5.0)]))  # a fix; the next hour
+    want = {}
+    for s, t, v in pts:
+        want.setdefault(s.id, {})[t] = v
+    want[cpu[0].id][T0 + HOUR] = -1.0
+    for _ in range(2):
+        got = list(h.store.scan(T0 + HOUR, T0 + 2 * HOUR))
+        assert [s.id for s, _, _ in got] == sorted(want)
+        assert {s.id: dict(zip(ts, vals)) for s, ts, vals in got} == want
+        assert all(ts == sorted(ts) for _, ts, _ in got)
+        assert got[0][0] in cpu + mem and all(s == h.store.get_series(s.id) for s, _, _ in got)
+        part = {s.id: ts for s, ts, _ in h.store.scan(T0 + HOUR + 1200 * NS, T0 + HOUR + 1800 * NS)}
+        assert part == {sid: [T0 + HOUR + 1200 * NS] for sid in want}
+        assert list(h.store.scan(T0 + 3 * HOUR, T0 + 4 * HOUR)) == []
+        h.settle()

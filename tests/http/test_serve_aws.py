@@ -14,7 +14,7 @@ from tests.helpers import ROOT, WeirProcess
 def aws_server(aws_env, tmp_path):
     suffix = uuid.uuid4().hex[:8]
     args = ("--backend", "aws", "--endpoint-url", aws_env, "--metrics-table", f"serve-m-{suffix}",
-            "--series-table", f"serve-s-{suffix}")
+            "--series-table", f"serve-s-{suffix}", "--alert-table", f"serve-a-{suffix}")
     proc = WeirProcess(tmp_path / "unused", *args, "--create-tables")
     proc.start(timeout=60)
     yield proc, args
@@ -70,3 +70,25 @@ def test_without_a_region_serve_says_so_and_exits(tmp_path):
     assert out.returncode != 0
     assert "error: no AWS region configured" in out.stderr and "AWS_DEFAULT_REGION" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_over_dynamodb_evaluates_alert_rules_in_the_background(aws_server):
+    """The same alerting as local mode, with rules and states in the DynamoDB alert table."""
+    proc, _ = aws_server
+    api = proc.http
+    rule = {"name": "req high", "metric": "req", "statistic": "max", "threshold": 10, "period": 60,
+            "severity": "critical"}
+    r = api.post("/alerts", rule, params={"allow_unknown_metric": "true"})
+    assert r.status == 201, r.json()
+    rule_id = r.json()["id"]
+    assert api.post("/alerts", rule, params={"allow_unknown_metric": "true"}).status == 409  # unique names
+    assert api.post("/metrics", {"metrics": [{"name": "req", "value": 50.0}]}).status == 200
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # evaluated after the ingest, by the server's own thread
+        states = api.get(f"/alerts/{rule_id}").json()["states"]
+        if states and states[0]["state"] == "ALARM":
+            break
+        time.sleep(0.2)
+    assert states[0]["state"] == "ALARM"
+    [event] = api.get("/alerts/events").json()["events"]
+    assert event["event"]["rule_name"] == "req high" and event["deliveries"][0]["target"] == "log"

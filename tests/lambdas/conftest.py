@@ -26,8 +26,59 @@ def lambda_env(aws_env, aws_tables, monkeypatch):
     runtime.reset()
 
 
+@pytest.fixture
+def alerts_env(lambda_env, alerts_table, monkeypatch):
+    """`lambda_env` plus the alert-configuration table and an SNS topic, as infra/ sets them."""
+    import uuid
+
+    import boto3
+
+    from weir import config
+
+    topic = boto3.client("sns").create_topic(Name=f"weir-alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    monkeypatch.setenv(config.ENV_ALERT_CONFIG_TABLE, alerts_table)
+    monkeypatch.setenv(config.ENV_ALERT_TOPIC_ARN, topic)
+    return {"tables": lambda_env, "alerts_table": alerts_table, "topic": topic}
+
+
+@pytest.fixture
+def exporter_env(lambda_env, monkeypatch):
+    """`lambda_env` plus a private exports bucket (METRICS_BUCKET)."""
+    import uuid
+
+    import boto3
+
+    from weir import config
+
+    bucket = f"weir-exports-{uuid.uuid4().hex[:10]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    monkeypatch.setenv(config.ENV_METRICS_BUCKET, bucket)
+    return {"tables": lambda_env, "bucket": bucket}
+
+
 def apigw_event(name: str) -> dict:
     return json.loads((EVENTS / "apigw" / f"{name}.json").read_text())
+
+
+def scheduled_event() -> dict:
+    return json.loads((EVENTS / "eventbridge" / "scheduled.json").read_text())
+
+
+def api_call(method: str, path: str, body: object | None = None, query: dict | None = None) -> tuple[int, dict]:
+    """One request through the `api` handler, as API Gateway would deliver it."""
+    from weir.lambdas import api
+
+    ev = apigw_event("post_metrics_batch")
+    ev.update(httpMethod=method, path=path, body=json.dumps(body) if body is not None else None,
+              queryStringParameters=query, multiValueQueryStringParameters=(
+                  {k: [v] for k, v in query.items()} if query else None))
+    ev["pathParameters"] = {"proxy": path.lstrip("/")}
+    response = api.handler(ev, context())
+    text = response.get("body") or "null"
+    return response["statusCode"], json.loads(text)
 
 
 def context() -> LambdaContext:

@@ -118,3 +118,30 @@ def test_missing_table_settings_fail_with_the_variable_named(aws_env, monkeypatc
     with pytest.raises(config.MissingSettingError, match="METRICS_TABLE not set"):
         invoke("get_health")
     runtime.reset()
+
+
+def test_pushgateway_groups_are_kept_in_dynamodb(lambda_env):
+    """PUT/POST/DELETE of a Pushgateway group through the api function (membership in the series table)."""
+    import json as _json
+
+    from weir.lambdas import api
+
+    def push(method: str, path: str, text: str | None = None) -> tuple[int, dict]:
+        ev = apigw_event("post_metrics_batch")
+        ev.update(httpMethod=method, path=path, body=text)
+        ev["headers"] = {**ev["headers"], "Content-Type": "text/plain; version=0.0.4"}
+        ev["multiValueHeaders"] = {**ev["multiValueHeaders"], "Content-Type": ["text/plain; version=0.0.4"]}
+        r = api.handler(ev, context())
+        return r["statusCode"], _json.loads(r["body"])
+
+    text = "# TYPE jobs_total counter\njobs_total{queue=\"a\"} 3\njobs_total{queue=\"b\"} 4\nlast_run 1.5\n"
+    assert push("PUT", "/metrics/job/backup/instance/db1", text)[0] == 200
+    assert push("POST", "/metrics/job/backup/instance/db1", "last_run 2.5\nlast_size 10\n")[0] == 200
+    [group] = _json.loads(api.handler({**apigw_event("get_metrics"), "path": "/pushgateway/groups"},
+                                      context())["body"])["groups"]
+    assert group["labels"] == {"instance": "db1", "job": "backup"} and group["method"] == "POST"
+    assert sorted(group["metrics"]) == ["jobs_total", "last_run", "last_size"]
+    assert len(group["metrics"]["jobs_total"]) == 2
+    assert push("DELETE", "/metrics/job/backup/instance/db1") == (202, {"deleted": True})
+    empty = api.handler({**apigw_event("get_metrics"), "path": "/pushgateway/groups"}, context())
+    assert _json.loads(empty["body"]) == {"groups": []}

@@ -83,3 +83,22 @@ def test_the_code_never_sets_or_requires_a_region():
                          r"setenv\(.AWS_REGION", code):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_scheduled_functions_start_and_run_without_the_sdk(alerts_env, exporter_env):
+    """`alerts` and `exporter` in fresh interpreters, as in Lambda: no X-Ray SDK, real calls."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    code = f"""
+import json, sys
+sys.modules["aws_xray_sdk"] = None
+from weir.http.gateway import LambdaContext
+from weir.lambdas import alerts, exporter
+assert alerts.tracer is None and exporter.tracer is None
+event = json.load(open({str(EVENTS / "eventbridge" / "scheduled.json")!r}))
+print(json.dumps([alerts.handler(event, LambdaContext()), exporter.handler(event, LambdaContext())]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    ran_alerts, ran_exporter = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ran_alerts == {"events": 0, "sent": 0, "failed": 0, "next_due_ns": None}
+    assert len(ran_exporter["exported"]) == 1 and ran_exporter["rows"] == 0

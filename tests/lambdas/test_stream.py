@@ -99,3 +99,21 @@ def test_a_failing_metric_fails_only_its_records(lambda_env, dynamodb):
     assert kinds(dynamodb, lambda_env[0])["pend"] == 1  # "bad" stays pending: retried by Lambda, nothing lost
     runtime.reset()
     assert query("bad")["groups"]  # still readable from its segments
+
+
+def test_the_same_batch_delivered_twice_compacts_once(lambda_env, dynamodb):
+    """Lambda retries a batch (a timeout after the work was done): nothing is duplicated."""
+    from weir.lambdas import stream
+
+    post("cpu", hours_ago=3, n=6)
+    segments = kinds(dynamodb, lambda_env[0])["seg"]
+    post("cpu", hours_ago=3, n=6)  # the client retried its request too: the same segment items
+    assert kinds(dynamodb, lambda_env[0])["seg"] == segments
+    before = query("cpu")
+    event = stream_event(dynamodb, lambda_env[0])
+    for _ in range(2):
+        assert stream.handler(event, context()) == {"batchItemFailures": []}
+        assert kinds(dynamodb, lambda_env[0]) == {"seg": segments, "chk": 2}  # one chunk per series
+        assert query("cpu") == before
+    counts = [p["count"] for g in before["groups"] for p in g["datapoints"]]
+    assert sum(counts) == 6

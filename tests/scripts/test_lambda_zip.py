@@ -60,7 +60,8 @@ def imports(source: str) -> set[str]:
 
 def test_the_bundle_holds_the_functions_and_arm64_py312_dependencies(bundle):
     names = bundle.namelist()
-    for needed in ("weir/lambdas/api.py", "weir/lambdas/stream.py", "weir/http/routes.py",
+    for needed in ("weir/lambdas/api.py", "weir/lambdas/stream.py", "weir/lambdas/alerts.py",
+                   "weir/lambdas/exporter.py", "weir/backends/aws/alerts.py", "weir/http/routes.py",
                    "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py"):
         assert needed in names
     natives = [n for n in names if n.endswith(".so")]

@@ -14,16 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 DYNAMODB_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
-DYNAMODB_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+# ConditionCheckItem: IAM authorizes TransactWriteItems per item action, and the alert
+# store's transactions check the rule's version with one.
+DYNAMODB_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+                  "dynamodb:ConditionCheckItem")
 # Which tables (by schema key) each function writes; every other table it reads is read-only.
-# api: ingest (segments, pending marks, series index) and rule/subscription changes.
-# stream: compaction writes chunks and deletes pending marks. alerts: rule states and
-# the notification outbox. exporter: reads only.
+# api: ingest (segments, pending marks, series index, push groups) and rule/subscription
+# changes. stream: compaction writes chunks and deletes pending marks. alerts: rule states
+# and the notification outbox. exporter: the export watermark (series table) and the
+# compaction of metrics no longer written (metrics table).
 WRITES: dict[str, frozenset[str]] = {
     "api": frozenset({"METRICS", "SERIES", "ALERTS"}),
     "stream": frozenset({"METRICS"}),
     "alerts": frozenset({"ALERTS"}),
-    "exporter": frozenset(),
+    "exporter": frozenset({"METRICS", "SERIES"}),
 }
 STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 EXPORT_OBJECTS = ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload")

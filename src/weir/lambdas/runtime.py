@@ -34,25 +34,30 @@ NAMESPACE = "Weir"
 _state: dict = {}
 
 
-def services():
-    """The services for this container, from the environment infra/ sets (built once)."""
-    if "services" not in _state:
+def services(function: str):
+    """The services of this function's container, from exactly the variables infra/ sets
+    for it (config.FUNCTION_ENV), built once. What is built follows those variables: the
+    `api` function gets no SNS or S3 client, the `exporter` no alerting."""
+    if "installed" in _state:
+        return _state["installed"]
+    key = f"services:{function}"
+    if key not in _state:
         from weir.wiring import build_aws, lambda_settings
 
-        settings = lambda_settings()
+        settings = lambda_settings(function)
         _state["environment"] = settings.environment
-        _state["services"] = build_aws(settings)
-    return _state["services"]
+        _state[key] = build_aws(settings)
+    return _state[key]
 
 
 def store():
     """The metric store alone, for functions that need nothing else (`stream`)."""
-    if "services" in _state:
-        return _state["services"].store
+    if "installed" in _state:
+        return _state["installed"].store
     if "store" not in _state:
         from weir.wiring import build_aws_store, lambda_settings
 
-        settings = lambda_settings()
+        settings = lambda_settings("stream")
         _state["environment"] = settings.environment
         _state["store"] = build_aws_store(settings)
     return _state["store"]
@@ -63,18 +68,30 @@ def environment() -> str:
 
 
 def app():
-    """The Powertools resolver of `weir.http.routes`, over `services()`."""
+    """The Powertools resolver of `weir.http.routes`, over the `api` function's services."""
     if "app" not in _state:
         from weir.http.routes import build_app
 
-        _state["app"] = build_app(services())
+        _state["app"] = build_app(services("api"))
     return _state["app"]
 
 
-def install(services) -> None:
-    """Use these services instead of building them (tests, benchmarks)."""
-    _state.clear()
-    _state["services"] = services
+def seconds_left(context) -> Callable[[], float]:
+    """The invocation's remaining time, for work that must stop before the timeout."""
+    get = getattr(context, "get_remaining_time_in_millis", None)
+    return (lambda: get() / 1000) if get is not None else (lambda: float("inf"))
+
+
+def install(services, function: str | None = None) -> None:
+    """Use these services instead of building them (tests, benchmarks): for every
+    function, or for one (built as `wiring.build_aws` would, say with another clock)."""
+    if function is None:
+        _state.clear()
+        _state["installed"] = services
+        return
+    _state[f"services:{function}"] = services
+    if function == "api":
+        _state.pop("app", None)
 
 
 def reset() -> None:
@@ -122,3 +139,14 @@ def observe(logger: Logger, metrics: Metrics, event: dict, response: dict) -> No
 
         accepted = msgspec.json.decode(response.get("body") or "{}").get("accepted", 0)
         metrics.add_metric(name="DatapointsAccepted", unit=MetricUnit.Count, value=accepted)
+
+
+def compact_idle(store, logger: Logger) -> int:
+    """Compact the closed pending hours of every metric (those no longer written, which
+    the stream never triggers); a failure is logged, not raised: the hours stay pending
+    and readable from their segments, and the next run tries again."""
+    try:
+        return sum(1 for r in store.compact_all_due() if r.compacted)
+    except Exception:
+        logger.exception("compacting idle metrics failed; the next run retries")
+        return 0

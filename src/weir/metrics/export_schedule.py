@@ -70,11 +70,15 @@ class ExportScheduler:
         first = max(first, export.floor_hour(now - self.retention_ns))
         return list(range(first, due + 1, export.HOUR_NS))
 
-    def run_pending(self) -> list[ExportResult]:
-        """Export every due hour after the watermark, oldest first; raises on the first failure."""
+    def run_pending(self, out_of_time: Callable[[], bool] = lambda: False) -> list[ExportResult]:
+        """Export every due hour after the watermark, oldest first; raises on the first failure.
+
+        `out_of_time` is asked before each hour (a Lambda's remaining time): the hours left
+        are the next run's, since the watermark only moves after an hour is complete.
+        """
         done = []
         for hour in self.pending_hours():
-            if self._stop.is_set():
+            if self._stop.is_set() or out_of_time():
                 break
             done.append(self.service.export_hour(hour))
             self.state.set_last_exported(self.destination, hour)

@@ -20,12 +20,26 @@ class Clock:
         return self.ns / NS
 
 
+def sqlite_alerts(tmp_path):
+    return lambda: SqliteAlertStore(tmp_path / "alerts.db")
+
+
+def dynamodb_alerts(client, table: str):
+    from weir.backends.aws.alerts import DynamoAlertStore
+
+    return lambda: DynamoAlertStore(client, table)
+
+
 class Env:
-    def __init__(self, tmp_path) -> None:
+    """A SQLite metric store with an alert store of either backend (`open_alerts` makes one;
+    calling it again is a restart: only what was stored survives)."""
+
+    def __init__(self, tmp_path, open_alerts=None) -> None:
         self.clock = Clock()
         self.metrics = SqliteMetricStore(tmp_path / "metrics.db", retention_seconds=400 * 86400 * 365,
                                          clock=self.clock)
-        self.alerts = SqliteAlertStore(tmp_path / "alerts.db")
+        self.open_alerts = open_alerts or sqlite_alerts(tmp_path)
+        self.alerts = self.open_alerts()
         self.tmp_path = tmp_path
 
     def write(self, name: str, value: float, at_ns: int, **dims: str) -> None:
@@ -43,15 +57,18 @@ class Env:
 
     def reopen_alerts(self) -> None:
         self.alerts.close()
-        self.alerts = SqliteAlertStore(self.tmp_path / "alerts.db")
+        self.alerts = self.open_alerts()
 
     def close(self) -> None:
         self.alerts.close()
         self.metrics.close()
 
 
-@pytest.fixture
-def env(tmp_path):
-    e = Env(tmp_path)
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def env(request, tmp_path):
+    if request.param == "sqlite":
+        e = Env(tmp_path)
+    else:
+        e = Env(tmp_path, dynamodb_alerts(request.getfixturevalue("dynamodb"), request.getfixturevalue("alerts_table")))
     yield e
     e.close()

@@ -7,6 +7,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,7 @@ from weir.metrics.alerts.evaluate import AlertEngine
 from weir.metrics.alerts.notify import Dispatcher, RetryPolicy
 from weir.metrics.timeutil import NS
 
-from .conftest import Env
+from .conftest import Env, dynamodb_alerts
 
 P = 60 * NS
 
@@ -41,16 +42,37 @@ step = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def alert_backend(request):
+    """A factory of fresh alert stores for one hypothesis example: (open, cleanup)."""
+    if request.param == "sqlite":
+        return lambda root: (None, lambda: None)
+    import uuid
+
+    from weir.backends.aws.tables import ALERTS_TABLE_SCHEMA
+
+    client = request.getfixturevalue("dynamodb")
+
+    def make(root):
+        name = f"weir-once-{uuid.uuid4().hex[:10]}"
+        client.create_table(TableName=name, **ALERTS_TABLE_SCHEMA)
+        return dynamodb_alerts(client, name), lambda: client.delete_table(TableName=name)
+
+    return make
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     steps=st.lists(step, min_size=1, max_size=25),
     m=st.integers(1, 3),
     n_less=st.integers(0, 2),
     missing=st.sampled_from(["missing", "ignore", "breaching", "not_breaching"]),
 )
-def test_each_transition_is_notified_exactly_once(steps, m, n_less, missing):
+def test_each_transition_is_notified_exactly_once(alert_backend, steps, m, n_less, missing):
     root = Path(tempfile.mkdtemp(prefix="weir-once-"))
-    env = Env(root)
+    open_alerts, cleanup = alert_backend(root)
+    env = Env(root, open_alerts)
     try:
         rule = env.rule(threshold=50, evaluation_periods=m, datapoints_to_alarm=max(1, m - n_less),
                         missing_data=missing)
@@ -96,6 +118,7 @@ def test_each_transition_is_notified_exactly_once(steps, m, n_less, missing):
         assert all(d.status == "delivered" for e in env.alerts.events(limit=1000) for d in e.deliveries)
     finally:
         env.close()
+        cleanup()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_GET_KEYS = 100  # and per BatchGetItem
+MAX_TRANSACT_ITEMS = 100  # and per TransactWriteItems
 RETRYABLE = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -31,7 +32,12 @@ RETRYABLE = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "TransactionInProgressException",
     }
+)
+# Cancellation reasons of a transaction that a retry can get past.
+_TRANSIENT_CANCEL = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 )
 
 
@@ -130,6 +136,47 @@ class Dynamo:
             if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
+
+    def transact(self, table: str, ops: list[dict]) -> list[str] | None:
+        """TransactWriteItems; None when applied, else each operation's cancellation code.
+
+        Conflicts with another transaction and throttling are retried with backoff; a failed
+        condition is the caller's business (the codes say which operation's). A client
+        request token per attempt makes botocore's own resends of that attempt (after a
+        network error, when it may have been applied) idempotent; an attempt DynamoDB
+        cancelled was not applied, so the next one gets a new token.
+        """
+        import uuid
+
+        if len(ops) > MAX_TRANSACT_ITEMS:
+            raise StorageError(
+                f"a DynamoDB transaction on {table!r} would need {len(ops)} operations; at most "
+                f"{MAX_TRANSACT_ITEMS} are allowed"
+            )
+        for attempt in range(self.max_attempts):
+            token = uuid.uuid4().hex
+            try:
+                with translated("TransactWriteItems", table):
+                    try:
+                        self.client.transact_write_items(TransactItems=ops, ClientRequestToken=token)
+                        return None
+                    except ClientError as exc:
+                        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                            raise
+                        codes = [r.get("Code") or "None" for r in exc.response.get("CancellationReasons", [])]
+                        if "ConditionalCheckFailed" in codes:
+                            return codes
+                        if not any(c in _TRANSIENT_CANCEL for c in codes):
+                            raise StorageError(
+                                f"DynamoDB cancelled a transaction on {table!r}: {', '.join(codes)}"
+                            ) from None
+                        raise _Retry() from None
+            except _Retry:
+                self.backoff(attempt)
+        raise StorageError(
+            f"DynamoDB kept cancelling a transaction on {table!r} (conflicts or throttling) after "
+            f"{self.max_attempts} attempts; retry shortly"
+        )
 
     def count(self, table: str, **kwargs) -> int:
         total = 0

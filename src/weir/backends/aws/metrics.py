@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -132,6 +132,50 @@ class DynamoMetricStore:
             out.update(self._read_metric(name, sids, start_ns, end_ns))
         return out
 
+    def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
+        """Every series with points in [start, end), by ascending id (what an export reads).
+
+        Read from the segments of the window's hours, compacted or not: segments stay until
+        their TTL, hold every write, and are addressed by (metric, hour, shard), so the cost
+        is 8 Queries per metric and hour plus the points written in the window; series that
+        were not written then cost nothing (chunks would cost a key per series and hour).
+        The window's points are held in memory to order series by id: fine for an hour.
+        """
+        if end_ns <= start_ns:
+            return
+        now_s = self.clock()
+        hours = range(keys.bucket_of(start_ns), keys.bucket_of(end_ns - 1) + 1, keys.BUCKET_NS)
+        jobs = [partial(self._scan_segments, name, hour, shard, end_ns, now_s)
+                for name in self.index.name_list() for hour in hours for shard in range(keys.SHARDS)]
+        if len(jobs) > 1 and self._read_threads > 1:
+            results = list(self._executor().map(lambda job: job(), jobs))
+        else:
+            results = [job() for job in jobs]
+        frags: dict[int, list[_Fragment]] = defaultdict(list)
+        written: set[str] = set()
+        for name, found in results:
+            for sid, frag in found:
+                frags[sid].append(frag)
+                written.add(name)
+        series = {s.id: s for name in sorted(written) for s in self.index.of(name)}
+        for sid in sorted(frags):
+            s = series.get(sid) or self.index.get(sid)
+            if s is None:
+                continue  # its index entry has expired with its retention
+            ts, vals = _trim(*_merge(frags[sid]), start_ns, end_ns)
+            if ts:
+                yield s, ts, vals
+
+    def _scan_segments(self, name, hour, shard, end, now_s) -> tuple[str, list[tuple[int, _Fragment]]]:
+        found = []
+        for item in self._segments(name, hour, shard, end):
+            if int(item[keys.TTL]["N"]) <= now_s:
+                continue
+            version = (int(item["w"]["N"]), item[keys.RANGE]["N"])
+            for sid, ts, vals in Segment(item["d"]["B"]).all_series():
+                found.append((sid, (version, ts, vals)))
+        return name, found
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -156,7 +200,7 @@ class DynamoMetricStore:
 
     def compact_all_due(self) -> list[CompactionResult]:
         """Every metric's closed pending hours (for a schedule: metrics that stopped writing)."""
-        return [r for name in self.index.names() for r in self.compact_due(name)]
+        return [r for name in self.index.name_list() for r in self.compact_due(name)]
 
     def compact(self, name: str, hour_ns: int, *, force: bool = False) -> CompactionResult:
         """Rebuild the chunks of one metric hour from its segments and clear its pending mark.

@@ -83,9 +83,10 @@ class SeriesIndex:
         self._loaded.add(name)
         return sorted(found, key=lambda s: s.key)
 
-    def names(self) -> dict[str, int]:
+    def name_list(self) -> list[str]:
+        """The live metric names, sorted (one Query; `names` also counts each one's series)."""
         now = int(self.clock())
-        live = [
+        return [
             item["sk"]["S"]
             for item in self.db.query(
                 self.table,
@@ -95,8 +96,11 @@ class SeriesIndex:
             )
             if int(item["ttl"]["N"]) > now
         ]
+
+    def names(self) -> dict[str, int]:
+        now = int(self.clock())
         counts = {}
-        for name in live:
+        for name in self.name_list():
             n = self.db.count(
                 self.table,
                 KeyConditionExpression="pk = :pk",

@@ -102,6 +102,13 @@ class RetryPolicy:
         return int(min(self.max_seconds, self.base_seconds * 2 ** (attempts - 1)) * NS)
 
 
+# On a one-minute schedule (the `alerts` function) retries happen at most once a minute, so
+# second-scale backoff means nothing and eight attempts would give up within minutes of an
+# SNS outage: 1, 2, 4, 8 minutes then every 15, for about 11 hours, before a delivery is
+# marked failed.
+SCHEDULED_RETRY = RetryPolicy(max_attempts=48, base_seconds=60.0, max_seconds=900.0)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -117,6 +124,8 @@ class Dispatcher:
         self.webhook = webhook
         self.retry = retry
         self.clock = clock
+        self.sent = 0  # deliveries that succeeded, and attempts that failed (for metrics)
+        self.failures = 0
 
     def deliver_due(self, limit: int = 100) -> int:
         """Attempt every delivery that is due; returns how many were attempted."""
@@ -131,6 +140,7 @@ class Dispatcher:
                 now = int(self.clock() * NS)
                 final = attempts >= self.retry.max_attempts or isinstance(exc, TargetGoneError)
                 retry_at = None if final else now + self.retry.delay_ns(attempts)
+                self.failures += 1
                 self.alerts.delivery_failed(d.id, error, retry_at)
                 log.warning(
                     "alert %s to %s failed (attempt %d%s): %s", d.event.event_id, d.target, attempts,
@@ -141,6 +151,7 @@ class Dispatcher:
         # One transaction for the batch's successes: a crash before it commits re-sends at
         # most this batch, each with its stable event id.
         self.alerts.deliveries_done(done, int(self.clock() * NS))
+        self.sent += len(done)
         return len(due)
 
     def _notifier(self, target: str) -> Notifier:
