@@ -15,7 +15,7 @@ def listing(api) -> dict[str, int]:
     while True:
         params = {"limit": "1000", **({"cursor": cursor} if cursor else {})}
         body = api.get("/files", params=params).json()
-        out.update({f["key"]: f["size"] for f in body["files"]})
+        out.update({f["key"]: f.get("size") for f in body["files"]})
         cursor = body.get("next_cursor")
         if not cursor:
             return out
