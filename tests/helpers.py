@@ -37,11 +37,17 @@ class Reply:
 
 
 class Http:
-    def __init__(self, port: int) -> None:
-        self.port = port
+    """A tiny HTTP(S) client for tests: a loopback port, or a whole URL (a stage path
+    included) with an optional API key sent as `x-api-key`, the header API Gateway checks."""
+
+    def __init__(self, port: int | None = None, *, url: str | None = None, api_key: str | None = None) -> None:
+        parts = urllib.parse.urlsplit(url or f"http://127.0.0.1:{port}")
+        self.https = parts.scheme == "https"
+        self.host, self.port, self.prefix = parts.hostname or "127.0.0.1", parts.port, parts.path.rstrip("/")
+        self.key = api_key
 
     def request(self, method: str, path: str, body: bytes | str | None = None, *, params: dict | None = None,
-                headers: dict | None = None, json_body=None, gzip: bool = False) -> Reply:
+                headers: dict | None = None, json_body=None, gzip: bool = False, key: bool = True) -> Reply:
         hdrs = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body)
@@ -51,11 +57,13 @@ class Http:
         if gzip and body is not None:
             body = _gzip.compress(body)
             hdrs["Content-Encoding"] = "gzip"
-        if params:
-            path += "?" + urllib.parse.urlencode(params)
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        if key and self.key:
+            hdrs["x-api-key"] = self.key
+        target = self.prefix + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        conn_cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        conn = conn_cls(self.host, self.port, timeout=60)
         try:
-            conn.request(method, path, body=body, headers=hdrs)
+            conn.request(method, target, body=body, headers=hdrs)
             resp = conn.getresponse()
             return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
         finally:

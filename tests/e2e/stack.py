@@ -14,17 +14,15 @@ server (the local stand-in for that function) and the manifest is read from the 
 from __future__ import annotations
 
 import gzip
-import http.client
 import json
 import os
 import subprocess
 import sys
 import time
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import ROOT, Reply
+from tests.helpers import ROOT, Http
 from weir.metrics import export
 
 OUTPUTS_ENV = "WEIR_STACK_OUTPUTS"
@@ -64,42 +62,9 @@ class StackOutputs:
         return "export_dir" in self.raw
 
 
-class Api:
-    """HTTP(S) to the stack's API URL (a stage path included), with or without the key."""
-
-    def __init__(self, outputs: StackOutputs) -> None:
-        parts = urllib.parse.urlsplit(outputs.api_url)
-        self.https = parts.scheme == "https"
-        self.host, self.port, self.prefix = parts.hostname, parts.port, parts.path.rstrip("/")
-        self.key = outputs.api_key
-
-    def request(self, method: str, path: str, *, json_body=None, body: bytes | None = None,
-                headers: dict | None = None, params: dict | None = None, key: bool = True,
-                gzip_body: bool = False) -> Reply:
-        hdrs = dict(headers or {})
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        if gzip_body and body is not None:
-            body = gzip.compress(body)
-            hdrs["Content-Encoding"] = "gzip"
-        if key and self.key:
-            hdrs["x-api-key"] = self.key  # the header API Gateway checks; `weir serve` accepts it too
-        target = self.prefix + path + ("?" + urllib.parse.urlencode(params) if params else "")
-        conn_cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        conn = conn_cls(self.host, self.port, timeout=60)
-        try:
-            conn.request(method, target, body=body, headers=hdrs)
-            resp = conn.getresponse()
-            return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
-        finally:
-            conn.close()
-
-    def get(self, path: str, **kw) -> Reply:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, json_body=None, **kw) -> Reply:
-        return self.request("POST", path, json_body=json_body, **kw)
+def Api(outputs: StackOutputs) -> Http:  # noqa: N802 - reads as the class it stands for
+    """HTTP(S) to the stack's API URL (a stage path included), with the stack's API key."""
+    return Http(url=outputs.api_url, api_key=outputs.api_key)
 
 
 class Exporter:

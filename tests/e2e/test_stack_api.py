@@ -123,7 +123,7 @@ def test_gzip_and_protobuf_bodies_arrive_intact(api):
     from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as svc
 
     name = f"e2e_{RUN}_bin"
-    r = api.post("/metrics", {"name": name, "value": 3.5, "dimensions": {"via": "gzip"}}, gzip_body=True)
+    r = api.post("/metrics", {"name": name, "value": 3.5, "dimensions": {"via": "gzip"}}, gzip=True)
     assert r.status == 200 and r.json()["accepted"] == 1, r
     req = svc.ExportMetricsServiceRequest()
     metric = req.resource_metrics.add().scope_metrics.add().metrics.add()
