@@ -27,7 +27,7 @@ test: $(VENV)/.dev-installed
 
 # Static checks: lint, types, security. CI runs them after the tests.
 check: $(VENV)/.dev-installed
-	$(VENV)/bin/ruff check src tests bench infra/metrics
+	$(VENV)/bin/ruff check src tests bench infra/metrics infra/files
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/mypy infra/metrics/weir_metrics infra/metrics/__main__.py
 	$(VENV)/bin/bandit -q -c pyproject.toml -r src

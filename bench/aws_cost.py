@@ -33,10 +33,10 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from workload import BATCHES, SERIES, free_port, json_bodies, points
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-
-from workload import BATCHES, SERIES, free_port, json_bodies, points  # noqa: E402
 
 WRU_PRICE = 0.625 / 1e6
 RRU_PRICE = 0.125 / 1e6

@@ -14,9 +14,8 @@ import aws_cdk as cdk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from weir_files.naming import check_environment  # noqa: E402
-from weir_files.stack import FilesStack  # noqa: E402
-
+from weir_files.naming import check_environment
+from weir_files.stack import FilesStack
 
 # Feature flags set here rather than only in cdk.json, so that a plain-Python synthesis
 # (the tests) builds the same template as `cdk synth`.

@@ -73,7 +73,8 @@ def checkov(bin_dir: Path, template: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scanners", type=Path, default=ROOT / ".venv-iac" / "bin", help="bin folder of the scanner venv")
+    parser.add_argument("--scanners", type=Path, default=ROOT / ".venv-iac" / "bin",
+                        help="bin folder of the scanner venv")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "cdk.out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -18,20 +18,20 @@ import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from weir_metrics import contract, grants, naming  # noqa: E402
-from weir_metrics import settings as stack_settings  # noqa: E402
-from weir_metrics.alarms import Alarms, AlarmsArgs  # noqa: E402
-from weir_metrics.alerting import AlertTopic, AlertTopicArgs  # noqa: E402
-from weir_metrics.api import Api, ApiArgs  # noqa: E402
-from weir_metrics.encryption import Encryption, EncryptionArgs  # noqa: E402
-from weir_metrics.exports import ExportBucket, ExportBucketArgs  # noqa: E402
-from weir_metrics.functions import Function, FunctionArgs  # noqa: E402
-from weir_metrics.queues import EncryptedQueue, EncryptedQueueArgs  # noqa: E402
-from weir_metrics.schedules import ALERTS_SCHEDULE, EXPORT_SCHEDULE, Schedule, ScheduleArgs  # noqa: E402
-from weir_metrics.storage import Storage, StorageArgs  # noqa: E402
-from weir_metrics.stream import StreamTrigger, StreamTriggerArgs  # noqa: E402
+from weir_metrics import contract, grants, naming
+from weir_metrics import settings as stack_settings
+from weir_metrics.alarms import Alarms, AlarmsArgs
+from weir_metrics.alerting import AlertTopic, AlertTopicArgs
+from weir_metrics.api import Api, ApiArgs
+from weir_metrics.encryption import Encryption, EncryptionArgs
+from weir_metrics.exports import ExportBucket, ExportBucketArgs
+from weir_metrics.functions import Function, FunctionArgs
+from weir_metrics.queues import EncryptedQueue, EncryptedQueueArgs
+from weir_metrics.schedules import ALERTS_SCHEDULE, EXPORT_SCHEDULE, Schedule, ScheduleArgs
+from weir_metrics.storage import Storage, StorageArgs
+from weir_metrics.stream import StreamTrigger, StreamTriggerArgs
 
-from weir import config as weir_config  # noqa: E402
+from weir import config as weir_config
 
 # --- configuration ---------------------------------------------------------------------
 settings = stack_settings.read(pulumi.Config(), pulumi.Config("aws"), stack=pulumi.get_stack())

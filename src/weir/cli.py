@@ -21,6 +21,7 @@ from weir import config
 from weir.client import ApiError, Client
 from weir.commands.alerts import alerts
 from weir.commands.export import export_command, serve_export_options, serve_export_settings
+from weir.commands.files import files
 from weir.commands.keys import keys
 from weir.errors import WeirError
 from weir.metrics.timeutil import parse_duration
@@ -124,6 +125,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
 main.add_command(keys)
 main.add_command(export_command)
 main.add_command(alerts)
+main.add_command(files)
 
 
 @main.command()
@@ -293,7 +295,3 @@ def _fmt(v) -> str:
         return f"{v:.6g}"
     return str(v)
 
-
-from weir.commands.files import files as _files  # noqa: E402
-
-main.add_command(_files)

@@ -142,7 +142,7 @@ class Settings:
         retention = env[ENV_RETENTION]
         bucket = env.get(ENV_METRICS_BUCKET)
         return cls(
-            data_dir=Path("/tmp/weir"),  # nosec B108 - Lambda's only writable path; nothing local is stored
+            data_dir=Path("/tmp/weir"),  # nosec B108  # Lambda's only writable path; nothing local is stored
             retention_seconds=(
                 parse_duration(retention, ENV_RETENTION) if retention else limits.DEFAULT_RETENTION_SECONDS
             ),

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, Subscription
+from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, State, Subscription
 from weir.metrics.series import Series
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class StateRecord:
 
     group_key: str
     group: dict[str, str]
-    state: str
+    state: State
     since_ns: int
     reason: str = ""
     value: float | None = None

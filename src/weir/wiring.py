@@ -177,6 +177,10 @@ def _add_local_alerts(services: Services, settings: Settings) -> None:
     _wire_alerts(services, settings, SqliteAlertStore(settings.alerts_db), cfg, retry=retry, background=True)
 
 
+def _nothing() -> None:
+    """The rules-changed hook when no background worker runs: nothing to wake."""
+
+
 def _wire_alerts(
     services: Services,
     settings: Settings,
@@ -217,7 +221,7 @@ def _wire_alerts(
     services.alert_store = alerts
     services.alert_engine = engine
     services.alert_dispatcher = dispatcher
-    on_rules_changed: Callable[[], None] = lambda: None  # noqa: E731
+    on_rules_changed: Callable[[], None] = _nothing
     if background:
         from weir.configfile import FileConfig
         from weir.metrics.alerts.worker import AlertWorker

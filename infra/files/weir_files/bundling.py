@@ -35,7 +35,7 @@ def pip_command(target: str) -> list[str]:
 
 @jsii.implements(ILocalBundling)
 class PipBundling:
-    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         try:
             subprocess.run(pip_command(output_dir), check=True)
         except (OSError, subprocess.CalledProcessError) as exc:

@@ -4,7 +4,7 @@ from weir.lambdas import runtime
 
 runtime.lean_packages("aws_lambda_powertools.event_handler")
 
-from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
+from aws_lambda_powertools.logging import correlation_paths  # noqa: E402 - after lean_packages, which must run first
 
 logger, metrics, tracer = runtime.observability("api")
 

@@ -10,6 +10,9 @@ import importlib.util
 import sys
 from collections.abc import Callable
 
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 
 def lean_packages(*names: str) -> None:
     """Register packages without running their `__init__`; their submodules import as usual.
@@ -26,9 +29,6 @@ def lean_packages(*names: str) -> None:
         if spec is not None:
             sys.modules[name] = importlib.util.module_from_spec(spec)
 
-
-from aws_lambda_powertools import Logger, Metrics  # noqa: E402
-from aws_lambda_powertools.metrics import MetricUnit  # noqa: E402
 
 NAMESPACE = "Weir"
 _state: dict = {}
@@ -112,7 +112,7 @@ def make_tracer(service: str):
     short; adding it to the bundle turns tracing on with no code change.
     """
     try:
-        import aws_xray_sdk  # noqa: F401
+        import aws_xray_sdk  # noqa: F401 - imported only to learn whether the SDK is installed
     except ImportError:
         return None
     from aws_lambda_powertools import Tracer

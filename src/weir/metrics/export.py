@@ -107,7 +107,7 @@ def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise InvalidInputError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == "parquet":
-        import weir.metrics.export_parquet  # noqa: F401  raises InvalidInputError naming the extra
+        import weir.metrics.export_parquet  # noqa: F401 - imported for its check: raises InvalidInputError naming the extra
 
 
 @dataclass

@@ -75,7 +75,7 @@ class IngestService:
 
     def _tell(self, batch: PointBatch) -> None:
         try:
-            self.listener(batch)  # type: ignore[misc]
+            cast(IngestListener, self.listener)(batch)  # ingest_points schedules this only with a listener
         except Exception:  # a listener's failure never fails the ingest that is already stored
             log.exception("ingest listener failed")
 
@@ -140,7 +140,7 @@ class IngestService:
         get = self._series.get
         series = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
         try:
-            sids = [s.id for s in series]  # type: ignore[union-attr]
+            sids = [s.id for s in series]  # type: ignore[union-attr]  # a None raises, caught below: no check per point
         except AttributeError:  # a None: some series is not cached yet
             return None
         return PointBatch(sids, [t * NS for t in tss], [p.value for p in points])

@@ -95,7 +95,7 @@ class QueryService:
             # statistics themselves, and the encoded JSON is identical.
             points = [summarize(v, timestamp=first + i * step) for i, v in buckets]
             group = {group_by: group_key[0]} if group_by else {}
-            out.append(QueryGroup(group, len(members), points))  # type: ignore[arg-type]
+            out.append(QueryGroup(group, len(members), points))  # type: ignore[arg-type]  # dicts, not StatPoints: see above
         return QueryResult(name, ns_to_rfc3339(start), ns_to_rfc3339(end), period // NS, stats, out)
 
     def _select(self, name: str, filters: dict[str, str]) -> list[Series]:

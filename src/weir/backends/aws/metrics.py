@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
@@ -106,7 +106,7 @@ class DynamoMetricStore:
         with self._lock:  # the write's version: later writes of this process win, even within a clock tick
             now_ns = self._last_version = max(self._now_ns(), self._last_version + 1)
         self.index.ensure(batch.new_series, set(batch.series_ids))
-        names = {sid: self.index.cached(sid).name for sid in set(batch.series_ids)}  # type: ignore[union-attr]
+        names = {sid: cast(Series, self.index.cached(sid)).name for sid in set(batch.series_ids)}  # ensure() cached all
         groups: dict[tuple[str, int, int], dict[tuple[int, int], float]] = defaultdict(dict)
         bucket, shards = keys.BUCKET_NS, keys.SHARDS
         for sid, ts, v in zip(batch.series_ids, batch.timestamps, batch.values):

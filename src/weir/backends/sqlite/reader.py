@@ -71,8 +71,7 @@ class SqliteMetricReader:
             batch = ids_list[i : i + 500]
             marks = ",".join("?" * len(batch))
             for sid, name, dims, type_, unit in self._conn.execute(
-                # Only '?' placeholders are interpolated; the ids themselves are bound.
-                f"SELECT id, name, dimensions, type, unit FROM series WHERE id IN ({marks})",  # nosec B608
+                f"SELECT id, name, dimensions, type, unit FROM series WHERE id IN ({marks})",  # nosec B608  # only '?' marks interpolated; ids are bound
                 batch,
             ):
                 out[sid] = Series(sid, name, msgspec.json.decode(dims), type_, unit)

@@ -25,7 +25,7 @@ import msgspec
 
 from weir.metrics.aggregate import bucket_many, bucket_sorted, summarize
 from weir.metrics.alerts import state as sm
-from weir.metrics.alerts.model import GROUP_ALL, AlertEvent, Rule
+from weir.metrics.alerts.model import GROUP_ALL, AlertEvent, EventKind, Rule
 from weir.metrics.series import Series, matches
 from weir.metrics.timeutil import NS, ns_to_rfc3339
 from weir.ports import AlertStore, MetricStore, StateChange, StateRecord
@@ -170,16 +170,16 @@ class AlertEngine:
         self.last_evaluated[rule.id] = now
         return self.alerts.record(rule.id, rule.version, changes) if changes else []
 
-    def _change(self, rule: Rule, old: StateRecord, d: sm.Decision, kind: str, now: int) -> StateChange:
+    def _change(self, rule: Rule, old: StateRecord, d: sm.Decision, kind: EventKind, now: int) -> StateChange:
         spec = rule.spec
         version = old.version + 1
         digest = blake2b(old.group_key.encode(), digest_size=4).hexdigest()
         event = AlertEvent(
             event_id=f"{rule.id}.{digest}.{rule.version}.{version}",
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             rule_id=rule.id, rule_name=spec.name, metric=spec.metric, group=old.group,
-            previous_state=old.state,  # type: ignore[arg-type]
-            state=d.state,  # type: ignore[arg-type]
+            previous_state=old.state,
+            state=d.state,
             severity=spec.severity, reason=d.reason, value=d.value, threshold=spec.threshold,
             comparison=spec.comparison, statistic=spec.statistic, period=spec.period, labels=spec.labels,
             at=ns_to_rfc3339(now), environment=self.environment,

@@ -8,7 +8,7 @@ anything is stored.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import Meta
@@ -25,8 +25,8 @@ State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 EventKind = Literal["transition", "renotify"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
-STATISTICS: tuple[str, ...] = Statistic.__args__  # type: ignore[attr-defined]
-COMPARISONS: tuple[str, ...] = Comparison.__args__  # type: ignore[attr-defined]
+STATISTICS: tuple[str, ...] = get_args(Statistic)
+COMPARISONS: tuple[str, ...] = get_args(Comparison)
 MAX_EVALUATION_PERIODS = 100
 MAX_WINDOW_SECONDS = 86_400  # as CloudWatch: periods x evaluation periods <= one day
 MAX_LABELS = 20

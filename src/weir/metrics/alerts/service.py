@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 import msgspec
 
@@ -152,7 +153,7 @@ class AlertService:
 
     def _out(self, rule: Rule) -> RuleOut:
         states = [
-            GroupState(group=s.group, state=s.state, since=ns_to_rfc3339(s.since_ns), reason=s.reason,  # type: ignore[arg-type]
+            GroupState(group=s.group, state=s.state, since=ns_to_rfc3339(s.since_ns), reason=s.reason,
                        value=s.value)
             for s in self.alerts.get_states(rule.id)
         ]
@@ -198,7 +199,9 @@ class AlertService:
         )
 
 
-def subscription_from(spec: SubscriptionSpec, sub_id: str, source: str, now_ns: int) -> Subscription:
+def subscription_from(
+    spec: SubscriptionSpec, sub_id: str, source: Literal["api", "config"], now_ns: int
+) -> Subscription:
     """Validate a subscription spec (URL, filter policy) into a stored subscription."""
     from urllib.parse import urlsplit
 
@@ -208,7 +211,7 @@ def subscription_from(spec: SubscriptionSpec, sub_id: str, source: str, now_ns: 
     policy = parse_policy(spec.filter_policy) if spec.filter_policy is not None else None
     return Subscription(
         id=sub_id, name=spec.name or sub_id, url=spec.url, filter_policy=policy, timeout=spec.timeout,
-        source=source, created_ns=now_ns, secret=spec.secret,  # type: ignore[arg-type]
+        source=source, created_ns=now_ns, secret=spec.secret,
     )
 
 

@@ -22,6 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from weir.metrics.alerts.model import EventKind, State
 
 EXTRA_PERIODS = 2
 
@@ -46,7 +50,7 @@ def breaches(value: float, comparison: str, threshold: float) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    state: str
+    state: State
     reason: str
     value: float | None  # the most recent real datapoint of the range
 
@@ -59,7 +63,7 @@ def decide(
     m: int,
     n: int,
     missing: str,
-    current: str,
+    current: State,
 ) -> Decision:
     """The new state from the datapoints of the evaluation range, oldest first (None = missing)."""
     flags = [None if v is None else breaches(v, comparison, threshold) for v in datapoints]
@@ -71,11 +75,13 @@ def decide(
         used = real[-m:]
         b = sum(1 for _, f in used if f)
         shown = ", ".join(_num(v) for v, _ in used)
-        verdict = "ALARM" if b >= n else "OK"
+        verdict: State = "ALARM" if b >= n else "OK"
         head = "Threshold crossed" if verdict == "ALARM" else "Threshold not crossed"
         return Decision(verdict, f"{head}: {b} of the last {m} datapoints [{shown}] were {cmp_text}", latest)
     if k == 0:
-        by_treatment = {"missing": "INSUFFICIENT_DATA", "ignore": current, "breaching": "ALARM", "not_breaching": "OK"}
+        by_treatment: dict[str, State] = {
+            "missing": "INSUFFICIENT_DATA", "ignore": current, "breaching": "ALARM", "not_breaching": "OK"
+        }
         state = by_treatment[missing]
         return Decision(state, f"No datapoints in the last {len(flags)} periods (missing data: {missing})", None)
     b = sum(1 for _, f in real if f)
@@ -100,7 +106,7 @@ def decide(
 
 def event_kind(
     previous: str, new: str, *, last_notified_ns: int | None, now_ns: int, renotify_ns: int | None
-) -> str | None:
+) -> EventKind | None:
     """What, if anything, this evaluation must notify: a transition or a reminder in ALARM."""
     if new != previous:
         return "transition"

@@ -38,7 +38,7 @@ import msgspec
 from weir.errors import InvalidInputError
 from weir.metrics import limits
 from weir.metrics.formats import PointCounter, ns_timestamp, raw_dims
-from weir.metrics.model import Rejected, WirePoint
+from weir.metrics.model import MetricType, Rejected, WirePoint
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -271,7 +271,7 @@ def walk(req, d) -> Decoded:
 
 def _numbers(out: Decoded, d, kind, data, name, unit, ctx, count) -> None:
     """Gauge and sum points, the bulk of most exports: one Weir point each, in a tight loop."""
-    mtype = "counter" if kind == "sum" and data.is_monotonic else "gauge"
+    mtype: MetricType = "counter" if kind == "sum" and data.is_monotonic else "gauge"
     cache, scope = out.raw_cache, out.scope_no
     points, origin = out.points, out.origin
     number = d.number
@@ -299,7 +299,7 @@ def _numbers(out: Decoded, d, kind, data, name, unit, ctx, count) -> None:
         t = dp.time_unix_nano
         ts = (t if t >= _NS_FLOOR else ns_timestamp(t)) if t else None
         if type(value) is float and value - value == 0.0:
-            points.append(WirePoint(name, value, ts, mtype, unit, raw))  # type: ignore[arg-type]
+            points.append(WirePoint(name, value, ts, mtype, unit, raw))
             origin.append(ordinal)
         else:
             _emit(out, ordinal, name, value, ts, mtype, unit, raw)
@@ -312,12 +312,12 @@ def _emit_data_point(out: Decoded, d, kind, data, dp, name, unit, ctx, ordinal, 
         return _reject(out, ordinal, f"attributes: {exc}")
     t = dp.time_unix_nano
     ts = ns_timestamp(t) if t else None
-    points: list[tuple[str, float | None, str, str | None, dict]] = []
+    points: list[tuple[str, float | None, MetricType, str | None, dict]] = []
     if kind == "gauge" or kind == "sum":
         value = d.number(dp)
         if value is None:
             return _reject(out, ordinal, "the data point has neither asDouble nor asInt")
-        mtype = "counter" if kind == "sum" and data.is_monotonic else "gauge"
+        mtype: MetricType = "counter" if kind == "sum" and data.is_monotonic else "gauge"
         points.append((name, value, mtype, unit, attrs))
     elif kind == "histogram":
         counts, bounds = list(dp.bucket_counts), list(dp.explicit_bounds)
@@ -382,7 +382,7 @@ def _dims(attrs: dict[str, str], ctx: list[tuple[str, str]], out: Decoded) -> di
     return dims
 
 
-def _emit(out: Decoded, ordinal: int, name: str, value, ts, mtype: str, unit, raw) -> None:
+def _emit(out: Decoded, ordinal: int, name: str, value, ts, mtype: MetricType, unit, raw) -> None:
     try:
         v = float(value)
     except OverflowError:
@@ -391,7 +391,7 @@ def _emit(out: Decoded, ordinal: int, name: str, value, ts, mtype: str, unit, ra
         out.rejected.append(Rejected(len(out.points), f"value {value} is not stored; Weir stores finite numbers only"))
         out.points.append(None)
     else:
-        out.points.append(WirePoint(name, v, ts, mtype, unit, raw))  # type: ignore[arg-type]
+        out.points.append(WirePoint(name, v, ts, mtype, unit, raw))
     out.origin.append(ordinal)
 
 
