@@ -70,8 +70,8 @@ class Services:
     alert_worker: AlertWorker | None = None
     alert_engine: AlertEngine | None = None  # what the `alerts` function drives on its schedule
     alert_dispatcher: Dispatcher | None = None
-    push_groups: PushGroupStore | None = None
-    files: FileServices | None = None  # Pushgateway group membership (weir.metrics.push)
+    push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.metrics.push)
+    files: FileServices | None = None
 
     def start_background(self) -> None:
         """Start the background jobs (`weir serve` only; in AWS, EventBridge calls them)."""
