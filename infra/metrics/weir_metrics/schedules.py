@@ -1,8 +1,9 @@
 """EventBridge schedules that invoke a function: the exporter hourly, the alert evaluator
 every minute, each with the Lambda permission that lets only its own rule invoke it.
 
-The exporter runs five minutes past each hour: the hour just closed plus the same grace
-`weir serve` gives late points (`--export-delay 5m`).
+The expressions come from `weir.config.SCHEDULES`, the code's own statement of when its
+functions expect to run (the exporter ten minutes past each hour: the hour just closed
+plus a grace for late points), so the stack and the runtime cannot drift apart.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from weir.config import SCHEDULES
 from weir_metrics import TYPE_PREFIX, naming
 
-EXPORT_SCHEDULE = "cron(5 * * * ? *)"
-ALERTS_SCHEDULE = "rate(1 minute)"
+EXPORT_SCHEDULE = SCHEDULES["exporter"]
+ALERTS_SCHEDULE = SCHEDULES["alerts"]
 
 
 @dataclass
