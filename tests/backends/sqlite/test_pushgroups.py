@@ -1,4 +1,5 @@
-"""The push-group store port on SQLite: replace, add, delete, survive a reopen."""
+"""The push-group store on SQLite beyond the shared contract in
+tests/backends/test_state_contract.py: reopening, driver errors."""
 
 from __future__ import annotations
 
@@ -20,18 +21,6 @@ def store(tmp_path):
 
 def group(members, method="PUT", ns=1):
     return PushGroup('{job="j"}', {"job": "j"}, ns, method, members)
-
-
-def test_put_replaces_all_post_replaces_named_families(store):
-    store.record(group({"a": ["a1", "a2"], "b": ["b1"]}), replace_all=True)
-    store.record(group({"b": ["b2"], "c": ["c1"]}, "POST", 2), replace_all=False)
-    [g] = store.groups()
-    assert g.members == {"a": ["a1", "a2"], "b": ["b2"], "c": ["c1"]}
-    assert (g.method, g.pushed_ns, g.labels) == ("POST", 2, {"job": "j"})
-    store.record(group({"c": [], "d": ["d1"]}, "POST", 3), replace_all=False)
-    assert store.groups()[0].members == {"a": ["a1", "a2"], "b": ["b2"], "d": ["d1"]}
-    store.record(group({"e": ["e1"]}, "PUT", 4), replace_all=True)
-    assert store.groups()[0].members == {"e": ["e1"]}
 
 
 def test_delete_and_reopen(tmp_path):
