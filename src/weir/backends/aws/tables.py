@@ -30,35 +30,31 @@ METRICS_TABLE_SCHEMA = {
     "SSESpecification": {"Enabled": True},
 }
 
-SERIES_TABLE_SCHEMA = {
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-    "SSESpecification": {"Enabled": True},
-}
+
+def _pk_sk_schema() -> dict:
+    """String `pk`/`sk` keys, on demand, encrypted: the series and alert tables' shape
+    (a fresh dict each call, so neither table's schema can change the other's)."""
+    return {
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "SSESpecification": {"Enabled": True},
+    }
+
+
+SERIES_TABLE_SCHEMA = _pk_sk_schema()
 
 # The alert-configuration table (`ALERT_CONFIG_TABLE`, the seed's `alert-configurations`):
 # rules, their states and events, the delivery outbox and subscriptions, told apart by the
 # `pk` prefix (see backends/aws/alerts.py). No stream, no index: every read is a GetItem or a
 # Query on a known partition. TTL on `ttl` like the other tables (no alert item sets it yet).
-ALERTS_TABLE_SCHEMA = {
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-    "SSESpecification": {"Enabled": True},
-}
+ALERTS_TABLE_SCHEMA = _pk_sk_schema()
 
 TTL_ATTRIBUTE = keys.TTL  # the TTL attribute of every table above
 # Which schema each table uses, by the environment variable that names it (config.py).
