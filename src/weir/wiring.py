@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from weir import config
-from weir.config import MissingSettingError, Settings
+from weir.config import Settings
 from weir.errors import InvalidInputError
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
@@ -148,6 +148,7 @@ def build_export_target(settings: Settings, s3_client=None, session=None) -> Obj
     """S3 when a bucket is configured, else the local exports folder."""
     if settings.export_bucket:
         from weir.backends.aws.objects import S3ObjectStore
+        from weir.backends.aws.session import aws_client
 
         # The region comes from the environment or the Lambda runtime; never set it here.
         client = s3_client or aws_client("s3", settings.export_endpoint_url or settings.endpoint_url, session)
@@ -213,6 +214,7 @@ def _wire_alerts(
     notifiers: dict = {LOG_TARGET: LogNotifier()}
     if topic:
         from weir.backends.aws.notify import SnsNotifier
+        from weir.backends.aws.session import aws_client
 
         notifiers[SNS_TARGET] = SnsNotifier(sns_client or aws_client("sns", settings.endpoint_url, session), topic)
     router = Router(alerts, sns=bool(topic))
@@ -327,11 +329,10 @@ def build_aws(
     The region comes from botocore's own resolution (the Lambda runtime, AWS_DEFAULT_REGION,
     a profile); Weir never sets it. `settings.endpoint_url` points at an emulator.
     """
-    from botocore.session import get_session
-
+    from weir.backends.aws.session import aws_client, new_session
     from weir.backends.aws.state import DynamoExportState, DynamoPushGroupStore
 
-    session = get_session()
+    session = new_session()
     client = client or aws_client("dynamodb", settings.endpoint_url, session)
     store = build_aws_store(settings, client=client, clock=clock)
     services = Services(
@@ -371,7 +372,9 @@ def build_aws_store(settings: Settings, *, client=None, clock: Callable[[], floa
     from weir.backends.aws.metrics import DynamoMetricStore
 
     if client is None:
-        client = dynamodb_client(settings.endpoint_url)
+        from weir.backends.aws.session import aws_client
+
+        client = aws_client("dynamodb", settings.endpoint_url)
     if settings.create_tables:
         from weir.backends.aws.tables import create_tables
 
@@ -389,30 +392,3 @@ def build_aws_store(settings: Settings, *, client=None, clock: Callable[[], floa
 def lambda_settings(function: str = "api") -> Settings:
     """A deployed function's settings, from exactly its variables (config.FUNCTION_ENV)."""
     return Settings.for_lambda(os.environ, function)
-
-
-def dynamodb_client(endpoint_url: str | None = None):
-    """A DynamoDB client (see `aws_client`)."""
-    return aws_client("dynamodb", endpoint_url)
-
-
-def aws_client(service: str, endpoint_url: str | None = None, session=None):
-    """A client created through botocore's session: the same client and the same
-    region/credential/endpoint resolution as `boto3.client(service)`, without importing
-    boto3's resource layer and s3transfer (30-40 ms of every cold start). Clients built
-    together share a session, so its configuration and endpoint data load once."""
-    from botocore.config import Config
-    from botocore.exceptions import NoRegionError
-    from botocore.session import get_session
-
-    try:
-        return (session or get_session()).create_client(
-            service,
-            endpoint_url=endpoint_url,
-            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20),
-        )
-    except NoRegionError:
-        raise MissingSettingError(
-            "no AWS region configured: set AWS_DEFAULT_REGION or a profile's region "
-            "(in Lambda the runtime provides it; Weir never sets the region itself)"
-        ) from None

@@ -34,7 +34,7 @@ def test_with_the_xray_sdk_the_powertools_tracer_is_used():
 
 def test_functions_start_and_answer_in_an_interpreter_without_the_sdk(lambda_env, dynamodb, tmp_path):
     """Fresh interpreters, as in Lambda: no aws_xray_sdk, nothing imported before the
-    handler module (so `lean_packages` takes effect), real calls against moto."""
+    handler module (so `lean.lazy_packages` takes effect), real calls against moto."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     prelude = """
 import json, sys

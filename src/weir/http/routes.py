@@ -14,7 +14,7 @@ import zlib
 
 import msgspec
 
-# from the submodule, not the package: see weir.lambdas.runtime.lean_packages
+# from the submodule, not the package: see weir.lambdas.lean
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 

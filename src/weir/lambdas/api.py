@@ -1,10 +1,10 @@
 """The `api` function: API Gateway REST proxy events → the same route table as `weir serve`."""
 
-from weir.lambdas import runtime
+from weir.lambdas import lean, runtime
 
-runtime.lean_packages("aws_lambda_powertools.event_handler")
+lean.lazy_packages("aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.data_classes")
 
-from aws_lambda_powertools.logging import correlation_paths  # noqa: E402 - after lean_packages, which must run first
+from aws_lambda_powertools.logging import correlation_paths  # noqa: E402 - after lazy_packages, which must run first
 
 logger, metrics, tracer = runtime.observability("api")
 

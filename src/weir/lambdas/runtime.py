@@ -6,29 +6,10 @@ more than creating its boto3 client (see bench/cold_start.py).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-
-
-def lean_packages(*names: str) -> None:
-    """Register packages without running their `__init__`; their submodules import as usual.
-
-    Powertools' `event_handler` package module imports every resolver it has (AppSync,
-    Bedrock, VPC Lattice, ... and asyncio) for the one class the `api` function uses, which
-    Weir imports from its submodule. A package that is already loaded is left alone. Only
-    safe for packages whose package-level names nothing loaded needs: `data_classes`, for
-    one, is not (its own submodules import from it). The fresh-interpreter test in
-    tests/lambdas/test_observability.py runs the functions this way.
-    """
-    for name in names:
-        spec = importlib.util.find_spec(name) if name not in sys.modules else None
-        if spec is not None:
-            sys.modules[name] = importlib.util.module_from_spec(spec)
-
 
 NAMESPACE = "Weir"
 _state: dict = {}

@@ -1,10 +1,16 @@
 """The `stream` function: the time-series table's stream → compaction of closed hours,
 reporting per-record failures (Powertools BatchProcessor, partial batch response)."""
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from weir.lambdas import lean, runtime
 
-from weir.lambdas import runtime
+lean.lazy_packages("aws_lambda_powertools.utilities.data_classes")
+
+from aws_lambda_powertools.metrics import MetricUnit  # noqa: E402 - after lazy_packages, which must run first
+from aws_lambda_powertools.utilities.batch import (  # noqa: E402
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 
 logger, metrics, tracer = runtime.observability("stream")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
