@@ -79,53 +79,49 @@ class Dynamo:
 
     def batch_write(self, table: str, requests: list[dict]) -> None:
         """Write every request (PutRequest/DeleteRequest), 25 per call, retrying the rest."""
+
+        def send(pending: list[dict]) -> list[dict]:
+            out = self.client.batch_write_item(RequestItems={table: pending})
+            return out.get("UnprocessedItems", {}).get(table, [])
+
         for i in range(0, len(requests), BATCH_WRITE_ITEMS):
-            pending = requests[i : i + BATCH_WRITE_ITEMS]
-            attempt = 0
-            while pending:
-                try:
-                    with translated("BatchWriteItem", table):
-                        out = self.client.batch_write_item(RequestItems={table: pending})
-                    pending = out.get("UnprocessedItems", {}).get(table, [])
-                except _Retry:
-                    pass
-                else:
-                    if not pending:
-                        break
-                attempt += 1
-                if attempt >= self.max_attempts:
-                    raise StorageError(
-                        f"{len(pending)} items for table {table!r} were still unprocessed after "
-                        f"{attempt} attempts (DynamoDB is throttling); nothing of this request was "
-                        "acknowledged, retry it shortly"
-                    )
-                log.info("retrying %d unprocessed items for %s (attempt %d)", len(pending), table, attempt)
-                self.backoff(attempt)
+            self._until_done("BatchWriteItem", table, requests[i : i + BATCH_WRITE_ITEMS], send, lambda left, n: (
+                f"{len(left)} items for table {table!r} were still unprocessed after {n} attempts (DynamoDB "
+                "is throttling); nothing of this request was acknowledged, retry it shortly"))
 
     def batch_get(self, table: str, keys: list[dict], *, consistent: bool = True) -> list[dict]:
         """The items that exist among `keys`, 100 per call, retrying UnprocessedKeys."""
         found: list[dict] = []
+
+        def send(pending: dict) -> dict:
+            out = self.client.batch_get_item(RequestItems=pending)
+            found.extend(out.get("Responses", {}).get(table, []))
+            return out.get("UnprocessedKeys") or {}
+
         for i in range(0, len(keys), BATCH_GET_KEYS):
-            pending = {table: {"Keys": keys[i : i + BATCH_GET_KEYS], "ConsistentRead": consistent}}
-            attempt = 0
-            while pending:
-                try:
-                    with translated("BatchGetItem", table):
-                        out = self.client.batch_get_item(RequestItems=pending)
-                    found += out.get("Responses", {}).get(table, [])
-                    pending = out.get("UnprocessedKeys") or {}
-                except _Retry:
-                    pass
-                else:
-                    if not pending:
-                        break
-                attempt += 1
-                if attempt >= self.max_attempts:
-                    raise StorageError(
-                        f"DynamoDB kept throttling reads of table {table!r} after {attempt} attempts; retry shortly"
-                    )
-                self.backoff(attempt)
+            batch = {table: {"Keys": keys[i : i + BATCH_GET_KEYS], "ConsistentRead": consistent}}
+            self._until_done("BatchGetItem", table, batch, send, lambda left, n: (
+                f"DynamoDB kept throttling reads of table {table!r} after {n} attempts; retry shortly"))
         return found
+
+    def _until_done(self, op: str, table: str, pending, send: Callable, exhausted: Callable[..., str]) -> None:
+        """`pending = send(pending)` until nothing is left: a batch call's unprocessed
+        remainder and its throttling are both retried with backoff, `max_attempts` in all."""
+        attempt = 0
+        while True:
+            try:
+                with translated(op, table):
+                    pending = send(pending)
+            except _Retry:
+                pass
+            else:
+                if not pending:
+                    return
+            attempt += 1
+            if attempt >= self.max_attempts:
+                raise StorageError(exhausted(pending, attempt))
+            log.info("retrying %s on %s (attempt %d)", op, table, attempt)
+            self.backoff(attempt)
 
     def query(self, table: str, **kwargs) -> Iterator[dict]:
         """Every item of a Query, page after page."""
