@@ -207,3 +207,13 @@ def invoke_query(name: str) -> tuple[int, dict]:
     ev["pathParameters"] = {"proxy": f"metrics/{name}"}
     r = api.handler(ev, context())
     return r["statusCode"], json.loads(r["body"])
+
+
+def test_an_encoded_path_is_read_as_weir_serve_reads_it(lambda_env):
+    """API Gateway REST delivers the path as sent; `:` encoded by a client (`%3A`, as
+    `urllib.parse.quote` does) still names the metric `job:rate`, as it does locally."""
+    from .conftest import api_call
+
+    assert api_call("POST", "/metrics", {"metrics": [{"name": "job:rate", "value": 1.0}]})[0] == 200
+    status, body = api_call("GET", "/metrics/job%3Arate/series")
+    assert status == 200 and [s["key"] for s in body["series"]] == ["job:rate"], body
