@@ -42,6 +42,8 @@ class KeyStore(Protocol):
     def digests(self) -> builtins.list[str]:
         """Current digests; cheap to call per request (adapters cache until a change)."""
 
+    def close(self) -> None: ...
+
 
 def new_key() -> str:
     return PREFIX + secrets.token_urlsafe(32)
@@ -68,6 +70,9 @@ class Authenticator:
     def __init__(self, store: KeyStore, *, open_reads: bool = False) -> None:
         self.store = store
         self.open_reads = open_reads
+
+    def close(self) -> None:
+        self.store.close()
 
     def check(self, method: str, path: str, headers: Mapping[str, str]) -> None:
         """Raise UnauthorizedError unless this request may proceed."""

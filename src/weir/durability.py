@@ -6,16 +6,24 @@ opens a `deferred` scope around the route handler and awaits the futures itself 
 sends the response: the handler stays synchronous (as the Lambda needs it), the event loop
 keeps serving other connections, and concurrent requests share one commit (group commit).
 Either way the answer goes out only after the data is on disk.
+
+State that describes stored points (Pushgateway group membership) must not change before
+those points are durable: `when_durable` runs such a step after the request's writes and
+makes the answer wait for the step too, so a failure of either is what the client hears.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
+from weir.errors import StorageError
+
 _scope = threading.local()
+_steps: ThreadPoolExecutor | None = None
+_steps_lock = threading.Lock()
 
 
 @contextmanager
@@ -61,3 +69,60 @@ def after_durable(callback) -> None:
 
     for future in pending:
         future.add_done_callback(done)
+
+
+def when_durable(step: Callable[[], None]) -> None:
+    """Run `step()` once every write settled so far in this scope is durable, as part of the
+    request: its answer waits for the step and reports the step's error.
+
+    Outside a deferred scope (a Lambda, the CLI, tests) the writes were already waited for,
+    so it runs now and raises as any call does. In one (the local gateway), the step's
+    outcome joins the pending futures the gateway awaits. If a write fails the step never
+    runs and that write's error completes it, so the state it would change stays as it was.
+    The step runs on a worker thread of its own: not on the store's writer, which completes
+    the writes and stays dedicated to points, nor on the event loop, which the step's own
+    I/O would block.
+    """
+    pending = getattr(_scope, "pending", None)
+    writes = list(pending or ())
+    if pending is None or not writes:
+        step()
+        return
+    outcome: Future = Future()
+    pending.append(outcome)
+    lock = threading.Lock()
+    state = {"left": len(writes), "over": False}
+
+    def done(write: Future) -> None:
+        error = write.exception() if not write.cancelled() else StorageError("the write was cancelled")
+        with lock:
+            if state["over"]:
+                return
+            state["left"] -= 1
+            state["over"] = error is not None or state["left"] == 0
+            if not state["over"]:
+                return
+        if error is not None:
+            outcome.set_exception(error)
+        else:
+            _executor().submit(_run, step, outcome)
+
+    for write in writes:
+        write.add_done_callback(done)
+
+
+def _run(step: Callable[[], None], outcome: Future) -> None:
+    try:
+        step()
+    except BaseException as exc:  # the request's answer, not this worker's concern
+        outcome.set_exception(exc)
+    else:
+        outcome.set_result(None)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _steps
+    with _steps_lock:
+        if _steps is None:
+            _steps = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weir-when-durable")
+        return _steps

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from weir import config
@@ -72,6 +72,8 @@ class Services:
     alert_dispatcher: Dispatcher | None = None
     push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.metrics.push)
     files: FileServices | None = None
+    # What wiring opened for these services and nothing else closes (the clients it created).
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def start_background(self) -> None:
         """Start the background jobs (`weir serve` only; in AWS, EventBridge calls them)."""
@@ -100,7 +102,12 @@ class Services:
         if self.push_groups is not None:
             self.push_groups.close()
             self.push_groups = None
+        if self.auth is not None:
+            self.auth.close()
+            self.auth = None
         self.store.close()
+        while self.closers:
+            self.closers.pop()()
 
 
 def build_local(settings: Settings) -> Services:
@@ -118,7 +125,8 @@ def build_local(settings: Settings) -> Services:
         flush_points=settings.flush_points,
         flush_seconds=settings.flush_seconds,
     )
-    exporter = ExportService(store, build_export_target(settings), fmt=settings.export_format)
+    closers: list[Callable[[], None]] = []
+    exporter = ExportService(store, build_export_target(settings, closers=closers), fmt=settings.export_format)
     scheduler = None
     if settings.exports:
         from weir.backends.sqlite.export_state import SqliteExportState
@@ -139,19 +147,25 @@ def build_local(settings: Settings) -> Services:
         export_scheduler=scheduler,
         push_groups=SqlitePushGroupStore(settings.data_dir / "pushgroups.db"),
         files=build_local_files(settings, watch=settings.watch_files),
+        closers=closers,
     )
     _add_local_alerts(services, settings)
     return services
 
 
-def build_export_target(settings: Settings, s3_client=None, session=None) -> ObjectStore:
-    """S3 when a bucket is configured, else the local exports folder."""
+def build_export_target(settings: Settings, s3_client=None, session=None, closers: list | None = None) -> ObjectStore:
+    """S3 when a bucket is configured, else the local exports folder. A client created here
+    gets its `close` added to `closers`, when given."""
     if settings.export_bucket:
         from weir.backends.aws.objects import S3ObjectStore
         from weir.backends.aws.session import aws_client
 
         # The region comes from the environment or the Lambda runtime; never set it here.
-        client = s3_client or aws_client("s3", settings.export_endpoint_url or settings.endpoint_url, session)
+        client = s3_client
+        if client is None:
+            client = aws_client("s3", settings.export_endpoint_url or settings.endpoint_url, session)
+            if closers is not None:
+                closers.append(client.close)
         return S3ObjectStore(client, settings.export_bucket, settings.export_prefix)
     from weir.backends.local.objects import FolderObjectStore
 
@@ -216,7 +230,10 @@ def _wire_alerts(
         from weir.backends.aws.notify import SnsNotifier
         from weir.backends.aws.session import aws_client
 
-        notifiers[SNS_TARGET] = SnsNotifier(sns_client or aws_client("sns", settings.endpoint_url, session), topic)
+        if sns_client is None:
+            sns_client = aws_client("sns", settings.endpoint_url, session)
+            services.closers.append(sns_client.close)
+        notifiers[SNS_TARGET] = SnsNotifier(sns_client, topic)
     router = Router(alerts, sns=bool(topic))
     engine = AlertEngine(services.store, alerts, router, environment=settings.environment, clock=clock)
     dispatcher = Dispatcher(alerts, notifiers, WebhookNotifier.for_subscription, retry=retry, clock=clock)
@@ -333,13 +350,17 @@ def build_aws(
     from weir.backends.aws.state import DynamoExportState, DynamoPushGroupStore
 
     session = new_session()
-    client = client or aws_client("dynamodb", settings.endpoint_url, session)
+    closers: list[Callable[[], None]] = []
+    if client is None:
+        client = aws_client("dynamodb", settings.endpoint_url, session)
+        closers.append(client.close)
     store = build_aws_store(settings, client=client, clock=clock)
     services = Services(
         store=store,
         ingest=IngestService(store, settings.retention_seconds, clock),
         query=QueryService(store, settings.retention_seconds, clock),
         push_groups=DynamoPushGroupStore(client, settings.series_table),
+        closers=closers,
     )
     if settings.alert_table:
         from weir.backends.aws.alerts import DynamoAlertStore
@@ -358,7 +379,7 @@ def build_aws(
         from weir.metrics.export_schedule import ExportScheduler
         from weir.metrics.export_service import ExportService
 
-        target = build_export_target(settings, s3_client, session)
+        target = build_export_target(settings, s3_client, session, services.closers)
         services.exporter = ExportService(store, target, fmt=settings.export_format, clock=clock)
         services.export_scheduler = ExportScheduler(
             services.exporter, DynamoExportState(client, settings.series_table),

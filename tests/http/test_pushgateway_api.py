@@ -157,3 +157,64 @@ def test_gzip_push_and_too_many_samples(server, api):
     body = "\n".join(f'pg_many{{i="{i}"}} 1' for i in range(10_001))
     r = api.request("PUT", "/metrics/job/many", body=body)
     assert r.status == 413
+
+
+class _Refusing:
+    """A real commit failure, injected from outside the server: a trigger that aborts every
+    insert into `table` of the SQLite file `db` until the `with` block ends."""
+
+    def __init__(self, db, table: str) -> None:
+        self.db, self.table = db, table
+
+    def __enter__(self):
+        import sqlite3
+
+        conn = sqlite3.connect(self.db, timeout=30)
+        conn.execute(f"CREATE TRIGGER refuse_{self.table} BEFORE INSERT ON {self.table} "
+                     "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        conn.close()
+
+    def __exit__(self, *exc):
+        import sqlite3
+
+        conn = sqlite3.connect(self.db, timeout=30)
+        conn.execute(f"DROP TRIGGER refuse_{self.table}")
+        conn.close()
+
+
+def test_a_failed_commit_changes_no_membership_and_the_retry_lands(server, api):
+    """The points' commit fails: 503, the group still holds the previous push; the same
+    push again (what a client does on 503) lands, points and membership."""
+    path = "/metrics/job/commit_fails"
+    assert api.request("PUT", path, body="pg_before 1\n").status == 200
+    before = group(api, job="commit_fails")
+    assert set(before["metrics"]) == {"pg_before"}
+
+    with _Refusing(server.data_dir / "metrics.db", "log"):
+        r = api.request("PUT", path, body="pg_after 2\n")
+        assert r.status == 503 and r.json()["error"] == "storage_error", r
+        assert group(api, job="commit_fails") == before, "membership changed for points that were not stored"
+        assert api.get("/metrics/pg_after").status == 404
+
+    r = api.request("PUT", path, body="pg_after 2\n")
+    assert r.status == 200 and r.json()["accepted"] == 1, r
+    after = group(api, job="commit_fails")
+    assert after["metrics"] == {"pg_after": ['pg_after{job="commit_fails"}']}
+    assert list(last(api, "pg_after", job="commit_fails").values()) == [(2.0, "gauge")]
+
+
+def test_a_failed_membership_write_is_answered_and_the_retry_lands(server, api):
+    """The points are durable but the membership cannot be written: the client is told
+    (503), the points stay, the group is unchanged; the retry records it."""
+    path = "/metrics/job/members_fail"
+    assert api.request("PUT", path, body="pg_m1 1\n").status == 200
+    before = group(api, job="members_fail")
+
+    with _Refusing(server.data_dir / "pushgroups.db", "push_member"):
+        r = api.request("PUT", path, body="pg_m2 2\n")
+        assert r.status == 503 and r.json()["error"] == "storage_error", r
+        assert group(api, job="members_fail") == before
+    assert list(last(api, "pg_m2", job="members_fail").values()) == [(2.0, "gauge")]  # nothing lost
+
+    assert api.request("PUT", path, body="pg_m2 3\n").status == 200
+    assert set(group(api, job="members_fail")["metrics"]) == {"pg_m2"}

@@ -145,3 +145,75 @@ def test_pushgateway_groups_are_kept_in_dynamodb(lambda_env):
     assert push("DELETE", "/metrics/job/backup/instance/db1") == (202, {"deleted": True})
     empty = api.handler({**apigw_event("get_metrics"), "path": "/pushgateway/groups"}, context())
     assert _json.loads(empty["body"]) == {"groups": []}
+
+
+@pytest.mark.parametrize("failing", ["pg_after", "push_time_seconds"])
+def test_a_failed_push_changes_no_membership_and_the_retry_lands(lambda_env, dynamodb, failing):
+    """DynamoDB refuses the samples' write, or the `push_time_seconds` write after them
+    (throttled past every retry): 503, the group still holds the previous push; the
+    client's retry lands, points and membership."""
+    import json as _json
+
+    from tests.backends.aws.faults import FlakyClient
+    from weir.backends.aws.metrics import DynamoMetricStore
+    from weir.backends.aws.state import DynamoPushGroupStore
+    from weir.lambdas import api, runtime
+    from weir.metrics.ingest import IngestService
+    from weir.metrics.query import QueryService
+    from weir.wiring import Services
+
+    refusing = [False]
+    flaky = FlakyClient(dynamodb, fail=lambda op, kw: refusing[0] and op == "batch_write_item" and failing in repr(kw))
+    store = DynamoMetricStore(flaky, metrics_table=lambda_env[0], series_table=lambda_env[1],
+                              retention_seconds=30 * 86_400, sleep=lambda s: None)
+    runtime.install(Services(store, IngestService(store), QueryService(store),
+                             push_groups=DynamoPushGroupStore(dynamodb, lambda_env[1])))
+
+    def push(text: str) -> tuple[int, dict]:
+        ev = apigw_event("post_metrics_batch")
+        ev.update(httpMethod="PUT", path="/metrics/job/flaky", body=text)
+        ev["pathParameters"] = {"proxy": "metrics/job/flaky"}
+        r = api.handler(ev, context())
+        return r["statusCode"], _json.loads(r["body"])
+
+    def groups() -> list:
+        return _json.loads(api.handler({**apigw_event("get_metrics"), "path": "/pushgateway/groups"},
+                                       context())["body"])["groups"]
+
+    assert push("pg_before 1\n")[0] == 200
+    before = groups()
+    assert [set(g["metrics"]) for g in before] == [{"pg_before"}]
+
+    refusing[0] = True
+    status, body = push("pg_after 2\n")
+    assert status == 503 and body["error"] == "storage_error", body
+    assert groups() == before, "membership changed although the push was not stored"
+
+    refusing[0] = False
+    status, body = push("pg_after 2\n")
+    assert status == 200 and body["accepted"] == 1, body
+    [after] = groups()
+    assert after["metrics"] == {"pg_after": ['pg_after{job="flaky"}']}
+    status, body = invoke_query("pg_after")
+    assert status == 200 and [p["max"] for g in body["groups"] for p in g["datapoints"]][-1] == 2.0
+
+
+def invoke_query(name: str) -> tuple[int, dict]:
+    from weir.lambdas import api
+
+    ev = apigw_event("get_query")
+    ev.update(path=f"/metrics/{name}", queryStringParameters={"start": "-1h", "period": "1h", "stat": "max"},
+              multiValueQueryStringParameters={"start": ["-1h"], "period": ["1h"], "stat": ["max"]})
+    ev["pathParameters"] = {"proxy": f"metrics/{name}"}
+    r = api.handler(ev, context())
+    return r["statusCode"], json.loads(r["body"])
+
+
+def test_an_encoded_path_is_read_as_weir_serve_reads_it(lambda_env):
+    """API Gateway REST delivers the path as sent; `:` encoded by a client (`%3A`, as
+    `urllib.parse.quote` does) still names the metric `job:rate`, as it does locally."""
+    from .conftest import api_call
+
+    assert api_call("POST", "/metrics", {"metrics": [{"name": "job:rate", "value": 1.0}]})[0] == 200
+    status, body = api_call("GET", "/metrics/job%3Arate/series")
+    assert status == 200 and [s["key"] for s in body["series"]] == ["job:rate"], body

@@ -3,7 +3,8 @@
 Object keys contain `/`, which a Powertools `<name>` segment does not match, so the key
 route is a catch-all regex (`/files/.+`, as Powertools documents for file paths) and the
 key is the rest of the path. Clients percent-encode what a path cannot hold (`%20`,
-`%3F`, `%25`); both the local gateway and API Gateway hand the decoded path over.
+`%3F`, `%25`); the route table gets the path decoded once (the ASGI server decodes it
+locally; the `api` handler decodes what API Gateway REST delivers still encoded).
 """
 
 from __future__ import annotations

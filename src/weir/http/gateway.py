@@ -133,7 +133,9 @@ class LocalGateway:
 
 
 def build_event(scope: dict, headers: dict[str, str], body: bytes) -> dict:
-    """An API Gateway REST (v1) proxy event, as API Gateway would send it."""
+    """An API Gateway REST (v1) proxy event, as API Gateway would send it, except that
+    `path` is already percent-decoded (by the ASGI server): the route table's form, which the
+    `api` handler makes of API Gateway's still-encoded path (see `weir.lambdas.api`)."""
     query: dict[str, list[str]] = {}
     raw_qs = scope.get("query_string", b"").decode("latin-1")
     if raw_qs:

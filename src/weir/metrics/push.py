@@ -18,6 +18,10 @@ failed one `push_failure_time_seconds` (a gauge of Unix seconds, with the groupi
 dimensions), so "when did this batch job last succeed" is a query. `GET /pushgateway/groups`
 lists the groups and their members.
 
+Membership changes only after the push's points and its `push_time_seconds` are durable
+(`weir.durability.when_durable`): a push whose points fail is answered 5xx with the group
+unchanged, and the client's retry lands whole.
+
 Departure from the Pushgateway: samples with timestamps are accepted (the Pushgateway refuses
 them), because a time-series store has a use for them.
 """
@@ -30,6 +34,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from weir.durability import when_durable
 from weir.errors import InvalidInputError, WeirError
 from weir.metrics.formats import ingest_located, raw_dims
 from weir.metrics.formats import prometheus as prom
@@ -86,8 +91,12 @@ class PushService:
         if result.rejected:
             log.warning("push to %s: %d samples rejected, first: %s", canonical_key("", grouping),
                         len(result.rejected), result.rejected[0].error)
-        self._record(method, grouping, decoded, result)
         self._mark(PUSH_TIME, grouping)
+        group = self._group(method, grouping, decoded, result)
+        store = self._store()
+        # Membership describes stored points, so it changes only once they (and the push
+        # time) are durable; if they fail, it stays as it was and the client's retry lands.
+        when_durable(lambda: store.record(group, replace_all=method == "PUT"))
         return result
 
     def delete(self, path: str) -> bool:
@@ -115,17 +124,16 @@ class PushService:
             raise InvalidInputError(f"grouping key: {exc.message}") from None
         return grouping
 
-    def _record(self, method: str, grouping: dict[str, str], decoded: prom.Decoded, result: IngestResult) -> None:
+    def _group(self, method: str, grouping: dict[str, str], decoded: prom.Decoded, result: IngestResult) -> PushGroup:
         bad = {r.index for r in result.rejected}
         members: dict[str, set[str]] = {s.family: set() for s in decoded.samples}
         for i, p in enumerate(decoded.points):
             if p is not None and i not in bad:
                 members[decoded.samples[i].family].add(canonical_key(p.name, decoded.dims[i]))
-        group = PushGroup(
+        return PushGroup(
             canonical_key("", grouping), grouping, int(self.clock() * NS), method,
             {f: sorted(keys) for f, keys in members.items()},
         )
-        self._store().record(group, replace_all=method == "PUT")
 
     def _mark(self, name: str, grouping: dict[str, str]) -> None:
         point = WirePoint(name, self.clock(), None, "gauge", None, raw_dims(grouping))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botocore.exceptions import ClientError
 
 
@@ -13,11 +15,14 @@ def throttled(op: str) -> ClientError:
 
 class FlakyClient:
     """Delegates to the real client; `throttle[op]` calls raise throttling first, and
-    `unprocessed` BatchWriteItem calls write only half their items and return the rest."""
+    `unprocessed` BatchWriteItem calls write only half their items and return the rest;
+    a call for which `fail(op, kwargs)` is true raises throttling (to aim at one write)."""
 
-    def __init__(self, client, *, throttle: dict[str, int] | None = None, unprocessed: int = 0) -> None:
+    def __init__(self, client, *, throttle: dict[str, int] | None = None, unprocessed: int = 0,
+                 fail: Callable[[str, dict], bool] | None = None) -> None:
         self._client = client
         self.throttle = dict(throttle or {})
+        self.fail = fail
         self.unprocessed = unprocessed
         self.calls: list[str] = []
         self.left_unprocessed = 0
@@ -31,6 +36,8 @@ class FlakyClient:
             self.calls.append(name)
             if self.throttle.get(name, 0) > 0:
                 self.throttle[name] -= 1
+                raise throttled(name)
+            if self.fail is not None and self.fail(name, kwargs):
                 raise throttled(name)
             if name == "batch_write_item" and self.unprocessed > 0:
                 self.unprocessed -= 1

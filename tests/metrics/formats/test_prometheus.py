@@ -59,7 +59,9 @@ def test_to_points_adds_grouping_and_rejects_non_finite():
 def test_grouping_paths():
     b64 = base64.urlsafe_b64encode(b"/var/tmp").decode().rstrip("=")
     assert parse_grouping(f"/metrics/job/cleaner/path@base64/{b64}") == {"job": "cleaner", "path": "/var/tmp"}
-    assert parse_grouping("/metrics/job/titan/name/%CE%A0%CF%81") == {"job": "titan", "name": "Πρ"}
+    assert parse_grouping("/metrics/job/titan/name/Πρ") == {"job": "titan", "name": "Πρ"}
+    # the path comes decoded once already: what looks like an escape is the value itself
+    assert parse_grouping("/metrics/job/j/instance/a%41") == {"job": "j", "instance": "a%41"}
     assert parse_grouping("/metrics/job/x/first@base64/=/second/y/") == {"job": "x", "second": "y"}
     for bad, fragment in (("/metrics/job/", "label/value pairs"), ("/metrics/job/x/a", "pairs"),
                           ("/metrics/job/x/a-b/1", "label name"), ("/metrics/job/x/a/1/a/2", "twice"),

@@ -62,4 +62,5 @@ class SqliteKeyStore:
             return self._digests
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._conn.close()

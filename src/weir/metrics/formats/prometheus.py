@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import unquote
 
 from weir.errors import InvalidInputError
 from weir.metrics.formats import PointCounter, ns_timestamp, raw_dims
@@ -63,8 +62,10 @@ class Decoded:
 def parse_grouping(path: str) -> dict[str, str]:
     """`/metrics/job/<job>{/<label>/<value>}` → labels; `<label>@base64` marks a base64url value.
 
-    Segments are percent-decoded (API Gateway REST passes the path still encoded); a value
-    containing `/` must use `@base64`, as the Pushgateway requires.
+    `path` is the route table's: percent-decoded once already (by the ASGI server locally,
+    by the `api` handler behind API Gateway), so it is split on `/` as it is and nothing is
+    decoded again: a literal `%41` in a value stays `%41`. As in the Pushgateway, a `/` in a
+    value, even sent as `%2F`, separates segments: such values must use `@base64`.
     """
     if not path.startswith(("/metrics/job/", "/metrics/job@base64/")):
         raise InvalidInputError(f"the path must look like {PREFIX}<job>{{/<label>/<value>}}")
@@ -76,12 +77,12 @@ def parse_grouping(path: str) -> dict[str, str]:
         )
     labels: dict[str, str] = {}
     for k, v in zip(segments[::2], segments[1::2]):
-        name = unquote(k)
+        name = k
         if name.endswith("@base64"):
             name = name[: -len("@base64")]
             value = _b64(name, v)
         else:
-            value = unquote(v)
+            value = v
         if not _LABEL_NAME_RE.match(name):
             raise InvalidInputError(f"grouping key: {name[:80]!r} is not a Prometheus label name")
         if name in labels:
@@ -92,8 +93,7 @@ def parse_grouping(path: str) -> dict[str, str]:
     return {k: v for k, v in labels.items() if v != ""}
 
 
-def _b64(name: str, value: str) -> str:
-    text = unquote(value)
+def _b64(name: str, text: str) -> str:
     try:
         padded = text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4)
         raw = base64.b64decode(padded, altchars=b"-_", validate=True)
