@@ -267,3 +267,11 @@ def test_https_checks_the_certificate_and_sends_the_name_of_the_url(tls_receiver
     with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         WebhookNotifier(f"https://other.internal.test:{receiver.port}/hook", policy=policy, tls=trust).send(event())
     assert len(receiver.posts) == 1
+
+
+def test_a_stored_url_the_rules_now_refuse_fails_for_good_at_delivery():
+    """A subscription stored before the policy existed (or with rules since tightened):
+    refused when delivered, as a permanent failure, not a crash or an endless retry."""
+    for url in ("http://ops:pw@127.0.0.1:9/x", "http://0xa9fea9fe/", "gopher://127.0.0.1/"):
+        with pytest.raises(WebhookRefusedError, match="destination policy refuses it"):
+            WebhookNotifier(url, policy=LOOPBACK_OK).send(event())

@@ -22,7 +22,7 @@ import msgspec
 
 from weir import __version__
 from weir.errors import DeliveryError
-from weir.metrics.alerts.destinations import RefusedDestinationError, Target, WebhookPolicy, parse_url
+from weir.metrics.alerts.destinations import RefusedDestinationError, Target, WebhookPolicy
 from weir.metrics.alerts.model import AlertEvent, Subscription
 from weir.metrics.alerts.notify import PermanentDeliveryError, message
 
@@ -61,8 +61,7 @@ class WebhookNotifier:
 
     def __init__(self, url: str, *, policy: WebhookPolicy, timeout: float = 5.0, secret: str | None = None,
                  tls: ssl.SSLContext | None = None) -> None:
-        parse_url(url)  # a malformed URL is refused at once; addresses are checked at each send
-        self.url = url
+        self.url = url  # checked at each send: a refusal then is a recorded, permanent failure
         self.policy = policy
         self.timeout = timeout
         self.secret = secret

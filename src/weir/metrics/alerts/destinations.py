@@ -30,11 +30,11 @@ never asked about them. This module does no I/O: the resolver is injected.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from weir.errors import InvalidInputError
@@ -46,43 +46,61 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str], Sequence[str]]
 Kind = Literal["forbidden", "private", "public"]
 
-_N = ipaddress.ip_network
-FORBIDDEN: tuple[tuple[Network, str], ...] = (
-    (_N("0.0.0.0/8"), "the unspecified address ('this network')"),
-    (_N("169.254.0.0/16"), "link-local, where cloud metadata services answer (169.254.169.254)"),
-    (_N("100.100.100.200/32"), "a cloud metadata service (Alibaba Cloud)"),
-    (_N("192.0.0.0/24"), "reserved for IETF protocol assignments (Oracle Cloud metadata is 192.0.0.192)"),
-    (_N("192.0.2.0/24"), "reserved for documentation"),
-    (_N("198.51.100.0/24"), "reserved for documentation"),
-    (_N("203.0.113.0/24"), "reserved for documentation"),
-    (_N("198.18.0.0/15"), "reserved for benchmarking"),
-    (_N("192.88.99.0/24"), "reserved (the deprecated 6to4 relay anycast)"),
-    (_N("224.0.0.0/4"), "multicast"),
-    (_N("240.0.0.0/4"), "reserved (255.255.255.255 is broadcast)"),
-    (_N("::/128"), "the unspecified address"),
-    (_N("fe80::/10"), "link-local"),
-    (_N("fec0::/10"), "site-local (deprecated)"),
-    (_N("ff00::/8"), "multicast"),
-    (_N("fd00:ec2::/32"), "AWS instance services: metadata (fd00:ec2::254), DNS and time"),
-    (_N("64:ff9b:1::/48"), "reserved for local NAT64 translation"),
-    (_N("100::/64"), "reserved (discard-only)"),
-    (_N("2001::/23"), "reserved for IETF protocol assignments (Teredo and others)"),
-    (_N("2001:db8::/32"), "reserved for documentation"),
-    (_N("3fff::/20"), "reserved for documentation"),
+# (network, why) pairs, parsed on first use: building them costs milliseconds, which a
+# Lambda cold start that never sees a webhook should not pay (NamedTuples below: likewise).
+_FORBIDDEN_TEXT = (
+    ("0.0.0.0/8", "the unspecified address ('this network')"),
+    ("169.254.0.0/16", "link-local, where cloud metadata services answer (169.254.169.254)"),
+    ("100.100.100.200/32", "a cloud metadata service (Alibaba Cloud)"),
+    ("192.0.0.0/24", "reserved for IETF protocol assignments (Oracle Cloud metadata is 192.0.0.192)"),
+    ("192.0.2.0/24", "reserved for documentation"),
+    ("198.51.100.0/24", "reserved for documentation"),
+    ("203.0.113.0/24", "reserved for documentation"),
+    ("198.18.0.0/15", "reserved for benchmarking"),
+    ("192.88.99.0/24", "reserved (the deprecated 6to4 relay anycast)"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved (255.255.255.255 is broadcast)"),
+    ("::/128", "the unspecified address"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated)"),
+    ("ff00::/8", "multicast"),
+    ("fd00:ec2::/32", "AWS instance services: metadata (fd00:ec2::254), DNS and time"),
+    ("64:ff9b:1::/48", "reserved for local NAT64 translation"),
+    ("100::/64", "reserved (discard-only)"),
+    ("2001::/23", "reserved for IETF protocol assignments (Teredo and others)"),
+    ("2001:db8::/32", "reserved for documentation"),
+    ("3fff::/20", "reserved for documentation"),
 )
-PRIVATE: tuple[tuple[Network, str], ...] = (
-    (_N("127.0.0.0/8"), "loopback"),
-    (_N("10.0.0.0/8"), "private (RFC 1918)"),
-    (_N("172.16.0.0/12"), "private (RFC 1918)"),
-    (_N("192.168.0.0/16"), "private (RFC 1918)"),
-    (_N("100.64.0.0/10"), "shared address space (carrier-grade NAT)"),
-    (_N("::1/128"), "loopback"),
-    (_N("fc00::/7"), "unique local (private)"),
+_PRIVATE_TEXT = (
+    ("127.0.0.0/8", "loopback"),
+    ("10.0.0.0/8", "private (RFC 1918)"),
+    ("172.16.0.0/12", "private (RFC 1918)"),
+    ("192.168.0.0/16", "private (RFC 1918)"),
+    ("100.64.0.0/10", "shared address space (carrier-grade NAT)"),
+    ("::1/128", "loopback"),
+    ("fc00::/7", "unique local (private)"),
 )
-_RESERVED_V6 = _N("::/8")  # what is left of it after ::, ::1 and the IPv4-mapped block
-_MAPPED = _N("::ffff:0:0/96")
-_NAT64 = _N("64:ff9b::/96")
-_6TO4 = _N("2002::/16")
+
+
+class _Tables(NamedTuple):
+    forbidden: tuple[tuple[Network, str], ...]
+    private: tuple[tuple[Network, str], ...]
+    reserved_v6: Network  # what is left of ::/8 after ::, ::1 and the IPv4-mapped block
+    mapped: Network
+    nat64: Network
+    six_to_four: Network
+
+
+@functools.cache
+def tables() -> _Tables:
+    net = ipaddress.ip_network
+    return _Tables(
+        forbidden=tuple((net(n), why) for n, why in _FORBIDDEN_TEXT),
+        private=tuple((net(n), why) for n, why in _PRIVATE_TEXT),
+        reserved_v6=net("::/8"), mapped=net("::ffff:0:0/96"), nat64=net("64:ff9b::/96"), six_to_four=net("2002::/16"),
+    )
+
+
 _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 _NUMBER = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 
@@ -91,8 +109,7 @@ class RefusedDestinationError(InvalidInputError):
     """The URL, or an address its host resolves to, is not an allowed webhook destination."""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     kind: Kind
     address: Address  # the address judged (the IPv4 one for a mapped IPv6 address)
     network: Network | None
@@ -102,23 +119,25 @@ class Verdict:
 def effective(address: Address) -> Address:
     """The IPv4 address an IPv6 address carries (mapped, NAT64, 6to4), else the address."""
     if isinstance(address, ipaddress.IPv6Address):
-        if address in _MAPPED or address in _NAT64:
+        t = tables()
+        if address in t.mapped or address in t.nat64:
             return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
-        if address in _6TO4:
+        if address in t.six_to_four:
             return ipaddress.IPv4Address((int(address) >> 80) & 0xFFFF_FFFF)
     return address
 
 
 def classify(address: Address) -> Verdict:
     eff = effective(address)
-    for net, why in FORBIDDEN:
+    t = tables()
+    for net, why in t.forbidden:
         if eff.version == net.version and eff in net:
             return Verdict("forbidden", eff, net, why)
-    for net, why in PRIVATE:
+    for net, why in t.private:
         if eff.version == net.version and eff in net:
             return Verdict("private", eff, net, why)
-    if eff.version == 6 and eff in _RESERVED_V6:
-        return Verdict("forbidden", eff, _RESERVED_V6, "reserved (IPv4-compatible and other ::/8 forms)")
+    if eff.version == 6 and eff in t.reserved_v6:
+        return Verdict("forbidden", eff, t.reserved_v6, "reserved (IPv4-compatible and other ::/8 forms)")
     return Verdict("public", eff, None, "public")
 
 
@@ -159,8 +178,7 @@ def numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(number)
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A URL taken apart: what to connect to and what to send as Host / TLS server name."""
 
     url: str
@@ -238,7 +256,7 @@ def _check_entry(entry: str) -> Network | str:
     except ValueError:
         raise ValueError(f"{entry!r} is neither a network (10.0.0.0/8), an address nor a host name "
                          "(hooks.internal.example, *.internal.example)") from None
-    for forbidden, why in FORBIDDEN:
+    for forbidden, why in tables().forbidden:
         if net.version == forbidden.version and net.subnet_of(forbidden):  # type: ignore[arg-type]
             raise ValueError(f"{entry!r} lies in {forbidden} ({why}), which can never be allowed")
     return net
