@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.backends.local.test_webhook import Receiver
 from tests.helpers import WeirProcess
+from tests.http.test_alerts_api import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +65,48 @@ def test_config_subscriptions_the_policy_refuses_stop_the_start(tmp_path, toml, 
     assert fragment in log and "weir.toml" in log, log
     if "allow_private_webhooks = false" in toml:
         assert "[alerts] webhook_allow" in log  # the hint survives the console's markup
+
+
+def test_a_stored_subscription_the_policy_now_refuses_is_a_failed_delivery_with_the_reason(tmp_path):
+    """Subscribed while loopback was allowed (the default on loopback), then restarted with
+    `allow_private_webhooks = false`: each event's delivery is marked failed at once with
+    the reason, in GET /alerts/events, and nothing reaches the receiver."""
+    receiver = Receiver()
+    (tmp_path / "data").mkdir()
+    try:
+        first = WeirProcess(tmp_path / "data")
+        first.start()
+        try:
+            r = first.http.post("/subscriptions", {"url": receiver.url, "name": "was-allowed"})
+            assert r.status == 201, r
+            sub_id = r.json()["id"]
+            assert first.http.post("/metrics", {"name": "policy_cpu", "value": 1.0}).status == 200
+        finally:
+            first.stop()
+        cfg = tmp_path / "weir.toml"
+        cfg.write_text("[alerts]\nallow_private_webhooks = false\nevaluate_every = 1\nmin_interval = 0.05\n")
+        second = WeirProcess(tmp_path / "data", "--config", str(cfg))
+        second.start()
+        try:
+            api = second.http
+            rule = api.post("/alerts", {"name": "policy", "metric": "policy_cpu", "threshold": 50, "statistic": "max"})
+            assert rule.status == 201, rule
+            assert api.post("/metrics", {"name": "policy_cpu", "value": 95.0}).status == 200
+
+            def refused():
+                for item in api.get("/alerts/events", params={"rule_id": rule.json()["id"]}).json()["events"]:
+                    for d in item["deliveries"]:
+                        if d["target"] == f"webhook:{sub_id}" and item["event"]["state"] == "ALARM":
+                            return d if d["status"] != "pending" else None
+                return None
+
+            d = wait_for(refused)
+            assert d and d["status"] == "failed" and d["attempts"] == 1 and d["next_attempt"] is None, d
+            assert "destination policy refuses it" in d["last_error"], d
+            assert "127.0.0.1 is in 127.0.0.0/8: loopback" in d["last_error"], d
+            assert api.get(f"/subscriptions/{sub_id}").json()["last_delivery"]["status"] == "failed"
+            assert receiver.posts == []
+        finally:
+            second.stop()
+    finally:
+        receiver.close()

@@ -49,7 +49,7 @@ class FakeDNS:
 class Receiver:
     """A real http.server in a thread that records posts and answers with `status`."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.posts: list[tuple[dict, bytes]] = []
         self.server_names: list[str | None] = []  # TLS SNI, with `tls`
         self.paths: list[str] = []
@@ -74,9 +74,12 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_class = http.server.ThreadingHTTPServer
+        if ":" in host:
+            server_class = type("Server6", (server_class,), {"address_family": socket.AF_INET6})
+        self.server = server_class((host, 0), Handler)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}/hook"
         if tls is not None:
             tls.sni_callback = lambda sock, name, ctx: self.server_names.append(name)  # type: ignore[assignment]
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
@@ -196,6 +199,24 @@ def test_a_name_rebound_after_the_check_cannot_redirect_the_post(receiver, no_sy
         hook.send(event())
     assert isinstance(info.value, PermanentDeliveryError)  # the dispatcher will not retry it
     assert len(receiver.posts) == 1
+
+
+def test_ipv6_addresses_are_connected_to_as_checked(no_system_dns):
+    try:
+        receiver = Receiver(host="::1")
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    try:
+        dns = FakeDNS({"hooks.internal.test": ["::1"]})
+        policy = WebhookPolicy(resolver=dns, allow=["::1"])
+        WebhookNotifier(f"http://hooks.internal.test:{receiver.port}/six", policy=policy).send(event())
+        WebhookNotifier(receiver.url, policy=policy).send(event())
+        assert [h["Host"] for h, _ in receiver.posts] == [f"hooks.internal.test:{receiver.port}",
+                                                           f"[::1]:{receiver.port}"]
+        with pytest.raises(WebhookRefusedError, match="::1 is in ::1/128: loopback"):
+            WebhookNotifier(receiver.url, policy=WebhookPolicy(resolver=dns)).send(event())
+    finally:
+        receiver.close()
 
 
 def test_a_refused_destination_sends_nothing(receiver):
