@@ -235,7 +235,6 @@ def _wire_alerts(
     clock: Callable[[], float] = time.time,
     sns_client=None,
     session=None,
-    resolver: Resolver | None = None,
 ) -> None:
     """The alerting services over an alert store of either backend.
 
@@ -250,7 +249,7 @@ def _wire_alerts(
     from weir.metrics.alerts.service import AlertService, subscription_from
     from weir.metrics.timeutil import NS
 
-    destinations = webhook_policy(settings, cfg, serve=background, resolver=resolver)
+    destinations = webhook_policy(settings, cfg, serve=background)
     if cfg is not None:
         now = int(clock() * NS)
         subs = []
