@@ -66,6 +66,7 @@ values: dict[str, pulumi.Input[str]] = {
     weir_config.ENV_ALERT_TOPIC_ARN: alert_topic.topic_arn,
     weir_config.ENV_METRICS_BUCKET: exports.bucket_name,
     weir_config.ENV_EXPORT_FORMAT: "jsonl",  # the bundle has no pyarrow, so no Parquet
+    weir_config.ENV_WEBHOOK_ALLOW: settings.webhook_allow,  # "none": webhooks to public addresses only
     **{var: table.id for var, table in storage.by_env_var().items()},
 }
 function_env = contract.function_env(set(values))

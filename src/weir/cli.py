@@ -118,7 +118,9 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
     try:
         run(settings, access_log=access_log)
     except WeirError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
+        from rich.markup import escape
+
+        err.print(f"[red]error:[/] {escape(exc.message)}")  # a message may quote TOML such as [alerts]
         sys.exit(1)
 
 

@@ -47,16 +47,21 @@ ENV_SERIES_TABLE = "SERIES_TABLE"
 ENV_ALERT_CONFIG_TABLE = "ALERT_CONFIG_TABLE"  # read by the alerts feature
 ENV_ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"  # SNS topic for alert notifications
 ENV_METRICS_BUCKET = ENV_EXPORT_BUCKET  # the exports bucket, as the seed names it
+# Webhook destinations allowed although private or loopback (weir.metrics.alerts.destinations):
+# comma-separated networks, addresses and host names, or `private` for all of them. Unset,
+# empty or `none`: public addresses only. Link-local and metadata addresses are refused whatever it says.
+ENV_WEBHOOK_ALLOW = "WEIR_WEBHOOK_ALLOW"
 # What every metrics Lambda function reads (`Settings.for_lambda`).
 LAMBDA_ENV = (ENV_ENVIRONMENT, ENV_RETENTION, ENV_METRICS_TABLE, ENV_SERIES_TABLE)
 # Exactly the variables each metrics function reads; infra/ sets these and no others (a
 # test runs each handler and records what it reads). Required: the tables of the function
 # and, for `exporter`, the bucket; ALERT_TOPIC_ARN unset means alerts go to the log only;
-# WEIR_ENVIRONMENT and WEIR_RETENTION have defaults ("aws", 30d).
+# WEIR_ENVIRONMENT and WEIR_RETENTION have defaults ("aws", 30d); WEIR_WEBHOOK_ALLOW unset
+# or empty means webhooks to public addresses only.
 FUNCTION_ENV: dict[str, tuple[str, ...]] = {
-    "api": LAMBDA_ENV + (ENV_ALERT_CONFIG_TABLE,),
+    "api": LAMBDA_ENV + (ENV_ALERT_CONFIG_TABLE, ENV_WEBHOOK_ALLOW),
     "stream": LAMBDA_ENV,
-    "alerts": LAMBDA_ENV + (ENV_ALERT_CONFIG_TABLE, ENV_ALERT_TOPIC_ARN),
+    "alerts": LAMBDA_ENV + (ENV_ALERT_CONFIG_TABLE, ENV_ALERT_TOPIC_ARN, ENV_WEBHOOK_ALLOW),
     "exporter": LAMBDA_ENV + (ENV_METRICS_BUCKET,),
 }
 REQUIRED_ENV: dict[str, tuple[str, ...]] = {
@@ -111,6 +116,11 @@ class Settings:
     # `weir serve --config FILE` (TOML): alerting and subscriptions; see weir.configfile.
     config_file: Path | None = None
     alert_topic_arn: str | None = field(default_factory=lambda: os.environ.get(ENV_ALERT_TOPIC_ARN) or None)
+    # Webhook destinations (weir.metrics.alerts.destinations): private and loopback addresses
+    # allowed (True) or refused (False); None: allowed only when `weir serve` binds to loopback.
+    # The config file's [alerts] allow_private_webhooks, when set, wins.
+    allow_private_webhooks: bool | None = None
+    webhook_allow: tuple[str, ...] = ()  # networks and host names allowed although private
 
     # files: None watches <data-dir>/bucket; "tombstone" keeps deletions, "remove" hides them
     files_dir: Path | None = None
@@ -141,6 +151,7 @@ class Settings:
             )
         retention = env[ENV_RETENTION]
         bucket = env.get(ENV_METRICS_BUCKET)
+        allow_private, webhook_allow = parse_webhook_allow(env.get(ENV_WEBHOOK_ALLOW))
         return cls(
             data_dir=Path("/tmp/weir"),  # nosec B108  # Lambda's only writable path; nothing local is stored
             retention_seconds=(
@@ -152,6 +163,8 @@ class Settings:
             series_table=env[ENV_SERIES_TABLE] or "",
             alert_table=env.get(ENV_ALERT_CONFIG_TABLE),
             alert_topic_arn=env.get(ENV_ALERT_TOPIC_ARN),
+            allow_private_webhooks=allow_private,
+            webhook_allow=webhook_allow,
             exports=bucket is not None,
             export_bucket=bucket,
             watch_files=False,
@@ -180,3 +193,24 @@ class Settings:
     @property
     def files_root(self) -> Path:
         return self.files_dir if self.files_dir is not None else self.data_dir / "bucket"
+
+
+def parse_webhook_allow(value: str | None) -> tuple[bool, tuple[str, ...]]:
+    """WEIR_WEBHOOK_ALLOW: whether every private address is allowed, and the listed networks
+    and host names. `none` (what infra/ sets by default), empty or unset: neither."""
+    import re
+
+    items = [item for item in re.split(r"[\s,]+", value or "") if item]
+    words = {item.lower() for item in items}
+    if "none" in words and len(items) > 1:
+        raise MissingSettingError(f"{ENV_WEBHOOK_ALLOW}: `none` cannot be combined with other entries")
+    listed = tuple(item for item in items if item.lower() not in ("private", "none"))
+    if listed:
+        from weir.errors import InvalidInputError
+        from weir.metrics.alerts.destinations import parse_allow
+
+        try:
+            parse_allow(listed)
+        except InvalidInputError as exc:
+            raise MissingSettingError(f"{ENV_WEBHOOK_ALLOW}: {exc.message.removeprefix('webhook_allow: ')}") from None
+    return "private" in words, listed

@@ -8,6 +8,11 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:weir-alerts"   # optional, n
 max_attempts = 8             # deliveries are retried with exponential backoff...
 backoff_seconds = 1.0        # ...starting here...
 backoff_max_seconds = 300.0  # ...up to this, then marked failed
+# Webhook destinations (weir.metrics.alerts.destinations): link-local, metadata, multicast
+# and reserved addresses are always refused; private and loopback ones are allowed when
+# `weir serve` binds to loopback (the default) and refused otherwise, unless set here.
+allow_private_webhooks = false                        # default: true on loopback only
+webhook_allow = ["10.1.2.0/24", "hooks.internal.example", "*.svc.internal.example"]
 
 [[subscriptions]]
 id = "ops-critical"
@@ -30,6 +35,7 @@ import msgspec
 from msgspec import Meta
 
 from weir.errors import InvalidInputError
+from weir.metrics.alerts.destinations import parse_allow
 from weir.metrics.alerts.model import SubscriptionSpec
 from weir.metrics.alerts.service import subscription_from
 
@@ -41,6 +47,8 @@ class AlertsConfig(msgspec.Struct, forbid_unknown_fields=True):
     max_attempts: Annotated[int, Meta(ge=1, le=100)] = 8
     backoff_seconds: Annotated[float, Meta(gt=0, le=3600)] = 1.0
     backoff_max_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 300.0
+    allow_private_webhooks: bool | None = None  # None: allowed when `weir serve` binds to loopback
+    webhook_allow: list[str] = []  # networks and host names allowed although private
 
 
 class ConfigSubscription(SubscriptionSpec, kw_only=True, forbid_unknown_fields=True):
@@ -66,13 +74,17 @@ def load(path: Path) -> FileConfig:
         text, _, where = str(exc).partition(" - at `")
         where = where.rstrip("`").removeprefix("$").lstrip(".")
         raise InvalidInputError(f"config {path}: {where + ': ' if where else ''}{text}") from None
+    try:
+        parse_allow(cfg.alerts.webhook_allow)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"config {path}: alerts.{exc.message}") from None
     seen: set[str] = set()
     for i, sub in enumerate(cfg.subscriptions):
         if sub.id in seen:
             raise InvalidInputError(f"config {path}: subscriptions[{i}].id: {sub.id!r} is used twice")
         seen.add(sub.id)
         try:
-            subscription_from(sub, sub.id, "config", 0)
+            subscription_from(sub, sub.id, "config", 0, destinations=None)  # the URL's form; addresses: wiring
         except InvalidInputError as exc:
             raise InvalidInputError(f"config {path}: subscriptions[{i}] ({sub.id}): {exc.message}") from None
     return cfg

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from weir import config
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from weir.configfile import FileConfig
     from weir.files.service import FileIndexer, FileQuery
     from weir.files.sync import FolderSync
+    from weir.metrics.alerts.destinations import Resolver, WebhookPolicy
     from weir.metrics.alerts.evaluate import AlertEngine
     from weir.metrics.alerts.notify import Dispatcher, RetryPolicy
     from weir.metrics.alerts.service import AlertService
@@ -192,6 +194,46 @@ def _add_local_alerts(services: Services, settings: Settings) -> None:
     _wire_alerts(services, settings, SqliteAlertStore(settings.alerts_db), cfg, retry=retry, background=True)
 
 
+def webhook_policy(settings: Settings, cfg: FileConfig | None, *, serve: bool,
+                   resolver: Resolver | None = None) -> WebhookPolicy:
+    """Where webhooks may go (weir.metrics.alerts.destinations).
+
+    Private and loopback addresses: as the config file's `allow_private_webhooks` says,
+    else as the settings say (WEIR_WEBHOOK_ALLOW on AWS), else allowed only when `weir
+    serve` binds to loopback: then only processes on this machine can create
+    subscriptions, and they can reach those addresses themselves anyway. A server bound to
+    the network, or a Lambda function in AWS, refuses them unless they are allowed.
+    """
+    from weir.metrics.alerts.destinations import WebhookPolicy
+
+    if resolver is None:
+        from weir.backends.local.notify import system_resolver
+
+        resolver = system_resolver
+    file = cfg.alerts if cfg is not None else None
+    allow_private = file.allow_private_webhooks if file is not None else None
+    if allow_private is None:
+        allow_private = settings.allow_private_webhooks
+    if allow_private is None:
+        allow_private = serve and _is_loopback(settings.host)
+    allow = settings.webhook_allow + tuple(file.webhook_allow if file is not None else ())
+    hint = ("allow them with [alerts] webhook_allow = [\"<network or host>\"] or allow_private_webhooks = true "
+            "in the --config file" if serve else
+            f"allow them with {config.ENV_WEBHOOK_ALLOW}=<networks or hosts>, or {config.ENV_WEBHOOK_ALLOW}=private")
+    return WebhookPolicy(resolver=resolver, allow_private=allow_private, allow=allow, hint=hint)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower().removesuffix(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _nothing() -> None:
     """The rules-changed hook when no background worker runs: nothing to wake."""
 
@@ -221,9 +263,17 @@ def _wire_alerts(
     from weir.metrics.alerts.service import AlertService, subscription_from
     from weir.metrics.timeutil import NS
 
+    destinations = webhook_policy(settings, cfg, serve=background)
     if cfg is not None:
         now = int(clock() * NS)
-        alerts.replace_config_subscriptions([subscription_from(s, s.id, "config", now) for s in cfg.subscriptions])
+        subs = []
+        for i, s in enumerate(cfg.subscriptions):
+            try:
+                subs.append(subscription_from(s, s.id, "config", now, destinations=destinations))
+            except InvalidInputError as exc:  # a start-up error that names the file and the entry
+                raise InvalidInputError(f"config {settings.config_file}: subscriptions[{i}] ({s.id}): {exc.message}"
+                                        ) from None
+        alerts.replace_config_subscriptions(subs)
     topic = (cfg.alerts.sns_topic_arn if cfg is not None else None) or settings.alert_topic_arn
     notifiers: dict = {LOG_TARGET: LogNotifier()}
     if topic:
@@ -236,7 +286,8 @@ def _wire_alerts(
         notifiers[SNS_TARGET] = SnsNotifier(sns_client, topic)
     router = Router(alerts, sns=bool(topic))
     engine = AlertEngine(services.store, alerts, router, environment=settings.environment, clock=clock)
-    dispatcher = Dispatcher(alerts, notifiers, WebhookNotifier.for_subscription, retry=retry, clock=clock)
+    dispatcher = Dispatcher(alerts, notifiers, partial(WebhookNotifier.for_subscription, policy=destinations),
+                            retry=retry, clock=clock)
     services.alert_store = alerts
     services.alert_engine = engine
     services.alert_dispatcher = dispatcher
@@ -250,7 +301,8 @@ def _wire_alerts(
         services.ingest.listener = worker.metrics_ingested
         services.alert_worker = worker
         on_rules_changed = worker.rules_changed
-    services.alerts = AlertService(alerts, services.store, router, on_rules_changed=on_rules_changed,
+    services.alerts = AlertService(alerts, services.store, router, destinations=destinations,
+                                   on_rules_changed=on_rules_changed,
                                    last_evaluated=engine.last_evaluated.get, clock=clock)
 
 

@@ -162,6 +162,28 @@ def test_bad_subscriptions_get_a_precise_400(api, body, fragment):
     assert fragment in r.json()["message"], r.json()
 
 
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("http://169.254.169.254/latest/meta-data/iam/", "169.254.169.254 is in 169.254.0.0/16: link-local"),
+        ("http://2852039166/", "169.254.169.254 is in 169.254.0.0/16"),
+        ("http://0xa9fea9fe/", "169.254.169.254 is in 169.254.0.0/16"),
+        ("http://[::ffff:169.254.169.254]/", "(that is 169.254.169.254) is in 169.254.0.0/16"),
+        ("http://[fd00:ec2::254]/latest/", "fd00:ec2::254 is in fd00:ec2::/32"),
+        ("http://0.0.0.0:9/x", "the unspecified address"),
+        ("http://ops:hunter2@127.0.0.1:9/x", "credentials in the URL are not accepted"),
+    ],
+)
+def test_webhook_destinations_that_are_never_allowed_get_a_400(api, url, fragment):
+    """This server binds to loopback, so loopback receivers are allowed (the fixtures use
+    them); the metadata service, however spelled, never is."""
+    r = api.post("/subscriptions", {"url": url})
+    assert r.status == 400 and r.json()["error"] == "invalid_input", r
+    message = r.json()["message"]
+    assert message.startswith(f"url: {url!r} is refused: ") and fragment in message, message
+    assert url not in [s["url"] for s in api.get("/subscriptions").json()["subscriptions"]]
+
+
 def test_subscriptions_api_and_config_ones(api):
     subs = {s["id"]: s for s in api.get("/subscriptions").json()["subscriptions"]}
     assert subs["critical"]["source"] == "config"

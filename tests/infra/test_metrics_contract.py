@@ -131,7 +131,7 @@ def test_derived_function_env_drops_what_no_resource_provides_and_says_so():
 
 
 def test_this_branch_uses_function_env_if_and_only_if_the_code_has_it():
-    env = contract.function_env(KNOWN | {"ALERT_CONFIG_TABLE"})
+    env = contract.function_env(KNOWN | {"ALERT_CONFIG_TABLE", weir_config.ENV_WEBHOOK_ALLOW})
     assert env.source == ("weir.config.FUNCTION_ENV" if hasattr(weir_config, "FUNCTION_ENV") else "derived")
 
 
@@ -184,6 +184,7 @@ def test_settings_defaults():
     assert s.reserved_concurrency["api"] == 100 and s.memory_mb == 512 and s.open_reads is False
     assert s.tags == {"environment": "dev", "project": "weir", "owner": "me", "cost-centre": "cc"}
     assert s.lambda_zip == ROOT / "build" / "lambda.zip"
+    assert s.webhook_allow == "none"  # webhooks from AWS go to public addresses only
 
 
 def test_settings_errors_name_the_key():
@@ -198,6 +199,10 @@ def test_settings_errors_name_the_key():
         settings.read(FakeConfig(**base, reservedConcurrency={"apii": 5}), FakeConfig(), stack="dev")
     with pytest.raises(settings.SettingsError, match="logRetentionDays"):
         settings.read(FakeConfig(**base, logRetentionDays=8), FakeConfig(), stack="dev")
+    with pytest.raises(settings.SettingsError, match="webhookAllow: .*169.254.169.254.* can never be allowed"):
+        settings.read(FakeConfig(**base, webhookAllow="10.0.0.0/8,169.254.169.254"), FakeConfig(), stack="dev")
+    assert settings.read(FakeConfig(**base, webhookAllow="10.0.0.0/8, hooks.internal.example"), FakeConfig(),
+                         stack="dev").webhook_allow == "10.0.0.0/8, hooks.internal.example"
     s = settings.read(FakeConfig(**base, reservedConcurrency={"api": -1}), FakeConfig(region="eu-central-1"),
                       stack="dev")
     assert s.reserved_concurrency["api"] == -1 and s.region == "eu-central-1"

@@ -159,7 +159,8 @@ def test_function_environment_is_what_the_code_reads(p, fn):
         assert not set(variables) & {"AWS_REGION", "AWS_DEFAULT_REGION"}  # the runtime sets the region
         names = {config.ENV_METRICS_TABLE: metrics_id, config.ENV_SERIES_TABLE: series_id,
                  config.ENV_ALERT_TOPIC_ARN: topic_arn, config.ENV_METRICS_BUCKET: bucket_id,
-                 config.ENV_ENVIRONMENT: ENVIRONMENT, config.ENV_RETENTION: "30d"}
+                 config.ENV_ENVIRONMENT: ENVIRONMENT, config.ENV_RETENTION: "30d",
+                 config.ENV_WEBHOOK_ALLOW: "none"}  # webhooks from AWS: public addresses only
         for var, value in variables.items():
             if var in names:
                 assert value == names[var], var

@@ -194,7 +194,20 @@ def test_the_alerts_function_needs_its_table(lambda_env, monkeypatch):
         run_alerts()
 
 
-def test_a_webhook_subscribed_through_the_api_is_routed_by_a_warm_alerts_function(alerts_env):
+def allow_webhooks(monkeypatch, value: str | None) -> None:
+    """WEIR_WEBHOOK_ALLOW as infra/ would set it, read by the next cold start."""
+    from weir import config
+    from weir.lambdas import runtime
+
+    if value is None:
+        monkeypatch.delenv(config.ENV_WEBHOOK_ALLOW, raising=False)
+    else:
+        monkeypatch.setenv(config.ENV_WEBHOOK_ALLOW, value)
+    runtime.reset()
+
+
+def test_a_webhook_subscribed_through_the_api_is_routed_by_a_warm_alerts_function(alerts_env, monkeypatch):
+    allow_webhooks(monkeypatch, "127.0.0.1")  # the port-9 receiver below is on loopback: allowed explicitly
     create_rule()
     ingest([("web-0", 10.0)])
     assert run_alerts()["events"] == 1  # web-0 is OK; the warm container has routed with no subscriptions
@@ -210,3 +223,31 @@ def test_a_webhook_subscribed_through_the_api_is_routed_by_a_warm_alerts_functio
     assert hook["status"] == "pending" and hook["attempts"] == 1 and hook["last_error"]
     status, got = api_call("GET", f"/subscriptions/{sub['id']}")
     assert got["last_delivery"]["status"] == "pending"
+
+
+def test_the_api_function_refuses_private_and_metadata_webhooks(alerts_env, monkeypatch):
+    """In AWS a webhook leaves from AWS: loopback and private addresses are refused unless
+    WEIR_WEBHOOK_ALLOW lists them; link-local and metadata addresses always are."""
+    status, body = api_call("POST", "/subscriptions", {"url": "http://127.0.0.1:9/hook"})
+    assert status == 400, body
+    assert "127.0.0.1 is in 127.0.0.0/8: loopback" in body["message"] and "WEIR_WEBHOOK_ALLOW" in body["message"]
+    allow_webhooks(monkeypatch, "private")
+    assert api_call("POST", "/subscriptions", {"url": "http://10.1.2.3/hook"})[0] == 201
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/", "http://0xa9fea9fe/"):
+        status, body = api_call("POST", "/subscriptions", {"url": url})
+        assert status == 400 and "webhooks never go there" in body["message"], (url, body)
+
+
+def test_a_webhook_the_policy_now_refuses_fails_at_once_and_is_not_retried(alerts_env, monkeypatch):
+    allow_webhooks(monkeypatch, "127.0.0.0/8")
+    status, sub = api_call("POST", "/subscriptions", {"url": "http://127.0.0.1:9/hook"})
+    assert status == 201, sub
+    allow_webhooks(monkeypatch, None)  # redeployed without the allowance: the stored URL is now refused
+    create_rule()
+    ingest([("web-1", 99.0)])
+    assert run_alerts()["failed"] == 1
+    assert run_alerts()["failed"] == 0  # not retried: a refusal is permanent
+    [event] = api_call("GET", "/alerts/events")[1]["events"]
+    hook = next(d for d in event["deliveries"] if d["target"] == f"webhook:{sub['id']}")
+    assert hook["status"] == "failed" and hook["attempts"] == 1 and hook["next_attempt"] is None
+    assert "destination policy refuses it" in hook["last_error"] and "WEIR_WEBHOOK_ALLOW" in hook["last_error"]

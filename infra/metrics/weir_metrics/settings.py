@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from weir import config as weir_config
 from weir.errors import InvalidInputError
 from weir.metrics.timeutil import parse_duration
 from weir_metrics import contract, naming
@@ -58,6 +59,7 @@ class StackSettings:
     deletion_protection: bool = False
     export_noncurrent_days: int = 30
     force_destroy_bucket: bool = False
+    webhook_allow: str = "none"  # WEIR_WEBHOOK_ALLOW of the api and alerts functions
 
     @property
     def tags(self) -> dict[str, str]:
@@ -92,6 +94,11 @@ def read(cfg: ConfigSource, aws_cfg: ConfigSource, *, stack: str) -> StackSettin
         raise SettingsError(f"logRetentionDays: {retention_days} is not one CloudWatch accepts "
                             f"({', '.join(map(str, LOG_RETENTION_CHOICES))})")
     zip_path = Path(cfg.get("lambdaZip") or DEFAULT_ZIP)
+    webhook_allow = cfg.get("webhookAllow") or "none"
+    try:
+        weir_config.parse_webhook_allow(webhook_allow)
+    except weir_config.MissingSettingError as exc:
+        raise SettingsError(f"webhookAllow: {exc.message.removeprefix(weir_config.ENV_WEBHOOK_ALLOW + ': ')}") from None
     return StackSettings(
         environment=environment,
         region=aws_cfg.get("region") or DEFAULT_REGION,
@@ -111,6 +118,7 @@ def read(cfg: ConfigSource, aws_cfg: ConfigSource, *, stack: str) -> StackSettin
         deletion_protection=bool(cfg.get_bool("deletionProtection")),
         export_noncurrent_days=int(_positive("exportNoncurrentDays", cfg.get_int("exportNoncurrentDays"), 30)),
         force_destroy_bucket=bool(cfg.get_bool("forceDestroyBucket")),
+        webhook_allow=webhook_allow,
     )
 
 

@@ -201,7 +201,9 @@ class EventList(msgspec.Struct):
 class SubscriptionSpec(msgspec.Struct, forbid_unknown_fields=True):
     """A local webhook subscription; `filter_policy` is SNS filter-policy JSON."""
 
-    url: Annotated[str, Meta(min_length=8, max_length=2048, description="http(s) URL to POST to")]
+    url: Annotated[str, Meta(min_length=8, max_length=2048, description=(
+        "http(s) URL to POST to, without credentials; never a link-local or metadata address, and a private or "
+        "loopback one only where the server allows it (README: Where webhooks may go)"))]
     name: Annotated[str, Meta(max_length=255)] = ""
     filter_policy: Annotated[
         dict | str | None, Meta(description="SNS filter policy (object or JSON text) on the message attributes")

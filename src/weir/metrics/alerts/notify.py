@@ -7,8 +7,10 @@ same attributes the SNS adapter publishes, so a policy routes alike in both plac
 
 The dispatcher then works through the persisted outbox: each delivery is attempted,
 and on failure retried with exponential backoff until `max_attempts`, after which it is
-marked failed. Either way the outcome is stored and shown by `GET /alerts/events`, and
-nothing is dropped silently. Delivery is at least once: each message carries its
+marked failed. A PermanentDeliveryError (the subscription was deleted, the webhook
+destination policy refuses the URL) is marked failed at once: retrying cannot help.
+Either way the outcome is stored and shown by `GET /alerts/events`, and nothing is
+dropped silently. Delivery is at least once: each message carries its
 `event_id`, stable across retries and restarts, for receivers to drop a repeat.
 """
 
@@ -31,8 +33,12 @@ from weir.ports import AlertStore, Notifier
 log = logging.getLogger(__name__)
 
 
-class TargetGoneError(DeliveryError):
-    """Retrying cannot help (the subscription was deleted): fail the delivery at once."""
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help: the delivery is marked failed at once, with this reason."""
+
+
+class TargetGoneError(PermanentDeliveryError):
+    """The subscription was deleted before the event was delivered."""
 
 
 LOG_TARGET = "log"
@@ -138,7 +144,7 @@ class Dispatcher:
                 error = exc.message if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
                 attempts = d.attempts + 1
                 now = int(self.clock() * NS)
-                final = attempts >= self.retry.max_attempts or isinstance(exc, TargetGoneError)
+                final = attempts >= self.retry.max_attempts or isinstance(exc, PermanentDeliveryError)
                 retry_at = None if final else now + self.retry.delay_ns(attempts)
                 self.failures += 1
                 self.alerts.delivery_failed(d.id, error, retry_at)

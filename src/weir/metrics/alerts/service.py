@@ -4,6 +4,8 @@ Bodies are decoded straight into the msgspec models, and msgspec's messages are 
 into `field: problem` text with the accepted values, so every refusal is a 4xx a person
 can act on. A rule on a metric that has never been written is refused unless asked for
 (`allow_unknown_metric`), since a typo there would otherwise give a rule that never fires.
+A webhook URL must pass the destination policy (`destinations.py`: never a metadata
+service, no private or loopback host unless allowed), checked again at each delivery.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal
 import msgspec
 
 from weir.errors import ConflictError, InvalidInputError, NotFoundError
+from weir.metrics.alerts.destinations import WebhookPolicy, parse_url
 from weir.metrics.alerts.filterpolicy import parse_policy
 from weir.metrics.alerts.model import (
     COMPARISONS,
@@ -81,6 +84,7 @@ class AlertService:
         metrics: MetricStore,
         router: Router,
         *,
+        destinations: WebhookPolicy,
         on_rules_changed: Callable[[], None] = lambda: None,
         last_evaluated: Callable[[str], int | None] = lambda rule_id: None,
         clock: Callable[[], float] = time.time,
@@ -88,6 +92,7 @@ class AlertService:
         self.alerts = alerts
         self.metrics = metrics
         self.router = router
+        self.destinations = destinations
         self.on_rules_changed = on_rules_changed
         self.last_evaluated = last_evaluated
         self.clock = clock
@@ -166,7 +171,8 @@ class AlertService:
     # -- subscriptions ------------------------------------------------------------------
 
     def create_subscription(self, body: bytes | str) -> SubscriptionOut:
-        sub = subscription_from(decode(_sub_spec, body), new_id("s-"), "api", int(self.clock() * NS))
+        sub = subscription_from(decode(_sub_spec, body), new_id("s-"), "api", int(self.clock() * NS),
+                                destinations=self.destinations)
         self.alerts.put_subscription(sub)
         self.router.reload()
         return self._sub_out(sub)
@@ -200,14 +206,18 @@ class AlertService:
 
 
 def subscription_from(
-    spec: SubscriptionSpec, sub_id: str, source: Literal["api", "config"], now_ns: int
+    spec: SubscriptionSpec, sub_id: str, source: Literal["api", "config"], now_ns: int,
+    *, destinations: WebhookPolicy | None,
 ) -> Subscription:
-    """Validate a subscription spec (URL, filter policy) into a stored subscription."""
-    from urllib.parse import urlsplit
+    """Validate a subscription spec (URL, filter policy) into a stored subscription.
 
-    parts = urlsplit(spec.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInputError(f"url: {spec.url[:100]!r} is not an http(s) URL")
+    With `destinations`, the URL must also pass the webhook destination policy (its
+    address, or what its host name resolves to now); None checks the URL's form only, for
+    `configfile.load`, which runs before the server knows where it binds."""
+    if destinations is None:
+        parse_url(spec.url)
+    else:
+        destinations.check(spec.url)
     policy = parse_policy(spec.filter_policy) if spec.filter_policy is not None else None
     return Subscription(
         id=sub_id, name=spec.name or sub_id, url=spec.url, filter_policy=policy, timeout=spec.timeout,
