@@ -56,3 +56,36 @@ def test_stream_writes_rollups_and_queries_answer_from_them_with_the_raw_numbers
     assert counts["rollup_points"] - before["rollup_points"] == per_hour * (2 * HOSTS + 3 * HOSTS + 2 * 1)
     assert counts["raw_points"] - before["raw_points"] == per_hour // 2 * (HOSTS + 0 + 1)
     assert raw[0]["groups"][0]["datapoints"][0]["count"] == HOSTS * 60 // STEP
+
+
+def test_a_late_write_is_read_raw_until_the_stream_rewrites_its_hours_rollups(lambda_env, dynamodb):
+    from weir.lambdas import api, runtime, stream
+
+    h1 = (int(time.time()) // 3600 - 4) * 3600  # a closed hour
+
+    def post(points):
+        ev = apigw_event("post_metrics_batch")
+        ev["body"] = json.dumps({"metrics": [{"name": "mem", "value": v, "timestamp": t, "dimensions": {"host": "a"}}
+                                             for t, v in points]})
+        assert api.handler(ev, context())["statusCode"] == 200
+
+    def minute():
+        ev = apigw_event("get_query")
+        ev["path"] = "/metrics/mem"
+        ev["queryStringParameters"] = {"start": str(h1), "end": str(h1 + 3600), "period": "60", "stat": "count,max"}
+        response = api.handler(ev, context())
+        assert response["statusCode"] == 200, response["body"]
+        points = json.loads(response["body"])["groups"][0]["datapoints"]
+        return [(p["count"], p["max"]) for p in points[:1]]
+
+    post([(h1 + 0, 1), (h1 + 30, 2)])
+    assert stream.handler(stream_event(dynamodb, lambda_env[0]), context()) == {"batchItemFailures": []}
+    counts = runtime.services("api").query.read_counts
+    assert minute() == [(2, 2.0)] and counts["rollup_queries"] == 1
+
+    post([(h1 + 5, 1000), (h1 + 30, 3)])  # late: one new point, one replaced
+    assert minute() == [(3, 1000.0)]  # the hour is pending again: from its segments and chunks
+    assert counts["rollup_queries"] == 1
+    assert stream.handler(stream_event(dynamodb, lambda_env[0]), context()) == {"batchItemFailures": []}
+    assert minute() == [(3, 1000.0)]  # from the rewritten rollups
+    assert counts["rollup_queries"] == 2
