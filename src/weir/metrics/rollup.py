@@ -111,9 +111,17 @@ class PeriodTotals:
     def add_minutes(self, m: Minutes) -> None:
         start, period = self.start, self.period
         end = start + self.n_periods * period
-        fold = self._fold
-        for k in range(bisect_left(m.ts, start), bisect_left(m.ts, end)):
-            fold((m.ts[k] - start) // period, m.count[k], m.sum[k], m.min[k], m.max[k])
+        fold, ts = self._fold, m.ts
+        lo, stop = bisect_left(ts, start), bisect_left(ts, end)
+        if period == MINUTE_NS:  # one minute per period: no slicing
+            for k in range(lo, stop):
+                fold((ts[k] - start) // period, m.count[k], m.sum[k], m.min[k], m.max[k])
+            return
+        while lo < stop:  # whole periods at once, with builtins over slices
+            i = (ts[lo] - start) // period
+            hi = bisect_left(ts, start + (i + 1) * period, lo, stop)
+            fold(i, sum(m.count[lo:hi]), math.fsum(m.sum[lo:hi]), min(m.min[lo:hi]), max(m.max[lo:hi]))
+            lo = hi
 
     def summaries(self, stats: list[str], first, step) -> list[dict]:
         """One dict per non-empty period, shaped like the raw path's (see query.py)."""
