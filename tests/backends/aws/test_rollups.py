@@ -184,3 +184,20 @@ def test_percentiles_and_sub_minute_periods_read_raw_points(store):
     for params in ({"stat": "p50,avg", "period": "60"}, {"stat": "avg", "period": "30"}):
         svc.query("cpu", {"start": str(H0 // NS), "end": str(H0 // NS + 2 * 3600), **params})
     assert svc.read_counts["rollup_queries"] == 0 and svc.read_counts["raw_points"] == 8
+
+
+def test_a_full_rollup_item_stays_under_dynamodbs_item_limit():
+    """ROLLUP_SERIES series with every minute filled by incompressible values."""
+    import random
+
+    rnd = random.Random(7)
+    series = []
+    for sid in range(keys.ROLLUP_SERIES):
+        m = build_minutes([H0 + k * MINUTE_NS for k in range(60)], [rnd.uniform(-1e9, 1e9) for _ in range(60)])
+        m.min = [rnd.uniform(-1e9, 1e9) for _ in range(60)]
+        m.max = [rnd.uniform(-1e9, 1e9) for _ in range(60)]
+        m.count = [rnd.randrange(1, 2**31) for _ in range(60)]
+        series.append((sid * 7919 - 2**62, m))
+    blob = encode_rollups(H0, series)
+    assert len(blob) < 390 * 1024
+    assert decode_rollups(blob, H0) == dict(series)
