@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, State, Subscription
+from weir.metrics.rollup import Minutes
 from weir.metrics.series import Series
 
 if TYPE_CHECKING:
@@ -62,6 +63,31 @@ class MetricStore(Protocol):
         """False while the store is still recovering after a start."""
 
     def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class RollupRead:
+    """What a store answered from rollups: the time spans they cover, and per series its minutes there.
+
+    `covered` is sorted, non-overlapping [start, end) spans; the caller reads raw points
+    for the rest of its range. Within a covered span the rollups hold every point stored.
+    """
+
+    covered: list[tuple[int, int]] = field(default_factory=list)
+    series: dict[int, Minutes] = field(default_factory=dict)
+
+
+@runtime_checkable
+class RollupReader(Protocol):
+    """A metric store that keeps per-minute rollups (see `weir.metrics.rollup`).
+
+    Optional: the query service uses it when a store has it, and raw points otherwise;
+    the answers are the same either way.
+    """
+
+    def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
+        """Rollups of the parts of [start, end) the store has them for (whole compacted
+        hours on DynamoDB), and which parts those are."""
 
 
 class PointScan(Protocol):

@@ -136,6 +136,8 @@ def test_segment_keys_parse_back_and_the_stream_filter_selects_them():
     assert keys.parse_segment_pk(keys.pending_pk("cpu")) is None
     prefix = keys.STREAM_FILTER_PATTERN["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"]
     assert pk.startswith(prefix) and not keys.chunk_pk(1).startswith(prefix)
+    for other in (keys.rollup_pk("seg", 0), keys.rollup_pk("cpu", 7), keys.pending_pk("seg")):
+        assert not other.startswith(prefix) and keys.parse_segment_pk(other) is None  # never invokes `stream`
     a = keys.segment_range(H0, bytes(8))
     b = keys.segment_range(H0, bytes([0] * 7 + [1]))
     assert a != b and len(b.replace(".", "")) <= 38

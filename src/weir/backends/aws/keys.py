@@ -19,6 +19,12 @@ name, see `limits.NAME_RE`):
 - chunk    `chk#<series id>` / hour start ns + part number
     The read path: all points of one series in one hour, sorted and de-duplicated,
     written by compaction (the `stream` function) once the hour is closed.
+- rollup   `rup#<metric>#<shard>` / hour start ns + part number
+    Per-minute count, sum, min and max (`weir.metrics.rollup`) of every series of a
+    metric shard in one hour, packed and compressed, written by compaction beside the
+    chunks. Each compaction writes part 0 of all SHARDS, even empty ones, so a reader
+    can tell "compacted with rollups" from "no rollups (yet)"; `parts` on each item says
+    how many parts the last compaction wrote, so a reader ignores stale higher parts.
 - pending  `pend#<metric>` / hour start ns
     Hours of a metric that have segments not yet compacted into chunks. Readers read
     segments for pending hours and chunks for every other hour; `v` counts registrations
@@ -43,10 +49,14 @@ BUCKET_NS = 3600 * NS  # segments and chunks are cut at whole UTC hours
 GRACE_NS = 10 * 60 * NS
 SEGMENT_POINTS = 8_192  # at most ~200 KB raw per item, well under DynamoDB's 400 KB
 CHUNK_POINTS = 16_384
+# Series per rollup item: at most 60 minutes x 29 bytes each, ~340 KB raw before zlib,
+# so an item stays under DynamoDB's 400 KB whatever the values.
+ROLLUP_SERIES = 192
 
 SEGMENT = "seg"
 CHUNK = "chk"
 PENDING = "pend"
+ROLLUP = "rup"
 _HASH_DIGITS = 10**16
 
 
@@ -84,12 +94,16 @@ def chunk_pk(series_id: int) -> str:
     return f"{CHUNK}#{series_id}"
 
 
+def rollup_pk(name: str, shard: int) -> str:
+    return f"{ROLLUP}#{name}#{shard}"
+
+
 def pending_pk(name: str) -> str:
     return f"{PENDING}#{name}"
 
 
 # What the `stream` function needs to see: infra passes this as the event source
-# mapping's filter, so chunk and pending writes never invoke it.
+# mapping's filter, so chunk, rollup and pending writes never invoke it.
 STREAM_FILTER_PATTERN = {
     "eventName": ["INSERT", "MODIFY"],
     "dynamodb": {"Keys": {PK: {"S": [{"prefix": f"{SEGMENT}#"}]}}},

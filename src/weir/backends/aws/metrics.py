@@ -13,6 +13,8 @@ DynamoDB keys as `keys.py` describes:
   ago) rebuilds one series chunk per hour from all that hour's segments, then clears the
   pending mark only if no write registered meanwhile. Chunks are derived data: segments
   stay until their TTL, so compaction can always be redone and never loses a point.
+  With the chunks it writes the hour's per-minute rollups (`rollups.py`), which
+  `read_rollups` serves to queries that need only count, sum, min and max.
 
 Queries never Scan: every read is a Query or GetItem on a known key.
 """
@@ -22,21 +24,23 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
+from weir.ports import PointBatch, RollupRead
 
 from . import keys
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
+from .rollups import read_rollups, rollup_requests
 from .series_index import SeriesIndex
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
+_T = TypeVar("_T")
 BATCH_GET_HOURS = 24  # up to this many compacted hours, chunks are fetched by key
 
 
@@ -132,6 +136,10 @@ class DynamoMetricStore:
             out.update(self._read_metric(name, sids, start_ns, end_ns))
         return out
 
+    def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
+        """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
+        return read_rollups(self, series_ids, start_ns, end_ns)
+
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending id (what an export reads).
 
@@ -147,10 +155,7 @@ class DynamoMetricStore:
         hours = range(keys.bucket_of(start_ns), keys.bucket_of(end_ns - 1) + 1, keys.BUCKET_NS)
         jobs = [partial(self._scan_segments, name, hour, shard, end_ns, now_s)
                 for name in self.index.name_list() for hour in hours for shard in range(keys.SHARDS)]
-        if len(jobs) > 1 and self._read_threads > 1:
-            results = list(self._executor().map(lambda job: job(), jobs))
-        else:
-            results = [job() for job in jobs]
+        results = self._run(jobs)
         frags: dict[int, list[_Fragment]] = defaultdict(list)
         written: set[str] = set()
         for name, found in results:
@@ -203,7 +208,7 @@ class DynamoMetricStore:
         return [r for name in self.index.name_list() for r in self.compact_due(name)]
 
     def compact(self, name: str, hour_ns: int, *, force: bool = False) -> CompactionResult:
-        """Rebuild the chunks of one metric hour from its segments and clear its pending mark.
+        """Rebuild the chunks and rollups of one metric hour from its segments and clear its pending mark.
 
         Only safe once the hour is closed (a writer skips registering while its hour is
         open); `force` is for tests and benchmarks that have stopped writing.
@@ -223,9 +228,9 @@ class DynamoMetricStore:
                 version = (int(item["w"]["N"]), item[keys.RANGE]["N"])
                 for sid, ts, vals in Segment(item["d"]["B"]).all_series():
                     frags[sid].append((version, ts, vals))
-        requests, points = [], 0
+        requests, points, merged = [], 0, {}
         for sid, fr in frags.items():
-            ts, vals = _merge(fr)
+            ts, vals = merged[sid] = _merge(fr)
             points += len(ts)
             written = max(v[0][0] for v in fr)
             starts = range(0, len(ts), keys.CHUNK_POINTS)
@@ -242,6 +247,8 @@ class DynamoMetricStore:
                 if part == 0 and len(starts) > 1:
                     item["parts"] = {"N": str(len(starts))}
                 requests.append({"PutRequest": {"Item": item}})
+        # rollups go with the chunks, before the mark is cleared: see rollups.py
+        requests += rollup_requests(name, hour_ns, merged, self._expiry(hour_ns + keys.BUCKET_NS - 1))
         self.db.batch_write(self.table, requests)
         with self._lock:
             self._registered.discard((name, hour_ns))
@@ -356,10 +363,7 @@ class DynamoMetricStore:
         else:  # long: one Query per series
             for sid in sids:
                 jobs.append(partial(self._read_chunks, sid, first, end, pending, now_s))
-        if len(jobs) > 1 and self._read_threads > 1:
-            results = list(self._executor().map(lambda job: job(), jobs))
-        else:
-            results = [job() for job in jobs]
+        results = self._run(jobs)
         frags: dict[int, list[_Fragment]] = defaultdict(list)
         for result in results:
             for sid, frag in result:
@@ -419,6 +423,12 @@ class DynamoMetricStore:
             if int(item.get("parts", {"N": "1"})["N"]) > 1:
                 found += self._read_chunks(sid, hour + 1, hour + keys.BUCKET_NS, set(), now_s)
         return found
+
+    def _run(self, jobs: Sequence[Callable[[], _T]]) -> list[_T]:
+        """Run independent reads, in parallel when there are several."""
+        if len(jobs) > 1 and self._read_threads > 1:
+            return list(self._executor().map(lambda job: job(), jobs))
+        return [job() for job in jobs]
 
     def _executor(self):
         from concurrent.futures import ThreadPoolExecutor  # only readers need it

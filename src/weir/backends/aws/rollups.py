@@ -1,0 +1,131 @@
+"""Per-minute rollups on DynamoDB: written by compaction, read by rollup-able queries.
+
+Layout (see `keys.py`): one item per (metric, shard, hour, part), `rup#<metric>#<shard>`
+/ hour start ns + part, holding the minute rollups of up to ROLLUP_SERIES series.
+
+Why per metric shard and not per series: compaction already holds a whole metric hour in
+memory, so writing its rollups costs SHARDS items per metric hour (plus one per further
+ROLLUP_SERIES series of a shard), whatever the number of series; and a query over many
+series and days reads SHARDS Queries per metric instead of one per series. The price is
+that a query filtered to a few series still reads (and decompresses) their whole shards:
+at most ROLLUP_SERIES series x 60 minutes per item, far less than those series' points.
+
+An hour is answered from rollups only when it is not pending (no write since its last
+compaction) and part 0 of every shard it needs exists: hours compacted before rollups
+existed, or pending again after a late write, are read raw. Compaction writes rollups in
+the same BatchWriteItem requests as chunks, before it clears the pending mark, so a
+non-pending hour's rollups are those of the points its chunks hold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import partial
+from typing import TYPE_CHECKING
+
+from weir.metrics.rollup import Minutes, build_minutes
+from weir.ports import RollupRead
+
+from . import keys
+from .codec import decode_rollups, encode_rollups
+
+if TYPE_CHECKING:
+    from .metrics import DynamoMetricStore
+
+
+def rollup_requests(name: str, hour_ns: int, merged: dict[int, tuple[list[int], list[float]]], ttl: int) -> list[dict]:
+    """PutRequests for the rollups of one metric hour: sorted, unique points per series."""
+    by_shard: dict[int, list[tuple[int, Minutes]]] = {shard: [] for shard in range(keys.SHARDS)}
+    for sid in sorted(merged):
+        ts, vals = merged[sid]
+        if ts:
+            by_shard[keys.shard_of(sid)].append((sid, build_minutes(ts, vals)))
+    requests = []
+    for shard, series in by_shard.items():
+        parts = [series[i : i + keys.ROLLUP_SERIES] for i in range(0, len(series), keys.ROLLUP_SERIES)] or [[]]
+        for part, members in enumerate(parts):
+            item = {
+                keys.PK: {"S": keys.rollup_pk(name, shard)},
+                keys.RANGE: {"N": str(hour_ns + part)},
+                keys.TTL: {"N": str(ttl)},
+                "parts": {"N": str(len(parts))},
+                "n": {"N": str(sum(m.points() for _, m in members))},
+                "d": {"B": encode_rollups(hour_ns, members)},
+            }
+            requests.append({"PutRequest": {"Item": item}})
+    return requests
+
+
+def read_rollups(store: DynamoMetricStore, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
+    """Rollups of the whole hours in [start, end) that have them, for these series."""
+    first = -(-start_ns // keys.BUCKET_NS) * keys.BUCKET_NS
+    last = keys.bucket_of(end_ns) - keys.BUCKET_NS  # the last hour that ends by end_ns
+    if not series_ids or last < first:
+        return RollupRead()
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for sid in dict.fromkeys(series_ids):
+        s = store.index.cached(sid) or store.index.get(sid)
+        if s is not None:
+            by_name[s.name].append(sid)
+    now_s = store.clock()
+    hours = set(range(first, last + 1, keys.BUCKET_NS))
+    jobs = []
+    for name, sids in by_name.items():
+        hours -= store._pending_hours(name, first, last, now_s)
+        by_shard: dict[int, set[int]] = defaultdict(set)
+        for sid in sids:
+            by_shard[keys.shard_of(sid)].add(sid)
+        for shard, members in by_shard.items():
+            jobs.append(partial(_read_shard, store, name, shard, members, first, last, now_s))
+    results = store._run(jobs)
+    found: dict[int, dict[int, Minutes]] = defaultdict(dict)  # sid → hour → minutes
+    for shard_hours, series in results:
+        hours &= shard_hours  # an hour without part 0 in some shard is read raw
+        for sid, by_hour in series.items():
+            found[sid].update(by_hour)
+    out = RollupRead()
+    for hour in sorted(hours):
+        if out.covered and out.covered[-1][1] == hour:
+            out.covered[-1] = (out.covered[-1][0], hour + keys.BUCKET_NS)
+        else:
+            out.covered.append((hour, hour + keys.BUCKET_NS))
+    for sid, by_hour in found.items():
+        m = Minutes()
+        for hour in sorted(by_hour):
+            if hour in hours:
+                m.extend(by_hour[hour])
+        if len(m):
+            out.series[sid] = m
+    return out
+
+
+def _read_shard(store, name, shard, members, first, last, now_s) -> tuple[set[int], dict[int, dict[int, Minutes]]]:
+    """(hours with part 0, sid → hour → minutes) of one metric shard, by one Query."""
+    items = store.db.query(
+        store.table,
+        KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
+        ExpressionAttributeNames={"#ts": keys.RANGE},
+        ExpressionAttributeValues={
+            ":pk": {"S": keys.rollup_pk(name, shard)},
+            ":a": {"N": str(first)},
+            ":b": {"N": str(last + keys.BUCKET_NS - 1)},
+        },
+        ConsistentRead=True,
+    )
+    parts: dict[int, int] = {}
+    blobs: list[tuple[int, int, bytes]] = []
+    for item in items:
+        if int(item[keys.TTL]["N"]) <= now_s:
+            continue
+        rk = int(item[keys.RANGE]["N"])
+        hour = keys.bucket_of(rk)
+        if rk == hour:
+            parts[hour] = int(item["parts"]["N"])
+        blobs.append((hour, rk - hour, item["d"]["B"]))
+    series: dict[int, dict[int, Minutes]] = defaultdict(dict)
+    for hour, part, blob in blobs:
+        if part >= parts.get(hour, 0):
+            continue  # left over from an earlier compaction that wrote more parts
+        for sid, m in decode_rollups(blob, hour, members).items():
+            series[sid][hour] = m
+    return set(parts), series
