@@ -34,6 +34,9 @@ from weir.ports import RollupRead, RollupReader
 
 MAX_PERIODS = 100_000
 MAX_POINTS_SCANNED = 20_000_000
+# A minute rollup holds five numbers where a raw point holds two: this many minutes take
+# about the memory of MAX_POINTS_SCANNED raw points, so rollups do not lift that bound.
+MAX_ROLLUP_MINUTES = 8_000_000
 DIM_PREFIX = "dim."
 _QUERY_PARAMS = {"start", "end", "period", "stat", "group_by"}
 
@@ -89,11 +92,12 @@ class QueryService:
             rollups = self.store.read_rollups(ids, read_from, end)
         data = self._read_raw(ids, read_from, end, rollups.covered) if ids else {}
         scanned = sum(len(v[0]) for v in data.values())
-        self._count(scanned, rollups)
-        if scanned > MAX_POINTS_SCANNED:
+        minutes = sum(len(m) for m in rollups.series.values())
+        self._count(scanned, minutes, rollups)
+        if scanned > MAX_POINTS_SCANNED or minutes > MAX_ROLLUP_MINUTES:
+            what = f"{scanned} points" + (f" and {minutes} minute rollups" if minutes else "")
             raise PayloadTooLargeError(
-                f"the query would aggregate {scanned} points; narrow it with dimension filters "
-                "or a shorter range"
+                f"the query would aggregate {what}; narrow it with dimension filters or a shorter range"
             )
         groups: dict[tuple[str, ...], list[Series]] = {}
         for s in series:
@@ -143,13 +147,13 @@ class QueryService:
                 got[1].extend(vals)
         return data
 
-    def _count(self, raw_points: int, rollups: RollupRead) -> None:
+    def _count(self, raw_points: int, minutes: int, rollups: RollupRead) -> None:
         with self._counts_lock:
             c = self.read_counts
             c["raw_points"] += raw_points
             if rollups.covered:
                 c["rollup_queries"] += 1
-                c["rollup_minutes"] += sum(len(m) for m in rollups.series.values())
+                c["rollup_minutes"] += minutes
                 c["rollup_points"] += sum(m.points() for m in rollups.series.values())
 
     def _select(self, name: str, filters: dict[str, str]) -> list[Series]:

@@ -186,6 +186,24 @@ def test_percentiles_and_sub_minute_periods_read_raw_points(store):
     assert svc.read_counts["rollup_queries"] == 0 and svc.read_counts["raw_points"] == 8
 
 
+def test_minute_rollups_have_a_memory_bound_like_raw_points(store, monkeypatch):
+    """Rollups do not lift the bound on what one query holds in memory: past
+    MAX_ROLLUP_MINUTES the answer is the same 413 a raw query gets."""
+    from weir.errors import PayloadTooLargeError
+    from weir.metrics import query
+
+    members = hosts(3)
+    write(store, members, [(s, 1) for s in range(0, 2 * 3600, 60)])
+    store.compact_all_due()
+    params = {"start": str(H0 // NS), "end": str(H0 // NS + 2 * 3600), "stat": "avg", "period": "3600"}
+    svc = QueryService(store, RETENTION, store.clock)
+    svc.query("cpu", params)
+    assert svc.read_counts["rollup_minutes"] == 3 * 120
+    monkeypatch.setattr(query, "MAX_ROLLUP_MINUTES", 3 * 120 - 1)
+    with pytest.raises(PayloadTooLargeError, match="360 minute rollups"):
+        svc.query("cpu", params)
+
+
 def test_a_full_rollup_item_stays_under_dynamodbs_item_limit():
     """ROLLUP_SERIES series with every minute filled by incompressible values."""
     import random
