@@ -1,6 +1,6 @@
 """Cold start of each Lambda module, as a ratio to creating a bare boto3 DynamoDB client.
 
-    python bench/cold_start.py [--rounds 7] [--with-xray]
+    python bench/cold_start.py [--rounds 7] [--with-xray] [--no-gc-pause]
 
 Each measurement is a fresh interpreter that times, from its first line: importing the
 module and its first invocation (`api`: GET /health; `stream`: a one-record batch that
@@ -11,7 +11,10 @@ with their DynamoDB and SNS (`alerts`) or S3 (`exporter`) clients. The baseline 
 `import boto3; boto3.client("dynamodb")` timed the same way. Interpreter start-up is
 the same for both and left out. Weir's bytecode is written first, as the bundle ships
 it. The Lambda bundle has no X-Ray SDK, so it is blocked here
-too unless --with-xray. Rounds alternate the three so they share the machine's noise; the
+too unless --with-xray. AWS_LAMBDA_FUNCTION_NAME is set, as the Lambda runtime sets it,
+so the functions pause the garbage collector during their cold start
+(`weir.lambdas.coldstart`); --no-gc-pause leaves it unset to show that pause's share.
+Rounds alternate the three so they share the machine's noise; the
 fastest round of each is reported (other processes only ever add time), or the median
 with --stat median. Target: each module within 1.25x of the baseline.
 """
@@ -87,10 +90,11 @@ print(json.dumps({"total": t1 - t0, "cpu": c1 - c0, "import": globals().get("t_i
 """
 
 
-def run(body: str, block: bool) -> dict:
+def run(body: str, block: bool, gc_pause: bool = True) -> dict:
     code = PRELUDE.format(block=block) + body + "\nimport json" + EPILOGUE
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **({"AWS_LAMBDA_FUNCTION_NAME": "weir-bench"} if gc_pause else {}),
         "AWS_DEFAULT_REGION": "us-east-1",  # what the Lambda runtime provides
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -117,6 +121,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--with-xray", action="store_true", help="let the functions import the X-Ray SDK")
+    ap.add_argument("--no-gc-pause", action="store_true",
+                    help="run the functions as outside Lambda, where they never pause the garbage collector")
     ap.add_argument("--stat", choices=["min", "median"], default="min",
                     help="min resists a busy machine best (default); median for a quiet one")
     args = ap.parse_args()
@@ -126,7 +132,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {k: [] for k in cases}
     for _ in range(args.rounds):
         for name, body in cases.items():
-            runs[name].append(run(body, block))
+            runs[name].append(run(body, block, not args.no_gc_pause))
     pick = min if args.stat == "min" else statistics.median
     med = {k: pick(r["total"] for r in v) for k, v in runs.items()}
     cpu = {k: pick(r["cpu"] for r in v) for k, v in runs.items()}

@@ -6,3 +6,7 @@
 - `exporter`: EventBridge, hourly → export closed hours to S3; compact idle metrics.
 - `file_indexer`: S3 event notifications → the file-metadata catalog.
 """
+
+from weir.lambdas import coldstart
+
+coldstart.pause()  # before the functions' imports: see coldstart.py

@@ -9,6 +9,7 @@ from weir.lambdas import runtime
 logger, metrics, tracer = runtime.observability("alerts")
 
 
+@runtime.first_call_settles
 @runtime.traced(tracer)
 @metrics.log_metrics
 @logger.inject_lambda_context

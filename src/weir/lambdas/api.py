@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths  # noqa: E402 - afte
 logger, metrics, tracer = runtime.observability("api")
 
 
+@runtime.first_call_settles
 @runtime.traced(tracer)
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

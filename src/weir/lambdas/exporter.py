@@ -12,6 +12,7 @@ logger, metrics, tracer = runtime.observability("exporter")
 RESERVE_SECONDS = 20.0  # no hour is started with less time left (a cut-off hour is only redone)
 
 
+@runtime.first_call_settles
 @runtime.traced(tracer)
 @metrics.log_metrics
 @logger.inject_lambda_context

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 
 from weir.files.invocation import handle
+from weir.lambdas import coldstart
 from weir.wiring import LambdaFiles, build_file_indexer
 
 logger = Logger(service="file_indexer")
@@ -19,6 +20,9 @@ _app: LambdaFiles | None = None
 def handler(event, context):
     global _app
     if _app is None:
-        _app = build_file_indexer()
+        try:
+            _app = build_file_indexer()
+        finally:
+            coldstart.settle()  # the cold start's GC pause ends here, built or not
     logger.append_keys(region=_app.region, environment=_app.environment)
     return handle(_app.indexer, event, logger)

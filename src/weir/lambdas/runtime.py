@@ -11,6 +11,8 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from weir.lambdas import coldstart
+
 NAMESPACE = "Weir"
 _state: dict = {}
 
@@ -28,6 +30,8 @@ def services(function: str):
         settings = lambda_settings(function)
         _state["environment"] = settings.environment
         _state[key] = build_aws(settings)
+        if function != "api":  # the api function settles once its route table is built too
+            coldstart.settle()
     return _state[key]
 
 
@@ -41,6 +45,7 @@ def store():
         settings = lambda_settings("stream")
         _state["environment"] = settings.environment
         _state["store"] = build_aws_store(settings)
+        coldstart.settle()
     return _state["store"]
 
 
@@ -54,6 +59,7 @@ def app():
         from weir.http.routes import build_app
 
         _state["app"] = build_app(services("api"))
+        coldstart.settle()
     return _state["app"]
 
 
@@ -103,6 +109,21 @@ def make_tracer(service: str):
 
 def traced(tracer) -> Callable:
     return tracer.capture_lambda_handler if tracer is not None else (lambda handler: handler)
+
+
+def first_call_settles(handler: Callable) -> Callable:
+    """End the cold start's GC pause after the first invocation, whatever happened in it
+    (normally the services being built has ended it already)."""
+    import functools
+
+    @functools.wraps(handler)
+    def wrapper(event, context):
+        try:
+            return handler(event, context)
+        finally:
+            coldstart.settle()
+
+    return wrapper
 
 
 def observe(logger: Logger, metrics: Metrics, event: dict, response: dict) -> None:

@@ -16,6 +16,7 @@ logger, metrics, tracer = runtime.observability("stream")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+@runtime.first_call_settles
 @runtime.traced(tracer)
 @metrics.log_metrics
 @logger.inject_lambda_context
