@@ -148,3 +148,15 @@ def otlp_bodies(batches: int = BATCHES) -> list[bytes]:
                 a.key, a.value.string_value = key, val
         out.append(req.SerializeToString())
     return out
+
+
+def otlp_json_bodies(batches: int = BATCHES) -> list[bytes]:
+    """The OTLP bodies as compact OTLP/JSON, as the JavaScript exporters send them."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as svc
+
+    return [
+        json.dumps(json_format.MessageToDict(svc.ExportMetricsServiceRequest.FromString(b)),
+                   separators=(",", ":")).encode()
+        for b in otlp_bodies(batches)
+    ]
