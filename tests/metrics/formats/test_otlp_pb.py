@@ -111,7 +111,10 @@ def number_data_points(draw) -> bytes:
         fields.insert(draw(st.integers(0, len(fields))), draw(odd_fields()))
     if draw(st.integers(0, 5)) == 0:
         fields = draw(st.permutations(fields))
-    return b"".join(fields)
+    dp = b"".join(fields)
+    if draw(st.integers(0, 7)) == 0:  # cut short: inside the leading fields, or later
+        dp = dp[:draw(st.one_of(st.integers(0, 28), st.integers(0, len(dp))))]
+    return dp
 
 
 @st.composite
@@ -290,3 +293,15 @@ def test_agrees_when_the_caches_are_forgotten_mid_request(body):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(otlp, "_CACHE_LIMIT", 2)
         same(body)
+
+
+@pytest.mark.parametrize("start", [True, False])
+@pytest.mark.parametrize("value", [(4, "<d", 2.5), (6, "<q", -7)])
+def test_every_cut_of_the_usual_layouts(start, value):
+    number, fmt, v = value
+    dp = (field(2, 1, struct.pack("<Q", NOW_NS - 10**9)) if start else b"") + field(3, 1, struct.pack("<Q", NOW_NS)) \
+        + field(number, 1, struct.pack(fmt, v)) + field(7, 2, field(1, 2, b"host") + field(2, 2, field(1, 2, b"h1")))
+    for cut in range(len(dp) + 1):
+        req = otlp_pb._Request()
+        req.resource_metrics.add().scope_metrics.add().metrics.add(name="g").gauge.data_points.append(dp[:cut])
+        same(req.SerializeToString())

@@ -45,6 +45,7 @@ from weir.metrics.model import MetricType, WirePoint
 _U64 = struct.Struct("<Q").unpack_from
 _F64 = struct.Struct("<d").unpack_from
 _I64 = struct.Struct("<q").unpack_from
+_TIME_DOUBLE = struct.Struct("<xQxd").unpack_from
 _PEELED = frozenset({3, 4, 6})  # time, asDouble, asInt: read from the leading bytes
 _NS_FLOOR = 10**17
 # What a rest means: (kind, ...). The common kind is 0, so the hot loop tests `if kind:` once.
@@ -106,19 +107,15 @@ def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: o
     added = 0
     last_t, ts = None, None
     for k, b in enumerate(dps):
-        i, t, v, size = 0, 0, None, len(b)
-        while i + 9 <= size:
-            tag = b[i]
-            if tag == 0x19:
-                t = _U64(b, i + 1)[0]
-            elif tag == 0x21:
-                v = _F64(b, i + 1)[0]
-            elif tag == 0x31:
-                v = _I64(b, i + 1)[0]
-            elif tag != 0x11:
-                break
-            i += 9
-        rest = b[i:]
+        head = b[:19:9]  # the tags at 0, 9 and 18 of the usual layouts
+        if head == b"\x11\x19\x21" and len(b) >= 27:  # start, time, asDouble: what the SDKs send
+            t, v = _TIME_DOUBLE(b, 9)
+            rest = b[27:]
+        elif head[:2] == b"\x19\x21" and len(b) >= 18:  # time, asDouble
+            t, v = _TIME_DOUBLE(b, 0)
+            rest = b[18:]
+        else:
+            t, v, rest = _peel(b)
         e = rests.get(rest)
         if e is None:
             e = _entry(c, rest)
@@ -147,6 +144,23 @@ def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: o
         else:
             otlp._emit(out, first + k, name, v, ts, mtype, unit, e[1])
     count.add(added)
+
+
+def _peel(b: bytes) -> tuple[int, float | int | None, bytes]:
+    """Time, value and rest of a data point whose fixed64 fields come first, in any order."""
+    i, t, v, size = 0, 0, None, len(b)
+    while i + 9 <= size:
+        tag = b[i]
+        if tag == 0x19:
+            t = _U64(b, i + 1)[0]
+        elif tag == 0x21:
+            v = _F64(b, i + 1)[0]
+        elif tag == 0x31:
+            v = _I64(b, i + 1)[0]
+        elif tag != 0x11:
+            break
+        i += 9
+    return t, v, b[i:]
 
 
 def _entry(c: otlp.Context, rest: bytes) -> tuple:
