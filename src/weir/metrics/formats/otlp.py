@@ -260,16 +260,18 @@ class Context:
     process and series, not once per request: `dims` maps a point's own dimensions (as a
     tuple of items) to that JSON and the number of context attributes that did not fit.
     `rests` belongs to the protobuf decoder (`otlp_pb`): a gauge or sum data point's bytes
-    after its time and value, to what they mean.
+    after its time and value, to what they mean; `attrs` to the JSON one (`otlp_json`): a
+    gauge or sum data point's attributes as raw JSON, to what they mean.
     """
 
-    __slots__ = ("ctx", "dims", "rests")
+    __slots__ = ("ctx", "dims", "rests", "attrs")
     entries = 0  # in all contexts; past _CACHE_LIMIT, every context is forgotten
 
     def __init__(self, ctx: list[tuple[str, str]]) -> None:
         self.ctx = ctx
         self.dims: dict[tuple, tuple[msgspec.Raw, int]] = {}
         self.rests: dict[bytes, tuple] = {}
+        self.attrs: dict[bytes, tuple] = {}
 
     def merged(self, dims: dict[str, str]) -> tuple[tuple, msgspec.Raw, int]:
         """(key, raw JSON, context attributes dropped) of a point with these dimensions."""
@@ -296,6 +298,13 @@ class Context:
 
 _CACHE_LIMIT = 100_000
 _contexts: dict[tuple, Context] = {}
+# What a data point's cached bytes mean to the fast loops of `otlp_pb` and `otlp_json`:
+# (kind, ...). The common kind is 0, so a hot loop tests `if kind:` once.
+POINT, OVERFLOW, SKIP, REJECT, GENERAL = range(5)
+
+
+class Reference(Exception):
+    """Raised by a fast loop: decode this request the reference way (official schema, general path)."""
 
 
 def _context_of(ctx: list[tuple[str, str]]) -> Context:
@@ -454,16 +463,22 @@ def decode(body: bytes | str, content_type: str) -> Decoded:
     if content_type == JSON:
         from weir.metrics.formats import otlp_json
 
-        try:
-            req = otlp_json.decoder.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise InvalidInputError(f"the body is not an OTLP/JSON metrics request: {exc}") from None
-        except RecursionError:
-            raise InvalidInputError("the body is not an OTLP/JSON metrics request: nested too deeply") from None
-        return walk(req, _Json)
+        return otlp_json.decode(body)
     from weir.metrics.formats import otlp_pb
 
     return otlp_pb.decode(body.encode("utf-8") if isinstance(body, str) else body)
+
+
+def parse_json(body: bytes | str):
+    """The request as the reference JSON schema reads it; InvalidInputError if it cannot."""
+    from weir.metrics.formats import otlp_json
+
+    try:
+        return otlp_json.decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidInputError(f"the body is not an OTLP/JSON metrics request: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError("the body is not an OTLP/JSON metrics request: nested too deeply") from None
 
 
 def parse_pb(data: bytes):

@@ -48,15 +48,10 @@ _I64 = struct.Struct("<q").unpack_from
 _TIME_DOUBLE = struct.Struct("<xQxd").unpack_from
 _PEELED = frozenset({3, 4, 6})  # time, asDouble, asInt: read from the leading bytes
 _NS_FLOOR = 10**17
-# What a rest means: (kind, ...). The common kind is 0, so the hot loop tests `if kind:` once.
-_POINT, _OVERFLOW, _SKIP, _REJECT, _GENERAL = range(5)
+_POINT, _OVERFLOW, _SKIP, _REJECT, _GENERAL = otlp.POINT, otlp.OVERFLOW, otlp.SKIP, otlp.REJECT, otlp.GENERAL
 # Tags wrapping a data point as the only one of a request: Gauge.data_points, Metric.gauge,
 # ScopeMetrics.metrics, ResourceMetrics.scope_metrics, ExportMetricsServiceRequest.resource_metrics.
 _ENVELOPE = (b"\x0a", b"\x2a", b"\x12", b"\x12", b"\x0a")
-
-
-class _Reference(Exception):
-    """This request is decoded the reference way instead."""
 
 
 def _view():
@@ -84,7 +79,7 @@ def decode(data: bytes) -> otlp.Decoded:
         return reference(data)
     try:
         return otlp.walk(req, otlp._Proto, numbers)
-    except _Reference:
+    except otlp.Reference:
         return reference(data)
     except PayloadTooLargeError:
         otlp.parse_pb(data)  # a malformed body is a 400 before it is a 413, as in the reference
@@ -100,7 +95,7 @@ def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: o
     """Gauge and sum data points (bytes), one Weir point each: the bulk of most exports."""
     dps = data.data_points
     if count.n + len(dps) > limits.MAX_POINTS_PER_REQUEST:
-        raise _Reference  # near the limit: let the reference count point by point
+        raise otlp.Reference  # near the limit: let the reference count point by point
     first = len(out.data_points)
     out.data_points.extend([(name, k) for k in range(len(dps))])
     points, origin, rests = out.points, out.origin, c.rests
@@ -192,7 +187,7 @@ def _in_request(dp: bytes):
     try:
         req = metrics_service_pb2.ExportMetricsServiceRequest.FromString(dp)
     except Exception:
-        raise _Reference from None
+        raise otlp.Reference from None
     return req.resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points[0]
 
 
