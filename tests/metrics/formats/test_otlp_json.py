@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.metrics.formats.test_otlp import requests
 from weir.errors import WeirError
 from weir.metrics import limits
-from weir.metrics.formats import otlp, otlp_json
+from weir.metrics.formats import otlp_context, otlp_json
 
 NOW_NS = time.time_ns()
 
@@ -32,7 +32,7 @@ def outcome(decode, body):
 
 def same(body) -> tuple:
     expected = outcome(otlp_json.reference, body)
-    otlp._contexts.clear()
+    otlp_context._contexts.clear()
     assert outcome(otlp_json.decode, body) == expected
     assert outcome(otlp_json.decode, body) == expected  # with the caches warm
     return expected
@@ -129,7 +129,7 @@ def test_the_usual_request_takes_the_cache():
     metrics = [{"name": "cpu", "gauge": {"dataPoints": dps}}]
     body = json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": metrics}]}]})
     assert [p[1] for p in same(body)[0]] == [float(i) for i in range(50)]
-    [context] = otlp._contexts.values()
+    [context] = otlp_context._contexts.values()
     assert len(context.attrs) == 50
 
 

@@ -11,7 +11,7 @@ Speed: `decoder` reads the whole schema, the reference. `decode` first tries `fa
 schema except that a gauge or sum data point keeps its attributes as raw JSON: decoding a
 data point's attributes made five objects per attribute and reading them back cost more than
 the rest of the point, yet exporters resend the same attribute sets every interval. The raw
-bytes key a cache in the resource/scope context (`otlp.Context.attrs`) of the dimension JSON
+bytes key a cache in the resource/scope context (`Context.attrs`) of the dimension JSON
 they map to, and are decoded (strictly, as `decoder` would) only when not cached. Whatever the
 fast path cannot vouch for (a body it cannot decode, attributes that do not decode or are
 nested deeper than Weir reads, a request near the point limit) is decoded again the reference
@@ -26,6 +26,7 @@ import msgspec
 from weir.errors import PayloadTooLargeError
 from weir.metrics import limits
 from weir.metrics.formats import ns_timestamp, otlp
+from weir.metrics.formats.otlp_context import OVERFLOW, POINT, Context, Reference
 from weir.metrics.model import MetricType, WirePoint
 
 
@@ -217,7 +218,7 @@ def decode(body: bytes | str) -> otlp.Decoded:
         return reference(body)  # raises the reference's own message
     try:
         return otlp.walk(req, otlp._Json, numbers)
-    except otlp.Reference:
+    except Reference:
         return reference(body)
     except PayloadTooLargeError:
         otlp.parse_json(body)  # a malformed body is a 400 before it is a 413, as in the reference
@@ -229,11 +230,11 @@ def reference(body: bytes | str) -> otlp.Decoded:
     return otlp.walk(otlp.parse_json(body), otlp._Json)
 
 
-def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: otlp.Context, count) -> None:
+def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: Context, count) -> None:
     """Gauge and sum data points with raw attributes, one Weir point each."""
     dps = data.data_points
     if count.n + len(dps) > limits.MAX_POINTS_PER_REQUEST:
-        raise otlp.Reference  # near the limit: let the reference count point by point
+        raise Reference  # near the limit: let the reference count point by point
     first = len(out.data_points)
     out.data_points.extend([(name, k) for k in range(len(dps))])
     points, origin, cache = out.points, out.origin, c.attrs
@@ -264,16 +265,16 @@ def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: o
     count.add(added)
 
 
-def _entry(c: otlp.Context, key: bytes) -> tuple:
+def _entry(c: Context, key: bytes) -> tuple:
     """What raw attributes mean (a point and its dimension JSON); cached in their context."""
     try:
         attrs = otlp._attrs(otlp._Json, _attributes.decode(key))
     except (msgspec.MsgspecError, RecursionError, ValueError):
         # Not a list of KeyValue, or nested deeper than Weir reads (which the reference may
         # refuse as a whole when msgspec's own nesting limit is reached): the reference decides.
-        raise otlp.Reference from None
+        raise Reference from None
     dims_key, raw, dropped = c.merged(attrs)
-    e = (otlp.OVERFLOW, raw, dims_key, dropped) if dropped else (otlp.POINT, raw)
+    e = (OVERFLOW, raw, dims_key, dropped) if dropped else (POINT, raw)
     c.attrs[key] = e
-    otlp.Context.remember()
+    Context.remember()
     return e

@@ -15,7 +15,7 @@ few of them, and each makes many Weir points):
    over as bytes.
 2. The data point's leading fixed64 fields (start time, time, asDouble, asInt: numbers 2, 3, 4
    and 6, which encoders write first since they write in field order) are read with `struct`.
-3. The bytes that follow, "the rest", key a cache in the resource/scope context (`otlp.Context`)
+3. The bytes that follow, "the rest", key a cache in the resource/scope context (`Context`)
    of what they mean: skip (no recorded value), reject (bad attribute), or the dimension JSON.
    A rest not yet cached is parsed by the official classes at the depth a data point has in a
    request, so upb's checks (UTF-8, truncation, nesting limit) apply exactly as they would to the
@@ -40,6 +40,7 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 from weir.errors import PayloadTooLargeError
 from weir.metrics import limits
 from weir.metrics.formats import ns_timestamp, otlp
+from weir.metrics.formats.otlp_context import GENERAL, OVERFLOW, POINT, REJECT, SKIP, Context, Reference
 from weir.metrics.model import MetricType, WirePoint
 
 _U64 = struct.Struct("<Q").unpack_from
@@ -48,7 +49,6 @@ _I64 = struct.Struct("<q").unpack_from
 _TIME_DOUBLE = struct.Struct("<xQxd").unpack_from
 _PEELED = frozenset({3, 4, 6})  # time, asDouble, asInt: read from the leading bytes
 _NS_FLOOR = 10**17
-_POINT, _OVERFLOW, _SKIP, _REJECT, _GENERAL = otlp.POINT, otlp.OVERFLOW, otlp.SKIP, otlp.REJECT, otlp.GENERAL
 # Tags wrapping a data point as the only one of a request: Gauge.data_points, Metric.gauge,
 # ScopeMetrics.metrics, ResourceMetrics.scope_metrics, ExportMetricsServiceRequest.resource_metrics.
 _ENVELOPE = (b"\x0a", b"\x2a", b"\x12", b"\x12", b"\x0a")
@@ -79,7 +79,7 @@ def decode(data: bytes) -> otlp.Decoded:
         return reference(data)
     try:
         return otlp.walk(req, otlp._Proto, numbers)
-    except otlp.Reference:
+    except Reference:
         return reference(data)
     except PayloadTooLargeError:
         otlp.parse_pb(data)  # a malformed body is a 400 before it is a 413, as in the reference
@@ -91,11 +91,11 @@ def reference(data: bytes) -> otlp.Decoded:
     return otlp.walk(otlp.parse_pb(data), otlp._Proto)
 
 
-def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: otlp.Context, count) -> None:
+def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: Context, count) -> None:
     """Gauge and sum data points (bytes), one Weir point each: the bulk of most exports."""
     dps = data.data_points
     if count.n + len(dps) > limits.MAX_POINTS_PER_REQUEST:
-        raise otlp.Reference  # near the limit: let the reference count point by point
+        raise Reference  # near the limit: let the reference count point by point
     first = len(out.data_points)
     out.data_points.extend([(name, k) for k in range(len(dps))])
     points, origin, rests = out.points, out.origin, c.rests
@@ -116,12 +116,12 @@ def numbers(out: otlp.Decoded, d, data, name: str, unit, mtype: MetricType, c: o
             e = _entry(c, rest)
         kind = e[0]
         if kind:
-            if kind == _SKIP:
+            if kind == SKIP:
                 continue
-            if kind == _REJECT:
+            if kind == REJECT:
                 otlp._reject(out, first + k, e[1])
                 continue
-            if kind == _GENERAL:
+            if kind == GENERAL:
                 otlp.number_point(out, d, _in_request(b), first + k, name, unit, mtype, c, count)
                 continue
         if v is None:
@@ -158,25 +158,25 @@ def _peel(b: bytes) -> tuple[int, float | int | None, bytes]:
     return t, v, b[i:]
 
 
-def _entry(c: otlp.Context, rest: bytes) -> tuple:
+def _entry(c: Context, rest: bytes) -> tuple:
     """What a data point's rest means, from the official classes; cached in its context."""
     dp = _in_request(rest)
     fields = _field_numbers(rest)
     e: tuple
     if fields is None or not _PEELED.isdisjoint(fields):
-        e = (_GENERAL,)
+        e = (GENERAL,)
     elif dp.flags & otlp._NO_RECORDED_VALUE:
-        e = (_SKIP,)
+        e = (SKIP,)
     else:
         try:
             attrs = otlp._attrs(otlp._Proto, dp.attributes)
         except ValueError as exc:
-            e = (_REJECT, f"attributes: {exc}")
+            e = (REJECT, f"attributes: {exc}")
         else:
             key, raw, dropped = c.merged(attrs)
-            e = (_OVERFLOW, raw, key, dropped) if dropped else (_POINT, raw)
+            e = (OVERFLOW, raw, key, dropped) if dropped else (POINT, raw)
     c.rests[rest] = e
-    otlp.Context.remember()
+    Context.remember()
     return e
 
 
@@ -187,7 +187,7 @@ def _in_request(dp: bytes):
     try:
         req = metrics_service_pb2.ExportMetricsServiceRequest.FromString(dp)
     except Exception:
-        raise otlp.Reference from None
+        raise Reference from None
     return req.resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points[0]
 
 
