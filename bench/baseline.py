@@ -9,8 +9,10 @@ renamed `weir_base`, and its own imports rewritten to match, so nothing of it to
 
 from __future__ import annotations
 
+import atexit
 import io
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -27,6 +29,7 @@ def extract(rev: str) -> tuple[str, Path]:
                             capture_output=True, text=True).stdout.strip()
     archive = subprocess.run(["git", "archive", commit, "src/weir"], cwd=ROOT, check=True, capture_output=True).stdout
     dest = Path(tempfile.mkdtemp(prefix="weir-base-"))
+    atexit.register(shutil.rmtree, dest, ignore_errors=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter="data")
     return commit, dest / "src"
