@@ -1,12 +1,14 @@
 """Ingest throughput of `weir serve` on the standard workload, beside InfluxDB 1.x.
 
-    python bench/ingest.py [--format json|influx|otlp] [--rounds 3] [--install-influxdb]
+    python bench/ingest.py [--format json|influx|otlp] [--rounds 3] [--install-influxdb] [--baseline REV]
 
 `--format` picks what Weir is sent: `json` (`POST /metrics`, the default), `influx` (the line
 protocol at `POST /write?precision=s`: byte for byte the payloads InfluxDB gets), or `otlp`
 (OTLP protobuf at `POST /v1/metrics`). Each round runs Weir and then InfluxDB (when `influxd`
 is installed) on the same points, so the ratio is measured under the same machine load.
-Prints points/s for each and, last, the ratio of the best rounds.
+`--baseline REV` also serves git revision REV (bench/baseline.py) each round, after the working
+tree, so the two see the same machine load. Prints points/s for each and, last, the ratio of
+the best rounds.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ FORMATS = {
 }
 
 
-def run_weir(bodies: list[bytes], fmt: str = "json") -> float:
+def run_weir(bodies: list[bytes], fmt: str = "json", src=None) -> float:
     path, ctype = FORMATS[fmt]
-    with WeirServer() as server:
+    with WeirServer(src=src) as server:
         elapsed = send_all(server.port, path, bodies, ctype)
         with urllib.request.urlopen(server.url + "/metrics") as r:
             listed = json.load(r)["metrics"]
@@ -49,6 +51,7 @@ def main() -> None:
     ap.add_argument("--format", choices=sorted(FORMATS), default="json", help="what Weir is sent")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--install-influxdb", action="store_true", help="apt-get install influxdb first")
+    ap.add_argument("--baseline", metavar="REV", help="also serve git revision REV each round, for a same-load ratio")
     args = ap.parse_args()
     if args.install_influxdb and not influxdb.available():
         influxdb.install()
@@ -57,16 +60,28 @@ def main() -> None:
     weir_bodies = makers[args.format](BATCHES)
     if not influxdb.available():
         line = None
-    best_weir = best_influx = 0.0
+    base = None
+    if args.baseline:
+        import baseline
+
+        base = baseline.extract(args.baseline)
+    best_weir = best_influx = best_base = 0.0
     for r in range(1, args.rounds + 1):
         w = run_weir(weir_bodies, args.format)
         best_weir = max(best_weir, w)
         msg = f"round {r}: weir {w:,.0f} points/s"
+        if base is not None:
+            b = run_weir(weir_bodies, args.format, base[1])
+            best_base = max(best_base, b)
+            msg += f", weir at {base[0]} {b:,.0f} points/s"
         if line is not None:
             i = run_influx(line)
             best_influx = max(best_influx, i)
             msg += f", influxdb {i:,.0f} points/s, ratio {w / i:.2f}"
         print(msg, flush=True)
+    if base is not None:
+        print(f"weir at {base[0]} ({args.format}): {best_base:,.0f} points/s; the working tree is "
+              f"{best_weir / best_base:.2f}x that (best of {args.rounds})")
     if line is None:
         print("influxd not installed (python bench/ingest.py --install-influxdb); no ratio", file=sys.stderr)
         print(f"weir ingest ({args.format}): {best_weir:,.0f} points/s (best of {args.rounds})")

@@ -102,14 +102,15 @@ def send_all(port: int, path: str, bodies: list[bytes], content_type: str, conne
 class WeirServer:
     """`weir serve` in a subprocess on a free loopback port, in a temporary data folder."""
 
-    def __init__(self, data_dir: str | None = None) -> None:
+    def __init__(self, data_dir: str | None = None, src: Path | None = None) -> None:
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="weir-bench-")
         self.data_dir = data_dir or self._tmp.name
+        self.src = src or ROOT / "src"  # another tree's src/ serves another revision (bench/baseline.py)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> WeirServer:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        env = {**os.environ, "PYTHONPATH": str(self.src)}
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "weir", "serve", "--port", str(self.port), "--data-dir", self.data_dir],
@@ -148,3 +149,15 @@ def otlp_bodies(batches: int = BATCHES) -> list[bytes]:
                 a.key, a.value.string_value = key, val
         out.append(req.SerializeToString())
     return out
+
+
+def otlp_json_bodies(batches: int = BATCHES) -> list[bytes]:
+    """The OTLP bodies as compact OTLP/JSON, as the JavaScript exporters send them."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as svc
+
+    return [
+        json.dumps(json_format.MessageToDict(svc.ExportMetricsServiceRequest.FromString(b)),
+                   separators=(",", ":")).encode()
+        for b in otlp_bodies(batches)
+    ]

@@ -64,6 +64,23 @@ def test_fast_path_still_checks_ranges_and_types(store):
     assert "created with no unit; got 'ms'" in result.rejected[0].error
 
 
+def test_nanosecond_batches_take_the_columns_with_the_same_checks(store, monkeypatch):
+    svc = IngestService(store, 86400)
+    svc.ingest_json(body(pts(3)))
+    calls = []
+    columns = svc._validate_known
+    monkeypatch.setattr(svc, "_validate_known", lambda *a: calls.append(columns(*a)) or calls[-1])
+    assert svc.ingest_json(body(pts(3, ts=(NOW + 2) * NS))).accepted == 3
+    assert calls[-1] is not None  # all ns and all cached: the columns took it
+    assert all(ts[-1] == (NOW + 2) * NS for ts, _ in read_all(store).values())
+    for stale in ((NOW - 2 * 86400) * NS, (NOW + 3600) * NS, 5 * 10**16):  # too old, too new, µs band
+        with pytest.raises(NoValidPointsError) as err:
+            svc.ingest_json(body(pts(3, ts=stale)))
+        assert calls[-1] is None and len(err.value.details) == 3
+    mixed = pts(2, ts=(NOW + 3) * NS) + pts(1, ts=NOW + 3)[0:1]  # ns and s in one batch: point by point
+    assert svc.ingest_json(body(mixed)).accepted == 3 and calls[-1] is None
+
+
 def test_unit_conflict(store):
     svc = IngestService(store, 86400)
     svc.ingest_json(body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "ms"}]))

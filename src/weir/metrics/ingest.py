@@ -30,6 +30,7 @@ IngestListener = Callable[[PointBatch], None]
 
 _CACHE_LIMIT = 1_000_000
 _SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
+_NS_MIN = 10**17  # from here on an epoch number is nanoseconds (see timeutil)
 
 
 class NoValidPointsError(InvalidInputError):
@@ -125,17 +126,27 @@ class IngestService:
         return batch
 
     def _validate_known(self, points: list[WirePoint], oldest: int, newest: int) -> PointBatch | None:
-        """The common case in columns: epoch-second timestamps in range, known series.
+        """The common case in columns: integer timestamps in range, known series.
 
-        Comprehensions over the batch run at C speed; any surprise (another timestamp
-        form, a time out of range, a series not yet cached) returns None and the
+        The timestamps must all be epoch seconds (JSON clients, line protocol at `s`) or all
+        nanoseconds (OTLP, line protocol at `ns`): the two bands where the unit needs no
+        per-point guess. Comprehensions over the batch run at C speed; any surprise (another
+        timestamp form, a time out of range, a series not yet cached) returns None and the
         point-by-point loop takes over, with its per-point errors.
         """
         tss = cast(list[int], [p.timestamp for p in points])
         if set(map(type, tss)) != {int}:
             return None
         lo, hi = min(tss), max(tss)
-        if not (0 < lo and hi < _SECONDS_MAX and oldest <= lo * NS and hi * NS <= newest):
+        if 0 < lo and hi < _SECONDS_MAX:
+            if not (oldest <= lo * NS and hi * NS <= newest):
+                return None
+            ns = [t * NS for t in tss]
+        elif lo >= _NS_MIN:
+            if not (oldest <= lo and hi <= newest):
+                return None
+            ns = tss
+        else:
             return None
         get = self._series.get
         series = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
@@ -143,7 +154,7 @@ class IngestService:
             sids = [s.id for s in series]  # type: ignore[union-attr]  # a None raises, caught below: no check per point
         except AttributeError:  # a None: some series is not cached yet
             return None
-        return PointBatch(sids, [t * NS for t in tss], [p.value for p in points])
+        return PointBatch(sids, ns, [p.value for p in points])
 
     def _resolve(self, key: tuple, p: WirePoint, fresh: dict[int, Series]) -> Series:
         made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)

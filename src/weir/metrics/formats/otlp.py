@@ -26,6 +26,11 @@ dropped (Prometheus' rule: an empty label is no label).
 
 The protobuf classes (`opentelemetry-proto`, which pulls in protobuf) are imported on the
 first protobuf request only, so the JSON path and cold starts do not pay for them.
+
+Speed: gauge and sum data points, the bulk of most exports, are read by the fast loops of
+`otlp_pb` (protobuf) and `otlp_json` (JSON), which cache what a data point's attribute bytes
+mean per resource/scope `Context`. The walk here, with `number_points`, is their reference:
+anything they cannot vouch for is decoded again through it, and tests fuzz one against the other.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ import msgspec
 
 from weir.errors import InvalidInputError
 from weir.metrics import limits
-from weir.metrics.formats import PointCounter, ns_timestamp, raw_dims
+from weir.metrics.formats import PointCounter, ns_timestamp
+from weir.metrics.formats.otlp_context import Context, context_of
 from weir.metrics.model import MetricType, Rejected, WirePoint
 
 PROTOBUF = "application/x-protobuf"
@@ -63,8 +69,8 @@ class Decoded:
         self.origin: list[int] = []  # Weir point → OTLP data point ordinal
         self.data_points: list[tuple[str, int]] = []  # ordinal → (metric name, index in metric)
         self.warnings: dict[str, int] = {}
-        self.scope_no = 0  # which resource/scope context the walk is in (a cache key)
-        self.raw_cache: dict[tuple, msgspec.Raw] = {}
+        self.scope_no = 0  # which resource/scope context the walk is in
+        self.overflowed: set[tuple] = set()  # (scope, dimensions) whose dropped context was reported
 
     def where(self, index: int) -> str:
         if index >= len(self.origin):
@@ -74,6 +80,14 @@ class Decoded:
 
     def warn(self, text: str, n: int = 1) -> None:
         self.warnings[text] = self.warnings.get(text, 0) + n
+
+    def overflow(self, dims_key: tuple, n: int) -> None:
+        """Context attributes beyond the bound were dropped: counted once per series and scope."""
+        key = (self.scope_no, dims_key)
+        if key not in self.overflowed:
+            self.overflowed.add(key)
+            self.warn(f"resource or scope attributes beyond {limits.MAX_DIMENSIONS} dimensions were dropped "
+                      "(count per series)", n)
 
 
 # -- reading the two encodings ---------------------------------------------------------
@@ -244,12 +258,14 @@ def context(d, rm, sm, out: Decoded) -> list[tuple[str, str]]:
 # -- the walk ------------------------------------------------------------------------------
 
 
-def walk(req, d) -> Decoded:
+def walk(req, d, numbers=None) -> Decoded:
+    """Map a decoded request (`d` reads its encoding); `numbers` is the gauge/sum loop."""
+    numbers = numbers or number_points
     out = Decoded()
     count = PointCounter("after expanding histograms and summaries")
     for rm in req.resource_metrics:
         for sm in rm.scope_metrics:
-            ctx = context(d, rm, sm, out)
+            c = context_of(context(d, rm, sm, out))
             out.scope_no += 1
             for m in sm.metrics:
                 kind = d.kind(m)
@@ -258,54 +274,45 @@ def walk(req, d) -> Decoded:
                 data = getattr(m, kind)
                 name, unit = m.name, (m.unit or None)
                 if kind == "gauge" or kind == "sum":
-                    _numbers(out, d, kind, data, name, unit, ctx, count)
+                    mtype: MetricType = "counter" if kind == "sum" and data.is_monotonic else "gauge"
+                    numbers(out, d, data, name, unit, mtype, c, count)
                     continue
                 for k, dp in enumerate(data.data_points):
                     ordinal = len(out.data_points)
                     out.data_points.append((name, k))
                     if dp.flags & _NO_RECORDED_VALUE:
                         continue
-                    _emit_data_point(out, d, kind, data, dp, name, unit, ctx, ordinal, count)
+                    _emit_data_point(out, d, kind, dp, name, unit, c, ordinal, count)
     return out
 
 
-def _numbers(out: Decoded, d, kind, data, name, unit, ctx, count) -> None:
-    """Gauge and sum points, the bulk of most exports: one Weir point each, in a tight loop."""
-    mtype: MetricType = "counter" if kind == "sum" and data.is_monotonic else "gauge"
-    cache, scope = out.raw_cache, out.scope_no
-    points, origin = out.points, out.origin
-    number = d.number
-    dps = data.data_points
+def number_points(out: Decoded, d, data, name: str, unit, mtype: MetricType, c: Context, count) -> None:
+    """Gauge and sum points, one Weir point each (the protobuf decoder has its own loop)."""
     first = len(out.data_points)
+    dps = data.data_points
     out.data_points.extend([(name, k) for k in range(len(dps))])
     for k, dp in enumerate(dps):
-        if dp.flags & _NO_RECORDED_VALUE:
-            continue
-        ordinal = first + k
-        try:
-            attrs = _attrs(d, dp.attributes)
-        except ValueError as exc:
-            _reject(out, ordinal, f"attributes: {exc}")
-            continue
-        value = number(dp)
-        if value is None:
-            _reject(out, ordinal, "the data point has neither asDouble nor asInt")
-            continue
-        count.add()
-        key = (scope, tuple(attrs.items()))
-        raw = cache.get(key)
-        if raw is None:
-            raw = cache[key] = raw_dims(_dims(attrs, ctx, out))
-        t = dp.time_unix_nano
-        ts = (t if t >= _NS_FLOOR else ns_timestamp(t)) if t else None
-        if type(value) is float and value - value == 0.0:
-            points.append(WirePoint(name, value, ts, mtype, unit, raw))
-            origin.append(ordinal)
-        else:
-            _emit(out, ordinal, name, value, ts, mtype, unit, raw)
+        number_point(out, d, dp, first + k, name, unit, mtype, c, count)
 
 
-def _emit_data_point(out: Decoded, d, kind, data, dp, name, unit, ctx, ordinal, count) -> None:
+def number_point(out: Decoded, d, dp, ordinal: int, name: str, unit, mtype: MetricType, c: Context, count) -> None:
+    if dp.flags & _NO_RECORDED_VALUE:
+        return
+    try:
+        attrs = _attrs(d, dp.attributes)
+    except ValueError as exc:
+        return _reject(out, ordinal, f"attributes: {exc}")
+    value = d.number(dp)
+    if value is None:
+        return _reject(out, ordinal, "the data point has neither asDouble nor asInt")
+    count.add()
+    raw = c.raw(out, attrs)
+    t = dp.time_unix_nano
+    _emit(out, ordinal, name, value, (t if t >= _NS_FLOOR else ns_timestamp(t)) if t else None, mtype, unit, raw)
+
+
+def _emit_data_point(out: Decoded, d, kind, dp, name, unit, c: Context, ordinal, count) -> None:
+    """A histogram, exponential histogram or summary data point: several Weir points."""
     try:
         attrs = _attrs(d, dp.attributes)
     except ValueError as exc:
@@ -313,13 +320,7 @@ def _emit_data_point(out: Decoded, d, kind, data, dp, name, unit, ctx, ordinal, 
     t = dp.time_unix_nano
     ts = ns_timestamp(t) if t else None
     points: list[tuple[str, float | None, MetricType, str | None, dict]] = []
-    if kind == "gauge" or kind == "sum":
-        value = d.number(dp)
-        if value is None:
-            return _reject(out, ordinal, "the data point has neither asDouble nor asInt")
-        mtype: MetricType = "counter" if kind == "sum" and data.is_monotonic else "gauge"
-        points.append((name, value, mtype, unit, attrs))
-    elif kind == "histogram":
+    if kind == "histogram":
         counts, bounds = list(dp.bucket_counts), list(dp.explicit_bounds)
         if counts and len(counts) != len(bounds) + 1:
             return _reject(out, ordinal, f"bucketCounts has {len(counts)} entries; explicitBounds has "
@@ -328,8 +329,8 @@ def _emit_data_point(out: Decoded, d, kind, data, dp, name, unit, ctx, ordinal, 
             return _reject(out, ordinal, "explicitBounds must be finite and strictly increasing")
         _summary_points(points, d, dp, name, unit, attrs, has_min_max=True)
         cum = 0
-        for bound, c in zip(bounds + [_INF], counts):
-            cum += c
+        for bound, n in zip(bounds + [_INF], counts):
+            cum += n
             points.append((f"{name}.bucket", cum, "counter", None, {**attrs, "le": _fmt(bound)}))
     elif kind == "exponential_histogram":
         _summary_points(points, d, dp, name, unit, attrs, has_min_max=True)
@@ -340,14 +341,8 @@ def _emit_data_point(out: Decoded, d, kind, data, dp, name, unit, ctx, ordinal, 
         for q in dp.quantile_values:
             points.append((name, q.value, "gauge", unit, {**attrs, "quantile": _fmt(q.quantile)}))
     count.add(len(points))
-    cache = out.raw_cache
     for pname, value, mtype, punit, dims in points:
-        # Points of one series share their dimensions: merge and encode them once per scope.
-        key = (out.scope_no, tuple(dims.items()))
-        raw = cache.get(key)
-        if raw is None:
-            raw = cache[key] = raw_dims(_dims(dims, ctx, out))
-        _emit(out, ordinal, pname, value, ts, mtype, punit, raw)
+        _emit(out, ordinal, pname, value, ts, mtype, punit, c.raw(out, dims))
 
 
 def _summary_points(points, d, dp, name, unit, attrs, *, has_min_max: bool) -> None:
@@ -360,26 +355,6 @@ def _summary_points(points, d, dp, name, unit, attrs, *, has_min_max: bool) -> N
             v = d.opt(dp, stat)
             if v is not None:
                 points.append((f"{name}.{stat}", v, "gauge", unit, attrs))
-
-
-def _dims(attrs: dict[str, str], ctx: list[tuple[str, str]], out: Decoded) -> dict[str, str]:
-    if not ctx:
-        return attrs
-    dims = dict(attrs)
-    room = limits.MAX_DIMENSIONS - len(dims)
-    skipped = 0
-    for k, v in ctx:
-        if k in dims:
-            continue
-        if room <= 0:
-            skipped += 1
-            continue
-        dims[k] = v
-        room -= 1
-    if skipped:
-        out.warn(f"resource or scope attributes beyond {limits.MAX_DIMENSIONS} dimensions were dropped "
-                 "(count per series)", skipped)
-    return dims
 
 
 def _emit(out: Decoded, ordinal: int, name: str, value, ts, mtype: MetricType, unit, raw) -> None:
@@ -409,20 +384,30 @@ def decode(body: bytes | str, content_type: str) -> Decoded:
     if content_type == JSON:
         from weir.metrics.formats import otlp_json
 
-        try:
-            req = otlp_json.decoder.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise InvalidInputError(f"the body is not an OTLP/JSON metrics request: {exc}") from None
-        except RecursionError:
-            raise InvalidInputError("the body is not an OTLP/JSON metrics request: nested too deeply") from None
-        return walk(req, _Json)
-    pb = _pb()
-    data = body.encode("utf-8") if isinstance(body, str) else body
+        return otlp_json.decode(body)
+    from weir.metrics.formats import otlp_pb
+
+    return otlp_pb.decode(body.encode("utf-8") if isinstance(body, str) else body)
+
+
+def parse_json(body: bytes | str):
+    """The request as the reference JSON schema reads it; InvalidInputError if it cannot."""
+    from weir.metrics.formats import otlp_json
+
     try:
-        req = pb.ExportMetricsServiceRequest.FromString(data)
+        return otlp_json.decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidInputError(f"the body is not an OTLP/JSON metrics request: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError("the body is not an OTLP/JSON metrics request: nested too deeply") from None
+
+
+def parse_pb(data: bytes):
+    """The request as the official classes read it; InvalidInputError if they cannot."""
+    try:
+        return _pb().ExportMetricsServiceRequest.FromString(data)
     except Exception as exc:  # protobuf raises DecodeError, or RecursionError on deep nesting
         raise InvalidInputError(f"the body is not an OTLP protobuf metrics request: {exc}") from None
-    return walk(req, _Proto)
 
 
 def _pb():
