@@ -1,8 +1,22 @@
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.helpers import WeirProcess
+
+# Hypothesis' time limits measure the machine, not the code: its 200 ms per-example deadline
+# and its too_slow health check fail property tests on a loaded CI runner (and a deadline
+# overrun that does not repeat is reported as a flaky failure). Neither is used here. On CI
+# (CI set, as CI services do) the examples are also derandomized and no example database is
+# read: each CI run checks the same cases, and a failure reproduces from the commit alone.
+# Registered here, before any test module is imported, so every @settings inherits it; a
+# test that lists its own suppress_health_check must list too_slow as well.
+settings.register_profile("weir", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("weir-ci", parent=settings.get_profile("weir"), derandomize=True, database=None)
+settings.load_profile("weir-ci" if os.environ.get("CI") else "weir")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip as _gzip
 import http.client
 import json
@@ -12,15 +13,54 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
+    """A loopback port free at this instant: only a hint, since any process may take it
+    before it is bound again (WeirProcess.start copes with that; see also `closed_port`)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses every connection for as long as the block runs.
+
+    A socket bound to it and never listening makes connections to it fail with
+    "Connection refused", and keeps every other socket from binding it meanwhile: unlike a
+    port from `free_port()`, it cannot turn into some other process's server mid-test.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on 127.0.0.1:`port` (Linux /proc);
+    True where /proc cannot tell."""
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return True
+    inodes = set()
+    for row in rows:
+        fields = row.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            inodes.add(f"socket:[{inode}]")
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 class Reply:
@@ -79,18 +119,43 @@ class Http:
 class WeirProcess:
     """`python -m weir serve` on a free port; start, stop (gracefully or with SIGKILL), restart."""
 
+    START_ATTEMPTS = 5
+
     def __init__(self, data_dir: Path, *extra: str) -> None:
         self.data_dir = data_dir
         self.extra = extra
-        self.port = free_port()
-        self.http = Http(self.port)
         self.proc: subprocess.Popen | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._use_port(free_port())
 
-    def start(self, timeout: float = 20.0) -> float:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.http = Http(port)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self, timeout: float = 60.0) -> float:
+        """Start the server; return once *this* process answers /health.
+
+        The port from `free_port()` was free when chosen, but another process (another test
+        session on the machine, or an outgoing connection given that ephemeral port) may
+        bind it before the server does. Then the server exits with "address already in
+        use" -- and until it does, /health may even be answered by the other process. So an
+        answer counts only when this child holds the listening socket, and a lost port is
+        replaced by a fresh one. `url` and `http` follow the port. The generous timeout is
+        for a loaded machine: the wait ends as soon as the server answers.
+        """
         t0 = time.perf_counter()
-        self.log = open(self.data_dir.parent / f"serve-{self.port}.log", "ab")
+        for _ in range(self.START_ATTEMPTS):
+            if self._launch(t0, timeout):
+                return time.perf_counter() - t0
+            self._use_port(free_port())
+        raise RuntimeError(f"weir serve lost its port {self.START_ATTEMPTS} times in a row")
+
+    def _launch(self, t0: float, timeout: float) -> bool:
+        """One attempt on the current port: True once up, False when the port was taken."""
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        log_path = self.data_dir.parent / f"serve-{self.port}.log"
+        self.log = open(log_path, "ab")
+        start_offset = self.log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "weir", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
              *self.extra],
@@ -98,13 +163,23 @@ class WeirProcess:
         )
         while time.perf_counter() - t0 < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"weir serve exited with {self.proc.returncode}")
+                self.log.close()
+                with open(log_path, "rb") as f:
+                    f.seek(start_offset)
+                    output = f.read().decode(errors="replace")
+                if "address already in use" in output.lower():
+                    return False
+                raise RuntimeError(f"weir serve exited with {self.proc.returncode}:\n{output[-2000:]}")
             try:
-                if self.http.get("/health").status == 200:
-                    return time.perf_counter() - t0
+                if self.http.get("/health").status == 200 and _listens(self.proc.pid, self.port):
+                    return True
             except OSError:
-                time.sleep(0.02)
-        raise TimeoutError("weir serve did not answer /health")
+                pass
+            time.sleep(0.02)
+        self.proc.kill()
+        self.proc.wait(30)
+        self.log.close()
+        raise TimeoutError(f"weir serve did not answer /health within {timeout:.0f} s (log: {log_path})")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -22,9 +22,10 @@ def served(tmp_path_factory):
     (root / "top.bin").write_bytes(b"\0" * 2048)
     proc = WeirProcess(data)
     proc.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # bounds a failure only
     while len(proc.http.get("/files").json()["files"]) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert len(proc.http.get("/files").json()["files"]) == 3, "the startup reconcile did not index the folder"
     yield proc
     proc.stop()
 

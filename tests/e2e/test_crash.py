@@ -10,19 +10,23 @@ from tests.helpers import Http, WeirProcess
 
 CLIENTS = 4
 POINTS = 100
+BATCHES = 10_000  # at most, per client: the kill comes long before
+PERIODS = 100_000  # the most periods one query may return (weir.metrics.query.MAX_PERIODS)
 
 
 def test_sigkill_mid_stream_loses_no_acknowledged_point(tmp_path):
     server = WeirProcess(tmp_path / "data")
     server.start()
-    base = int(time.time()) - 2 * 86400
+    # Every point a client could ever send (BATCHES x POINTS seconds, 11.6 days) is in the past
+    # and within the 30-day retention, however many batches go out before the kill.
+    base = int(time.time()) - 20 * 86400
     acked: dict[int, set[int]] = {c: set() for c in range(CLIENTS)}
     sent: dict[int, set[int]] = {c: set() for c in range(CLIENTS)}
     stop = threading.Event()
 
     def client(c: int) -> None:
         api = Http(server.port)
-        for b in range(10_000):
+        for b in range(BATCHES):
             if stop.is_set():
                 return
             body = {"metrics": [
@@ -41,8 +45,8 @@ def test_sigkill_mid_stream_loses_no_acknowledged_point(tmp_path):
     threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
     for t in threads:
         t.start()
-    deadline = time.time() + 30
-    while sum(map(len, acked.values())) < 40 and time.time() < deadline:
+    deadline = time.monotonic() + 120  # bounds a failure only
+    while sum(map(len, acked.values())) < 40 and time.monotonic() < deadline:
         time.sleep(0.05)
     server.kill()
     stop.set()
@@ -53,13 +57,15 @@ def test_sigkill_mid_stream_loses_no_acknowledged_point(tmp_path):
     server.start()
     try:
         for c in range(CLIENTS):
-            last = max(sent[c])
-            r = server.http.get("/metrics/crash", params={
-                "start": str(base), "end": str(base + (last + 1) * POINTS), "period": "1s",
-                "stat": "count,sum", "dim.client": str(c)})
-            assert r.status == 200, r
-            stored = {int(p["sum"]) for g in r.json()["groups"] for p in g["datapoints"]}
-            assert all(p["count"] == 1 for g in r.json()["groups"] for p in g["datapoints"])
+            end = base + (max(sent[c]) + 1) * POINTS
+            stored = set()
+            for start in range(base, end, PERIODS):  # one query per 100,000 one-second periods
+                r = server.http.get("/metrics/crash", params={
+                    "start": str(start), "end": str(min(end, start + PERIODS)), "period": "1s",
+                    "stat": "count,sum", "dim.client": str(c)})
+                assert r.status == 200, r
+                stored |= {int(p["sum"]) for g in r.json()["groups"] for p in g["datapoints"]}
+                assert all(p["count"] == 1 for g in r.json()["groups"] for p in g["datapoints"])
             by_batch: dict[int, int] = {}
             for v in stored:
                 by_batch[v // POINTS] = by_batch.get(v // POINTS, 0) + 1

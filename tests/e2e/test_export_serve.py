@@ -16,15 +16,28 @@ from weir.metrics.export_schedule import latest_due_hour
 from weir.metrics.timeutil import NS
 
 H = export.HOUR_NS
+DELAY = 300 * NS
 
 
-def wait_for(objects, key: str, timeout: float = 30) -> None:
+def wait_for(objects, key: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if key in objects.list(key.rpartition("/")[0] + "/"):
             return
         time.sleep(0.1)
     raise AssertionError(f"{key} did not appear")
+
+
+def first_export(objects, due_before_start: int, timeout: float = 60) -> int:
+    """The hour a server on a fresh folder exports at start: the last closed hour when it
+    started, which is `due_before_start` unless the due hour turned (at :05) meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for hour in range(due_before_start, latest_due_hour(time.time_ns(), DELAY) + H, H):
+            if export.manifest_key(hour) in objects.list(export.hour_prefix(hour)):
+                return hour
+        time.sleep(0.1)
+    raise AssertionError(f"no export of {export.format_hour(due_before_start)} or later appeared")
 
 
 def points_for(hour: int, n: int, seed: int) -> list[dict]:
@@ -35,11 +48,12 @@ def points_for(hour: int, n: int, seed: int) -> list[dict]:
 def test_serve_catches_up_missed_hours_after_a_restart(tmp_path):
     data = tmp_path / "data"
     objects = FolderObjectStore(data / "exports")
-    due = latest_due_hour(time.time_ns(), 300 * NS)
+    due_before = latest_due_hour(time.time_ns(), DELAY)
     server = WeirProcess(data)
     server.start()
     try:
-        wait_for(objects, export.manifest_key(due))  # a fresh folder: the last closed hour, at start
+        due = first_export(objects, due_before)  # a fresh folder: the last closed hour, at start
+        assert not objects.list(export.hour_prefix(due - H)), "a fresh folder exported an older hour too"
         early, late = points_for(due - 2 * H, 50, 1), points_for(due - H, 30, 2)
         reply = server.http.post("/metrics", {"metrics": early + late})
         assert reply.status == 200 and reply.json()["accepted"] == 80, reply

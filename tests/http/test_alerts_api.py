@@ -8,12 +8,12 @@ import time
 import pytest
 
 from tests.backends.local.test_webhook import Receiver
-from tests.helpers import WeirProcess, free_port
-
-NOW = int(time.time())
+from tests.helpers import WeirProcess, closed_port
 
 
-def wait_for(check, timeout=15.0, every=0.1):
+def wait_for(check, timeout=60.0, every=0.1):
+    """Poll until `check` is truthy: the deadline only bounds a failure (a loaded machine
+    may take seconds for what takes milliseconds here), a pass returns at once."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -31,7 +31,15 @@ def hooks():
 
 
 @pytest.fixture(scope="module")
-def alert_server(tmp_path_factory, hooks):
+def dead_port():
+    """The "dead" subscription's port, refusing connections for the whole module (a port
+    merely free when the config is written could be taken by the time it is posted to)."""
+    with closed_port() as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def alert_server(tmp_path_factory, hooks, dead_port):
     critical, everything = hooks
     root = tmp_path_factory.mktemp("alerts")
     cfg = root / "weir.toml"
@@ -55,7 +63,7 @@ filter_policy = '{{"state": [{{"anything-but": ["INSUFFICIENT_DATA"]}}]}}'
 
 [[subscriptions]]
 id = "dead"
-url = "http://127.0.0.1:{free_port()}/gone"
+url = "http://127.0.0.1:{dead_port}/gone"
 timeout = 1
 """)
     proc = WeirProcess(root / "data", "--config", str(cfg))
@@ -217,7 +225,7 @@ def test_ingest_triggers_evaluation_and_filtered_webhooks(api, hooks):
 
     assert wait_for(lambda: ids(critical, crit["id"], "ALARM") and ids(everything, warn["id"], "ALARM"))
     latency = time.monotonic() - t0
-    assert latency < 5, latency
+    assert latency < 20, latency  # seconds after the ingest, not a schedule's minutes (wide for loaded runners)
     assert ids(critical, warn["id"], "ALARM") == []  # warning does not pass {"severity": ["critical"]}
     assert len(ids(everything, crit["id"], "ALARM")) == 1
     state = api.get(f"/alerts/{crit['id']}").json()["states"][0]
@@ -225,8 +233,15 @@ def test_ingest_triggers_evaluation_and_filtered_webhooks(api, hooks):
     history = api.get(f"/alerts/{crit['id']}/history").json()["events"]
     assert [(h["event"]["previous_state"], h["event"]["state"]) for h in history] == [
         ("OK", "ALARM"), ("INSUFFICIENT_DATA", "OK")]
-    targets = {d["target"]: d["status"] for d in history[0]["deliveries"]}
-    assert targets["log"] == "delivered" and targets["webhook:critical"] == "delivered"
+
+    def alarm_targets():
+        # The dispatcher records a batch's successes after its last attempt (the dead
+        # hook's included), so "delivered" may lag the receiver's copy: wait for it.
+        latest = api.get(f"/alerts/{crit['id']}/history").json()["events"][0]
+        targets = {d["target"]: d["status"] for d in latest["deliveries"]}
+        return targets if targets["log"] == targets["webhook:critical"] == "delivered" else None
+
+    assert wait_for(alarm_targets), api.get(f"/alerts/{crit['id']}/history").json()["events"][0]
     # The dead webhook's failure is recorded, retried, and finally marked failed.
     def dead_delivery():
         for item in api.get("/alerts/events", params={"rule_id": crit["id"]}).json()["events"]:
@@ -248,16 +263,25 @@ def test_ingest_triggers_evaluation_and_filtered_webhooks(api, hooks):
 def test_schedule_notices_missing_data(api):
     seed(api, "quiet_metric", 1.0)
     r = api.post("/alerts", rule(name="quiet", metric="quiet_metric", missing_data="breaching", statistic="max",
-                                  period=1))
+                                  period=2))
     rid = r.json()["id"]
 
     def transitions():
         events = api.get(f"/alerts/{rid}/history").json()["events"]
         return [(e["event"]["previous_state"], e["event"]["state"]) for e in reversed(events)]
 
-    # Fresh data first (OK); then nothing is ingested for the metric, so only the
-    # scheduled evaluation can see the periods go missing (treated as breaching) once the
-    # point has left the evaluation range (M + 2 periods).
-    assert wait_for(lambda: transitions() == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM")], timeout=10), transitions()
+    def ok_with_fresh_data():
+        states = api.get(f"/alerts/{rid}").json()["states"]
+        if states and states[0]["state"] == "OK":
+            return True
+        seed(api, "quiet_metric", 1.0)  # keep the data fresh until the rule has seen it
+        return False
+
+    # Fresh data first (OK). A point stays in the evaluation range (M + 2 periods: 6 s) only
+    # briefly, and a loaded machine may take longer than that to evaluate the new rule, so
+    # points keep coming until the rule is OK. Then nothing is ingested for the metric, so
+    # only the scheduled evaluation can see the periods go missing (treated as breaching).
+    assert wait_for(ok_with_fresh_data, every=0.2), transitions()
+    assert wait_for(lambda: transitions() == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM")]), transitions()
     [state] = api.get(f"/alerts/{rid}").json()["states"]
     assert "missing" in state["reason"] or "No datapoints" in state["reason"]

@@ -12,7 +12,7 @@ from tests.helpers import WeirProcess
 KEYS = ["a b+c.txt", "photos/été/café ☕.jpg", "100% done?.txt", "deep/x/y/z.bin"]
 
 
-def wait_for(check, timeout=15.0):
+def wait_for(check, timeout=60.0):  # bounds a failure only: a pass returns at once
     deadline = time.monotonic() + timeout
     while True:
         result = check()

@@ -9,7 +9,16 @@ import pytest
 
 from weir.metrics import limits
 
+# Collection time: fine for instants only compared with each other or with limits that are
+# hours or days wide. A query relative to the server's clock ("-5m") takes `now` instead,
+# since this module may run minutes after it was imported.
 NOW = int(time.time())
+
+
+@pytest.fixture
+def now() -> int:
+    """The test's own present, a second back, so no point is ahead of the server's clock."""
+    return int(time.time()) - 1
 
 
 def point(name="cpu", value=1.0, ts=None, **dims):
@@ -26,8 +35,8 @@ def test_health(api):
     assert r.json()["backend"] == "sqlite"
 
 
-def test_single_point_and_query_back(api):
-    r = api.post("/metrics", {"name": "single_a", "value": 42.5, "timestamp": NOW, "dimensions": {"host": "a"}})
+def test_single_point_and_query_back(api, now):
+    r = api.post("/metrics", {"name": "single_a", "value": 42.5, "timestamp": now, "dimensions": {"host": "a"}})
     assert r.status == 200, r
     assert r.json() == {"accepted": 1, "rejected": []}
     q = api.get("/metrics/single_a", params={"start": "-5m", "stat": "count,max"}).json()
@@ -43,9 +52,9 @@ def test_seed_shape_single_point(api):
     assert s["type"] == "counter"
 
 
-def test_partial_success_keeps_valid_points(api):
-    body = {"metrics": [point("partial", 1.0), {"name": "partial", "value": "x"}, point("bad name", 2.0),
-                        point("partial", 3.0, ts=NOW + 1)]}
+def test_partial_success_keeps_valid_points(api, now):
+    body = {"metrics": [point("partial", 1.0, ts=now - 1), {"name": "partial", "value": "x"}, point("bad name", 2.0),
+                        point("partial", 3.0, ts=now)]}
     r = api.post("/metrics", body)
     assert r.status == 200, r
     out = r.json()
@@ -108,8 +117,10 @@ RFC3339_NOW = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW))
 def test_timestamp_units_land_on_the_same_instant(api, ts):
     r = api.post("/metrics", point("units", 7.0, ts=ts))
     assert r.status == 200, r
-    q = api.get("/metrics/units", params={"start": "-5m", "stat": "count", "period": "1h"}).json()
-    # Same series and instant: each write replaces the last, so there is one point.
+    # Same series and instant: each write replaces the last, so there is one point in the
+    # whole day before NOW and the future the API accepts (wherever NOW is in its hour).
+    q = api.get("/metrics/units", params={"start": str(NOW - 86400), "end": str(NOW + limits.MAX_FUTURE_SECONDS + 1),
+                                          "stat": "count", "period": "1h"}).json()
     assert sum(p["count"] for p in q["groups"][0]["datapoints"]) == 1
 
 

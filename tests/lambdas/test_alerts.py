@@ -131,7 +131,10 @@ def test_a_failed_publish_loses_neither_points_nor_notification(alerts_env):
     runtime.install(build_aws(config.Settings.for_lambda(__import__("os").environ, "alerts"), clock=clock,
                               sns_client=sns), "alerts")
     create_rule()
-    ingest([("web-1", 99.0)])
+    # At the alerts function's (frozen) now: a point stamped by the wall clock lands in the
+    # next period when a minute turns after Clock() was read, and that period is not yet
+    # evaluated -- no event at all.
+    ingest([("web-1", 99.0)], at=clock.t)
     first = run_alerts()
     assert (first["events"], first["sent"], first["failed"]) == (1, 1, 1)  # the log line went, SNS did not
     assert drain(subscriber) == []

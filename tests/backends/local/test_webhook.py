@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import closed_port
 from weir.backends.local.notify import LogNotifier, WebhookNotifier, WebhookRefusedError
 from weir.errors import DeliveryError
 from weir.metrics.alerts.destinations import WebhookPolicy
@@ -147,8 +147,8 @@ def test_timeout_is_a_delivery_error(receiver):
 
 
 def test_unreachable_is_a_delivery_error():
-    with pytest.raises(DeliveryError, match="Connection refused"):
-        WebhookNotifier(f"http://127.0.0.1:{free_port()}/x", policy=LOOPBACK_OK, timeout=2).send(event())
+    with closed_port() as port, pytest.raises(DeliveryError, match="Connection refused"):
+        WebhookNotifier(f"http://127.0.0.1:{port}/x", policy=LOOPBACK_OK, timeout=2).send(event())
 
 
 def test_log_line_is_json(caplog):

@@ -117,7 +117,8 @@ def test_escaping_round_trips(measurement, tags, fields):
 _LINEISH = st.text(st.sampled_from(list('abc=,\\" \n\t#0123456789.-+eiutfTF_xn\r\x00é')), max_size=200)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                   HealthCheck.too_slow])
 @given(st.one_of(_LINEISH, st.text(max_size=200), st.binary(max_size=200)),
        st.sampled_from(["ns", "s", "ms", "h"]))
 def test_any_body_is_decoded_or_a_4xx(ingest, body, precision):

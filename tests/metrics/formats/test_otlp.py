@@ -193,7 +193,8 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                   HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=300), _JSON.map(lambda v: json.dumps(v).encode())), st.booleans())
 def test_any_bytes_are_decoded_or_a_4xx(ingest, body, as_json):
     try:

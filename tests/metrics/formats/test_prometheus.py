@@ -93,7 +93,8 @@ def test_label_escaping_round_trips(labels, value):
     assert s.labels == labels and s.value == value
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                   HealthCheck.too_slow])
 @given(st.one_of(st.text(st.sampled_from(list('m_a{}="\\, #\n\t0123456789.e+-NaInfTYPEcounter:lebucket')),
                          max_size=200), st.text(max_size=200)),
        st.text(st.sampled_from(list("/jobab@se64=%2F_x-")), max_size=40))
