@@ -232,7 +232,7 @@ def _csv_point(row: dict) -> dict:
         raise ValueError(f"value {row['value']!r} is not a number") from None
     ts = (row.get("timestamp") or "").strip()
     if ts:
-        point["timestamp"] = int(ts) if ts.isdigit() else ts
+        point["timestamp"] = int(ts) if ts.isascii() and ts.isdigit() else ts
     for k in ("type", "unit"):
         if row.get(k):
             point[k] = row[k]

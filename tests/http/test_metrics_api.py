@@ -224,3 +224,16 @@ def test_openapi_document(api):
     assert doc["openapi"].startswith("3.")
     assert {"/metrics", "/metrics/{name}", "/metrics/{name}/series", "/health"} <= set(doc["paths"])
     assert "Datapoint" in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize("path, params, fragment", [
+    ("/metrics/cpu", {"period": "²"}, "period"),  # str.isdigit() takes superscripts; int() does not
+    ("/metrics/cpu", {"start": "¹²³"}, "start"),
+    ("/alerts/events", {"limit": "³"}, "limit"),
+    ("/alerts/%0A", None, "control characters"),  # `$` in a route pattern matches before a newline
+    ("/files/a%0Ab", None, "control characters"),
+])
+def test_unicode_digits_and_control_characters_are_400s_not_500s_or_other_routes(api, path, params, fragment):
+    r = api.get(path, params=params)
+    assert r.status == 400, (r.status, r.body)
+    assert fragment in r.json()["message"]

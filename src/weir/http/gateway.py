@@ -113,7 +113,7 @@ class LocalGateway:
 
     async def _read_body(self, headers: dict[str, str], receive) -> bytes:
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self.max_body:
             raise PayloadTooLargeError(f"the body is larger than {self.max_body} bytes; split it into smaller requests")
         chunks, size = [], 0
         while True:

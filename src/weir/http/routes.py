@@ -46,8 +46,22 @@ def error_response(exc: WeirError) -> Response:
     return json_response(exc.status, ErrorBody(exc.code, exc.message, rejected))
 
 
+class _Resolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, refusing paths with control characters before routing:
+    its route patterns end in `$`, which also matches before a trailing newline, so
+    `/alerts/%0A` would otherwise reach the `/alerts` list route."""
+
+    def resolve(self, event, context):
+        path = event.get("path") or ""
+        if any(c < " " or c == "\x7f" for c in path):
+            bad = InvalidInputError("path: control characters are not allowed in a path")
+            return {"statusCode": bad.status, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
+                    "body": _encode(ErrorBody(bad.code, bad.message, None)).decode()}
+        return super().resolve(event, context)
+
+
 def build_app(services: Services) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver()
+    app = _Resolver()
 
     def params() -> dict[str, str]:
         return dict(app.current_event.query_string_parameters or {})

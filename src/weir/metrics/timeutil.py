@@ -68,7 +68,7 @@ def ns_to_datetime(ns: int) -> datetime:
 def parse_duration(text: str, field: str) -> int:
     """`30s`, `5m`, `1h`, `7d`, `1w` or a plain number of seconds, in seconds."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit() also takes "²", which int() refuses
         seconds = int(text)
     else:
         m = _DURATION_RE.match(text)
@@ -96,7 +96,7 @@ def parse_time(text: str, field: str, now_ns: int) -> int:
     except ValueError:
         pass
     try:
-        return epoch_to_ns(float(text)) if text.replace(".", "", 1).isdigit() else _rfc3339(text)
+        return epoch_to_ns(float(text)) if text.isascii() and text.replace(".", "", 1).isdigit() else _rfc3339(text)
     except ValueError:
         pass
     raise InvalidInputError(
