@@ -22,6 +22,7 @@ from weir import __version__
 from weir.auth import digest, presented_key
 from weir.errors import (
     InvalidInputError,
+    NotFoundError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
     WeirError,
@@ -47,14 +48,15 @@ def error_response(exc: WeirError) -> Response:
 
 
 class _Resolver(APIGatewayRestResolver):
-    """Powertools' REST resolver, refusing paths with control characters before routing:
-    its route patterns end in `$`, which also matches before a trailing newline, so
-    `/alerts/%0A` would otherwise reach the `/alerts` list route."""
+    """Powertools' REST resolver, answering 404 for paths with control characters before
+    routing: its route patterns end in `$`, which also matches before a trailing newline,
+    so `/alerts/%0A` would otherwise reach the `/alerts` list route. No name, id or key
+    Weir stores contains one, so nothing can be found there."""
 
     def resolve(self, event, context):
         path = event.get("path") or ""
         if any(c < " " or c == "\x7f" for c in path):
-            bad = InvalidInputError("path: control characters are not allowed in a path")
+            bad = NotFoundError("no such path: control characters never appear in Weir's paths")
             return {"statusCode": bad.status, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
                     "body": _encode(ErrorBody(bad.code, bad.message, None)).decode()}
         return super().resolve(event, context)
