@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
-import os
 import sys
 import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from workload import BATCHES, SERIES, free_port, json_bodies, points
+from workload import BATCHES, SERIES, json_bodies, moto_server, points
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -180,11 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, default=BATCHES)
     args = ap.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
-    os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from weir.backends.aws import keys
     from weir.backends.aws.tables import create_tables
@@ -193,11 +187,7 @@ def main() -> None:
     from weir.lambdas import api, runtime, stream
     from weir.wiring import build_aws
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{port}"
+    with moto_server() as url:
         client = boto3.client("dynamodb", endpoint_url=url)
         streams = boto3.client("dynamodbstreams", endpoint_url=url)
         suffix = uuid.uuid4().hex[:8]
@@ -241,8 +231,6 @@ def main() -> None:
         pump_stream(streams, arn, iterators, stream.handler, LambdaContext(), filtered)
         runtime.store().compact_all_due()
         elapsed = time.perf_counter() - t0
-    finally:
-        server.stop()
 
     n = args.batches * SERIES
     k = n / 1000

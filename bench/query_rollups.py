@@ -18,8 +18,6 @@ Prints the ratio raw/rollups last.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import statistics
 import sys
 import time
@@ -27,7 +25,7 @@ import uuid
 from pathlib import Path
 
 from aws_cost import Clock, Meter
-from workload import free_port
+from workload import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -52,11 +50,7 @@ def main() -> None:
     ap.add_argument("--step", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
-    os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from weir.backends.aws.metrics import DynamoMetricStore
     from weir.backends.aws.tables import create_tables
@@ -65,11 +59,8 @@ def main() -> None:
     from weir.metrics.timeutil import NS
     from weir.ports import PointBatch
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}")
+    with moto_server() as url:
+        client = boto3.client("dynamodb", endpoint_url=url)
         suffix = uuid.uuid4().hex[:8]
         tables = f"bench-m-{suffix}", f"bench-s-{suffix}"
         create_tables(client, metrics_table=tables[0], series_table=tables[1])
@@ -117,8 +108,6 @@ def main() -> None:
                 per_query = {k: (v - before[k]) // args.repeat for k, v in svc.read_counts.items()}
                 results[(label, q["period"])] = (statistics.median(times), answer, per_query)
         store.close()
-    finally:
-        server.stop()
 
     for period in ("3600", "60"):
         a, b = results[("rollups", period)], results[("raw", period)]
