@@ -182,14 +182,30 @@ def request_body(event, *, accept: tuple[str, ...], empty_ok: bool = False) -> b
 
 
 def gunzip(data: bytes) -> bytes:
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = d.decompress(data, limits.MAX_BODY_BYTES + 1)
-    except zlib.error as exc:
-        raise InvalidInputError(f"the body is not valid gzip: {exc}") from None
-    if len(out) > limits.MAX_BODY_BYTES or d.unconsumed_tail:
-        raise PayloadTooLargeError(_too_large(" after decompression"))
-    return out
+    """Every member of a gzip body, bounded in total; a truncated stream or trailing garbage is a 400.
+
+    A body of several members (`cat a.gz b.gz`, some streaming clients) is valid gzip: each
+    member is decoded in turn, so nothing after the first is acknowledged and then dropped.
+    Zero bytes after the last member are padding (as the gzip tool allows); anything else is
+    refused rather than ignored.
+    """
+    out = bytearray()
+    rest = data
+    while True:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += d.decompress(rest, limits.MAX_BODY_BYTES + 1 - len(out))
+        except zlib.error as exc:
+            raise InvalidInputError(f"the body is not valid gzip: {exc}") from None
+        if len(out) > limits.MAX_BODY_BYTES or d.unconsumed_tail:
+            raise PayloadTooLargeError(_too_large(" after decompression"))
+        if not d.eof:
+            raise InvalidInputError("the body is not valid gzip: the stream is truncated")
+        rest = d.unused_data
+        if not rest.strip(b"\0"):
+            return bytes(out)
+        if not rest.startswith(b"\x1f\x8b"):
+            raise InvalidInputError("the body is not valid gzip: trailing bytes after the last member")
 
 
 def _too_large(suffix: str = "") -> str:
