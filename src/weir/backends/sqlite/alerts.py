@@ -23,6 +23,8 @@ from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, Rule
 from weir.metrics.timeutil import ns_to_rfc3339
 from weir.ports import PendingDelivery, StateChange, StateRecord
 
+from . import txn
+
 VERSION = 1
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -88,16 +90,13 @@ class SqliteAlertStore:
                 if write:
                     db.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                txn.rollback(db)
                 raise ConflictError(f"conflicts with a stored object: {exc}") from None
             except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                txn.rollback(db)
                 raise StorageError(f"the alert store failed: {exc}") from None
             except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                txn.rollback(db)
                 raise
 
     # -- rules and states -----------------------------------------------------------

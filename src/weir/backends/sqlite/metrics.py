@@ -32,7 +32,7 @@ from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 from weir.ports import PointBatch
 
-from . import schema
+from . import schema, txn
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,10 @@ class SqliteMetricStore:
         if self._lockfile.closed:
             return
         if self._writer.is_alive():
-            self._call("stop")
+            try:
+                self._call("stop")
+            except StorageError as exc:  # the points stay in the log: said, and closing goes on
+                log.error("%s", exc.message)
             self._writer.join()
         self._r.close()
         self._w.close()
@@ -268,7 +271,7 @@ class SqliteMetricStore:
                     elif command == "sweep":
                         self._sweep()
                 except Exception as exc:  # reported to the caller, writer carries on
-                    future.set_exception(_storage_error(exc))
+                    future.set_exception(self._job_error(command, exc))
                 else:
                     future.set_result(None)
                 if command == "stop":
@@ -277,8 +280,17 @@ class SqliteMetricStore:
     def _guard(self, job: Callable[[], None]) -> None:
         try:
             job()
-        except Exception:
-            log.exception("background %s failed; will retry", job.__name__)
+        except Exception as exc:
+            log.error("%s; will retry", self._job_error(job.__name__.strip("_"), exc).message)
+
+    def _job_error(self, command: str, exc: BaseException) -> StorageError:
+        """What a failed flush or sweep says: the real cause, and that nothing was lost."""
+        if isinstance(exc, StorageError):
+            return exc
+        if command == "sweep":
+            return StorageError(f"{self.path}: could not delete points past retention: {exc}")
+        return StorageError(f"{self.path}: could not move the in-memory points into chunks: {exc}; "
+                            "they stay in the write-ahead log and are replayed at the next start")
 
     def _commit(self, jobs: list) -> None:
         w = self._w
@@ -297,8 +309,7 @@ class SqliteMetricStore:
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
             w.execute("COMMIT")
         except Exception as exc:
-            if w.in_transaction:
-                w.execute("ROLLBACK")
+            txn.rollback(w)
             self.series_epoch += 1
             error = _storage_error(exc)
             for _, _, future in jobs:
@@ -358,41 +369,44 @@ class SqliteMetricStore:
                     t, v = ts[k:e], vals[k:e]
                     rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
         w = self._w
-        w.execute("BEGIN IMMEDIATE")
         try:
+            w.execute("BEGIN IMMEDIATE")
             w.executemany("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)", rows)
             w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
-        except Exception:
-            w.execute("ROLLBACK")
+            with self._lock:
+                w.execute("COMMIT")
+                self._head = {}
+                self._head_points = 0
+        except BaseException:
+            txn.rollback(w)  # the head and the log rows stay as they were
             raise
-        with self._lock:
-            w.execute("COMMIT")
-            self._head = {}
-            self._head_points = 0
 
     def _sweep(self) -> None:
         cutoff = int(self.clock() * NS) - self.retention_ns
         w = self._w
-        w.execute("BEGIN IMMEDIATE")
         try:
+            w.execute("BEGIN IMMEDIATE")
             w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
             live = {sid for (sid,) in w.execute("SELECT DISTINCT series_id FROM chunks")}
             with self._lock:
                 self._index()
             gone = [sid for sid in self._series if sid not in live and sid not in self._head]
             w.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in gone])
-        except Exception:
-            w.execute("ROLLBACK")
+            with self._lock:
+                w.execute("COMMIT")
+                self._forget(gone)
+        except BaseException:
+            txn.rollback(w)
             raise
-        with self._lock:
-            w.execute("COMMIT")
-            for sid in gone:
-                s = self._series.pop(sid)
-                self._by_name[s.name].pop(sid, None)
-                if not self._by_name[s.name]:
-                    del self._by_name[s.name]
-            if gone:
-                self.series_epoch += 1
+
+    def _forget(self, gone: list[int]) -> None:
+        for sid in gone:
+            s = self._series.pop(sid)
+            self._by_name[s.name].pop(sid, None)
+            if not self._by_name[s.name]:
+                del self._by_name[s.name]
+        if gone:
+            self.series_epoch += 1
 
     def _remember(self, s: Series) -> None:
         self._series[s.id] = s
