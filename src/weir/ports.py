@@ -62,6 +62,9 @@ class MetricStore(Protocol):
     def ready(self) -> bool:
         """False while the store is still recovering after a start."""
 
+    def problem(self) -> str | None:
+        """Why the store cannot serve (damage found, recovery failed), or None: `/health` is a 503 then."""
+
     def close(self) -> None: ...
 
 

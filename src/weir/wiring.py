@@ -114,6 +114,7 @@ class Services:
 
 def build_local(settings: Settings) -> Services:
     from weir.auth import Authenticator
+    from weir.backends.sqlite.integrity import startup_check
     from weir.backends.sqlite.keys import SqliteKeyStore
     from weir.backends.sqlite.metrics import SqliteMetricStore
     from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
@@ -121,6 +122,7 @@ def build_local(settings: Settings) -> Services:
     from weir.metrics.export_service import ExportService
     from weir.ratelimit import RateLimiter
 
+    startup_check(settings.data_dir)  # a damaged file stops the start here, naming itself
     store = SqliteMetricStore(
         settings.metrics_db,
         retention_seconds=settings.retention_seconds,

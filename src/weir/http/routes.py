@@ -73,8 +73,11 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
     @app.get("/health")
     def health():
-        ready = services.store.ready()
-        return json_response(200, Health("ok" if ready else "starting", __version__, services.store.backend))
+        store = services.store
+        problem = store.problem()
+        if problem is not None:
+            return json_response(503, Health("failed", __version__, store.backend, problem))
+        return json_response(200, Health("ok" if store.ready() else "starting", __version__, store.backend))
 
     @app.post("/metrics")
     def post_metrics():

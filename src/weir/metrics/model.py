@@ -154,7 +154,10 @@ class QueryResult(msgspec.Struct):
     groups: list[QueryGroup]
 
 
-class Health(msgspec.Struct):
-    status: Literal["ok", "starting"]
+class Health(msgspec.Struct, omit_defaults=True):
+    """`ok` only when the stores can serve; `failed` (a 503) says why in `reason`."""
+
+    status: Literal["ok", "starting", "failed"]
     version: str
     backend: str
+    reason: str | None = None

@@ -86,6 +86,9 @@ class DynamoMetricStore:
     def ready(self) -> bool:
         return True
 
+    def problem(self) -> str | None:
+        return None  # DynamoDB's health is AWS's; a failing call is a 503 of its own
+
     def get_series(self, series_id: int) -> Series | None:
         return self.index.get(series_id)
 

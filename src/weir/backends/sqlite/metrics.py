@@ -13,50 +13,35 @@ Queries read chunks and the head under one lock, so a flush is never seen half-d
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
 
 from weir.durability import settle
-from weir.errors import StorageError, UnavailableError
+from weir.errors import DamagedDataError, StorageError, UnavailableError, damaged
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 from weir.ports import PointBatch
 
-from . import schema, txn
+from . import logrow, schema, txn
+from .chunk_check import ChunkError, decode_chunk
+from .damage import is_corruption, series_row
+from .folder_lock import exclusive
 
 log = logging.getLogger(__name__)
 
 CHUNK_POINTS = 4096
 _STOP = object()
-
-
-def _pack(batch: PointBatch) -> bytes:
-    n = len(batch)
-    return (
-        n.to_bytes(4, "little")
-        + array("q", batch.series_ids).tobytes()
-        + array("q", batch.timestamps).tobytes()
-        + array("d", batch.values).tobytes()
-    )
-
-
-def _unpack(blob: bytes) -> tuple[list[int], list[int], list[float]]:
-    n = int.from_bytes(blob[:4], "little")
-    sids, tss, vals = array("q"), array("q"), array("d")
-    columns: tuple[array, ...] = (sids, tss, vals)
-    for i, column in enumerate(columns):
-        column.frombytes(blob[4 + i * 8 * n : 4 + (i + 1) * 8 * n])
-    return sids.tolist(), tss.tolist(), vals.tolist()
 
 
 def _sorted_unique(ts: list[int], vals: list[float]) -> tuple[list[int], list[float]]:
@@ -108,7 +93,7 @@ class SqliteMetricStore:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lockfile = _exclusive(path.with_suffix(".lock"))
+        self._lockfile = exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
         self.flush_points = flush_points
         self.flush_seconds = flush_seconds
@@ -121,10 +106,8 @@ class SqliteMetricStore:
         self._lock = threading.Lock()
         self._series: dict[int, Series] = {}
         self._by_name: dict[str, dict[int, Series]] = {}
-        for sid, name, dims, type_, unit in self._w.execute(
-            "SELECT id, name, dimensions, type, unit FROM series"
-        ):
-            self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
+        for row in self._w.execute("SELECT id, name, dimensions, type, unit FROM series"):
+            self._remember(series_row(path, row))
         self._head: dict[int, _HeadSeries] = {}
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
         self._head_points = 0
@@ -132,6 +115,7 @@ class SqliteMetricStore:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._ready = threading.Event()
         self._failed: BaseException | None = None
+        self._damage: str | None = None  # what a read found damaged since the start
         self._writer = threading.Thread(target=self._run, name="weir-sqlite-writer", daemon=True)
         self._writer.start()
 
@@ -139,6 +123,12 @@ class SqliteMetricStore:
 
     def ready(self) -> bool:
         return self._ready.is_set()
+
+    def problem(self) -> str | None:
+        """Why the store cannot serve (its log could not be recovered, a read met damage), or None."""
+        if self._failed is not None:
+            return getattr(self._failed, "message", None) or str(self._failed)
+        return self._damage
 
     def get_series(self, series_id: int) -> Series | None:
         return self._series.get(series_id)
@@ -157,7 +147,7 @@ class SqliteMetricStore:
     def append(self, batch: PointBatch) -> None:
         self._wait_ready()
         future: Future = Future()
-        self._queue.put((batch, _pack(batch), future))
+        self._queue.put((batch, logrow.pack(batch), future))
         settle(future)
 
     def read(self, series_ids, start_ns, end_ns):
@@ -168,7 +158,7 @@ class SqliteMetricStore:
             "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
         )
         low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
-        with self._lock:
+        with self._lock, self._reading():
             self._index()
             for sid in series_ids:
                 rows = self._r.execute(sql, (sid, low, high, t_min_high)).fetchall()
@@ -178,7 +168,8 @@ class SqliteMetricStore:
                     head = None
                 if rows or head:
                     out[sid] = (rows, head)
-        return {sid: _trim(*_merge(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+        with self._reading():
+            return {sid: _trim(*_merge(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
@@ -190,12 +181,35 @@ class SqliteMetricStore:
         points are decoded and merged afterwards, outside the lock.
         """
         self._wait_ready()
-        with self._lock:
+        with self._lock, self._reading():
             self._index()
             rows = self._r.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
             windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
             head = {sid: w for sid, w in windows if w[0]}
-        return _scan_result(rows, head, self._series.get, start_ns, end_ns)
+        return self._checked(_scan_result(rows, head, self._series.get, start_ns, end_ns))
+
+    def _checked(self, rows: Iterator) -> Iterator:
+        with self._reading():
+            yield from rows
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Damage met by a read is a clear 503 naming the file, and /health says so from then on."""
+        try:
+            yield
+        except ChunkError as exc:
+            raise self._damaged(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise StorageError(f"the metrics store could not read {self.path}: {exc}") from None
+            raise self._damaged(str(exc)) from None
+
+    def _damaged(self, what: str) -> DamagedDataError:
+        error = damaged(self.path, what)
+        if self._damage is None:
+            log.error("%s", error.message)
+        self._damage = error.message
+        return error
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
@@ -347,7 +361,10 @@ class SqliteMetricStore:
 
     def _recover(self) -> None:
         for log_id, blob in self._w.execute("SELECT id, data FROM log ORDER BY id"):
-            sids, tss, vals = _unpack(blob)
+            try:
+                sids, tss, vals = logrow.unpack(blob)
+            except logrow.LogRowError as exc:
+                raise damaged(self.path, f"write-ahead log row {log_id}: {exc}") from None
             self._pending.append((sids, tss, vals))
             self._head_points += len(vals)
             self._log_applied = log_id
@@ -413,20 +430,6 @@ class SqliteMetricStore:
         self._by_name.setdefault(s.name, {})[s.id] = s
 
 
-def _exclusive(path: Path):
-    """Hold an exclusive lock for the store's lifetime: the head lives in this process's
-    memory, so a second writer on the same folder would replay and flush the same log."""
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise StorageError(
-            f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
-        ) from None
-    return handle
-
-
 # INDEXED BY makes SQLite fail loudly rather than silently fall back to a full scan.
 _SCAN_SQL = (
     "SELECT series_id, id, ts, vals FROM chunks INDEXED BY chunks_age "
@@ -468,10 +471,7 @@ def _storage_error(exc: BaseException) -> StorageError:
 def _merge(rows: list, head: tuple[list[int], list[float]] | None) -> tuple[list[int], list[float]]:
     parts: list[tuple[list[int], list[float]]] = []
     for _t_min, _t_max, ts_blob, vals_blob in rows:
-        ta, va = array("q"), array("d")
-        ta.frombytes(ts_blob)
-        va.frombytes(vals_blob)
-        parts.append((ta.tolist(), va.tolist()))
+        parts.append(decode_chunk(ts_blob, vals_blob))
     if head:
         parts.append(head)
     if len(parts) == 1:

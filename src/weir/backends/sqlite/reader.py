@@ -19,11 +19,11 @@ from pathlib import Path
 
 import msgspec
 
-from weir.errors import NotFoundError, StorageError
+from weir.errors import NotFoundError, StorageError, damaged
 from weir.metrics.series import Series
 
-from . import schema
-from .metrics import _SCAN_SQL, _scan_result, _sorted_unique, _unpack
+from . import logrow, schema
+from .metrics import _SCAN_SQL, _scan_result, _sorted_unique
 
 
 class SqliteMetricReader:
@@ -32,6 +32,7 @@ class SqliteMetricReader:
     def __init__(self, path: Path) -> None:
         if not Path(path).is_file():
             raise NotFoundError(f"no metrics database at {path}; is --data-dir the folder `weir serve` uses?")
+        self.path = path
         try:
             self._conn = schema.connect(str(path), readonly=True)
             version = schema.schema_version(self._conn)
@@ -47,8 +48,12 @@ class SqliteMetricReader:
             try:
                 rows = conn.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
-                for (blob,) in conn.execute("SELECT data FROM log ORDER BY id"):
-                    for sid, t, v in zip(*_unpack(blob)):
+                for log_id, blob in conn.execute("SELECT id, data FROM log ORDER BY id"):
+                    try:
+                        points = logrow.unpack(blob)
+                    except logrow.LogRowError as exc:
+                        raise damaged(self.path, f"write-ahead log row {log_id}: {exc}") from None
+                    for sid, t, v in zip(*points):
                         if start_ns <= t < end_ns:
                             entry = head.get(sid)
                             if entry is None:
