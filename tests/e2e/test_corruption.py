@@ -22,11 +22,12 @@ from tests.helpers import ROOT, WeirProcess, free_port
 BASE = int(time.time()) - 10 * 86400  # well inside the 30-day retention, and every batch in the past
 
 
-def write_points(data_dir, *, batches: int = 10, per_batch: int = 1000, kill: bool = False) -> WeirProcess:
+def write_points(data_dir, *, batches: int = 10, per_batch: int = 1000, kill: bool = False,
+                 first: int = 0) -> WeirProcess:
     """A folder with points; `kill` leaves them in the write-ahead log, else they are in chunks."""
     server = WeirProcess(data_dir, "--no-watch")
     server.start()
-    for b in range(batches):
+    for b in range(first, first + batches):
         pts = [{"name": "dmg", "value": float(i), "timestamp": BASE + b * per_batch + i,
                 "dimensions": {"host": f"h{i % 4}"}} for i in range(per_batch)]
         r = server.http.post("/metrics", {"metrics": pts})

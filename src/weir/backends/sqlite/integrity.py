@@ -84,9 +84,10 @@ def check_file(path: Path, *, full: bool = False) -> list[Finding]:
         out = _sqlite_level(conn, name, whole=full or size <= QUICK_CHECK_MAX_BYTES)
         if out and any(f.where == "file" for f in out):
             return out
-        if name == "metrics.db":
+        tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if name == "metrics.db" and {"log", "series", "chunks"} <= tables:  # else the store creates them
             out += _metrics_content(conn, name, full=full)
-        elif name == "keys.db":
+        elif name == "keys.db" and "api_keys" in tables:
             out += _keys_content(conn, name)
         return out
     finally:
