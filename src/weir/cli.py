@@ -20,6 +20,7 @@ from rich.table import Table
 from weir import config
 from weir.client import ApiError, Client
 from weir.commands.alerts import alerts
+from weir.commands.backup import backup, restore
 from weir.commands.doctor import doctor, repair
 from weir.commands.export import export_command, serve_export_options, serve_export_settings
 from weir.commands.files import files
@@ -131,6 +132,8 @@ main.add_command(alerts)
 main.add_command(files)
 main.add_command(doctor)
 main.add_command(repair)
+main.add_command(backup)
+main.add_command(restore)
 
 
 @main.command()
