@@ -260,6 +260,8 @@ def _wire_alerts(
     stores rules, so no request waits for an evaluation.
     """
     from weir.backends.local.notify import LogNotifier, WebhookNotifier
+    from weir.configfile import FileConfig
+    from weir.metrics.alerts.circuit import CircuitPolicy, Circuits
     from weir.metrics.alerts.evaluate import AlertEngine
     from weir.metrics.alerts.notify import LOG_TARGET, SNS_TARGET, Dispatcher, Router
     from weir.metrics.alerts.service import AlertService, subscription_from
@@ -288,17 +290,17 @@ def _wire_alerts(
         notifiers[SNS_TARGET] = SnsNotifier(sns_client, topic)
     router = Router(alerts, sns=bool(topic))
     engine = AlertEngine(services.store, alerts, router, environment=settings.environment, clock=clock)
+    timing = (cfg or FileConfig()).alerts
+    circuits = Circuits(CircuitPolicy(timing.circuit_failures, timing.circuit_open_seconds), clock=clock)
     dispatcher = Dispatcher(alerts, notifiers, partial(WebhookNotifier.for_subscription, policy=destinations),
-                            retry=retry, clock=clock)
+                            retry=retry, clock=clock, circuits=circuits)
     services.alert_store = alerts
     services.alert_engine = engine
     services.alert_dispatcher = dispatcher
     on_rules_changed: Callable[[], None] = _nothing
     if background:
-        from weir.configfile import FileConfig
         from weir.metrics.alerts.worker import AlertWorker
 
-        timing = (cfg or FileConfig()).alerts
         worker = AlertWorker(engine, dispatcher, evaluate_every=timing.evaluate_every, min_interval=timing.min_interval)
         services.ingest.listener = worker.metrics_ingested
         services.alert_worker = worker
