@@ -130,6 +130,17 @@ class ExportState(Protocol):
 
     def set_last_exported(self, destination: str, hour_ns: int) -> None: ...
 
+    def changed_hours(self) -> list[tuple[int, int, int]]:
+        """Hours marked as changed after they closed, oldest first: (hour start ns, version of
+        the mark, when it was last changed ns). The store marks an hour when points land in it
+        after it closed; `weir export` marks the hours it is about to replace."""
+
+    def mark_changed(self, hours: Iterable[int], now_ns: int) -> dict[int, int]:
+        """Mark hours as changed; returns each one's version, for `forget_changed`."""
+
+    def forget_changed(self, hour_ns: int, version: int) -> None:
+        """Remove an hour's mark if it is still at `version` (nothing changed the hour since)."""
+
     def close(self) -> None: ...
 
 

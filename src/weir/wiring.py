@@ -18,7 +18,7 @@ from weir.config import Settings
 from weir.errors import InvalidInputError
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
-from weir.ports import AlertStore, FileCatalog, MetricStore, ObjectStore, PushGroupStore
+from weir.ports import AlertStore, FileCatalog, MetricStore, ObjectStore, PointBatch, PushGroupStore
 
 # Imported where used, not here: a Lambda function imports this module on its cold start
 # and needs only its own part (the files, auth and export modules cost ~25 ms together).
@@ -84,6 +84,7 @@ class Services:
         if self.alert_worker is not None:
             self.alert_worker.start()
         if self.export_scheduler is not None:
+            self.ingest.listener = _chain(self.ingest.listener, self.export_scheduler.points_ingested)
             self.export_scheduler.start()
 
     def close(self) -> None:
@@ -110,6 +111,20 @@ class Services:
         self.store.close()
         while self.closers:
             self.closers.pop()()
+
+
+def _chain(first: Callable[[PointBatch], None] | None, then: Callable[[PointBatch], None]):
+    """Two ingest listeners as one (the ingest service tells one)."""
+    if first is None:
+        return then
+
+    def both(batch: PointBatch) -> None:
+        try:
+            first(batch)
+        finally:
+            then(batch)
+
+    return both
 
 
 def build_local(settings: Settings) -> Services:
@@ -183,6 +198,14 @@ def build_offline_export(settings: Settings) -> tuple[ExportService, SqliteMetri
 
     reader = SqliteMetricReader(settings.metrics_db)
     return ExportService(reader, build_export_target(settings), fmt=settings.export_format), reader
+
+
+def offline_export_state(settings: Settings):
+    """`weir export`'s view of the server's export state in the data folder: it marks the hours
+    it replaces in the server's destination, so one it does not finish is exported again."""
+    from weir.backends.sqlite.export_state import SqliteExportState
+
+    return SqliteExportState(settings.metrics_db)
 
 
 def _add_local_alerts(services: Services, settings: Settings) -> None:

@@ -38,6 +38,7 @@ from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
 from .rollups import read_rollups, rollup_requests
 from .series_index import SeriesIndex
+from .state import mark_changed
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
 _T = TypeVar("_T")
@@ -123,6 +124,9 @@ class DynamoMetricStore:
         for (name, hour, shard), points in groups.items():
             for part in _split(points, keys.SEGMENT_POINTS):
                 requests.append({"PutRequest": {"Item": self._segment_item(name, hour, shard, part, now_ns)}})
+        late = {hour for _, hour, _ in groups if hour + keys.BUCKET_NS <= now_ns}
+        if late:  # closed hours, maybe exported: marked first, so a crash after the write cannot lose the mark
+            mark_changed(self.index.db, self.index.table, late, now_ns)
         self.db.batch_write(self.table, requests)
         self._register({(name, hour) for name, hour, _ in groups})
 

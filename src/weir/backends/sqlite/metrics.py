@@ -36,6 +36,7 @@ from weir.ports import PointBatch
 from . import logrow, schema, txn
 from .chunk_check import ChunkError, decode_chunk
 from .damage import is_corruption, series_row
+from .export_state import mark_late
 from .folder_lock import exclusive
 
 log = logging.getLogger(__name__)
@@ -126,9 +127,8 @@ class SqliteMetricStore:
 
     def problem(self) -> str | None:
         """Why the store cannot serve (its log could not be recovered, a read met damage), or None."""
-        if self._failed is not None:
-            return getattr(self._failed, "message", None) or str(self._failed)
-        return self._damage
+        failed = self._failed
+        return self._damage if failed is None else getattr(failed, "message", None) or str(failed)
 
     def get_series(self, series_id: int) -> Series | None:
         return self._series.get(series_id)
@@ -321,6 +321,7 @@ class SqliteMetricStore:
                         ],
                     )
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
+                mark_late(w, batch.timestamps, last or 0, int(self.clock() * NS))  # exported hours redone
             w.execute("COMMIT")
         except Exception as exc:
             txn.rollback(w)

@@ -6,6 +6,8 @@
   float64 values packed as arrays), written when the in-memory head is flushed; the log
   rows it covers are deleted in the same transaction.
 - `series`: the series index (name, canonical key, dimensions, type, unit).
+- `export_changed`: closed hours that received points after they closed, so their export
+  is redone (see `export_state`); written in the same transaction as the points.
 
 A chunk never crosses an hour boundary (UTC). That bounds every chunk's
 `t_max` to the hour of its `t_min`, so "all chunks overlapping [start, end)" becomes the
@@ -46,6 +48,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, t_max);
 CREATE INDEX IF NOT EXISTS chunks_age ON chunks (t_max);
+CREATE TABLE IF NOT EXISTS export_changed (
+    hour INTEGER PRIMARY KEY, version INTEGER NOT NULL, changed_ns INTEGER NOT NULL
+);
 """
 
 
