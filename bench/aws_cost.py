@@ -180,7 +180,7 @@ def main() -> None:
     args = ap.parse_args()
     import boto3
 
-    from weir.backends.aws import keys
+    from weir.backends.aws import key_schema as keys
     from weir.backends.aws.tables import create_tables
     from weir.config import Settings
     from weir.http.gateway import LambdaContext

@@ -66,7 +66,7 @@ def bench_lambda(m: int) -> tuple[dict, int]:
     from tests.backends.aws.tables import create_files_table
     from tests.helpers import free_port
     from weir import config
-    from weir.files.invocation import handle
+    from weir.lambdas.s3_events import handle
     from weir.wiring import build_file_indexer
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

@@ -36,7 +36,7 @@ RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto")
 # Modules of `weir` that only the local front uses; they import click, rich, uvicorn and
 # watchfiles. A path ending in "/" excludes a whole package.
 LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
-              "weir/backends/local/watcher.py")
+              "weir/backends/folder/watcher.py")
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--only-binary=:all:", "--python-version", "3.12",
             "--implementation", "cp")
 _EPOCH = (2020, 1, 1, 0, 0, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.backends.local.test_webhook import FakeDNS
+from tests.backends.test_webhook import FakeDNS
 from weir import config
 from weir.configfile import load
 from weir.errors import InvalidInputError

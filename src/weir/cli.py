@@ -18,8 +18,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from weir import config
-from weir.client import ApiError, Client
 from weir.commands.alerts import alerts
+from weir.commands.client import ApiError, Client
 from weir.commands.export import export_command, serve_export_options, serve_export_settings
 from weir.commands.files import files
 from weir.commands.keys import keys

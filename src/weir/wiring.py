@@ -16,26 +16,28 @@ from typing import TYPE_CHECKING
 from weir import config
 from weir.config import Settings
 from weir.errors import InvalidInputError
+from weir.files.ports import FileCatalog
+from weir.metrics.alerts.ports import AlertStore
 from weir.metrics.ingest import IngestService
-from weir.metrics.query import QueryService
-from weir.ports import AlertStore, FileCatalog, MetricStore, ObjectStore, PushGroupStore
+from weir.metrics.ports import MetricStore, ObjectStore, PushGroupStore
+from weir.metrics.query.service import QueryService
 
 # Imported where used, not here: a Lambda function imports this module on its cold start
 # and needs only its own part (the files, auth and export modules cost ~25 ms together).
 if TYPE_CHECKING:
     from weir.auth import Authenticator
-    from weir.backends.local.watcher import FolderWatcher
+    from weir.backends.folder.watcher import FolderWatcher
     from weir.backends.sqlite.reader import SqliteMetricReader
     from weir.configfile import FileConfig
     from weir.files.service import FileIndexer, FileQuery
     from weir.files.sync import FolderSync
+    from weir.jobs.alerts import AlertWorker
     from weir.metrics.alerts.destinations import Resolver, WebhookPolicy
     from weir.metrics.alerts.evaluate import AlertEngine
     from weir.metrics.alerts.notify import Dispatcher, RetryPolicy
     from weir.metrics.alerts.service import AlertService
-    from weir.metrics.alerts.worker import AlertWorker
-    from weir.metrics.export_schedule import ExportScheduler
-    from weir.metrics.export_service import ExportService
+    from weir.metrics.export.schedule import ExportScheduler
+    from weir.metrics.export.service import ExportService
     from weir.ratelimit import RateLimiter
 
 
@@ -72,7 +74,7 @@ class Services:
     alert_worker: AlertWorker | None = None
     alert_engine: AlertEngine | None = None  # what the `alerts` function drives on its schedule
     alert_dispatcher: Dispatcher | None = None
-    push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.metrics.push)
+    push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.wire.pushgateway)
     files: FileServices | None = None
     # What wiring opened for these services and nothing else closes (the clients it created).
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -114,11 +116,11 @@ class Services:
 
 def build_local(settings: Settings) -> Services:
     from weir.auth import Authenticator
-    from weir.backends.sqlite.keys import SqliteKeyStore
+    from weir.backends.sqlite.api_keys import SqliteKeyStore
     from weir.backends.sqlite.metrics import SqliteMetricStore
     from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
-    from weir.metrics.export_schedule import ExportScheduler
-    from weir.metrics.export_service import ExportService
+    from weir.metrics.export.schedule import ExportScheduler
+    from weir.metrics.export.service import ExportService
     from weir.ratelimit import RateLimiter
 
     store = SqliteMetricStore(
@@ -169,7 +171,7 @@ def build_export_target(settings: Settings, s3_client=None, session=None, closer
             if closers is not None:
                 closers.append(client.close)
         return S3ObjectStore(client, settings.export_bucket, settings.export_prefix)
-    from weir.backends.local.objects import FolderObjectStore
+    from weir.backends.folder.objects import FolderObjectStore
 
     return FolderObjectStore(settings.exports_path)
 
@@ -177,7 +179,7 @@ def build_export_target(settings: Settings, s3_client=None, session=None, closer
 def build_offline_export(settings: Settings) -> tuple[ExportService, SqliteMetricReader]:
     """`weir export`: the export over a read-only view of the data folder (see the reader)."""
     from weir.backends.sqlite.reader import SqliteMetricReader
-    from weir.metrics.export_service import ExportService
+    from weir.metrics.export.service import ExportService
 
     reader = SqliteMetricReader(settings.metrics_db)
     return ExportService(reader, build_export_target(settings), fmt=settings.export_format), reader
@@ -207,7 +209,7 @@ def webhook_policy(settings: Settings, cfg: FileConfig | None, *, serve: bool,
     from weir.metrics.alerts.destinations import WebhookPolicy
 
     if resolver is None:
-        from weir.backends.local.notify import system_resolver
+        from weir.backends.webhook import system_resolver
 
         resolver = system_resolver
     file = cfg.alerts if cfg is not None else None
@@ -257,7 +259,8 @@ def _wire_alerts(
     `alert_engine` and `alert_dispatcher` on its schedule, and the `api` function only
     stores rules, so no request waits for an evaluation.
     """
-    from weir.backends.local.notify import LogNotifier, WebhookNotifier
+    from weir.backends.log import LogNotifier
+    from weir.backends.webhook import WebhookNotifier
     from weir.metrics.alerts.evaluate import AlertEngine
     from weir.metrics.alerts.notify import LOG_TARGET, SNS_TARGET, Dispatcher, Router
     from weir.metrics.alerts.service import AlertService, subscription_from
@@ -277,8 +280,8 @@ def _wire_alerts(
     topic = (cfg.alerts.sns_topic_arn if cfg is not None else None) or settings.alert_topic_arn
     notifiers: dict = {LOG_TARGET: LogNotifier()}
     if topic:
-        from weir.backends.aws.notify import SnsNotifier
         from weir.backends.aws.session import aws_client
+        from weir.backends.aws.sns import SnsNotifier
 
         if sns_client is None:
             sns_client = aws_client("sns", settings.endpoint_url, session)
@@ -294,7 +297,7 @@ def _wire_alerts(
     on_rules_changed: Callable[[], None] = _nothing
     if background:
         from weir.configfile import FileConfig
-        from weir.metrics.alerts.worker import AlertWorker
+        from weir.jobs.alerts import AlertWorker
 
         timing = (cfg or FileConfig()).alerts
         worker = AlertWorker(engine, dispatcher, evaluate_every=timing.evaluate_every, min_interval=timing.min_interval)
@@ -308,7 +311,7 @@ def _wire_alerts(
 
 def build_local_files(settings: Settings, *, watch: bool = False) -> FileServices:
     """The SQLite catalog over the local bucket folder; with `watch`, its watcher too."""
-    from weir.backends.local.folder import LocalFolder
+    from weir.backends.folder.bucket import LocalFolder
     from weir.backends.sqlite.files import SqliteFileCatalog
     from weir.files.service import FileIndexer, FileQuery
     from weir.files.sync import FolderSync, LocalSequencer
@@ -325,7 +328,7 @@ def build_local_files(settings: Settings, *, watch: bool = False) -> FileService
     if watch:
         import time
 
-        from weir.backends.local.watcher import FolderWatcher
+        from weir.backends.folder.watcher import FolderWatcher
 
         watcher = FolderWatcher(sync, root, purge=lambda: catalog.purge_expired(int(time.time())))
     return FileServices(catalog, indexer, FileQuery(catalog, bucket=bucket), sync, watcher)
@@ -428,8 +431,8 @@ def build_aws(
         _wire_alerts(services, settings, DynamoAlertStore(client, settings.alert_table), cfg, retry=retry,
                      background=background, clock=clock, sns_client=sns_client, session=session)
     if settings.exports:
-        from weir.metrics.export_schedule import ExportScheduler
-        from weir.metrics.export_service import ExportService
+        from weir.metrics.export.schedule import ExportScheduler
+        from weir.metrics.export.service import ExportService
 
         target = build_export_target(settings, s3_client, session, services.closers)
         services.exporter = ExportService(store, target, fmt=settings.export_format, clock=clock)

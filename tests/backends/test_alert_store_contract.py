@@ -10,8 +10,8 @@ import pytest
 
 from weir.errors import ConflictError
 from weir.metrics.alerts.model import AlertEvent, Rule, RuleSpec, Subscription
+from weir.metrics.alerts.ports import StateChange, StateRecord
 from weir.metrics.timeutil import NS
-from weir.ports import StateChange, StateRecord
 
 T = 1_800_000_000 * NS
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 RETENTION = 30 * 86_400
 HOUR = 3600 * NS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weir.ports import PushGroup
+from weir.metrics.ports import PushGroup
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

@@ -74,7 +74,7 @@ def test_a_storage_failure_is_a_503_and_nothing_is_lost(lambda_env, dynamodb):
     from weir.backends.aws.metrics import DynamoMetricStore
     from weir.lambdas import runtime
     from weir.metrics.ingest import IngestService
-    from weir.metrics.query import QueryService
+    from weir.metrics.query.service import QueryService
     from weir.wiring import Services
 
     flaky = FlakyClient(dynamodb, throttle={"batch_write_item": 8})
@@ -159,7 +159,7 @@ def test_a_failed_push_changes_no_membership_and_the_retry_lands(lambda_env, dyn
     from weir.backends.aws.state import DynamoPushGroupStore
     from weir.lambdas import api, runtime
     from weir.metrics.ingest import IngestService
-    from weir.metrics.query import QueryService
+    from weir.metrics.query.service import QueryService
     from weir.wiring import Services
 
     refusing = [False]

@@ -14,8 +14,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from weir.errors import StorageError
-from weir.metrics import export
-from weir.metrics.export_schedule import latest_due_hour
+from weir.metrics.export import render as export
+from weir.metrics.export.schedule import latest_due_hour
 from weir.metrics.timeutil import NS
 
 from .conftest import api_call, context, scheduled_event

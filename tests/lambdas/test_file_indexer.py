@@ -20,9 +20,9 @@ from tests.backends.aws.tables import create_files_table
 from weir import config
 from weir.backends.aws.files import DynamoFileCatalog, S3ObjectSource
 from weir.errors import StorageError
-from weir.files.invocation import FileIndexingError
 from weir.http.gateway import LambdaContext
 from weir.lambdas import file_indexer
+from weir.lambdas.s3_events import FileIndexingError
 
 REGION = "eu-west-1"
 KEYS = {

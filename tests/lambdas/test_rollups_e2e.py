@@ -14,7 +14,7 @@ STEP = 30  # seconds between points
 
 
 def test_stream_writes_rollups_and_queries_answer_from_them_with_the_raw_numbers(lambda_env, dynamodb):
-    from weir.backends.aws import keys
+    from weir.backends.aws import key_schema as keys
     from weir.lambdas import api, runtime, stream
 
     h0 = (int(time.time()) // 3600 - 6) * 3600  # an hour start six hours ago: hours long closed

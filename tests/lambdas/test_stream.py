@@ -68,7 +68,7 @@ def test_a_failing_metric_fails_only_its_records(lambda_env, dynamodb):
     from weir.backends.aws.metrics import DynamoMetricStore
     from weir.lambdas import runtime, stream
     from weir.metrics.ingest import IngestService
-    from weir.metrics.query import QueryService
+    from weir.metrics.query.service import QueryService
     from weir.wiring import Services
 
     post("good", hours_ago=3)

@@ -61,7 +61,7 @@ def imports(source: str) -> set[str]:
 def test_the_bundle_holds_the_functions_and_arm64_py312_dependencies(bundle):
     names = bundle.namelist()
     for needed in ("weir/lambdas/api.py", "weir/lambdas/stream.py", "weir/lambdas/alerts.py",
-                   "weir/lambdas/exporter.py", "weir/backends/aws/alerts.py", "weir/http/routes.py",
+                   "weir/lambdas/exporter.py", "weir/backends/aws/alerts.py", "weir/http/app.py",
                    "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py"):
         assert needed in names
     natives = [n for n in names if n.endswith(".so")]
@@ -102,7 +102,7 @@ def test_the_bundle_carries_python312_bytecode_when_a_312_interpreter_is_here(bu
     if lambda_zip.python312() is None:
         pytest.skip("no CPython 3.12 on this machine: the bundle ships sources only")
     names = set(bundle.namelist())
-    for module in ("weir/lambdas/api", "weir/http/routes", "aws_lambda_powertools/logging/logger"):
+    for module in ("weir/lambdas/api", "weir/http/app", "aws_lambda_powertools/logging/logger"):
         head, _, tail = module.rpartition("/")
         pyc = f"{head}/__pycache__/{tail}.cpython-312.pyc"
         assert pyc in names

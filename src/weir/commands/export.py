@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from weir import config
 from weir.errors import WeirError
-from weir.metrics import export as layout
+from weir.metrics.export import render as layout
 from weir.metrics.timeutil import NS
 
 err = Console(stderr=True)

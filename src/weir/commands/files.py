@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from weir import config
-from weir.client import ApiError, Client
+from weir.commands.client import ApiError, Client
 
 err = Console(stderr=True)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uvicorn
 
 from weir.config import Settings
+from weir.http.app import build_app
 from weir.http.gateway import LocalGateway
-from weir.http.routes import build_app
 from weir.wiring import build
 
 

@@ -1,15 +1,15 @@
 """The file_indexer Lambda: S3 event notifications → the DynamoDB file catalog.
 
 Structured JSON logs (Powertools Logger) carry the region and environment on every line.
-The logic is in `weir.files.invocation` and `weir.files.service`.
+The logic is in `weir.lambdas.s3_events` and `weir.files.service`.
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from weir.files.invocation import handle
 from weir.lambdas import coldstart
+from weir.lambdas.s3_events import handle
 from weir.wiring import LambdaFiles, build_file_indexer
 
 logger = Logger(service="file_indexer")

@@ -54,9 +54,9 @@ def environment() -> str:
 
 
 def app():
-    """The Powertools resolver of `weir.http.routes`, over the `api` function's services."""
+    """The Powertools resolver of `weir.http.app`, over the `api` function's services."""
     if "app" not in _state:
-        from weir.http.routes import build_app
+        from weir.http.app import build_app
 
         _state["app"] = build_app(services("api"))
         coldstart.settle()

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from weir.backends.aws import keys
+from weir.backends.aws import key_schema as keys
 from weir.backends.aws.metrics import DynamoMetricStore
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 RETENTION = 30 * 86_400
 HOUR = keys.BUCKET_NS

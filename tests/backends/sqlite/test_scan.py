@@ -10,9 +10,9 @@ import pytest
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.backends.sqlite.reader import SqliteMetricReader
 from weir.errors import NotFoundError
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 H = 3600 * NS
 T0 = 1_790_000_000 // 3600 * H  # an hour boundary in 2026

@@ -5,9 +5,9 @@ import pytest
 from weir.backends.sqlite.alerts import SqliteAlertStore
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.metrics.alerts.model import Rule, RuleSpec
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 T0 = 1_800_000_000 * NS  # a period boundary for every period used here
 

@@ -47,8 +47,8 @@ import msgspec
 
 from weir.errors import ConflictError, StorageError
 from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, RuleSpec, Subscription
+from weir.metrics.alerts.ports import PendingDelivery, StateChange, StateRecord
 from weir.metrics.timeutil import NS, ns_to_rfc3339
-from weir.ports import PendingDelivery, StateChange, StateRecord
 
 from .dynamo import MAX_TRANSACT_ITEMS, ConditionFailed, Dynamo
 

@@ -20,8 +20,8 @@ import msgspec
 
 from weir.errors import ConflictError, StorageError
 from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, RuleSpec, Subscription
+from weir.metrics.alerts.ports import PendingDelivery, StateChange, StateRecord
 from weir.metrics.timeutil import ns_to_rfc3339
-from weir.ports import PendingDelivery, StateChange, StateRecord
 
 VERSION = 1
 DDL = """

@@ -28,9 +28,9 @@ import msgspec
 
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 from . import schema
 
