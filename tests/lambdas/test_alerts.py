@@ -120,16 +120,16 @@ class Clock:
         return self.t
 
 
-def test_a_failed_publish_loses_neither_points_nor_notification(alerts_env):
+def test_a_failed_publish_loses_neither_points_nor_notification(alerts_env, install):
     from weir import config
-    from weir.lambdas import runtime
-    from weir.wiring import build_aws
+    from weir.wiring.alerts import build_alerts
+    from weir.wiring.aws import AwsClients
 
     subscriber = queue(alerts_env["topic"])
     clock = Clock()
     sns = FailingPublish(boto3.client("sns"))
-    runtime.install(build_aws(config.Settings.for_lambda(__import__("os").environ, "alerts"), clock=clock,
-                              sns_client=sns), "alerts")
+    install("alerts", build_alerts(config.Settings.for_lambda(__import__("os").environ, "alerts"), clock=clock,
+                                   clients=AwsClients(sns=sns)))
     create_rule()
     # At the alerts function's (frozen) now: a point stamped by the wall clock lands in the
     # next period when a minute turns after Clock() was read, and that period is not yet

@@ -6,6 +6,10 @@ import http.client
 import json
 import urllib.parse
 
+import click
+
+from weir import config
+
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, data: dict | None = None) -> None:
@@ -50,3 +54,18 @@ class Client:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def url_option(f):
+    """--url and --api-key, for the commands that call a running server with a key."""
+    f = click.option(
+        "--api-key", envvar=config.ENV_API_KEY, default=None,
+        help=f"API key, when the server has keys (env {config.ENV_API_KEY}).",
+    )(f)
+    return click.option(
+        "--url",
+        envvar=config.ENV_URL,
+        default=f"http://{config.DEFAULT_HOST}:{config.DEFAULT_PORT}",
+        show_default=True,
+        help=f"Weir server (env {config.ENV_URL}).",
+    )(f)

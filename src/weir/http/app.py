@@ -1,51 +1,33 @@
 """The route table of the Weir API, defined once.
 
 `build_app` returns the Powertools resolver that the `api` Lambda calls and that the
-local gateway calls for every request of `weir serve`. Handlers only translate HTTP to
-service calls; every error becomes JSON with a message a person can act on.
+local gateway calls for every request of `weir serve`: one `Router` per feature
+(`weir.http.routes`) joined with `include_router`, the API-key and rate-limit middleware,
+and the error handlers. Handlers only translate HTTP to service calls; every error becomes
+JSON with a message a person can act on.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
-import zlib
-
-import msgspec
 
 # from the submodule, not the package: see weir.lambdas.lean
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
-from weir import __version__
 from weir.auth import digest, presented_key
-from weir.errors import (
-    InvalidInputError,
-    NotFoundError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
-    WeirError,
-)
-from weir.metrics import limits
-from weir.metrics.model import ErrorBody, Health
+from weir.errors import NotFoundError, WeirError
+from weir.http.responses import JSON, encode, error_response, json_response
+from weir.http.routes import alerts, files, formats, metrics
+from weir.http.services import ApiServices
+from weir.metrics.model import ErrorBody
 from weir.ratelimit import RateLimitedError
-from weir.wire.json import ingest_json
-from weir.wiring import Services
 
 log = logging.getLogger(__name__)
 
-JSON = "application/json"
-_encode = msgspec.json.Encoder().encode
-
-
-def json_response(status: int, payload: object) -> Response:
-    return Response(status_code=status, content_type=JSON, body=_encode(payload).decode())
-
-
-def error_response(exc: WeirError) -> Response:
-    rejected = exc.details if isinstance(exc.details, list) else None
-    return json_response(exc.status, ErrorBody(exc.code, exc.message, rejected))
+# In this order: a request is matched against the routes in the order they were added.
+FEATURES = (metrics, alerts, files, formats)
 
 
 class _Resolver(APIGatewayRestResolver):
@@ -59,58 +41,16 @@ class _Resolver(APIGatewayRestResolver):
         if any(c < " " or c == "\x7f" for c in path):
             bad = NotFoundError("no such path: control characters never appear in Weir's paths")
             return {"statusCode": bad.status, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
-                    "body": _encode(ErrorBody(bad.code, bad.message, None)).decode()}
+                    "body": encode(ErrorBody(bad.code, bad.message, None)).decode()}
         return super().resolve(event, context)
 
 
-def build_app(services: Services) -> APIGatewayRestResolver:
+def build_app(services: ApiServices) -> APIGatewayRestResolver:
     app = _Resolver()
-
-    def params() -> dict[str, str]:
-        return dict(app.current_event.query_string_parameters or {})
-
-    if services is not None and (services.auth is not None or services.limiter is not None):
+    if services.auth is not None or services.limiter is not None:
         app.use([_guard(services)])
-
-    @app.get("/health")
-    def health():
-        ready = services.store.ready()
-        return json_response(200, Health("ok" if ready else "starting", __version__, services.store.backend))
-
-    @app.post("/metrics")
-    def post_metrics():
-        body = request_body(app.current_event, accept=("application/json",))
-        return json_response(200, ingest_json(services.ingest, body))
-
-    @app.get("/metrics")
-    def list_metrics():
-        return json_response(200, services.query.list_metrics())
-
-    @app.get("/metrics/<name>/series")
-    def list_series(name: str):
-        return json_response(200, services.query.list_series(name, params()))
-
-    @app.get("/metrics/<name>")
-    def query_metric(name: str):
-        return json_response(200, services.query.query(name, params()))
-
-    from weir.http.routes import alerts as alerts_routes
-
-    alerts_routes.register(app, services)
-
-    from weir.http.routes import files as files_routes
-
-    files_routes.register(app, services)
-
-    @app.get("/openapi.json")
-    def openapi():
-        from weir.http.openapi.document import document
-
-        return Response(status_code=200, content_type=JSON, body=document())
-
-    from weir.http.routes.formats import register as register_formats
-
-    register_formats(app, services)
+    for feature in FEATURES:
+        app.include_router(feature.router(services))
 
     @app.exception_handler(WeirError)
     def weir_error(exc: WeirError):
@@ -139,7 +79,7 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     return app
 
 
-def _guard(services: Services):
+def _guard(services: ApiServices):
     """A middleware: authenticate, then spend a token of the caller's rate limit."""
     auth, limiter = services.auth, services.limiter
 
@@ -154,64 +94,3 @@ def _guard(services: Services):
         return next_middleware(app)
 
     return guard
-
-
-def request_body(event, *, accept: tuple[str, ...], empty_ok: bool = False) -> bytes | str:
-    """The request body, checked for media type and size, gzip undone."""
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype and ctype not in accept:
-        raise UnsupportedMediaTypeError(
-            f"content-type {ctype!r} is not accepted here; send {' or '.join(accept)}"
-        )
-    body: bytes | str = event.body or ""
-    if event.is_base64_encoded:
-        try:
-            body = base64.b64decode(body, validate=True)
-        except ValueError:
-            raise InvalidInputError("the body is marked base64 but is not valid base64") from None
-    if len(body) > limits.MAX_BODY_BYTES:
-        raise PayloadTooLargeError(_too_large())
-    encoding = headers.get("content-encoding", "identity").strip().lower()
-    if encoding == "gzip":
-        body = gunzip(body if isinstance(body, bytes) else body.encode("latin-1"))
-    elif encoding not in ("", "identity"):
-        raise UnsupportedMediaTypeError(f"content-encoding {encoding!r} is not supported; use gzip or none")
-    if not body and not empty_ok:
-        raise InvalidInputError("the request body is empty; send a JSON datapoint or {\"metrics\": [...]}")
-    return body
-
-
-def gunzip(data: bytes) -> bytes:
-    """Every member of a gzip body, bounded in total; a truncated stream or trailing garbage is a 400.
-
-    A body of several members (`cat a.gz b.gz`, some streaming clients) is valid gzip: each
-    member is decoded in turn, so nothing after the first is acknowledged and then dropped.
-    Zero bytes after the last member are padding (as the gzip tool allows); anything else is
-    refused rather than ignored.
-    """
-    out = bytearray()
-    rest = data
-    while True:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out += d.decompress(rest, limits.MAX_BODY_BYTES + 1 - len(out))
-        except zlib.error as exc:
-            raise InvalidInputError(f"the body is not valid gzip: {exc}") from None
-        if len(out) > limits.MAX_BODY_BYTES or d.unconsumed_tail:
-            raise PayloadTooLargeError(_too_large(" after decompression"))
-        if not d.eof:
-            raise InvalidInputError("the body is not valid gzip: the stream is truncated")
-        rest = d.unused_data
-        if not rest.strip(b"\0"):
-            return bytes(out)
-        if not rest.startswith(b"\x1f\x8b"):
-            raise InvalidInputError("the body is not valid gzip: trailing bytes after the last member")
-
-
-def _too_large(suffix: str = "") -> str:
-    return (
-        f"the body is larger than {limits.MAX_BODY_BYTES} bytes{suffix}; split it into "
-        f"several requests of at most {limits.MAX_POINTS_PER_REQUEST} points"
-    )
-

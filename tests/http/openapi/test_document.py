@@ -5,16 +5,16 @@ from weir.http.app import build_app
 from weir.http.openapi.document import ROUTES, document
 from weir.http.routes import files as files_routes
 from weir.http.routes import formats as formats_routes
+from weir.http.services import ApiServices
 from weir.metrics.ingest import IngestService
 from weir.metrics.query.service import QueryService
-from weir.wiring import Services
 
 DOC_PATHS = {**formats_routes.DOC_PATHS, **files_routes.DOC_PATHS}  # regex routes → documented paths
 
 
 def test_every_route_is_documented_and_every_documented_route_exists():
     # Routes are only registered here, never called: the services need not work.
-    services = Services(store=None, ingest=IngestService(object()), query=QueryService(None))  # type: ignore[arg-type]
+    services = ApiServices(store=None, ingest=IngestService(object()), query=QueryService(None))  # type: ignore[arg-type]
     app = build_app(services)
     registered = set()
     for route in app._static_routes + app._dynamic_routes:  # Powertools keeps no public list

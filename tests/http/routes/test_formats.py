@@ -15,14 +15,14 @@ def test_lambda_style_base64_bodies(tmp_path):
 
     from weir.config import Settings
     from weir.http.gateway import LambdaContext, build_event
-    from weir.wiring import build_local
+    from weir.wiring.serve import build_serve
 
-    services = build_local(Settings(data_dir=tmp_path))
+    services = build_serve(Settings(data_dir=tmp_path))
     try:
         deadline = time.time() + 20
-        while not services.store.ready() and time.time() < deadline:
+        while not services.api.store.ready() and time.time() < deadline:
             time.sleep(0.01)
-        app = build_app(services)
+        app = build_app(services.api)
         req = svc.ExportMetricsServiceRequest()
         m = req.resource_metrics.add().scope_metrics.add().metrics.add()
         m.name = "lambda_b64"
@@ -42,6 +42,6 @@ def test_lambda_style_base64_bodies(tmp_path):
         line.update(body=base64.b64encode(gzip.compress(f"lambda_b64 value=1 {int(time.time())}".encode())).decode(),
                     isBase64Encoded=True)
         assert app.resolve(line, LambdaContext())["statusCode"] == 204
-        assert [s.name for s in services.store.series_of("lambda_b64")] == ["lambda_b64"]
+        assert [s.name for s in services.api.store.series_of("lambda_b64")] == ["lambda_b64"]
     finally:
         services.close()

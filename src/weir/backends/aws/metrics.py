@@ -411,7 +411,8 @@ class DynamoMetricStore:
         """Part 0 of each (series, hour) chunk by key; the rare further parts by Query."""
         items = self.db.batch_get(
             self.table,
-            [{key_schema.PK: {"S": key_schema.chunk_pk(sid)}, key_schema.RANGE: {"N": str(hour)}} for sid, hour in wanted],
+            [{key_schema.PK: {"S": key_schema.chunk_pk(sid)}, key_schema.RANGE: {"N": str(hour)}}
+             for sid, hour in wanted],
         )
         found = []
         for item in items:

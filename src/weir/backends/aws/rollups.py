@@ -42,7 +42,8 @@ def rollup_requests(name: str, hour_ns: int, merged: dict[int, tuple[list[int], 
             by_shard[key_schema.shard_of(sid)].append((sid, build_minutes(ts, vals)))
     requests = []
     for shard, series in by_shard.items():
-        parts = [series[i : i + key_schema.ROLLUP_SERIES] for i in range(0, len(series), key_schema.ROLLUP_SERIES)] or [[]]
+        per = key_schema.ROLLUP_SERIES
+        parts = [series[i : i + per] for i in range(0, len(series), per)] or [[]]
         for part, members in enumerate(parts):
             item = {
                 key_schema.PK: {"S": key_schema.rollup_pk(name, shard)},

@@ -1,14 +1,16 @@
-"""Routes of alert rules, their events, and webhook subscriptions (registered by build_app)."""
+"""Routes of alert rules, their events, and webhook subscriptions."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from weir.errors import InvalidInputError, UnavailableError
+from weir.http.responses import json_response, query_params, request_body
+from weir.http.services import ApiServices
 
 
-def register(app: APIGatewayRestResolver, services) -> None:
-    from weir.http.app import json_response, request_body
+def router(services: ApiServices) -> Router:
+    app = Router()
 
     def alerts():
         if services.alerts is None:
@@ -16,7 +18,7 @@ def register(app: APIGatewayRestResolver, services) -> None:
         return services.alerts
 
     def params() -> dict[str, str]:
-        return dict(app.current_event.query_string_parameters or {})
+        return query_params(app.current_event)
 
     def body() -> bytes | str:
         data = request_body(app.current_event, accept=("application/json",), empty_ok=True)
@@ -78,3 +80,5 @@ def register(app: APIGatewayRestResolver, services) -> None:
     def delete_subscription(sub_id: str):
         alerts().delete_subscription(sub_id)
         return Response(status_code=204, body="")
+
+    return app

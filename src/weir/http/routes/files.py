@@ -9,25 +9,27 @@ locally; the `api` handler decodes what API Gateway REST delivers still encoded)
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from weir.errors import UnavailableError
+from weir.http.responses import json_response, query_params
+from weir.http.services import ApiServices
 
 PREFIX = "/files/"
 KEY_ROUTE = PREFIX + ".+"
 DOC_PATHS = {KEY_ROUTE: "/files/{key}"}  # the regex route, as openapi.py documents it
 
 
-def register(app: APIGatewayRestResolver, services) -> None:
-    from weir.http.app import json_response
+def router(services: ApiServices) -> Router:
+    app = Router()
 
     def files():
         if services.files is None:
             raise UnavailableError("the file catalog is not configured in this deployment")
-        return services.files.query
+        return services.files
 
     def params() -> dict[str, str]:
-        return dict(app.current_event.query_string_parameters or {})
+        return query_params(app.current_event)
 
     @app.get("/files")
     def list_files():
@@ -38,3 +40,5 @@ def register(app: APIGatewayRestResolver, services) -> None:
         path = app.current_event.path
         key = path[path.index(PREFIX) + len(PREFIX):]
         return json_response(200, files().get(key, params()))
+
+    return app

@@ -1,6 +1,6 @@
 """Routes for the wire formats of existing metric clients: InfluxDB, Pushgateway, OTLP.
 
-Registered into the one route table by `build_app` (so `weir serve` and the `api` Lambda both
+Joined into the one route table by `build_app` (so `weir serve` and the `api` Lambda both
 have them). Each handler reads the body with the same size, gzip and base64 rules as
 `POST /metrics`, hands it to a decoder in `weir.wire.shared`, and the decoded points go
 through `IngestService.ingest_points`, so validation, limits and partial success are shared.
@@ -16,9 +16,11 @@ Only the answer follows each protocol:
 from __future__ import annotations
 
 import msgspec
-from aws_lambda_powertools.event_handler.api_gateway import Response
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from weir.errors import InvalidInputError, UnsupportedMediaTypeError, WeirError
+from weir.http.responses import json_response, media_type, query_params, request_body
+from weir.http.services import ApiServices
 from weir.metrics.model import Rejected
 from weir.wire.influx import LineProtocolDecoder
 from weir.wire.otlp import decode as otlp_format
@@ -41,11 +43,10 @@ class PartialWrite(msgspec.Struct):
     rejected: list[Rejected]
 
 
-def register(app, services) -> None:
-    from weir.http.app import json_response, request_body
-
+def router(services: ApiServices) -> Router:
+    app = Router()
     influx = LineProtocolDecoder()
-    push = PushService(services.ingest, getattr(services, "push_groups", None))
+    push = PushService(services.ingest, services.push_groups)
 
     def read(accept: tuple[str, ...] | None, empty: str | None) -> bytes | str:
         """The body via `request_body` (size, base64, gzip); `accept=None` takes any media type."""
@@ -55,13 +56,13 @@ def register(app, services) -> None:
                 return b""
             raise InvalidInputError(empty)
         if accept is None:
-            accept = (_media_type(event),)
+            accept = (media_type(event),)
         return request_body(event, accept=accept)
 
     # -- InfluxDB line protocol -----------------------------------------------------------
 
     def influx_write():
-        params = dict(app.current_event.query_string_parameters or {})
+        params = query_params(app.current_event)
         unknown = sorted(set(params) - INFLUX_PARAMS)
         if unknown:
             raise InvalidInputError(
@@ -91,7 +92,7 @@ def register(app, services) -> None:
         if method == "DELETE":
             deleted = push.delete(event.path)
             return json_response(202, {"deleted": deleted})
-        if _media_type(event) == PUSH_PROTOBUF:
+        if media_type(event) == PUSH_PROTOBUF:
             raise UnsupportedMediaTypeError(
                 "the Pushgateway protobuf format is not supported; push the text format "
                 "(text/plain; version=0.0.4), as prometheus_client does"
@@ -109,7 +110,7 @@ def register(app, services) -> None:
 
     @app.post("/v1/metrics")
     def otlp_metrics():
-        ctype = _media_type(app.current_event)
+        ctype = media_type(app.current_event)
         if ctype not in OTLP_TYPES:
             raise UnsupportedMediaTypeError(
                 f"content-type {ctype!r} is not accepted here; send {' or '.join(OTLP_TYPES)}"
@@ -129,10 +130,7 @@ def register(app, services) -> None:
         message = otlp_format.summary(decoded, rejected, n)
         return _otlp_answer(200, ctype, otlp_format.response(ctype, n, message))
 
-
-def _media_type(event) -> str:
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    return headers.get("content-type", "").split(";")[0].strip().lower()
+    return app
 
 
 def _otlp_answer(status: int, ctype: str, body: bytes) -> Response:

@@ -45,7 +45,6 @@ import msgspec
 from weir.errors import InvalidInputError
 from weir.metrics import limits
 from weir.metrics.model import MetricType, Rejected, WirePoint
-from weir.wire.otlp import schema
 from weir.wire.otlp.context import Context, context_of
 from weir.wire.shared import PointCounter, ns_timestamp
 
@@ -382,6 +381,8 @@ def _reject(out: Decoded, ordinal: int, error: str) -> None:
 
 def parse_json(body: bytes | str):
     """The request as the reference JSON schema reads it; InvalidInputError if it cannot."""
+    from weir.wire.otlp import schema  # on the first JSON request only: cold starts skip the schema
+
     try:
         return schema.decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -10,7 +10,7 @@ from weir import config
 from weir.configfile import load
 from weir.errors import InvalidInputError
 from weir.metrics.alerts.destinations import RefusedDestinationError
-from weir.wiring import webhook_policy
+from weir.wiring.alerting import webhook_policy
 
 LOOPBACK_URL = "http://127.0.0.1:9000/hook"
 
