@@ -95,9 +95,9 @@ def test_scan_uses_a_bounded_range_of_the_time_index(tmp_path):
 
 
 def store_scan_sql() -> str:
-    from weir.backends.sqlite.metrics import _SCAN_SQL
+    from weir.backends.sqlite.chunks import SCAN_SQL
 
-    return _SCAN_SQL
+    return SCAN_SQL
 
 
 def test_scan_cost_does_not_grow_with_newer_or_older_data(tmp_path):

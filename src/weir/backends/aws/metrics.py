@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from weir.metrics.points import merge, trim
 from weir.metrics.ports import PointBatch, RollupRead
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
@@ -36,7 +37,7 @@ from weir.metrics.timeutil import NS
 from . import key_schema
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
-from .rollups import read_rollups, rollup_requests
+from .rollups import RollupSource, read_rollups, rollup_requests
 from .series_index import SeriesIndex
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
@@ -138,7 +139,9 @@ class DynamoMetricStore:
 
     def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
         """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
-        return read_rollups(self, series_ids, start_ns, end_ns)
+        source = RollupSource(self.db, self.table, lambda sid: self.index.cached(sid) or self.index.get(sid),
+                              self._pending_hours, self._run, self.clock())
+        return read_rollups(source, series_ids, start_ns, end_ns)
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending id (what an export reads).
@@ -167,7 +170,7 @@ class DynamoMetricStore:
             s = series.get(sid) or self.index.get(sid)
             if s is None:
                 continue  # its index entry has expired with its retention
-            ts, vals = _trim(*_merge(frags[sid]), start_ns, end_ns)
+            ts, vals = trim(*_merge(frags[sid]), start_ns, end_ns)
             if ts:
                 yield s, ts, vals
 
@@ -370,7 +373,7 @@ class DynamoMetricStore:
                 frags[sid].append(frag)
         out = {}
         for sid, fr in frags.items():
-            ts, vals = _trim(*_merge(fr), start, end)
+            ts, vals = trim(*_merge(fr), start, end)
             if ts:
                 out[sid] = (ts, vals)
         return out
@@ -454,30 +457,4 @@ def _split(points: dict[tuple[int, int], float], size: int) -> list[dict]:
 
 def _merge(frags: list[_Fragment]) -> tuple[list[int], list[float]]:
     """One sorted, unique run from fragments; at equal timestamps the later version wins."""
-    if len(frags) == 1:
-        _, ts, vals = frags[0]
-        if all(a < b for a, b in zip(ts, ts[1:])):
-            return ts, vals
-    ordered = sorted(frags, key=lambda f: f[1][0] if f[1] else 0)
-    if all(a[1][-1] < b[1][0] for a, b in zip(ordered, ordered[1:]) if a[1] and b[1]) and all(
-        all(x < y for x, y in zip(f[1], f[1][1:])) for f in ordered
-    ):
-        ts, vals = [], []
-        for _, t, v in ordered:
-            ts += t
-            vals += v
-        return ts, vals
-    latest: dict[int, float] = {}
-    for _, t, v in sorted(frags, key=lambda f: f[0]):
-        latest.update(zip(t, v))
-    keys_ = sorted(latest)
-    return keys_, [latest[k] for k in keys_]
-
-
-def _trim(ts: list[int], vals: list[float], start: int, end: int) -> tuple[list[int], list[float]]:
-    from bisect import bisect_left
-
-    lo, hi = bisect_left(ts, start), bisect_left(ts, end)
-    if lo == 0 and hi == len(ts):
-        return ts, vals
-    return ts[lo:hi], vals[lo:hi]
+    return merge([(ts, vals) for _, ts, vals in sorted(frags, key=lambda f: f[0])])

@@ -20,8 +20,10 @@ non-pending hour's rollups are those of the points its chunks hold.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from weir.metrics.ports import RollupRead
 from weir.metrics.rollup import Minutes, build_minutes
@@ -30,7 +32,23 @@ from . import key_schema
 from .codec import decode_rollups, encode_rollups
 
 if TYPE_CHECKING:
-    from .metrics import DynamoMetricStore
+    from weir.metrics.series import Series
+
+    from .dynamo import Dynamo
+
+
+@dataclass(frozen=True)
+class RollupSource:
+    """What reading rollups needs, handed over by the metric store: its table, how it finds
+    a series, which hours are still pending (their rollups are stale or absent), and how it
+    runs independent reads (in parallel when it has threads for them)."""
+
+    db: Dynamo
+    table: str
+    series: Callable[[int], Series | None]
+    pending_hours: Callable[[str, int, int, float], set[int]]
+    run: Callable[[Sequence[Callable[[], Any]]], list[Any]]
+    now_s: float
 
 
 def rollup_requests(name: str, hour_ns: int, merged: dict[int, tuple[list[int], list[float]]], ttl: int) -> list[dict]:
@@ -57,7 +75,7 @@ def rollup_requests(name: str, hour_ns: int, merged: dict[int, tuple[list[int], 
     return requests
 
 
-def read_rollups(store: DynamoMetricStore, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
+def read_rollups(source: RollupSource, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
     """Rollups of the whole hours in [start, end) that have them, for these series."""
     first = -(-start_ns // key_schema.BUCKET_NS) * key_schema.BUCKET_NS
     last = key_schema.bucket_of(end_ns) - key_schema.BUCKET_NS  # the last hour that ends by end_ns
@@ -65,20 +83,20 @@ def read_rollups(store: DynamoMetricStore, series_ids: list[int], start_ns: int,
         return RollupRead()
     by_name: dict[str, list[int]] = defaultdict(list)
     for sid in dict.fromkeys(series_ids):
-        s = store.index.cached(sid) or store.index.get(sid)
+        s = source.series(sid)
         if s is not None:
             by_name[s.name].append(sid)
-    now_s = store.clock()
+    now_s = source.now_s
     hours = set(range(first, last + 1, key_schema.BUCKET_NS))
     jobs = []
     for name, sids in by_name.items():
-        hours -= store._pending_hours(name, first, last, now_s)
+        hours -= source.pending_hours(name, first, last, now_s)
         by_shard: dict[int, set[int]] = defaultdict(set)
         for sid in sids:
             by_shard[key_schema.shard_of(sid)].add(sid)
         for shard, members in by_shard.items():
-            jobs.append(partial(_read_shard, store, name, shard, members, first, last, now_s))
-    results = store._run(jobs)
+            jobs.append(partial(_read_shard, source.db, source.table, name, shard, members, first, last, now_s))
+    results = source.run(jobs)
     found: dict[int, dict[int, Minutes]] = defaultdict(dict)  # sid → hour → minutes
     for shard_hours, series in results:
         hours &= shard_hours  # an hour without part 0 in some shard is read raw
@@ -100,10 +118,11 @@ def read_rollups(store: DynamoMetricStore, series_ids: list[int], start_ns: int,
     return out
 
 
-def _read_shard(store, name, shard, members, first, last, now_s) -> tuple[set[int], dict[int, dict[int, Minutes]]]:
+def _read_shard(db: Dynamo, table: str, name: str, shard: int, members: set[int], first: int, last: int,
+                now_s: float) -> tuple[set[int], dict[int, dict[int, Minutes]]]:
     """(hours with part 0, sid → hour → minutes) of one metric shard, by one Query."""
-    items = store.db.query(
-        store.table,
+    items = db.query(
+        table,
         KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
         ExpressionAttributeNames={"#ts": key_schema.RANGE},
         ExpressionAttributeValues={
