@@ -17,7 +17,7 @@ def handler(event: dict, context) -> dict:
     from weir.metrics.alerts.scheduled import scheduled_pass
 
     built = runtime.alerts()
-    result = scheduled_pass(built.engine, built.dispatcher, seconds_left=runtime.seconds_left(context))
+    result = scheduled_pass(built.engine, built.dispatcher, built.router, seconds_left=runtime.seconds_left(context))
     logger.info("alerts pass", extra=result.as_dict())
     metrics.add_dimension(name="environment", value=runtime.environment())
     metrics.add_metric(name="AlertEvents", unit=MetricUnit.Count, value=result.events)

@@ -53,7 +53,7 @@ class IngestService:
         self.clock = clock
         self.listener = listener
         self._series: dict[object, Series] = {}
-        self._epoch = getattr(store, "series_epoch", 0)
+        self._epoch: int | None = None  # the store's series_epoch the cache was filled at
 
     def ingest_points(self, points: list[WirePoint | None], rejected: list[Rejected]) -> IngestResult:
         """Validate and store decoded points; every wire format ends here.
@@ -78,7 +78,7 @@ class IngestService:
     def _validate(self, points: list, rejected: list[Rejected]) -> PointBatch:
         now = int(self.clock() * NS)
         oldest, newest = now - self.retention_ns, now + limits.MAX_FUTURE_SECONDS * NS
-        epoch = getattr(self.store, "series_epoch", 0)
+        epoch = self.store.series_epoch
         if epoch != self._epoch:  # the store forgot series (retention, a failed write)
             self._series.clear()
             self._epoch = epoch

@@ -32,12 +32,23 @@ class PointBatch:
 
 class MetricStore(Protocol):
     backend: str
+    # Bumped whenever the store forgets series (a retention sweep, a write that failed
+    # after the series were recorded): callers that cache series identities (the ingest
+    # service) drop their caches when it changes.
+    series_epoch: int
 
     def get_series(self, series_id: int) -> Series | None:
         """The stored series with this id, or None when it has never been written."""
 
     def append(self, batch: PointBatch) -> None:
-        """Store the batch; when this returns, the points survive a crash.
+        """Store the batch durably: the points survive a crash once it is done.
+
+        Done means: when this returns, except inside a `weir.durability.deferred` scope (the
+        local gateway opens one around each request), where a store with a writer thread
+        (SQLite) may return as soon as the commit is queued and hand its future to the scope;
+        the gateway then awaits every such future before it answers. Either way nothing is
+        acknowledged to a client before it is durable. A failure raises (StorageError), or,
+        deferred, fails the future and so the answer.
 
         A point with the same series and timestamp as a stored one replaces it.
         """

@@ -12,13 +12,14 @@ from weir.wiring.aws import AwsClients, dynamo_store
 
 if TYPE_CHECKING:
     from weir.metrics.alerts.evaluate import AlertEngine
-    from weir.metrics.alerts.notify import Dispatcher
+    from weir.metrics.alerts.notify import Dispatcher, Router
 
 
 @dataclass(frozen=True)
 class AlertsFunction:
     engine: AlertEngine
     dispatcher: Dispatcher
+    router: Router  # the engine's: reloaded before each pass (the `api` function changes subscriptions)
 
 
 def build_alerts(settings: Settings, *, clients: AwsClients | None = None,
@@ -36,4 +37,4 @@ def build_alerts(settings: Settings, *, clients: AwsClients | None = None,
     store = dynamo_store(settings, clients, clock=clock)
     core = alert_core(settings, DynamoAlertStore(clients.get("dynamodb"), settings.alert_table), store, None,
                       serve=False, retry=SCHEDULED_RETRY, clients=clients, clock=clock)
-    return AlertsFunction(core.engine, core.dispatcher)
+    return AlertsFunction(core.engine, core.dispatcher, core.router)

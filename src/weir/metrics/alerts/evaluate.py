@@ -81,7 +81,7 @@ class AlertEngine:
         self,
         store: MetricStore,
         alerts: AlertStore,
-        router: Router,
+        router: Callable[[AlertEvent], list[str]],  # the targets of an event: a `Router`, in every deployment
         *,
         environment: str = "local",
         clock: Callable[[], float] = time.time,

@@ -7,7 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from weir.errors import ConflictError
 from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, State, Subscription
+
+# The conflicts every alert store reports, in the same words.
+
+
+def rule_name_taken(name: str, owner: str) -> ConflictError:
+    """`put_rule` of a rule whose name another rule (`owner`, its id) has."""
+    return ConflictError(f"name: another alert rule ({owner}) is already called {name!r}")
+
+
+def config_subscriptions_clash(ids: list[str]) -> ConflictError:
+    """`replace_config_subscriptions` with ids the API already uses."""
+    return ConflictError(f"subscriptions: ids {ids} from the config file are already used by the API")
 
 
 @dataclass(slots=True)
