@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import FakeClock
 from weir.errors import StorageError
 from weir.metrics.export import render as export
 from weir.metrics.export.schedule import latest_due_hour
@@ -62,7 +63,7 @@ def test_the_last_closed_hour_lands_in_s3_encrypted_and_a_rerun_adds_nothing(exp
     bucket = exporter_env["bucket"]
     # The exporter on a frozen clock: on the wall clock the due hour changes at :05 each
     # hour, and it did so between this line and the run when the run was slow.
-    clock = Clock(time.time())
+    clock = FakeClock(time.time())
     install("exporter", built("exporter", clock))
     due = latest_due_hour(int(clock.t * NS), DELAY)
     points = [("web-1", due + 5 * 60 * NS, 1.5), ("web-2", due + 35 * 60 * NS, 2.5), ("web-1", due + H - 1, 3.5),
@@ -80,14 +81,6 @@ def test_the_last_closed_hour_lands_in_s3_encrypted_and_a_rerun_adds_nothing(exp
     again = run_exporter()  # EventBridge delivers a repeat, or Lambda retries
     assert again["exported"] == [] and again["rows"] == 0
     assert {k: o["ETag"] for k, o in objects(bucket).items()} == {k: o["ETag"] for k, o in stored.items()}
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def built(function: str, clock, **clients):
@@ -114,7 +107,7 @@ def test_hours_missed_are_caught_up_in_order_and_idle_metrics_compacted(exporter
 
     bucket, tables = exporter_env["bucket"], exporter_env["tables"]
     h0 = export.floor_hour(time.time_ns()) - 6 * H
-    clock = Clock((h0 + 3 * H + 12 * 60 * NS) / NS)  # 12 minutes past the hour after h0 + 2h
+    clock = FakeClock((h0 + 3 * H + 12 * 60 * NS) / NS)  # 12 minutes past the hour after h0 + 2h
     install("api_services", built("api", clock))
     install("exporter", built("exporter", clock))
     DynamoExportState(boto3.client("dynamodb"), tables[1]).set_last_exported(f"s3://{bucket}/", h0 - H)
@@ -150,7 +143,7 @@ class FailingPuts:
 def test_a_failed_put_leaves_no_manifest_and_the_next_run_exports_the_hour(exporter_env, install):
     bucket, tables = exporter_env["bucket"], exporter_env["tables"]
     hour = export.floor_hour(time.time_ns()) - 3 * H
-    clock = Clock((hour + H + 10 * 60 * NS) / NS)
+    clock = FakeClock((hour + H + 10 * 60 * NS) / NS)
     install("api_services", built("api", clock))
     ingest([("web-1", hour + 60 * NS, 4.0), ("web-2", hour + 120 * NS, 5.0)])
     s3 = FailingPuts(boto3.client("s3"))

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.conftest import FakeClock
 from weir.backends.aws import key_schema as keys
 from weir.backends.aws.codec import decode_rollups, encode_rollups
 from weir.backends.aws.metrics import DynamoMetricStore
@@ -20,14 +21,6 @@ from weir.metrics.timeutil import NS
 RETENTION = 30 * 86_400
 HOUR = keys.BUCKET_NS
 H0 = (int(time.time()) // 3600 - 8) * HOUR  # an hour start eight hours ago
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 class RawOnly:
@@ -44,7 +37,7 @@ class RawOnly:
 
 @pytest.fixture
 def clock():
-    return Clock(H0 / NS + 3 * 3600 + 1800)  # H0, H0+1h closed and past the grace; H0+3h open
+    return FakeClock(H0 / NS + 3 * 3600 + 1800)  # H0, H0+1h closed and past the grace; H0+3h open
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.conftest import FakeClock
 from tests.metrics.export.test_service import FailingPuts, ingest, make_points, read_hour, wanted
 from weir.backends.folder.objects import FolderObjectStore
 from weir.backends.sqlite.export_state import SqliteExportState
@@ -20,17 +21,9 @@ HOUR = export.parse_hour("2026-11-22T10")
 MIN = 60 * NS
 
 
-class Clock:
-    def __init__(self, ns: int) -> None:
-        self.ns = ns
-
-    def __call__(self) -> float:
-        return self.ns / NS
-
-
 @pytest.fixture
 def clock():
-    return Clock(HOUR + H + 6 * MIN)  # 11:06: hour 10 closed six minutes ago
+    return FakeClock(ns=HOUR + H + 6 * MIN)  # 11:06: hour 10 closed six minutes ago
 
 
 @pytest.fixture
