@@ -18,9 +18,9 @@ import time
 
 from tests.e2e.test_export_serve import DELAY, first_export, points_for, wait_for
 from tests.helpers import ROOT, WeirProcess
-from weir.backends.local.objects import FolderObjectStore
-from weir.metrics import export
-from weir.metrics.export_schedule import latest_due_hour
+from weir.backends.folder.objects import FolderObjectStore
+from weir.metrics.export import render as export
+from weir.metrics.export.schedule import latest_due_hour
 
 
 def manifest(objects, hour: int) -> dict | None:

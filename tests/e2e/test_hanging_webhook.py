@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 
-from tests.backends.local.test_webhook import Receiver
+from tests.backends.test_webhook import Receiver
 from tests.helpers import WeirProcess
 
 RULES = 10

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 
 from weir.metrics.alerts.notify import Dispatcher
-from weir.ports import PendingDelivery
+from weir.metrics.alerts.ports import PendingDelivery
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import pytest
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
 from weir.errors import StorageError
+from weir.metrics.ports import PointBatch, PushGroup
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch, PushGroup
 
 NOW = int(time.time()) * NS
 

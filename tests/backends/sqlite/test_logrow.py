@@ -7,7 +7,7 @@ from array import array
 import pytest
 
 from weir.backends.sqlite import logrow
-from weir.ports import PointBatch
+from weir.metrics.ports import PointBatch
 
 
 def old_row(sids, tss, vals) -> bytes:

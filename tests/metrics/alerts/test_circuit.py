@@ -4,18 +4,19 @@ others are delivered, then probed once and closed again when it answers."""
 
 from __future__ import annotations
 
+from tests.conftest import FakeClock
 from weir.errors import DeliveryError
 from weir.metrics.alerts.circuit import CircuitPolicy, Circuits
 from weir.metrics.alerts.notify import Dispatcher, PermanentDeliveryError, RetryPolicy
 from weir.metrics.timeutil import NS
 
-from .conftest import T0, Clock, Env
+from .conftest import T0, Env
 
 POLICY = CircuitPolicy(failures=3, open_seconds=10, max_open_seconds=25)
 
 
 def test_opens_after_failures_in_a_row_then_probes_once():
-    clock = Clock()
+    clock = FakeClock(ns=T0)
     c = Circuits(POLICY, clock)
     for _ in range(2):
         c.failed("hook")
@@ -41,7 +42,7 @@ def test_opens_after_failures_in_a_row_then_probes_once():
 
 
 def test_permanent_failures_say_nothing_about_the_target():
-    c = Circuits(POLICY, Clock())
+    c = Circuits(POLICY, FakeClock(ns=T0))
     for _ in range(10):
         assert c.allows("hook")
         c.done_without_verdict("hook")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from array import array
 
-from weir.ports import PointBatch
+from weir.metrics.ports import PointBatch
 
 MAGIC = b"\xffWL1"
 _HEAD = len(MAGIC) + 8  # magic, crc32, n

@@ -20,10 +20,12 @@ from pathlib import Path
 import msgspec
 
 from weir.errors import NotFoundError, StorageError, damaged
+from weir.metrics.points import sorted_unique
 from weir.metrics.series import Series
 
-from . import logrow, schema
-from .metrics import _SCAN_SQL, _scan_result, _sorted_unique
+from . import schema
+from .chunks import SCAN_SQL, scan_result, unpack_batch
+from .logrow import LogRowError
 
 
 class SqliteMetricReader:
@@ -46,12 +48,12 @@ class SqliteMetricReader:
         try:
             conn.execute("BEGIN")  # one snapshot for chunks, log and series
             try:
-                rows = conn.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+                rows = conn.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
                 for log_id, blob in conn.execute("SELECT id, data FROM log ORDER BY id"):
                     try:
-                        points = logrow.unpack(blob)
-                    except logrow.LogRowError as exc:
+                        points = unpack_batch(blob)
+                    except LogRowError as exc:
                         raise damaged(self.path, f"write-ahead log row {log_id}: {exc}") from None
                     for sid, t, v in zip(*points):
                         if start_ns <= t < end_ns:
@@ -66,8 +68,8 @@ class SqliteMetricReader:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StorageError(f"could not read the metrics database: {exc}") from exc
-        ordered = {sid: _sorted_unique(*part) for sid, part in head.items()}
-        return _scan_result(rows, ordered, series.get, start_ns, end_ns)
+        ordered = {sid: sorted_unique(*part) for sid, part in head.items()}
+        return scan_result(rows, ordered, series.get, start_ns, end_ns)
 
     def _series(self, ids: set[int]) -> dict[int, Series]:
         out = {}

@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import canonical_key, series_id
-from weir.ports import PointBatch
 
 from . import logrow
 from .chunk_check import chunk_problem

@@ -28,8 +28,8 @@ from weir.errors import DeliveryError
 from weir.metrics.alerts.circuit import Circuits
 from weir.metrics.alerts.filterpolicy import matches
 from weir.metrics.alerts.model import AlertEvent, Subscription
+from weir.metrics.alerts.ports import AlertStore, Notifier, PendingDelivery
 from weir.metrics.timeutil import NS
-from weir.ports import AlertStore, Notifier, PendingDelivery
 
 log = logging.getLogger(__name__)
 
