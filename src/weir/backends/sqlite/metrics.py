@@ -229,10 +229,11 @@ class SqliteMetricStore:
     # -- the writer thread ----------------------------------------------------------
 
     def _wait_ready(self) -> None:
-        if self._failed is not None:
-            raise StorageError(f"the metrics store has stopped: {self._failed}")
-        if not self._ready.wait(timeout=60):
+        if not self._ready.wait(timeout=60):  # set when recovery ends, however it ends
             raise UnavailableError("the metrics store is still recovering its log; retry shortly")
+        if self._failed is not None:
+            raise self._failed if isinstance(self._failed, StorageError) else StorageError(
+                f"the metrics store has stopped: {self._failed}")
 
     def _call(self, command: str) -> None:
         future: Future = Future()
