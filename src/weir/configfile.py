@@ -9,7 +9,7 @@ max_attempts = 8             # deliveries are retried with exponential backoff..
 backoff_seconds = 1.0        # ...starting here...
 backoff_max_seconds = 300.0  # ...up to this, then marked failed
 circuit_failures = 5         # a target failing this many times in a row is not tried...
-circuit_open_seconds = 30.0  # ...for this long (doubling while it keeps failing), then probed once
+circuit_open_seconds = 30.0  # ...for this long (doubling up to backoff_max_seconds), then probed once
 # Webhook destinations (weir.metrics.alerts.destinations): link-local, metadata, multicast
 # and reserved addresses are always refused; private and loopback ones are allowed when
 # `weir serve` binds to loopback (the default) and refused otherwise, unless set here.

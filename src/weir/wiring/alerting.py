@@ -138,8 +138,10 @@ def alert_core(
     router = Router(alerts, sns=bool(topic))
     engine = AlertEngine(metrics, alerts, router, environment=settings.environment, clock=clock)
     timing = cfg.alerts if cfg is not None else None
-    circuits = Circuits(CircuitPolicy(timing.circuit_failures, timing.circuit_open_seconds) if timing is not None
-                        else CircuitPolicy(), clock=clock)
+    # The pause doubles up to the longest retry backoff: no target waits longer than a retry would.
+    circuits = Circuits(CircuitPolicy(timing.circuit_failures, timing.circuit_open_seconds,
+                                      max(timing.circuit_open_seconds, timing.backoff_max_seconds))
+                        if timing is not None else CircuitPolicy(), clock=clock)
     dispatcher = Dispatcher(alerts, notifiers, partial(WebhookNotifier.for_subscription, policy=destinations),
                             retry=retry, clock=clock, circuits=circuits)
     return AlertCore(alerts, engine, dispatcher, router, destinations)

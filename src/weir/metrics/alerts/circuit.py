@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class CircuitPolicy:
     failures: int = 5
     open_seconds: float = 30.0
-    max_open_seconds: float = 600.0
+    max_open_seconds: float = 300.0  # `weir serve`: [alerts] backoff_max_seconds
 
 
 @dataclass
