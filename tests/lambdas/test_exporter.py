@@ -178,6 +178,7 @@ def test_late_points_for_an_exported_hour_are_exported_again(exporter_env, insta
     has been quiet for the export delay, exports it again with them, and clears the mark."""
     bucket = exporter_env["bucket"]
     clock = FakeClock(time.time())
+    install("api_services", built("api", clock))
     install("exporter", built("exporter", clock))
     due = latest_due_hour(int(clock.t * NS), DELAY)
     first = [("web-1", due + 60 * NS, 1.0)]
