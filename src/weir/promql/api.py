@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -302,8 +303,8 @@ def query(engine, params: Params, now_ms: int, deadline: float) -> dict:
     """`/api/v1/query`: the instant query at `time` (default: now)."""
     limit = parse_limit(params)
     at = time_param(params, "time", now_ms)
-    expr = params.get("query")
-    res = engine.instant(expr, at, deadline=deadline)
+    with _query_param():
+        res = engine.instant(params.get("query"), at, deadline=deadline)
     warnings = list(res.warnings)
     result = truncate(res.result_type, res.result, limit, warnings)
     return success({"resultType": res.result_type, "result": result}, warnings)
@@ -313,10 +314,20 @@ def query_range(engine, params: Params, deadline: float) -> dict:
     """`/api/v1/query_range`: the expression at each step from `start` to `end`."""
     limit = parse_limit(params)
     r = range_params(params)
-    res = engine.range(params.get("query"), r.start, r.end, r.step, deadline=deadline)
+    with _query_param():
+        res = engine.range(params.get("query"), r.start, r.end, r.step, deadline=deadline)
     warnings = list(res.warnings)
     result = truncate(res.result_type, res.result, limit, warnings)
     return success({"resultType": res.result_type, "result": result}, warnings)
+
+
+@contextmanager
+def _query_param() -> Iterator[None]:
+    """The engine's `bad_data` (a parse error, `1:14: ...`) as Prometheus words it: a bad `query`."""
+    try:
+        yield
+    except BadDataError as exc:
+        raise invalid("query", exc.message) from None
 
 
 def series(source: SeriesSource, params: Params) -> dict:
@@ -409,7 +420,8 @@ def format_query(params: Params) -> dict:
     from weir.promql.parse import parse
 
     text = params.get("query")
-    parse(text)
+    with _query_param():
+        parse(text)
     return success(promql_parser.parse(text).prettify())
 
 
