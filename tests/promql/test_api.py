@@ -172,3 +172,13 @@ def test_float_seconds_round_trip_to_the_millisecond(seconds):
 def test_rfc3339_round_trip(dt):
     text = dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert api.parse_time(text, "time") == (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def test_expressions_past_the_structure_bound_are_refused_before_any_parser():
+    api.check_structure("sum by (host) (rate(x_total[5m])) / 2" + " + 1" * 200)
+    api.check_structure('x{a="' + "(" * 5000 + '"} # ' + "+" * 5000)  # strings and comments do not count
+    for deep in ("1+" * 5000 + "1", "(" * 20000 + "1" + ")" * 20000, "abs(" * 300 + "x" + ")" * 300):
+        with pytest.raises(BadDataError, match=r'^invalid parameter "query": 1:[0-9]+: parse error: more than 250'):
+            api.check_structure(deep)
+    with pytest.raises(BadDataError, match=r'^invalid parameter "match\[\]": 2:'):
+        api.check_structure("x\n" + "(" * 300, "match[]")

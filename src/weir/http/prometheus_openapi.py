@@ -20,7 +20,8 @@ _ENVELOPE_ERROR = {
 _WARNINGS = {"type": "array", "items": {"type": "string"}}
 _LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
-_SAMPLE = {"type": "array", "prefixItems": [{"type": "number"}, {"type": "string"}], "minItems": 2, "maxItems": 2}
+# [time in float seconds, value as a string]
+_SAMPLE = {"type": "array", "items": {"type": ["number", "string"]}, "minItems": 2, "maxItems": 2}
 _QUERY_DATA = {
     "type": "object",
     "required": ["resultType", "result"],

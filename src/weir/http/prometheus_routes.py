@@ -111,6 +111,8 @@ def _answering(fn: Callable[..., dict]) -> Callable[..., Response]:
                 log.error("query failed: %s", exc.message)
                 return _json(exc.status, api.failure("unavailable" if exc.status == 503 else "internal", exc.message))
             return _json(exc.status, api.failure("bad_data", exc.message))
+        except RecursionError:
+            return _json(422, api.failure("execution", "the expression nests too deeply to evaluate; simplify it"))
         except Exception as exc:
             log.exception("unhandled error in %s (a bug): %s", fn, exc)
             return _json(500, api.failure("internal", "internal error; the server log has the details"))

@@ -49,6 +49,11 @@ MIN_QUERY_MS = -MAX_QUERY_MS
 MAX_STORED_MS = (2**63 - 1) // 1_000_000 - 1
 MIN_STORED_MS = -MAX_STORED_MS
 MAX_LIMIT = 2**63 - 1
+# Operators and parentheses an expression may have in all. promql-parser (Rust) overflows its
+# stack on deeper trees (a segmentation fault: the whole server) and the evaluator recurses
+# per level; Prometheus has no such bound, real expressions stay far below it.
+MAX_STRUCTURE = 250
+_OPERATOR_CHARS = frozenset("+-*/%^=!<>(")
 TRUNCATED = "results truncated due to limit"
 FORM = "application/x-www-form-urlencoded"
 
@@ -229,6 +234,7 @@ def match_sets(params: Params, *, required: bool) -> list[list[Matcher]]:
 
     sets = []
     for text in texts:
+        check_structure(text, "match[]")
         try:
             matchers = parse_selector(text)
         except BadDataError as exc:
@@ -303,6 +309,7 @@ def query(engine, params: Params, now_ms: int, deadline: float) -> dict:
     """`/api/v1/query`: the instant query at `time` (default: now)."""
     limit = parse_limit(params)
     at = time_param(params, "time", now_ms)
+    check_structure(params.get("query"))
     with _query_param():
         res = engine.instant(params.get("query"), at, deadline=deadline)
     warnings = list(res.warnings)
@@ -314,11 +321,35 @@ def query_range(engine, params: Params, deadline: float) -> dict:
     """`/api/v1/query_range`: the expression at each step from `start` to `end`."""
     limit = parse_limit(params)
     r = range_params(params)
+    check_structure(params.get("query"))
     with _query_param():
         res = engine.range(params.get("query"), r.start, r.end, r.step, deadline=deadline)
     warnings = list(res.warnings)
     result = truncate(res.result_type, res.result, limit, warnings)
     return success({"resultType": res.result_type, "result": result}, warnings)
+
+
+def check_structure(text: str, param: str = "query") -> None:
+    """Refuse an expression with more than MAX_STRUCTURE operators and parentheses, before any
+    parser sees it; string literals and comments are skipped. The error names the position."""
+    count, i, n = 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'`":
+            i += 1
+            while i < n and text[i] != c:
+                i += 2 if text[i] == "\\" and c != "`" else 1
+        elif c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c in _OPERATOR_CHARS:
+            count += 1
+            if count > MAX_STRUCTURE:
+                line = text.count("\n", 0, i) + 1
+                col = i - (text.rfind("\n", 0, i) + 1) + 1
+                raise invalid(param, f"{line}:{col}: parse error: more than {MAX_STRUCTURE} operators and "
+                              "parentheses in one expression; Weir stops there (split it, or sum fewer terms)")
+        i += 1
 
 
 @contextmanager
@@ -420,6 +451,7 @@ def format_query(params: Params) -> dict:
     from weir.promql.parse import parse
 
     text = params.get("query")
+    check_structure(text)
     with _query_param():
         parse(text)
     return success(promql_parser.parse(text).prettify())
