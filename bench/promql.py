@@ -34,7 +34,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
 import numpy as np
 from workload import CONNECTIONS, WeirServer, free_port, wait_http
@@ -121,9 +120,10 @@ def ask(port: int, path: str, params: dict, timeout: float = 600) -> tuple[float
 
 
 def compare(a: dict, b: dict) -> tuple[bool, float]:
-    """Same series (label sets)? The largest relative difference of values at common timestamps."""
-    def index(data):
-        return {json.dumps(s["metric"], sort_keys=True): dict(s.get("values") or [s["value"]]) for s in data["result"]}
+    """Same series (label sets but the name)? The largest relative difference of values at common timestamps."""
+    def index(data):  # without __name__: MetricsQL keeps it where PromQL drops it (max_over_time)
+        return {json.dumps({k: v for k, v in s["metric"].items() if k != "__name__"}, sort_keys=True):
+                dict(s.get("values") or [s["value"]]) for s in data["result"]}
 
     ia, ib = index(a), index(b)
     worst = 0.0
@@ -134,10 +134,6 @@ def compare(a: dict, b: dict) -> tuple[bool, float]:
                 if math.isfinite(x) and math.isfinite(y) and (x or y):
                     worst = max(worst, abs(x - y) / max(abs(x), abs(y)))
     return ia.keys() == ib.keys(), worst
-
-
-def du(path: str) -> int:
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
 def main() -> None:
@@ -173,8 +169,7 @@ def main() -> None:
             wait_count(vm.port, args.hosts, end)
             vm_load = time.perf_counter() - t0
             print(f"{points:,} points ({args.hosts} hosts x {args.hours} h at {args.interval} s, cpu and "
-                  f"requests_total); load: Weir {weir_load:.0f} s, VictoriaMetrics {vm_load:.0f} s; on disk: "
-                  f"Weir {du(data) / points:.1f} B/point, VictoriaMetrics {du(vm.tmp.name) / points:.2f} B/point")
+                  f"requests_total); load: Weir {weir_load:.0f} s, VictoriaMetrics {vm_load:.0f} s")
             ratios = []
             for title, expr, q_start, step in queries:
                 params = {"query": expr, "start": q_start, "end": end, "step": step, "timeout": "120s"}
