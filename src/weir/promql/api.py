@@ -38,6 +38,7 @@ from weir.promql.errors import BadDataError
 if TYPE_CHECKING:
     from weir.promql.source import Matcher, SeriesSource
 
+PROMETHEUS_VERSION = "2.42.0"  # the API and PromQL semantics followed (see buildinfo)
 MAX_POINTS_PER_SERIES = 11_000
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000
@@ -435,11 +436,13 @@ def _plain_int(params: Params, name: str, default: int) -> int:
 
 
 def buildinfo() -> dict:
-    """Prometheus' build information fields, Weir's values; no `features` map (Grafana takes a
-    non-empty one for Mimir and would then call a ruler API Weir does not have)."""
+    """Prometheus' build information fields. `version` is the Prometheus version whose API and
+    PromQL Weir follows (clients such as Grafana turn features on and off by it, as they do for
+    VictoriaMetrics, which answers likewise); Weir's own version is in `revision`. No `features`
+    map: Grafana takes a non-empty one for Mimir and would then call a ruler API Weir lacks."""
     return success({
-        "version": __version__, "revision": "", "branch": "", "buildUser": "", "buildDate": "",
-        "goVersion": "python (Weir)",
+        "version": PROMETHEUS_VERSION, "revision": f"weir {__version__}", "branch": "weir", "buildUser": "",
+        "buildDate": "", "goVersion": "",
     })
 
 
