@@ -15,6 +15,7 @@ from weir.promql.errors import ExecutionError
 from weir.promql.values import NAME, Block, Labels, drop_name, get, labels_str, merge_rows, with_label
 
 ARITHMETIC = {"+", "-", "*", "/", "%", "^", "atan2"}
+DROPS_NAME = {"+", "-", "*", "/", "%", "^"}  # not atan2: Prometheus keeps the name there
 COMPARISON = {"==", "!=", ">", "<", ">=", "<="}
 
 
@@ -68,7 +69,7 @@ def vector_scalar(op: str, block: Block, s: np.ndarray, swap: bool, return_bool:
             m = m & keep
     value = np.broadcast_to(value, block.v.shape).astype(np.float64)
     labels = block.labels
-    if op in ARITHMETIC or return_bool:
+    if op in DROPS_NAME or return_bool:
         labels = [drop_name(ls) for ls in labels]
     return Block(list(labels), value, m)
 
@@ -134,7 +135,7 @@ def vector_vector(node: ast.Binary, lhs: Block, rhs: Block, n: int) -> Block:
                     "matching labels must be unique on one side"
                 )
     is_cmp = node.op in COMPARISON
-    drop = node.op in ARITHMETIC
+    drop = node.op in DROPS_NAME
     labels: list[Labels] = []
     values: list[np.ndarray] = []
     masks: list[np.ndarray] = []

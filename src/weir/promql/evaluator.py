@@ -96,7 +96,10 @@ class Evaluator:
         self.budget.check_time()
         data = self.source.read(sel.matchers, start_ms, end_ms)
         self.budget.load(sum(len(d.t) for d in data))
-        out = [Series(labels_of(d.labels), np.asarray(d.t, dtype=np.int64), np.asarray(d.v, dtype=np.float64)) for d in data]
+        out = [
+            Series(labels_of(d.labels), np.asarray(d.t, dtype=np.int64), np.asarray(d.v, dtype=np.float64))
+            for d in data
+        ]
         out.sort(key=lambda s: s.labels)
         return out
 

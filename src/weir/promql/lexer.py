@@ -184,9 +184,12 @@ def tokenize(s: str) -> list[Token]:
             raise LexError(f"unexpected character after '!': {nxt!r}", i)
         raise LexError(f"unexpected character: {c!r}", i)
     if stack:
-        kind, pos = stack[-1]
-        what = {"(": "unclosed left parenthesis", "[": "unclosed left bracket", "{": "unexpected end of input inside braces"}
-        raise LexError(what[kind], n if kind != "(" else n)
+        what = {
+            "(": "unclosed left parenthesis",
+            "[": "unclosed left bracket",
+            "{": "unexpected end of input inside braces",
+        }
+        raise LexError(what[stack[-1][0]], n)
     return out
 
 
