@@ -20,7 +20,11 @@ COMPARISON = {"==", "!=", ">", "<", ">=", "<="}
 
 
 def apply(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The arithmetic operator, or for comparisons whether it holds (as floats 0/1)."""
+    """The arithmetic operator, or for comparisons whether it holds (a boolean array)."""
+    return np.asarray(_apply(op, a, b))
+
+
+def _apply(op: str, a: np.ndarray, b: np.ndarray):
     with np.errstate(all="ignore"):
         if op == "+":
             return a + b
@@ -89,7 +93,7 @@ def _sig_rows(block: Block, on: bool, names: list[str]) -> dict[Labels, list[int
 
 
 def _any(block: Block, rows: list[int]) -> np.ndarray:
-    return block.m[rows].any(axis=0)
+    return np.asarray(block.m[rows].any(axis=0))
 
 
 def set_op(node: ast.Binary, lhs: Block, rhs: Block, n: int) -> Block:

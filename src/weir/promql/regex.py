@@ -120,12 +120,12 @@ def translate(pattern: str) -> str:
                 if end > 0:
                     name = pattern[i + 2 : end]
                     negated = name.startswith("^")
-                    body = _POSIX.get(name.lstrip("^"))
-                    if body is None:
+                    posix = _POSIX.get(name.lstrip("^"))
+                    if posix is None:
                         raise _fail(pattern, f"invalid character class range: [:{name}:]")
                     if negated:
                         raise _fail(pattern, "negated POSIX classes are not supported here")
-                    out.append(body)
+                    out.append(posix)
                     i = end + 2
                     continue
             if c == "[":
