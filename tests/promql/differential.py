@@ -193,7 +193,9 @@ class PrometheusPeer:
         source.write_text(openmetrics(specs))
         subprocess.run(
             [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.data)],
-            check=True, capture_output=True, timeout=300,
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
         self.config = folder / "prometheus.yml"
         self.config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
@@ -210,10 +212,17 @@ class PrometheusPeer:
         self.port = free_port()
         self.log = open(self.folder / f"prometheus-{self.port}.log", "wb")
         self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={self.config}", f"--storage.tsdb.path={self.data}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=100y",
-             "--query.lookback-delta=5m", "--log.level=warn"],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                PROMETHEUS,
+                f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.data}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=100y",
+                "--query.lookback-delta=5m",
+                "--log.level=warn",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -282,10 +291,14 @@ def compare(prom: dict, weir: dict, *, ordered: bool = False) -> list[str]:
     """Differences between two API answers (empty when they agree)."""
     if prom["status"] != "success" or weir["status"] != "success":
         if prom["status"] == weir["status"] == "error":
-            return [] if prom["errorType"] == weir["errorType"] else [
-                f"error types differ: prometheus {prom['errorType']} ({prom['error']}), weir {weir['errorType']} "
-                f"({weir['error']})"
-            ]
+            return (
+                []
+                if prom["errorType"] == weir["errorType"]
+                else [
+                    f"error types differ: prometheus {prom['errorType']} ({prom['error']}), weir {weir['errorType']} "
+                    f"({weir['error']})"
+                ]
+            )
         return [f"prometheus: {prom.get('error') or 'success'}; weir: {weir.get('error') or 'success'}"]
     p, w = prom["data"], weir["data"]
     if p["resultType"] != w["resultType"]:
@@ -337,4 +350,3 @@ def weir_answer(fn, *args) -> dict:
     except PromQLError as e:
         return {"status": "error", "errorType": e.error_type, "error": str(e)}
     return json.loads(json.dumps({"status": "success", "data": {"resultType": r.result_type, "result": r.result}}))
-

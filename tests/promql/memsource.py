@@ -10,7 +10,9 @@ from weir.promql.source import Matcher, SeriesData, SeriesInfo, matches_all
 
 class MemorySource:
     def __init__(self, series: list[tuple[dict[str, str], list[int], list[float]]]) -> None:
-        self.data = [(labels, np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64)) for labels, t, v in series]
+        self.data = [
+            (labels, np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64)) for labels, t, v in series
+        ]
         self.reads = 0
 
     def series(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesInfo]:

@@ -150,7 +150,7 @@ AGGREGATIONS = [
     "avg(label_test)",
     "sum by (nonexistent) (cpu_usage)",
     "sum(rate(http_requests_total[5m])) by (job, code)",
-    "count_values without (instance) (\"v\", round(rate(http_requests_total[5m])))",
+    'count_values without (instance) ("v", round(rate(http_requests_total[5m])))',
     "stddev without (host) (cpu_usage)",
     "group without (code) (http_requests_total)",
     "avg(temp_celsius * 1e300 * 1e10)",
@@ -312,7 +312,14 @@ LITERALS_AND_ERRORS = [
     "holt_winters(cpu_usage[5m], 0.1)",
 ]
 CORPUS = (
-    SELECTORS + MODIFIERS + RANGE_FUNCTIONS + SUBQUERIES + AGGREGATIONS + BINARY + FUNCTIONS + SORTS
+    SELECTORS
+    + MODIFIERS
+    + RANGE_FUNCTIONS
+    + SUBQUERIES
+    + AGGREGATIONS
+    + BINARY
+    + FUNCTIONS
+    + SORTS
     + LITERALS_AND_ERRORS
 )
 

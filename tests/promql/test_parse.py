@@ -20,7 +20,11 @@ T = 1_704_067_200_000
 def test_selector_matchers_include_the_name():
     node = parse('http_requests_total{job="api", code=~"5.."}')
     assert isinstance(node, ast.VectorSel)
-    assert node.matchers == [Matcher("job", "=", "api"), Matcher("code", "=~", "5.."), Matcher("__name__", "=", "http_requests_total")]
+    assert node.matchers == [
+        Matcher("job", "=", "api"),
+        Matcher("code", "=~", "5.."),
+        Matcher("__name__", "=", "http_requests_total"),
+    ]
 
 
 def test_quoted_utf8_names_select_weir_metrics_with_dots():
@@ -31,8 +35,14 @@ def test_quoted_utf8_names_select_weir_metrics_with_dots():
 
 @pytest.mark.parametrize(
     ("text", "ms"),
-    [("x @ 1704067200", 1_704_067_200_000), ("x @ 1704067200.1235", 1_704_067_200_124), ("x @ -5", -5_000),
-     ("x @ -0.0005", -1), ("x @ 0x10", 16_000), ("rate(x[5m] @ 1.5)", 1_500)],
+    [
+        ("x @ 1704067200", 1_704_067_200_000),
+        ("x @ 1704067200.1235", 1_704_067_200_124),
+        ("x @ -5", -5_000),
+        ("x @ -0.0005", -1),
+        ("x @ 0x10", 16_000),
+        ("rate(x[5m] @ 1.5)", 1_500),
+    ],
 )
 def test_at_times_are_exact_even_negative(text, ms):
     node = parse(text)
@@ -88,8 +98,20 @@ def test_position_message_counts_lines_and_columns_from_one():
 
 @pytest.mark.parametrize(
     "text",
-    ['sort_by_label(x, "a")', "limitk(1, x)", 'x{a="b" or a="c"}', "a + fill(0) b", "mad_over_time(x[5m])",
-     "rate(x)", "x[5m] + 1", "1 > 2", "x @ Inf", "", "   ", "# only a comment"],
+    [
+        'sort_by_label(x, "a")',
+        "limitk(1, x)",
+        'x{a="b" or a="c"}',
+        "a + fill(0) b",
+        "mad_over_time(x[5m])",
+        "rate(x)",
+        "x[5m] + 1",
+        "1 > 2",
+        "x @ Inf",
+        "",
+        "   ",
+        "# only a comment",
+    ],
 )
 def test_what_prometheus_2_42_refuses(text):
     with pytest.raises(BadDataError):
@@ -108,23 +130,111 @@ def test_parse_selector():
 
 
 _ATOMS = st.sampled_from(
-    ["x", "y", 'x{a="1"}', "{__name__=~\"x|y\"}", "1", "0.5", "-2", "Inf", "NaN", '"s"', "(", ")", "[", "]", "{", "}",
-     "[5m]", "[1m:10s]", "[0s]", " offset 1m", " offset -1h", " @ 5", " @ -1", " @ start()", " @ end()", "+", "-", "*",
-     "/", "%", "^", "==", "!=", ">", "<", ">=", "<=", " bool ", " and ", " or ", " unless ", " on(a)", " ignoring(a)",
-     " group_left(b)", " group_right", "sum", "avg", "topk(2,", "quantile(0.5,", "count_values(\"v\",", " by (a)",
-     " without (a)", "rate(", "irate(", "delta(", "histogram_quantile(0.9,", "label_replace(", ", \"a\", \"$1\", \"a\", \"(.*)\")",
-     "abs(", "clamp(", ", 0, 1)", "time()", "vector(", "scalar(", "absent(", "sort(", "year(", "day_of_week()",
-     "max_over_time(", "quantile_over_time(0.1,", "holt_winters(", ", 0.5, 0.5)", "predict_linear(", ", 60)", ",", " ",
-     "#c\n", "\\", "'", "`", "@", "~", "!", "=~", ":", "1e400", "0x", "5m"]
+    [
+        "x",
+        "y",
+        'x{a="1"}',
+        '{__name__=~"x|y"}',
+        "1",
+        "0.5",
+        "-2",
+        "Inf",
+        "NaN",
+        '"s"',
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "[5m]",
+        "[1m:10s]",
+        "[0s]",
+        " offset 1m",
+        " offset -1h",
+        " @ 5",
+        " @ -1",
+        " @ start()",
+        " @ end()",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "^",
+        "==",
+        "!=",
+        ">",
+        "<",
+        ">=",
+        "<=",
+        " bool ",
+        " and ",
+        " or ",
+        " unless ",
+        " on(a)",
+        " ignoring(a)",
+        " group_left(b)",
+        " group_right",
+        "sum",
+        "avg",
+        "topk(2,",
+        "quantile(0.5,",
+        'count_values("v",',
+        " by (a)",
+        " without (a)",
+        "rate(",
+        "irate(",
+        "delta(",
+        "histogram_quantile(0.9,",
+        "label_replace(",
+        ', "a", "$1", "a", "(.*)")',
+        "abs(",
+        "clamp(",
+        ", 0, 1)",
+        "time()",
+        "vector(",
+        "scalar(",
+        "absent(",
+        "sort(",
+        "year(",
+        "day_of_week()",
+        "max_over_time(",
+        "quantile_over_time(0.1,",
+        "holt_winters(",
+        ", 0.5, 0.5)",
+        "predict_linear(",
+        ", 60)",
+        ",",
+        " ",
+        "#c\n",
+        "\\",
+        "'",
+        "`",
+        "@",
+        "~",
+        "!",
+        "=~",
+        ":",
+        "1e400",
+        "0x",
+        "5m",
+    ]
 )
 
 
 @pytest.fixture(scope="module")
 def engine():
     ts = [T - 600_000 + 15_000 * i for i in range(60)]
-    return Engine(MemorySource([({"__name__": "x", "a": "1"}, ts, [float(i) for i in range(60)]),
-                                ({"__name__": "y", "a": "1", "b": "2"}, ts, [float(60 - i) for i in range(60)])]),
-                  max_samples=100_000)
+    return Engine(
+        MemorySource(
+            [
+                ({"__name__": "x", "a": "1"}, ts, [float(i) for i in range(60)]),
+                ({"__name__": "y", "a": "1", "b": "2"}, ts, [float(60 - i) for i in range(60)]),
+            ]
+        ),
+        max_samples=100_000,
+    )
 
 
 def _answer_or_bad_data(engine, text):

@@ -61,11 +61,14 @@ def test_matchers_select_by_labels_and_name_regex(store):
     assert names(Matcher("__name__", "=~", "http\\..*")) == [("http.server.duration", "a")]
     assert names(Matcher("__name__", "=", "cpu"), Matcher("dc", "=", "")) == [("cpu", "b")]
     assert names(Matcher("__name__", "!=", "cpu"), Matcher("host", "=~", "a|b")) == [
-        ("http.server.duration", "a"), ("mem", "a")]
+        ("http.server.duration", "a"),
+        ("mem", "a"),
+    ]
     assert names(Matcher("__name__", "=", "nope")) == []
     infos = src.series([Matcher("__name__", "=", "http.server.duration")], T, T)
     assert [(i.labels, i.type, i.unit) for i in infos] == [
-        ({"__name__": "http.server.duration", "host": "a"}, "gauge", "s")]
+        ({"__name__": "http.server.duration", "host": "a"}, "gauge", "s")
+    ]
 
 
 def test_regexes_are_fully_anchored():

@@ -70,8 +70,21 @@ def _reference(name: str, ts: list[int], vs: list[float], end: int, range_ms: in
     return result * factor
 
 
-NAMES = ["count_over_time", "last_over_time", "max_over_time", "min_over_time", "sum_over_time", "avg_over_time",
-         "changes", "resets", "irate", "idelta", "rate", "increase", "delta"]
+NAMES = [
+    "count_over_time",
+    "last_over_time",
+    "max_over_time",
+    "min_over_time",
+    "sum_over_time",
+    "avg_over_time",
+    "changes",
+    "resets",
+    "irate",
+    "idelta",
+    "rate",
+    "increase",
+    "delta",
+]
 
 
 def _close(a: float, b: float) -> bool:
@@ -82,8 +95,11 @@ def _close(a: float, b: float) -> bool:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(1, 30_000), st.floats(-1e6, 1e6) | st.sampled_from([0.0, 5.0, math.nan])),
-             min_size=0, max_size=60),
+    st.lists(
+        st.tuples(st.integers(1, 30_000), st.floats(-1e6, 1e6) | st.sampled_from([0.0, 5.0, math.nan])),
+        min_size=0,
+        max_size=60,
+    ),
     st.integers(1, 120_000),
     st.integers(1, 40_000),
     st.sampled_from(NAMES),
@@ -115,8 +131,12 @@ def test_windows_include_both_ends():
 def test_sum_and_avg_over_time_with_infinities_as_prometheus():
     t = np.arange(4, dtype=np.int64)
     ends = np.array([3])
-    for vals, total, mean in [([1, math.inf, 2, 3], math.inf, math.inf), ([math.inf, -math.inf, 1, 1], math.nan, math.nan),
-                              ([1, math.nan, 1, 1], math.nan, math.nan), ([-math.inf, 1, 1, 1], -math.inf, -math.inf)]:
+    for vals, total, mean in [
+        ([1, math.inf, 2, 3], math.inf, math.inf),
+        ([math.inf, -math.inf, 1, 1], math.nan, math.nan),
+        ([1, math.nan, 1, 1], math.nan, math.nan),
+        ([-math.inf, 1, 1, 1], -math.inf, -math.inf),
+    ]:
         v = np.array(vals, dtype=float)
         lo, hi = windows.bounds(t, ends, 10)
         assert _close(windows.sum_over_time(t, v, lo, hi)[0][0], total)

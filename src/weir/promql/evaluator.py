@@ -258,4 +258,3 @@ class Evaluator:
         block = Block(labels, np.array(vs), np.array(ms, dtype=bool))
         self.budget.hold(block.samples())
         return merge_rows(block, strict=True)
-
