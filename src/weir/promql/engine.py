@@ -14,7 +14,7 @@ import numpy as np
 
 from weir.promql import ast
 from weir.promql.errors import BadDataError
-from weir.promql.evaluator import Budget, Evaluator
+from weir.promql.evaluator import Budget, Evaluator, expect
 from weir.promql.parse import parse, parse_selector
 from weir.promql.source import SeriesSource
 from weir.promql.values import Block, Series, format_time, format_value, sort_rows
@@ -71,7 +71,7 @@ class Engine:
             return Result("string", [t, value])
         if isinstance(value, np.ndarray):
             return Result("scalar", [t, format_value(float(value[0]))])
-        assert isinstance(value, Block)
+        value = expect(value, Block)
         out = []
         for ls, v, m in zip(value.labels, value.v[:, 0].tolist(), value.m[:, 0].tolist()):
             if m:
@@ -96,9 +96,8 @@ class Engine:
         if isinstance(value, np.ndarray):
             values = [format_value(x) for x in value.tolist()]
             return Result("matrix", [{"metric": {}, "values": [list(p) for p in zip(times, values)]}])
-        assert isinstance(value, Block)
         out = []
-        for ls, v, m in zip(*_sorted(value)):
+        for ls, v, m in zip(*_sorted(expect(value, Block))):
             idx = np.flatnonzero(m).tolist()
             if not idx:
                 continue

@@ -26,6 +26,13 @@ TOO_MANY = (
 )
 
 
+def expect(value, kind: type):
+    """`value`, checked to be of the kind the parser's type check promised."""
+    if not isinstance(value, kind):
+        raise ExecutionError(f"expected a {kind.__name__}, got {type(value).__name__} (an engine bug)")
+    return value
+
+
 class Budget:
     """Samples held for the query, against `max_samples`; and the deadline."""
 
@@ -96,19 +103,18 @@ class Evaluator:
         self.budget.check_time()
         data = self.source.read(sel.matchers, start_ms, end_ms)
         self.budget.load(sum(len(d.t) for d in data))
-        out = [Series(labels_of(d.labels), np.asarray(d.t, dtype=np.int64), np.asarray(d.v, dtype=np.float64)) for d in data]
+        out = [
+            Series(labels_of(d.labels), np.asarray(d.t, dtype=np.int64), np.asarray(d.v, dtype=np.float64))
+            for d in data
+        ]
         out.sort(key=lambda s: s.labels)
         return out
 
     def scalar(self, node: ast.Node) -> np.ndarray:
-        value = self.eval(node)
-        assert isinstance(value, np.ndarray)
-        return value
+        return expect(self.eval(node), np.ndarray)
 
     def block(self, node: ast.Node) -> Block:
-        value = self.eval(node)
-        assert isinstance(value, Block)
-        return value
+        return expect(self.eval(node), Block)
 
     # -- evaluation ---------------------------------------------------------------------------
 
@@ -186,7 +192,7 @@ class Evaluator:
         inner = self.child(sub_steps).eval(node.expr)
         if isinstance(inner, np.ndarray):
             raise BadDataError("subquery is only allowed on instant vector")
-        assert isinstance(inner, Block)
+        inner = expect(inner, Block)
         out = []
         for ls, v, m in zip(inner.labels, inner.v, inner.m):
             if m.any():
@@ -221,8 +227,7 @@ class Evaluator:
             return merge_rows(binary.vector_scalar(node.op, lhs, rhs, False, node.return_bool))
         if isinstance(lhs, np.ndarray) and isinstance(rhs, Block):
             return merge_rows(binary.vector_scalar(node.op, rhs, lhs, True, node.return_bool))
-        assert isinstance(lhs, Block) and isinstance(rhs, Block)
-        return binary.vector_vector(node, lhs, rhs, self.n)
+        return binary.vector_vector(node, expect(lhs, Block), expect(rhs, Block), self.n)
 
     def range_function(self, node: ast.Call) -> Block:
         name = node.name
@@ -242,7 +247,7 @@ class Evaluator:
             vs.append(value)
             ms.append(ok)
         if name == "absent_over_time":
-            present = np.array(ms, dtype=bool).any(axis=0) if ms else np.zeros(self.n, dtype=bool)
+            present = np.asarray(np.array(ms, dtype=bool).any(axis=0) if ms else np.zeros(self.n, dtype=bool))
             arg = node.args[0]
             while isinstance(arg, ast.Paren):
                 arg = arg.expr
@@ -253,4 +258,3 @@ class Evaluator:
         block = Block(labels, np.array(vs), np.array(ms, dtype=bool))
         self.budget.hold(block.samples())
         return merge_rows(block, strict=True)
-

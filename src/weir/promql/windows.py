@@ -8,10 +8,9 @@ computed for every step at once:
 - count, last, present, changes, resets, irate/idelta and the counter-reset corrections of
   rate/increase from prefix counts and sums, exact;
 - min/max from a sparse table (NaN only when the whole window is NaN, as Prometheus);
-- sum/avg from prefix sums of the finite values (non-finite ones counted apart, so Inf and
-  NaN come out as Prometheus' Kahan loop gives them). Prometheus sums each window with
-  Kahan-Neumaier compensation; a prefix-sum difference is off by about 1e-16 of the
-  running total, negligible unless a window's sum nearly cancels out;
+- sum/avg from double-double prefix sums of the finite values (see `Sums`: as accurate as
+  the Kahan-Neumaier loop Prometheus runs per window), non-finite values counted apart so
+  Inf and NaN come out as Prometheus gives them;
 - the rest (deriv, predict_linear, stddev/stdvar, quantile, holt_winters) run Prometheus'
   sequential algorithm per window in Python floats, which give the same bits as Go's.
 """
@@ -42,16 +41,34 @@ def _prefix(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pairs_prefix(flags: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """P[k] = sum over 1 <= i < k of flags[i] (times weights[i]): pairs (i-1, i) inside a window
-    [lo, hi) are those with lo < i < hi, i.e. P[hi] - P[lo + 1]."""
+class Sums:
+    """Prefix sums as double-doubles: `p` the float running sums, `e` the running sum of the
+    rounding error of each addition (exact, by TwoSum). A window's sum (p[b] - p[a]) + (e[b] -
+    e[a]) is then accurate to a few ulps of the window's own sum, however large the running
+    total: as accurate as Prometheus' Kahan loop over the window."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        p = np.zeros(len(x) + 1)
+        np.cumsum(x, out=p[1:])
+        a, s = p[:-1], p[1:]
+        with np.errstate(invalid="ignore", over="ignore"):
+            bb = s - a
+            err = (a - (s - bb)) + (x - bb)
+        e = np.zeros(len(x) + 1)
+        np.cumsum(np.nan_to_num(err, nan=0.0, posinf=0.0, neginf=0.0), out=e[1:])
+        self.p, self.e = p, e
+
+    def window(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return (self.p[b] - self.p[a]) + (self.e[b] - self.e[a])
+
+
+def _pairs(flags: np.ndarray, lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The sum over the pairs (i-1, i) inside each window [lo, hi), i.e. lo < i < hi, of
+    flags[i] (times weights[i])."""
     x = flags.astype(np.float64) if weights is None else np.where(flags, weights, 0.0)
     x[0] = 0.0
-    return _prefix(x)
-
-
-def _window_pairs(p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return p[hi] - p[np.minimum(lo + 1, hi)]
+    return Sums(x).window(np.minimum(lo + 1, hi), hi)
 
 
 def count_over_time(t, v, lo, hi, **_) -> Out:
@@ -71,7 +88,7 @@ def last_over_time(t, v, lo, hi, **_) -> Out:
 
 def _sum_parts(v: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     finite = np.isfinite(v)
-    s = _prefix(np.where(finite, v, 0.0))[hi] - _prefix(np.where(finite, v, 0.0))[lo]
+    s = Sums(np.where(finite, v, 0.0)).window(lo, hi)
     pinf = _prefix(v == np.inf)
     ninf = _prefix(v == -np.inf)
     nan = _prefix(np.isnan(v))
@@ -135,7 +152,7 @@ def changes(t, v, lo, hi, **_) -> Out:
     flags = np.zeros(len(v), dtype=bool)
     a, b = v[:-1], v[1:]
     flags[1:] = (a != b) & ~(np.isnan(a) & np.isnan(b))
-    return _window_pairs(_pairs_prefix(flags), lo, hi), hi > lo
+    return _pairs(flags, lo, hi), hi > lo
 
 
 def resets(t, v, lo, hi, **_) -> Out:
@@ -143,7 +160,7 @@ def resets(t, v, lo, hi, **_) -> Out:
         return np.zeros(len(lo)), hi > lo
     flags = np.zeros(len(v), dtype=bool)
     flags[1:] = v[1:] < v[:-1]
-    return _window_pairs(_pairs_prefix(flags), lo, hi), hi > lo
+    return _pairs(flags, lo, hi), hi > lo
 
 
 def _instant(t, v, lo, hi, is_rate: bool) -> Out:
@@ -183,7 +200,7 @@ def _extrapolated(t, v, lo, hi, ends, range_ms, is_counter: bool, is_rate: bool)
         flags[1:] = v[1:] < v[:-1]
         weights = np.zeros(len(v))
         weights[1:] = v[:-1]
-        result = result + _window_pairs(_pairs_prefix(flags, weights), lo, hi)
+        result = result + _pairs(flags, lo, hi, weights)
     range_start = ends - range_ms
     t0, t1 = t[first], t[last]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
