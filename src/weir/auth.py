@@ -28,7 +28,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ALWAYS_OPEN = frozenset({"/health"})
 # POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
-# parameters as a form POST (Grafana's default). `weir.http.prometheus_routes` serves them.
+# parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
 READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
 
 
