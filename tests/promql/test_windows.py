@@ -96,7 +96,10 @@ def _close(a: float, b: float) -> bool:
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(1, 30_000), st.floats(-1e6, 1e6).filter(lambda x: x == 0 or abs(x) > 1e-6) | st.sampled_from([0.0, 5.0, math.nan])),
+        st.tuples(
+            st.integers(1, 30_000),
+            st.floats(-1e6, 1e6).filter(lambda x: x == 0 or abs(x) > 1e-6) | st.sampled_from([0.0, 5.0, math.nan]),
+        ),
         min_size=0,
         max_size=60,
     ),
