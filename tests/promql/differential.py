@@ -113,6 +113,10 @@ def dataset() -> list[Spec]:
         out.append(Spec("temp_celsius", {"sensor": f"s{s}"}, ts, [round(rng.uniform(-20, 35), 2) for _ in ts]))
     ts = _times(rng, T0, T0 + SPAN, 20_000)
     out.append(Spec("ratio", {"kind": "unit"}, ts, [round(rng.uniform(-0.99, 0.99), 4) for _ in ts]))
+    # Exactly aligned samples (every 15 s on the minute), stopping at 60 min and resuming at
+    # 65 min: windows and the lookback land exactly on samples.
+    ts = [t for t in range(T0, T0 + SPAN, 15_000) if not (T0 + 60 * MIN < t < T0 + 65 * MIN + 15_000)]
+    out.append(Spec("aligned_total", {"k": "a"}, ts, [float(3 * j + (j // 50) % 3) for j in range(len(ts))], "counter"))
     dates = [951_782_400, 978_220_800, 1_709_164_800, 1_704_067_199, 1_735_689_599, 4_107_542_400, 0, 1_234_567_890]
     for j, d in enumerate(dates):
         ts = _times(rng, T0, T0 + SPAN, 60_000)

@@ -29,10 +29,12 @@ INSTANTS = [
     T0 + 64 * MIN + 59_000,  # h2's last sample still within the lookback
     T0 + 90_000,  # near the start: windows reach before the first sample
     T0 + 184 * MIN,  # after the end, within the lookback
+    T0 + 65 * MIN,  # exactly 5 minutes after aligned_total's sample at 60 min
 ]
 RANGES = [
     (T0 - 10 * MIN, T0 + 182 * MIN, 60_000),
     (T0 + 55 * MIN + 7_000, T0 + 125 * MIN, 37_000),
+    (T0 + 59 * MIN, T0 + 67 * MIN, 15_000),  # on aligned_total's samples, across its gap
 ]
 H = "http_request_duration_seconds_bucket"
 
@@ -119,6 +121,17 @@ RANGE_FUNCTIONS = [
     'absent_over_time(nonexistent{job="x"}[5m])',
     "holt_winters(cpu_usage[10m], 0.3, 0.6)",
     "holt_winters(cpu_usage[10m], 1.5, 0.6)",
+]
+ALIGNED = [
+    "aligned_total",
+    "rate(aligned_total[1m])",
+    "increase(aligned_total[30s])",
+    "irate(aligned_total[15s])",
+    "count_over_time(aligned_total[1m])",
+    "aligned_total offset 5m",
+    "changes(aligned_total[2m])",
+    "delta(aligned_total[45s])",
+    "last_over_time(aligned_total[5m] offset 15s)",
 ]
 SUBQUERIES = [
     "max_over_time(rate(http_requests_total[5m])[30m:1m])",
@@ -321,6 +334,7 @@ CORPUS = (
     SELECTORS
     + MODIFIERS
     + RANGE_FUNCTIONS
+    + ALIGNED
     + SUBQUERIES
     + AGGREGATIONS
     + BINARY

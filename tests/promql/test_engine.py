@@ -93,3 +93,11 @@ def test_a_passed_deadline_is_a_timeout(engine):
 def test_subquery_steps_are_aligned_to_multiples_of_the_step(engine):
     r = engine.instant('x{a="1"}[1m:20s]', T + 65_000)
     assert [t for t, _ in r.result[0]["values"]] == [1704067220.0, 1704067240.0, 1704067260.0]
+
+
+def test_steps_and_subquery_steps_are_bounded(engine):
+    with pytest.raises(BadDataError, match="maximum resolution"):
+        engine.range("x", T, T + 11_000 * 1000, 1000)
+    assert engine.range("x", T, T + 10_999 * 1000, 1000).result
+    with pytest.raises(ExecutionError, match="too many samples"):
+        Engine(engine.source, max_samples=1000).instant("max_over_time(x[1y:1ms])", T)

@@ -185,6 +185,7 @@ class Evaluator:
         last = int(ends.max())
         if start > last:
             return []
+        self.budget.hold((last - start) // step + 1)
         sub_steps = np.arange(start, last + 1, step, dtype=np.int64)
         self.budget.hold(len(sub_steps))
         inner = self.child(sub_steps).eval(node.expr)
