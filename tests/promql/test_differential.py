@@ -305,6 +305,32 @@ FUNCTIONS = [
     'label_join(up, "job", "", "nonexistent")',
     "histogram_count(cpu_usage)",
 ]
+MORE = [
+    "quantile_over_time(NaN, cpu_usage[5m])",
+    "round(temp_celsius, -3)",
+    "clamp_min(temp_celsius, NaN)",
+    f"histogram_quantile(NaN, {H})",
+    "scalar(vector(1))",
+    "-(-cpu_usage)",
+    "sum(-cpu_usage)",
+    "count(count by (region) (cpu_usage))",
+    "abs(vector(-1))",
+    "sgn(0 * temp_celsius)",
+    "cpu_usage ^ 0.5",
+    "temp_celsius % -3",
+    "temp_celsius % 0",
+    "time() % 3600",
+    "topk(3, label_test)",
+    "stdvar_over_time(aligned_total[1m])",
+    "timestamp(timestamp(cpu_usage))",
+    "1 - cpu_usage / 100 > bool 0.5",
+    "sum by (job) (up) * on(job) group_right sum by (job, instance) (up)",
+    "max_over_time(deriv(rate(http_requests_total[2m])[10m:1m])[30m:5m])",
+    "sum_over_time(cpu_usage[5m] @ start())",
+    "changes(ts_values[10m])",
+    "avg_over_time(ratio[1h]) * 1e17",
+    "min_over_time(cpu_usage[1s])",
+]
 SORTS = ["sort(cpu_usage)", "sort_desc(temp_celsius)", "sort(ratio * 0 / 0 or temp_celsius)"]
 LITERALS_AND_ERRORS = [
     "1e3",
@@ -339,6 +365,7 @@ CORPUS = (
     + AGGREGATIONS
     + BINARY
     + FUNCTIONS
+    + MORE
     + SORTS
     + LITERALS_AND_ERRORS
 )
