@@ -271,5 +271,6 @@ class Evaluator:
             range_ms=range_ms,
             steps=np.tile(self.steps, k),
             args=[np.tile(a, k) for a in args],
+            check=self.budget.check_time,
         )
         return value.reshape(k, self.n), ok.reshape(k, self.n)
