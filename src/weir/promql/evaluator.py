@@ -144,9 +144,9 @@ class Evaluator:
             raise BadDataError("a range vector can only be a function's argument or an instant query's result")
         raise BadDataError(f"cannot evaluate {type(node).__name__}")
 
-    def selector(self, node: ast.VectorSel, *, ref_at: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
+    def selector(self, node: ast.VectorSel) -> tuple[Block, np.ndarray]:
         """The instant vector at each step, and the timestamps of the samples it took."""
-        refs = self.ends(node.at, node.offset_ms) if ref_at is None else ref_at
+        refs = self.ends(node.at, node.offset_ms)
         first, last = int(refs.min()) - self.lookback_ms, int(refs.max())
         series = self.read(node, first, last)
         if not series:
