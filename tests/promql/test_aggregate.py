@@ -86,3 +86,16 @@ def test_count_values_labels_values_as_go_formats_them():
 def test_quantile_per_group():
     out = aggregate("quantile", _block(ROWS, [[1], [3], [5]]), ["g"], False, np.array([0.5]), 1)
     assert _by_group(out) == {"a": ([2.0], [True]), "b": ([5.0], [True])}
+
+
+def test_ties_are_broken_as_prometheus_heap_does():
+    from weir.promql.aggregate import heap_select
+
+    # [1, 2, 2, 3], k=2: 1 goes out for the second 2, then the first 2 for the 3.
+    assert sorted(heap_select([1.0, 2.0, 2.0, 3.0], 2, True)) == [2, 3]
+    assert sorted(heap_select([5.0, 5.0, 5.0], 2, True)) == [0, 1]
+    assert sorted(heap_select([NAN, 1.0, NAN], 1, True)) == [1]
+    assert sorted(heap_select([3.0, 2.0, 2.0, 1.0], 2, False)) == [2, 3]
+    b = _block(ROWS + [{"g": "c", "i": "4"}], [[1], [2], [2], [3]])
+    out = aggregate("topk", b, [], False, np.array([2.0]), 1)
+    assert sorted(dict(ls)["i"] for ls in out.labels) == ["3", "4"]

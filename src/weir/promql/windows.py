@@ -223,11 +223,12 @@ def _instant(t, v, lo, hi, is_rate: bool) -> Out:
     if len(v) < 2:
         return np.zeros(len(lo)), np.zeros(len(lo), dtype=bool)
     vl, vp = v[last], v[prev]
-    if is_rate:
-        result = np.where(vl < vp, vl, vl - vp)
-        result = result / ((t[last] - t[prev]).astype(np.float64) / 1000)
-    else:
-        result = vl - vp
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if is_rate:
+            result = np.where(vl < vp, vl, vl - vp)
+            result = result / ((t[last] - t[prev]).astype(np.float64) / 1000)
+        else:
+            result = vl - vp
     return result, ok
 
 
