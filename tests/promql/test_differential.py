@@ -416,3 +416,23 @@ def test_the_data_is_really_there(peers):
     assert int(prom["data"]["result"][0]["value"][1]) == len(d.dataset()) - 1  # all but old_series
     weir = engine.instant(count, INSTANTS[0])
     assert weir.result[0]["value"][1] == prom["data"]["result"][0]["value"][1]
+
+
+RANDOM = d.RandomExpressions(20240101)
+RANDOM_CASES = []
+for _ in range(150):
+    _start = T0 + RANDOM.rng.randint(-20, 180) * MIN + RANDOM.rng.randint(0, 59_999)
+    _step = RANDOM.rng.choice([15_000, 60_000, 37_000])
+    RANDOM_CASES.append((RANDOM.vector(), _start, _start + RANDOM.rng.randint(0, 40) * _step, _step))
+
+
+@pytest.mark.parametrize(("query", "start", "end", "step"), RANDOM_CASES, ids=[c[0] for c in RANDOM_CASES])
+def test_same_answers_random(peers, query, start, end, step):
+    prometheus, engine = peers
+    params = {"query": query, "start": d.seconds(start), "end": d.seconds(end), "step": f"{step / 1000:g}"}
+    problems = d.compare(
+        prometheus.query("/api/v1/query_range", params), d.weir_answer(engine.range, query, start, end, step)
+    )
+    prom = prometheus.query("/api/v1/query", {"query": query, "time": d.seconds(end)})
+    problems += d.compare(prom, d.weir_answer(engine.instant, query, end))
+    assert not problems, "\n".join(problems[:12])
