@@ -304,6 +304,8 @@ FUNCTIONS = [
     'label_join(up, "combo", "-", "job", "instance")',
     'label_join(up, "job", "", "nonexistent")',
     "histogram_count(cpu_usage)",
+    "histogram_sum(cpu_usage)",
+    f"histogram_fraction(0, 0.5, {H})",
 ]
 MORE = [
     "quantile_over_time(NaN, cpu_usage[5m])",
