@@ -102,3 +102,27 @@ def test_histogram_quantile_groups_by_all_labels_but_le_and_drops_the_name():
 def test_clamp_with_max_below_min_is_empty():
     b = _block([{"a": "1"}])
     assert not functions.clamp(b, np.array([2.0]), np.array([1.0])).m.any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["0", "0.1", "0.5", "1", "1.0", "2.5", "10", "+Inf", "-1"]), min_size=1, max_size=6, unique=True
+    ),
+    st.lists(
+        st.lists(st.sampled_from([0.0, 1.0, 2.0, 5.0, 7.5, 100.0]), min_size=6, max_size=6), min_size=1, max_size=4
+    ),
+    st.sampled_from([0.0, 0.25, 0.5, 0.9, 0.99, 1.0, -0.5, 1.5, float("nan")]),
+)
+def test_vectorized_histogram_quantile_equals_the_scalar_one(les, steps, q):
+    """The all-steps path against `bucket_quantile` step by step (equal bounds spelled
+    differently, non-monotonic counts and missing +Inf included)."""
+    from weir.promql.quantile import bucket_quantile
+
+    counts = np.array([[s[j] for s in steps] for j in range(len(les))])
+    block = Block([labels_of({"le": le, "job": "a"}) for le in les], counts, np.ones_like(counts, dtype=bool))
+    out = functions.histogram_quantile(np.full(len(steps), q), block)
+    for s in range(len(steps)):
+        want = bucket_quantile(q, [(float(le), counts[j, s]) for j, le in enumerate(les)])
+        got = out.v[0, s]
+        assert (np.isnan(want) and np.isnan(got)) or got == pytest.approx(want, rel=1e-12), (les, counts[:, s], q)
