@@ -13,7 +13,7 @@ import numpy as np
 
 from weir.promql.errors import ExecutionError
 from weir.promql.quantile import quantile
-from weir.promql.values import NAME, Block, Labels, format_value, with_label
+from weir.promql.values import NAME, Block, Labels, format_value, format_values, with_label
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
@@ -210,9 +210,12 @@ def _count_values(block: Block, grouping: list[str], without: bool, label: str, 
     grouping = list(grouping) if without else [*grouping, label]
     counts: dict[Labels, np.ndarray] = {}
     for ls, v, m in zip(block.labels, block.v, block.m):
-        for s in np.flatnonzero(m).tolist():
-            metric = with_label(ls, label, format_value(float(v[s])))
-            key = group_labels(metric, grouping, without)
+        steps = np.flatnonzero(m)
+        keys: dict[str, Labels] = {}
+        for s, text in zip(steps.tolist(), format_values(v[steps])):
+            key = keys.get(text)
+            if key is None:
+                key = keys[text] = group_labels(with_label(ls, label, text), grouping, without)
             got = counts.get(key)
             if got is None:
                 got = counts[key] = np.zeros(n)
