@@ -101,3 +101,12 @@ def test_steps_and_subquery_steps_are_bounded(engine):
     assert engine.range("x", T, T + 10_999 * 1000, 1000).result
     with pytest.raises(ExecutionError, match="too many samples"):
         Engine(engine.source, max_samples=1000).instant("max_over_time(x[1y:1ms])", T)
+
+
+def test_range_functions_in_small_chunks_answer_the_same(engine, monkeypatch):
+    from weir.promql import evaluator
+
+    query = "rate(x[1m]) or max_over_time(x[2m])"
+    whole = engine.range(query, T, T + 600_000, 15_000).result
+    monkeypatch.setattr(evaluator, "WINDOWS_PER_CHUNK", 7)
+    assert engine.range(query, T, T + 600_000, 15_000).result == whole
