@@ -4,7 +4,8 @@
 
 What goes in: the `weir` package (without the local-only front: the CLI and the uvicorn
 server) and, as manylinux2014 aarch64 wheels for CPython 3.12, msgspec and
-aws-lambda-powertools with their own dependencies, at the versions installed here.
+aws-lambda-powertools with their own dependencies, at the versions installed here, and
+promql-parser and numpy for the PromQL endpoints (numpy's wheels are manylinux_2_28).
 What stays out: boto3/botocore (the Lambda runtime has them), uvicorn, click, rich, the
 infra extras (pulumi, aws-cdk-lib), and the X-Ray SDK (tracing is off without it, see
 `weir.lambdas.runtime.make_tracer`). The zip is reproducible: sorted entries, fixed times.
@@ -40,6 +41,11 @@ LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/co
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--only-binary=:all:", "--python-version", "3.12",
             "--implementation", "cp")
 _EPOCH = (2020, 1, 1, 0, 0, 0)
+# weir.promql, the api function's PromQL path (imported on the first PromQL request only, so
+# the cold start does not load them). numpy 2.3+ ships aarch64 wheels for manylinux_2_28
+# only; Lambda's Python 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs them.
+QUERY_DEPS = ("promql-parser", "numpy")
+QUERY_PLATFORM = ("--platform", "manylinux_2_28_aarch64")
 
 
 def python312() -> str | None:
@@ -59,10 +65,10 @@ def python312() -> str | None:
 def build(out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="weir-lambda-") as tmp:
         target = Path(tmp)
-        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS]
+        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS + QUERY_DEPS]
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PLATFORM,
-             "--target", str(target), *pins],
+             *QUERY_PLATFORM, "--target", str(target), *pins],
             check=True,
         )
         src = ROOT / "src"

@@ -64,8 +64,14 @@ def test_the_bundle_holds_the_functions_and_arm64_py312_dependencies(bundle):
                    "weir/lambdas/exporter.py", "weir/backends/aws/alerts.py", "weir/http/routes.py",
                    "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py"):
         assert needed in names
-    natives = [n for n in names if n.endswith(".so")]
-    assert natives and all("cpython-312-aarch64-linux-gnu" in n or n.endswith(".abi3.so") for n in natives), natives
+    natives = [n for n in names if n.endswith(".so") or ".so." in n.rsplit("/", 1)[-1]]
+    assert natives
+    for n in natives:  # every shared object is an ELF for AArch64 (e_machine 183)
+        head = bundle.read(n)[:20]
+        assert head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little") == 183, n
+    # Python extensions say their ABI; libraries a wheel vendors (numpy.libs/) need not
+    extensions = [n for n in natives if n.endswith(".so") and ".libs/" not in n]
+    assert all("cpython-312-aarch64-linux-gnu" in n or n.endswith(".abi3.so") for n in extensions), extensions
     # abi3 extensions (protobuf's) name no architecture: their wheels' tags must say arm64
     tags = [bundle.read(n).decode() for n in names if n.endswith(".dist-info/WHEEL")]
     if any(n.endswith(".abi3.so") for n in natives):
