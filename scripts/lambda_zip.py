@@ -3,9 +3,9 @@
     python scripts/lambda_zip.py [--out build/lambda.zip]
 
 What goes in: the `weir` package (without the local-only front: the CLI and the uvicorn
-server) and, as manylinux aarch64 wheels for CPython 3.12, msgspec, aws-lambda-powertools,
-opentelemetry-proto, numpy and promql-parser with their own dependencies, at the versions
-installed here.
+server) and, as manylinux2014 aarch64 wheels for CPython 3.12, msgspec and
+aws-lambda-powertools with their own dependencies, at the versions installed here, and
+promql-parser and numpy for the PromQL endpoints (numpy's wheels are manylinux_2_28).
 What stays out: boto3/botocore (the Lambda runtime has them), uvicorn, click, rich, the
 infra extras (pulumi, aws-cdk-lib), and the X-Ray SDK (tracing is off without it, see
 `weir.lambdas.runtime.make_tracer`). The zip is reproducible: sorted entries, fixed times.
@@ -33,18 +33,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # opentelemetry-proto (with protobuf) serves OTLP/protobuf ingest; it is imported on the
 # first protobuf request only, so it costs the cold start nothing.
-# numpy and promql-parser serve PromQL (`weir.promql`), imported on the first query only.
-RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "numpy", "promql-parser")
+RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto")
 # Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
 # watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
 # excludes a whole package.
 LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
               "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py")
-# manylinux_2_28 too: numpy >= 2.3 ships no manylinux2014 arm64 wheel, and Lambda's Python
-# 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs 2_28 wheels.
-PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64", "--only-binary=:all:",
-            "--python-version", "3.12", "--implementation", "cp")
+PLATFORM = ("--platform", "manylinux2014_aarch64", "--only-binary=:all:", "--python-version", "3.12",
+            "--implementation", "cp")
 _EPOCH = (2020, 1, 1, 0, 0, 0)
+# weir.promql, the api function's PromQL path (imported on the first PromQL request only, so
+# the cold start does not load them). numpy 2.3+ ships aarch64 wheels for manylinux_2_28
+# only; Lambda's Python 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs them.
+QUERY_DEPS = ("promql-parser", "numpy")
+QUERY_PLATFORM = ("--platform", "manylinux_2_28_aarch64")
 
 
 def python312() -> str | None:
@@ -64,10 +66,10 @@ def python312() -> str | None:
 def build(out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="weir-lambda-") as tmp:
         target = Path(tmp)
-        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS]
+        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS + QUERY_DEPS]
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PLATFORM,
-             "--target", str(target), *pins],
+             *QUERY_PLATFORM, "--target", str(target), *pins],
             check=True,
         )
         src = ROOT / "src"
