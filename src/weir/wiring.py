@@ -74,6 +74,7 @@ class Services:
     alert_dispatcher: Dispatcher | None = None
     push_groups: PushGroupStore | None = None  # Pushgateway group membership (weir.metrics.push)
     files: FileServices | None = None
+    settings: Settings | None = None  # what these were built from (GET /status reports it)
     # What wiring opened for these services and nothing else closes (the clients it created).
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -149,6 +150,7 @@ def build_local(settings: Settings) -> Services:
         export_scheduler=scheduler,
         push_groups=SqlitePushGroupStore(settings.data_dir / "pushgroups.db"),
         files=build_local_files(settings, watch=settings.watch_files),
+        settings=settings,
         closers=closers,
     )
     _add_local_alerts(services, settings)
@@ -412,6 +414,7 @@ def build_aws(
         ingest=IngestService(store, settings.retention_seconds, clock),
         query=QueryService(store, settings.retention_seconds, clock),
         push_groups=DynamoPushGroupStore(client, settings.series_table),
+        settings=settings,
         closers=closers,
     )
     if settings.alert_table:

@@ -1,14 +1,15 @@
 import json
 import re
 
-from weir.http import files_routes, formats_routes
+from weir.http import files_routes, formats_routes, ui_routes
 from weir.http.openapi import ROUTES, document
 from weir.http.routes import build_app
 from weir.metrics.ingest import IngestService
 from weir.metrics.query import QueryService
 from weir.wiring import Services
 
-DOC_PATHS = {**formats_routes.DOC_PATHS, **files_routes.DOC_PATHS}  # regex routes → documented paths
+# regex routes → documented paths
+DOC_PATHS = {**formats_routes.DOC_PATHS, **files_routes.DOC_PATHS, **ui_routes.DOC_PATHS}
 
 
 def test_every_route_is_documented_and_every_documented_route_exists():

@@ -101,6 +101,11 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
     files_routes.register(app, services)
 
+    from weir.http import status_routes, ui_routes
+
+    status_routes.register(app, services)
+    ui_routes.register(app)
+
     @app.get("/openapi.json")
     def openapi():
         from weir.http.openapi import document

@@ -55,6 +55,7 @@ class IngestService:
         self.listener = listener
         self._series: dict[object, Series] = {}
         self._epoch = getattr(store, "series_epoch", 0)
+        self.accepted_total = 0  # points accepted since start, every format (GET /status's ingest rate)
 
     def ingest_json(self, body: bytes | str) -> IngestResult:
         points, rejected = decode_points(body)
@@ -69,6 +70,7 @@ class IngestService:
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
         self.store.append(batch)
+        self.accepted_total += len(batch)
         if self.listener is not None:
             after_durable(lambda: self._tell(batch))
         rejected.sort(key=lambda r: r.index)

@@ -1,0 +1,86 @@
+"""Routes of the web UI: its files under `/ui/`, and `/` sending browsers there.
+
+The UI is served through the route table like every other answer, so `weir serve` and
+the `api` Lambda behind API Gateway serve it the same way. Gzipped files go out as bytes,
+which the resolver base64-encodes (`isBase64Encoded`); the local gateway decodes them, and
+API Gateway does too since the API lists `*/*` as a binary media type (infra/metrics).
+
+`GET /` keeps its JSON 404 for API clients; a browser (`Accept: text/html`) is redirected
+to the UI. Redirects carry the stage prefix API Gateway adds (`/prod/ui/`), read from the
+request context, so they work on a stage URL as on `weir serve`.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
+
+from weir.metrics.model import ErrorBody
+from weir.ui.static import StaticFiles
+
+PREFIX = "/ui/"
+FILES_ROUTE = PREFIX + ".*"
+DOC_PATHS = {FILES_ROUTE: "/ui/{path}"}  # the regex route, as openapi.py documents it
+
+
+def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> None:
+    from weir.http.routes import json_response
+
+    files = static or StaticFiles()
+
+    def header(name: str) -> str:
+        for k, v in (app.current_event.headers or {}).items():
+            if k.lower() == name:
+                return v or ""
+        return ""
+
+    def stage_prefix() -> str:
+        """What precedes the route table's path in the browser's URL (an API Gateway stage)."""
+        ev = app.current_event
+        full = (ev.request_context.path or "") if ev.request_context else ""
+        path = ev.path or ""
+        return full[: len(full) - len(path)] if path and full.endswith(path) else ""
+
+    def to_ui() -> Response:
+        query = app.current_event.query_string_parameters
+        location = stage_prefix() + PREFIX
+        if query:
+            from urllib.parse import urlencode
+
+            location += "?" + urlencode(query)
+        return Response(status_code=302, headers={"Location": location, "Cache-Control": "no-cache"}, body="")
+
+    @app.get("/")
+    def root():
+        if "text/html" in header("accept"):
+            return to_ui()
+        return json_response(404, ErrorBody("not_found", "no route for GET /; GET /openapi.json lists the routes, "
+                                                         "and a browser finds the web UI at /ui/"))
+
+    @app.get("/ui")
+    def ui_root():
+        return to_ui()
+
+    @app.get(FILES_ROUTE)
+    def ui_file():
+        path = app.current_event.path
+        asset = files.lookup(path[path.index(PREFIX) + len(PREFIX):])
+        headers = {"Cache-Control": asset.cache_control, "X-Content-Type-Options": "nosniff"}
+        if asset.content_type.startswith("text/html"):
+            headers.update(_PAGE_HEADERS)
+        body: bytes = asset.body
+        if asset.gzipped is not None:
+            headers["Vary"] = "Accept-Encoding"
+            if "gzip" in header("accept-encoding"):
+                headers["Content-Encoding"] = "gzip"
+                body = asset.gzipped
+        return Response(status_code=asset.status, content_type=asset.content_type, body=body, headers=headers)
+
+
+# The UI loads nothing from elsewhere; the policy makes that a rule the browser enforces.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
