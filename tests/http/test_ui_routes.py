@@ -54,6 +54,8 @@ def test_browsers_asking_for_root_go_to_the_ui_and_api_clients_keep_the_404(app)
     assert status == 404 and b"openapi.json" in body and headers["content-type"] == "application/json"
     status, headers, _ = call(app, "/ui", query=b"a=1")
     assert status == 302 and headers["location"] == "/ui/?a=1"
+    status, headers, body = call(app, "/ui/")
+    assert status == 200 and body.startswith(b"<!doctype html>")
 
 
 def test_redirects_keep_the_api_gateway_stage(app):

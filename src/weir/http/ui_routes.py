@@ -58,12 +58,14 @@ def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> 
 
     @app.get("/ui")
     def ui_root():
-        return to_ui()
+        # Powertools' REST resolver lets "/ui" match "/ui/" too: that one is the UI's first page.
+        return ui_file() if app.current_event.path.endswith("/") else to_ui()
 
     @app.get(FILES_ROUTE)
     def ui_file():
         path = app.current_event.path
-        asset = files.lookup(path[path.index(PREFIX) + len(PREFIX):])
+        rel = path[path.index(PREFIX) + len(PREFIX):] if PREFIX in path else ""
+        asset = files.lookup(rel.rstrip("/"))
         headers = {"Cache-Control": asset.cache_control, "X-Content-Type-Options": "nosniff"}
         if asset.content_type.startswith("text/html"):
             headers.update(_PAGE_HEADERS)
