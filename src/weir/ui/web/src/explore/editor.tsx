@@ -30,7 +30,7 @@ export function offsetOf(text: string, line: number, col: number): number {
 function markRange(text: string, err: QueryError): [number, number] | null {
   if (!err.line || !err.col) return null;
   const a = offsetOf(text, err.line, err.col);
-  const m = /^[\w:.\-]+|^"[^"]*"?|^\S/.exec(text.slice(a));
+  const m = /^[\w:.]+|^"[^"]*"?|^(?:=~|!~|!=|==|>=|<=)|^\S/.exec(text.slice(a));
   return [a, a + (m ? m[0].length : 0)];
 }
 

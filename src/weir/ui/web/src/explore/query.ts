@@ -49,10 +49,11 @@ export async function runQuery(
   start: number,
   end: number,
   step: number,
+  lang: Mode,
   signal?: AbortSignal,
 ): Promise<QueryAnswer> {
   try {
-    if ((await mode()) === "promql") {
+    if (lang === "promql") {
       try {
         return await promql(index, expr, start, end, step, signal);
       } catch (e) {

@@ -26,7 +26,9 @@ export function Explore({ params, theme }: Props) {
   const stacked = params.get("stacked") === "1";
   const view = params.get("view") === "table" ? "table" : "graph";
   const [drafts, setDrafts] = useState<string[]>(queries.length ? queries : [""]);
-  const [m, setMode] = useState<Mode | null>(null);
+  const [detected, setDetected] = useState<Mode | null>(null);
+  // PromQL when this Weir has the Prometheus API, unless the URL asks for Weir's own language.
+  const m: Mode | null = detected === null ? null : params.get("lang") === "weir" ? "native" : detected;
   const [answers, setAnswers] = useState<QueryAnswer[]>([]);
   const [busy, setBusy] = useState(false);
   const [rangeError, setRangeError] = useState("");
@@ -37,7 +39,7 @@ export function Explore({ params, theme }: Props) {
   const key = params.toString();
 
   useEffect(() => {
-    detectMode().then(setMode, () => setMode("native"));
+    detectMode().then(setDetected, () => setDetected("native"));
   }, []);
   useEffect(() => setDrafts(queries.length ? queries : [""]), [queries.join("\u0000")]);
 
@@ -90,7 +92,7 @@ export function Explore({ params, theme }: Props) {
     }
     const ctl = new AbortController();
     setBusy(true);
-    Promise.all(queries.map((q, i) => runQuery(i, q, t0, t1, step, ctl.signal)))
+    Promise.all(queries.map((q, i) => runQuery(i, q, t0, t1, step, m, ctl.signal)))
       .then((got) => {
         setAnswers(got);
         setRanAt(Date.now());
@@ -133,9 +135,21 @@ export function Explore({ params, theme }: Props) {
     <section class="explore" ref={box}>
       <div class="toolbar">
         <h1>Explore</h1>
-        <span class="muted small" data-testid="query-mode">
-          {m === "promql" ? "PromQL (Prometheus API)" : m === "native" ? "Weir's query API" : ""}
-        </span>
+        {detected === "promql" ? (
+          <select
+            aria-label="Query language"
+            data-testid="query-mode"
+            value={m || "promql"}
+            onChange={(e) => update({ lang: (e.target as HTMLSelectElement).value === "native" ? "weir" : null })}
+          >
+            <option value="promql">PromQL</option>
+            <option value="native">Weir's query API</option>
+          </select>
+        ) : (
+          <span class="muted small" data-testid="query-mode">
+            {m === "native" ? "Weir's query API" : ""}
+          </span>
+        )}
         <span class="spacer" />
         <RangePicker
           start={start}

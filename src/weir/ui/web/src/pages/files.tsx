@@ -98,7 +98,7 @@ export function Files({ params }: { params: URLSearchParams }) {
                 <tr>
                   <td colSpan={3}>
                     <a href={link({ prefix: f })} class="folder" data-folder={f}>
-                      📁 {f.slice(prefix.length)}
+                      <FolderIcon /> {f.slice(prefix.length)}
                     </a>
                   </td>
                 </tr>
@@ -166,5 +166,13 @@ function FileDetail({ fileKey, deleted, close }: { fileKey: string; deleted: boo
         </table>
       )}
     </aside>
+  );
+}
+
+function FolderIcon() {
+  return (
+    <svg class="icon-folder" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+      <path d="M1 3.5h5l1.5 1.5H15v8.5H1z" fill="currentColor" opacity=".75" />
+    </svg>
   );
 }
