@@ -32,6 +32,9 @@ _ALWAYS_OPEN = frozenset({"/health"})
 # it reads anything else (kept in the tab's session storage, sent as x-api-key).
 _OPEN_READS = frozenset({"/", "/ui"})
 _OPEN_READ_PREFIX = "/ui/"
+# POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
+# parameters as a form POST (Grafana's default). `weir.http.prometheus_routes` serves them.
+READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
 
 
 class KeyRecord(msgspec.Struct):
@@ -81,7 +84,8 @@ class Authenticator:
 
     def check(self, method: str, path: str, headers: Mapping[str, str]) -> None:
         """Raise UnauthorizedError unless this request may proceed."""
-        if path in _ALWAYS_OPEN or (self.open_reads and method.upper() in _READ_METHODS):
+        if path in _ALWAYS_OPEN or (self.open_reads and (method.upper() in _READ_METHODS or (
+                method.upper() == "POST" and path in READ_POSTS))):
             return
         if method.upper() in _READ_METHODS and (path in _OPEN_READS or path.startswith(_OPEN_READ_PREFIX)):
             return

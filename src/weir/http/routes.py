@@ -116,6 +116,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
     register_formats(app, services)
 
+    from weir.http.prometheus_routes import build_router as prometheus_router
+
+    app.include_router(prometheus_router(services))
+
     @app.exception_handler(WeirError)
     def weir_error(exc: WeirError):
         if exc.status >= 500:
