@@ -63,3 +63,15 @@ def test_redirects_keep_the_api_gateway_stage(app):
     assert status == 302 and headers["location"] == "/prod/ui/"
     status, headers, _ = call(app, "/ui", stage_path="/prod/ui")
     assert headers["location"] == "/prod/ui/"
+
+
+def test_capabilities_follow_the_documented_routes(app):
+    import json
+
+    from weir.http.openapi import ROUTES
+
+    status, headers, body = call(app, "/ui/capabilities.json")
+    caps = json.loads(body)
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert caps["promql"] is (("get", "/api/v1/query_range") in ROUTES) and caps["status"] is True
+    assert caps["files_delimiter"] is True

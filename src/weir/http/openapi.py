@@ -159,6 +159,10 @@ ROUTES: dict[tuple[str, str], dict] = {
         "responses": {"302": {"description": "To /ui/"}, **_errors(404)},
     },
     ("get", "/ui"): {"summary": "Redirects to /ui/", "responses": {"302": {"description": "To /ui/"}}},
+    ("get", "/ui/capabilities.json"): {
+        "summary": "What this API offers the web UI (PromQL, metadata, status, folders in the file listing)",
+        "responses": {"200": {"description": "Flags", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    },
     ("get", "/ui/{path}"): {
         "summary": "The web UI: its pages (`/ui/`, `/ui/explore`, `/ui/alerts`, `/ui/files`, `/ui/status`) and files",
         "description": "Without a built UI (`make ui`), every page says how to build it (404).",

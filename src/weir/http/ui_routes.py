@@ -12,12 +12,15 @@ request context, so they work on a stage URL as on `weir serve`.
 
 from __future__ import annotations
 
+from functools import cache
+
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
 
 from weir.metrics.model import ErrorBody
 from weir.ui.static import StaticFiles
 
 PREFIX = "/ui/"
+CAPABILITIES = PREFIX + "capabilities.json"
 FILES_ROUTE = PREFIX + ".*"
 DOC_PATHS = {FILES_ROUTE: "/ui/{path}"}  # the regex route, as openapi.py documents it
 
@@ -56,6 +59,11 @@ def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> 
         return json_response(404, ErrorBody("not_found", "no route for GET /; GET /openapi.json lists the routes, "
                                                          "and a browser finds the web UI at /ui/"))
 
+    @app.get(CAPABILITIES)  # before the catch-all below: Powertools tries routes in order
+    def ui_capabilities():
+        return Response(status_code=200, content_type="application/json", body=capabilities(),
+                        headers={"Cache-Control": "no-cache"})
+
     @app.get("/ui")
     def ui_root():
         # Powertools' REST resolver lets "/ui" match "/ui/" too: that one is the UI's first page.
@@ -76,6 +84,26 @@ def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> 
                 headers["Content-Encoding"] = "gzip"
                 body = asset.gzipped
         return Response(status_code=asset.status, content_type=asset.content_type, body=body, headers=headers)
+
+
+@cache
+def capabilities() -> str:
+    """What this Weir's API offers, for the UI to choose its paths: read from the OpenAPI
+    document's routes, which a test holds equal to the route table. A few bytes, where the UI
+    would otherwise fetch the whole document, or probe routes and log a 404 for each missing one."""
+    import msgspec
+
+    from weir import __version__
+    from weir.http.openapi import ROUTES
+
+    files = ROUTES.get(("get", "/files"), {})
+    return msgspec.json.encode({
+        "version": __version__,
+        "promql": ("get", "/api/v1/query_range") in ROUTES,
+        "metadata": ("get", "/api/v1/metadata") in ROUTES,
+        "status": ("get", "/status") in ROUTES,
+        "files_delimiter": any(p.get("name") == "delimiter" for p in files.get("parameters", [])),
+    }).decode()
 
 
 # The UI loads nothing from elsewhere; the policy makes that a rule the browser enforces.

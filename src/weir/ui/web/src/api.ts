@@ -137,22 +137,18 @@ export interface Capabilities {
 
 let caps: Promise<Capabilities> | null = null;
 
-/** What this Weir offers, from its OpenAPI document: asking the routes one by one would log a
- * 404 in the browser's console for each missing one. A query_range answering 404 anyway turns
- * PromQL off (see `promqlMissing`). */
+/** What this Weir offers (GET /ui/capabilities.json, read from its route table and open like the
+ * UI's files): probing the routes one by one would log a 404 in the console for each missing
+ * one. A query_range answering 404 anyway turns PromQL off (see `promqlMissing`). */
 export function capabilities(): Promise<Capabilities> {
   if (!caps) {
-    caps = api<any>("/openapi.json")
-      .then((doc) => {
-        const paths = (doc && doc.paths) || {};
-        const filesParams: any[] = paths["/files"]?.get?.parameters || [];
-        return {
-          promql: "/api/v1/query_range" in paths,
-          metadata: "/api/v1/metadata" in paths,
-          status: "/status" in paths,
-          filesDelimiter: filesParams.some((p) => p && p.name === "delimiter"),
-        };
-      })
+    caps = api<any>("/ui/capabilities.json")
+      .then((c) => ({
+        promql: !!c.promql,
+        metadata: !!c.metadata,
+        status: !!c.status,
+        filesDelimiter: !!c.files_delimiter,
+      }))
       .catch((e) => {
         caps = null;
         throw e;
