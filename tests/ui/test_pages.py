@@ -321,11 +321,11 @@ def test_themes_and_keyboard(weir, tab):
     light = tab.page.evaluate(bg)
     tab.page.get_by_role("button", name="Theme: auto").click()  # auto -> light
     tab.page.get_by_role("button", name="Theme: light").click()  # light -> dark
-    assert tab.page.evaluate("document.documentElement.dataset.theme") == "dark"
+    tab.wait("document.documentElement.dataset.theme === 'dark'")
     assert tab.page.evaluate(bg) != light
     tab.shot("status-dark")
     tab.page.reload()  # the choice is kept
-    assert tab.page.evaluate("document.documentElement.dataset.theme") == "dark"
+    tab.wait("window.__weir.status && document.documentElement.dataset.theme === 'dark'")
     # the navigation works from the keyboard
     tab.page.keyboard.press("Tab")  # skip link
     tab.page.keyboard.press("Tab")  # brand
