@@ -40,7 +40,8 @@ TIMING = """() => {
   const sum = (xs, k) => xs.reduce((n, r) => n + (r[k] || 0), 0);
   return {
     response_end: nav.responseEnd, dom_content_loaded: nav.domContentLoadedEventEnd, load: nav.loadEventEnd,
-    ui_bytes: nav.encodedBodySize + sum(ui, 'encodedBodySize'), ui_bytes_decoded: nav.decodedBodySize + sum(ui, 'decodedBodySize'),
+    ui_bytes: nav.encodedBodySize + sum(ui, 'encodedBodySize'),
+    ui_bytes_decoded: nav.decodedBodySize + sum(ui, 'decodedBodySize'),
     ui_transferred: nav.transferSize + sum(ui, 'transferSize'),
     data_bytes: sum(data, 'encodedBodySize'), requests: res.length + 1,
   };

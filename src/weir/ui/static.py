@@ -96,7 +96,8 @@ class StaticFiles:
         if len(segments) <= 1 and (not segments or "." not in segments[0]):
             # A page of the UI (or an unknown one, which the UI itself reports).
             page = self._load(INDEX)
-            assert page is not None  # built() said it is there
+            if page is None:  # removed since built() looked: a rebuild under way
+                return Asset(404, TYPES[".html"], NOT_BUILT.encode(), REVALIDATE)
             status = 200 if (segments[0] if segments else "") in PAGES else 404
             return Asset(status, page.content_type, page.body, REVALIDATE, page.gzipped)
         if not all(_SEGMENT.match(s) for s in segments) or segments[-1] == INDEX:
