@@ -47,7 +47,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY)
 run: $(VENV)/.run-installed ui-if-node
 	$(VENV)/bin/weir serve
 
+# The peers the tests compare Weir with (Prometheus, vmagent/vmalert, Chromium) come from
+# Debian's packages; the script installs only what is missing.
 test: $(VENV)/.dev-installed ui-if-node
+	scripts/install_peers.sh
 	$(PY) -m pytest
 
 # Static checks: lint, types, security. CI runs them after the tests.
