@@ -106,6 +106,10 @@ def main() -> None:
                         ready_ms = (time.perf_counter() - t0) * 1000
                         t = page.evaluate(TIMING)
                         t["ready"] = ready_ms
+                        if name == "explore":  # the page's own marks: answer parsed, plot built
+                            marks = page.evaluate("() => [window.__weir.explore.asked_ms,"
+                                                  " window.__weir.explore.answered_ms, window.__weir.chart.drawn_ms]")
+                            t["answer"], t["draw"] = marks[1] - marks[0], marks[2] - marks[1]
                         samples.append(t)
                         ctx.close()
                     med = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
@@ -117,6 +121,10 @@ def main() -> None:
         print(f"{name:<9} {kind:<5} {int(m['ui_bytes']):>16,} {int(m['ui_bytes_decoded']):>10,} "
               f"{int(m['data_bytes']):>11,} {int(m['requests']):>5} {m['response_end']:>9.1f} "
               f"{m['dom_content_loaded']:>9.1f} {m['load']:>7.1f} {m['ready']:>7.1f}")
+    for _name, kind, m in rows:
+        if "answer" in m:
+            print(f"explore {kind}: query sent to answer parsed {m['answer']:.0f} ms, answer to plot built "
+                  f"{m['draw']:.0f} ms")
 
 
 if __name__ == "__main__":

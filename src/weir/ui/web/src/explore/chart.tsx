@@ -26,11 +26,25 @@ export function Chart({ series, stacked, theme, onZoom }: Props) {
   const hoverAt = useRef<HTMLSpanElement>(null);
   const uRef = useRef<uPlot | null>(null);
   const [width, setWidth] = useState(0);
-  const [shown, setShown] = useState<boolean[]>(() => series.map(() => true));
+  // Hidden series stay hidden when the answer is refreshed: kept by name, not by position.
+  const hidden = useRef(new Set<string>());
+  const [shown, setShownState] = useState<boolean[]>(() => series.map(() => true));
+  const setShown = (next: boolean[] | ((old: boolean[]) => boolean[])) =>
+    setShownState((old) => {
+      const value = typeof next === "function" ? next(old) : next;
+      value.forEach((on, i) => (on ? hidden.current.delete(series[i]?.name) : hidden.current.add(series[i]?.name)));
+      return value;
+    });
+  const seen = useRef(series);
+  if (seen.current !== series) {
+    // a new answer: the same render takes its visibility, so the plot is built once
+    seen.current = series;
+    const next = series.map((s) => !hidden.current.has(s.name));
+    if (next.length !== shown.length || next.some((v, i) => v !== shown[i])) setShownState(next);
+  }
   const zoomRef = useRef(onZoom);
   zoomRef.current = onZoom;
 
-  useEffect(() => setShown(series.map(() => true)), [series]);
 
   const aligned = useMemo(() => align(series), [series]);
   const given: ChartData = useMemo(() => (width ? thin(aligned, width) : aligned), [aligned, width]);
@@ -59,7 +73,9 @@ export function Chart({ series, stacked, theme, onZoom }: Props) {
       width,
       height: Math.max(220, Math.min(420, Math.round(width * 0.38))),
       legend: { show: false },
-      cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },
+      // A dot per series under the cursor is a DOM node moved on every mouse move: past a few
+      // dozen series that costs more than it tells.
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: series.length <= 40, size: 6 } },
       scales: { x: { time: true } },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
@@ -95,7 +111,7 @@ export function Chart({ series, stacked, theme, onZoom }: Props) {
             }
           },
         ],
-        setCursor: [(u) => showHover(u.cursor.idx ?? null)],
+        setCursor: [(u) => hover(u.cursor.idx ?? null)],
       },
     };
     // Colors with an alpha suffix need hex; palette entries beyond it are hsl().
@@ -111,6 +127,7 @@ export function Chart({ series, stacked, theme, onZoom }: Props) {
       xs: given.xs.length,
       thinned: given.thinned,
       stacked,
+      drawn_ms: performance.now(), // when the plot was built (bench/ui.py reads it)
     };
     return () => {
       u.destroy();
@@ -128,6 +145,18 @@ export function Chart({ series, stacked, theme, onZoom }: Props) {
     });
     if (debug.chart) debug.chart.series.forEach((s: any, i: number) => (s.shown = shown[i]));
   }, [shown, stacked]);
+
+  // At most one legend update per frame, however fast the mouse moves.
+  const pending = useRef<{ idx: number | null; frame: number }>({ idx: null, frame: 0 });
+  function hover(idx: number | null) {
+    pending.current.idx = idx;
+    if (!pending.current.frame) {
+      pending.current.frame = requestAnimationFrame(() => {
+        pending.current.frame = 0;
+        showHover(pending.current.idx);
+      });
+    }
+  }
 
   function showHover(idx: number | null) {
     const body = legendRef.current;

@@ -92,6 +92,7 @@ export function Explore({ params, theme }: Props) {
     }
     const ctl = new AbortController();
     setBusy(true);
+    const asked = performance.now();
     Promise.all(queries.map((q, i) => runQuery(i, q, t0, t1, step, m, ctl.signal)))
       .then((got) => {
         setAnswers(got);
@@ -103,6 +104,8 @@ export function Explore({ params, theme }: Props) {
           end: t1,
           step,
           queries: got.map((a, i) => ({ expr: queries[i], series: a.series.length, points: a.points, error: a.error })),
+          asked_ms: asked, // performance.now() when the queries were sent, and when their answers were parsed
+          answered_ms: performance.now(),
         };
       })
       .catch(() => {})
