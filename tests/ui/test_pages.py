@@ -41,6 +41,11 @@ def test_a_browser_at_the_root_lands_on_the_metrics(weir, tab):
     assert names == ["cpu", "mem.used", "requests_total"]
     counts = tab.page.locator("[data-testid=metric-list] tbody tr td.num").all_inner_texts()
     assert counts == ["5", "1", "1"]
+    if "/api/v1/metadata" in weir.http.get("/openapi.json").json()["paths"]:  # types come from the metadata
+        tab.wait("document.querySelectorAll('[data-testid=metric-list] tbody tr td:nth-child(3)')[2]"
+                 ".textContent === 'counter'")
+        types = tab.page.locator("[data-testid=metric-list] tbody tr td:nth-child(3)").all_inner_texts()
+        assert types == ["gauge", "gauge", "counter"]
     assert weir.http.get("/", headers={"Accept": "application/json"}).status == 404  # API clients: as before
 
 
@@ -71,6 +76,12 @@ def test_the_explore_link_draws_the_api_answer(weir, tab):
     assert float(cells[1].replace(",", "")) == pytest.approx(min(values), rel=1e-3)
     assert float(cells[2].replace(",", "")) == pytest.approx(max(values), rel=1e-3)
     assert float(cells[4].replace(",", "")) == pytest.approx(values[-1], rel=1e-3)
+    # hovering the plot shows each series' value there in the legend
+    box = tab.page.locator(".u-over").bounding_box()
+    tab.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tab.wait("document.querySelector('[data-testid=legend] td.hover').textContent !== ''")
+    hovered = rows.nth(0).locator("td.hover").inner_text()
+    assert float(hovered.replace(",", "")) in [pytest.approx(v, rel=1e-3) for v in values]
     # a click on a legend row hides that series, a second shows it again
     rows.nth(1).click()
     tab.wait("window.__weir.chart.series[1].shown === false")
@@ -112,6 +123,18 @@ def test_several_queries_overlay_and_stack(weir, tab):
     chart = tab.debug(".chart")
     assert [s["query"] for s in chart["series"]] == [0, 0, 1]  # h1 and h3 in eu, then the counter
     assert chart["stacked"] is True
+    assert tab.console_errors == []
+
+
+def test_auto_refresh_asks_again(weir, tab):
+    asked = []
+    tab.page.on("request", lambda r: "/metrics/cpu?" in r.url and asked.append(r.url))
+    tab.page.goto(weir.url + "/ui/explore?lang=weir&start=-1h&refresh=5s&query=avg(cpu)")
+    tab.wait("window.__weir.explore && window.__weir.explore.status === 'done'")
+    deadline = time.monotonic() + 60
+    while len(asked) < 2 and time.monotonic() < deadline:
+        tab.page.wait_for_timeout(200)
+    assert len(asked) >= 2
     assert tab.console_errors == []
 
 
@@ -238,6 +261,13 @@ def test_a_rule_created_through_the_form_is_in_the_api(weir, tab):
     assert [(r["name"], r["metric"], r["statistic"], r["threshold"], r["group_by"], r["datapoints_to_alarm"])
             for r in rules] == [("cpu too high", "cpu", "max", 90, ["host"], 2)]
     tab.shot("alerts")
+    # its transitions, as GET /alerts/{id}/history lists them
+    tab.page.locator(f"[data-rule-id={rules[0]['id']}]").get_by_role("link", name="History").click()
+    history = tab.page.get_by_test_id("history")
+    history.wait_for()
+    tab.page.wait_for_load_state("networkidle")
+    events = weir.http.get(f"/alerts/{rules[0]['id']}/history").json()["events"]
+    assert history.locator("tbody tr").count() == len(events) or (not events and "None yet" in history.inner_text())
     # edit it, then delete it
     tab.page.locator(f"[data-rule-id={rules[0]['id']}]").get_by_role("link", name="Edit").click()
     tab.page.get_by_test_id("rule-form").get_by_label("Threshold", exact=True).fill("95")
@@ -251,6 +281,29 @@ def test_a_rule_created_through_the_form_is_in_the_api(weir, tab):
     assert weir.http.get("/alerts").json()["alerts"] == []
     # the one refused POST, as the browser logs every 4xx answer; nothing else
     assert tab.console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+
+
+def test_subscriptions_are_created_checked_and_deleted(weir, tab):
+    tab.page.on("dialog", lambda d: d.accept())
+    tab.page.goto(weir.url + "/ui/alerts")
+    tab.wait("Array.isArray(window.__weir.alerts)")
+    tab.page.get_by_role("button", name="+ Subscription").click()
+    tab.page.get_by_label("URL", exact=True).fill("http://169.254.169.254/latest/meta-data")
+    tab.page.get_by_label("Name", exact=True).last.fill("ops")
+    tab.page.get_by_role("button", name="Subscribe").click()
+    refused = tab.page.locator(".sub-form .field-error")
+    refused.wait_for()
+    assert "169.254.169.254" in refused.inner_text()
+    tab.page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hook")
+    tab.page.get_by_label("Filter policy (SNS JSON)").fill('{"severity": ["critical"]}')
+    tab.page.get_by_role("button", name="Subscribe").click()
+    tab.page.get_by_test_id("subscriptions").get_by_text("http://127.0.0.1:9/hook").wait_for()
+    subs = weir.http.get("/subscriptions").json()["subscriptions"]
+    assert [(s["name"], s["url"], s["filter_policy"]) for s in subs] == [
+        ("ops", "http://127.0.0.1:9/hook", {"severity": ["critical"]})]
+    tab.page.get_by_test_id("subscriptions").get_by_role("button", name="Delete").click()
+    tab.page.get_by_test_id("subscriptions").wait_for(state="detached")
+    assert weir.http.get("/subscriptions").json()["subscriptions"] == []
 
 
 def test_the_files_tree_lists_a_file_copied_into_the_watched_folder(weir, tab, tmp_path):
