@@ -266,8 +266,9 @@ def test_a_rule_created_through_the_form_is_in_the_api(weir, tab):
     history = tab.page.get_by_test_id("history")
     history.wait_for()
     tab.page.wait_for_load_state("networkidle")
-    events = weir.http.get(f"/alerts/{rules[0]['id']}/history").json()["events"]
-    assert history.locator("tbody tr").count() == len(events) or (not events and "None yet" in history.inner_text())
+    shown = history.locator("tbody tr").count()
+    events = weir.http.get(f"/alerts/{rules[0]['id']}/history").json()["events"]  # asked after: may hold more
+    assert shown <= len(events) and (shown or "None yet" in history.inner_text())
     # edit it, then delete it
     tab.page.locator(f"[data-rule-id={rules[0]['id']}]").get_by_role("link", name="Edit").click()
     tab.page.get_by_test_id("rule-form").get_by_label("Threshold", exact=True).fill("95")
