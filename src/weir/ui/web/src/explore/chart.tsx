@@ -180,6 +180,7 @@ export function Chart({ series, stacked, theme, onZoom }: Props) {
   }
 
   const many = series.length > 1;
+  const queries = new Set(series.map((s) => s.query)).size;
   return (
     <div class="chart">
       <div ref={plotRef} class="plot" data-testid="plot" />
@@ -222,6 +223,7 @@ export function Chart({ series, stacked, theme, onZoom }: Props) {
               >
                 <td class="name">
                   <span class="swatch" style={{ background: color(i) }} />
+                  {queries > 1 && <span class="muted">#{s.query + 1} </span>}
                   {s.name || "{}"}
                 </td>
                 <td>{num(stats[i].min)}</td>
