@@ -99,10 +99,10 @@ def main() -> None:
                         page = ctx.new_page()
                         if kind == "warm":  # the same context once before: the assets are cached
                             page.goto(weir.url + path)
-                            page.wait_for_function(f"() => ({ready})", timeout=60_000)
+                            page.wait_for_function(f"() => !!window.__weir && ({ready})", timeout=60_000)
                         t0 = time.perf_counter()
                         page.goto(weir.url + path)
-                        page.wait_for_function(f"() => ({ready})", timeout=60_000, polling=10)
+                        page.wait_for_function(f"() => !!window.__weir && ({ready})", timeout=60_000, polling=10)
                         ready_ms = (time.perf_counter() - t0) * 1000
                         t = page.evaluate(TIMING)
                         t["ready"] = ready_ms

@@ -71,7 +71,9 @@ class Watched:
     def wait(self, js: str, timeout: int = WAIT_MS):
         # As a function, not an expression: Playwright evals expressions inside the page, which
         # the UI's Content-Security-Policy (no 'unsafe-eval') forbids, as it should.
-        self.page.wait_for_function(f"() => ({js})", timeout=timeout)  # type: ignore[attr-defined]
+        # A page still loading (no window.__weir yet) is "not yet", not an error.
+        self.page.wait_for_function(f"() => {{ try {{ return ({js}); }} catch (e) {{ return false; }} }}",
+                                    timeout=timeout)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
