@@ -20,7 +20,7 @@ def app(tmp_path):
     (dist / "index.html").write_text("<!doctype html><title>Weir</title>" + " " * 400)
     (dist / "assets" / "app-1.js").write_text("export const x = 1;\n" * 100)
     resolver = APIGatewayRestResolver()
-    ui_routes.register(resolver, StaticFiles(dist))
+    resolver.include_router(ui_routes.router(StaticFiles(dist)))
     return resolver
 
 

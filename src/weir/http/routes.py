@@ -102,9 +102,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     files_routes.register(app, services)
 
     from weir.http import status_routes, ui_routes
+    from weir.status import StatusService
 
-    status_routes.register(app, services)
-    ui_routes.register(app)
+    app.include_router(status_routes.router(StatusService(services)))
+    app.include_router(ui_routes.router())
 
     @app.get("/openapi.json")
     def openapi():

@@ -1,16 +1,19 @@
-"""`GET /status` (registered by build_app): see `weir.status`."""
+"""`GET /status` (included by build_app): see `weir.status`."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+import msgspec
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
+
+from weir.status import StatusService
 
 
-def register(app: APIGatewayRestResolver, services) -> None:
-    from weir.http.routes import json_response
-    from weir.status import StatusService
-
-    status = StatusService(services)
+def router(status: StatusService) -> Router:
+    app = Router()
 
     @app.get("/status")
     def get_status():
-        return json_response(200, status.status())
+        return Response(status_code=200, content_type="application/json",
+                        body=msgspec.json.encode(status.status()).decode())
+
+    return app

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
+import msgspec
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from weir.metrics.model import ErrorBody
 from weir.ui.static import StaticFiles
@@ -25,9 +26,9 @@ FILES_ROUTE = PREFIX + ".*"
 DOC_PATHS = {FILES_ROUTE: "/ui/{path}"}  # the regex route, as openapi.py documents it
 
 
-def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> None:
-    from weir.http.routes import json_response
-
+def router(static: StaticFiles | None = None) -> Router:
+    """The UI's routes, for `include_router` (they need no service: the UI reads the API)."""
+    app = Router()
     files = static or StaticFiles()
 
     def header(name: str) -> str:
@@ -39,7 +40,7 @@ def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> 
     def stage_prefix() -> str:
         """What precedes the route table's path in the browser's URL (an API Gateway stage)."""
         ev = app.current_event
-        full = (ev.request_context.path or "") if ev.request_context else ""
+        full = (ev.raw_event.get("requestContext") or {}).get("path") or ""
         path = ev.path or ""
         return full[: len(full) - len(path)] if path and full.endswith(path) else ""
 
@@ -56,8 +57,9 @@ def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> 
     def root():
         if "text/html" in header("accept"):
             return to_ui()
-        return json_response(404, ErrorBody("not_found", "no route for GET /; GET /openapi.json lists the routes, "
-                                                         "and a browser finds the web UI at /ui/"))
+        missing = ErrorBody("not_found", "no route for GET /; GET /openapi.json lists the routes, "
+                                         "and a browser finds the web UI at /ui/")
+        return Response(status_code=404, content_type="application/json", body=msgspec.json.encode(missing).decode())
 
     @app.get(CAPABILITIES)  # before the catch-all below: Powertools tries routes in order
     def ui_capabilities():
@@ -85,14 +87,14 @@ def register(app: APIGatewayRestResolver, static: StaticFiles | None = None) -> 
                 body = asset.gzipped
         return Response(status_code=asset.status, content_type=asset.content_type, body=body, headers=headers)
 
+    return app
+
 
 @cache
 def capabilities() -> str:
     """What this Weir's API offers, for the UI to choose its paths: read from the OpenAPI
     document's routes, which a test holds equal to the route table. A few bytes, where the UI
     would otherwise fetch the whole document, or probe routes and log a 404 for each missing one."""
-    import msgspec
-
     from weir import __version__
     from weir.http.openapi import ROUTES
 
