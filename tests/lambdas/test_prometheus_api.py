@@ -115,3 +115,34 @@ def test_a_query_stops_before_the_invocation_times_out(loaded):
     """Less time left than the margin: the query's deadline has passed, a 503 timeout."""
     status, body = call("GET", "/api/v1/query", {"query": "cpu", "time": str(BASE)}, ctx=_NoTimeLeft())
     assert (status, body["errorType"]) == (503, "timeout")
+
+
+COLD = """
+import json, sys
+from weir.lambdas import api
+from weir.http.gateway import LambdaContext
+event = json.load(open({event!r}))
+assert api.handler(event, LambdaContext())["statusCode"] == 200
+heavy = ("numpy", "promql_parser", "weir.promql.engine", "weir.promql.source")
+print(json.dumps([m for m in heavy if m in sys.modules]))
+event.update(path="/api/v1/query", queryStringParameters={{"query": "1+1", "time": "1"}},
+             multiValueQueryStringParameters={{"query": ["1+1"], "time": ["1"]}})
+assert api.handler(event, LambdaContext())["statusCode"] == 200
+print(json.dumps([m for m in heavy if m in sys.modules]))
+"""
+
+
+def test_the_cold_start_loads_no_promql_and_the_first_query_does(lambda_env):
+    """numpy, the parser binding and the engine load on the first query, never on a cold start."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import EVENTS
+
+    script = COLD.format(event=str(EVENTS / "apigw" / "get_health.json"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, after = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("[")]  # not the EMF lines
+    assert before == [] and after == ["numpy", "promql_parser", "weir.promql.engine", "weir.promql.source"]

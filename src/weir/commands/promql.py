@@ -92,7 +92,7 @@ def table_rows(data: dict) -> list[tuple[str, str, str]]:
     kind, result = data["resultType"], data["result"]
     if kind in ("scalar", "string"):
         return [(f"({kind})", _time(result[0]), result[1])]
-    rows = []
+    rows: list[tuple[str, str, str]] = []
     for s in result:
         name = _series(s["metric"])
         samples = s["values"] if kind == "matrix" else [s["value"]]

@@ -45,8 +45,9 @@ _LAMBDA_MARGIN_MS = 1_500  # left for writing the answer once a query stops at i
 _encode = msgspec.json.Encoder().encode
 
 
-def build_router(services) -> Router:
-    """The `/api/v1` routes over `services.store`; `services.query.clock` tells the time."""
+def build_router(services, *, max_samples: int | None = None) -> Router:
+    """The `/api/v1` routes over `services.store`; `services.query.clock` tells the time.
+    `max_samples`: the engine's bound on samples a query loads (default: the engine's)."""
     router = Router()
     clock: Callable[[], float] = getattr(services.query, "clock", time.time)
 
@@ -58,7 +59,7 @@ def build_router(services) -> Router:
     def engine():
         from weir.promql.engine import Engine
 
-        return Engine(source())
+        return Engine(source()) if max_samples is None else Engine(source(), max_samples=max_samples)
 
     def params() -> api.Params:
         event = router.current_event

@@ -28,9 +28,9 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from weir import __version__
 from weir.promql.errors import BadDataError
@@ -38,6 +38,7 @@ from weir.promql.errors import BadDataError
 if TYPE_CHECKING:
     from weir.promql.source import Matcher, SeriesSource
 
+PROMETHEUS_VERSION = "2.42.0"  # the API and PromQL semantics followed (see buildinfo)
 MAX_POINTS_PER_SERIES = 11_000
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000
@@ -57,17 +58,23 @@ _OPERATOR_CHARS = frozenset("+-*/%^=!<>(")
 TRUNCATED = "results truncated due to limit"
 FORM = "application/x-www-form-urlencoded"
 
-_RFC3339 = re.compile(
+def _lazy(pattern: str) -> Callable[[], re.Pattern[str]]:
+    """A regex compiled on first use: this module loads on the `api` Lambda's cold start, and
+    compiling its patterns there cost more than the rest of the module."""
+    return cache(lambda: re.compile(pattern))
+
+
+_RFC3339 = _lazy(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))\Z"
 )
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)\Z")
-_DURATION = re.compile(
+_FLOAT = _lazy(r"[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)\Z")
+_DURATION = _lazy(
     r"(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?\Z"
 )
 _DURATION_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
-_INT = re.compile(r"[+-]?[0-9]+\Z")
+_INT = _lazy(r"[+-]?[0-9]+\Z")
 # Weir dimension keys (letters, digits, `_`, `.`, `-`) and Prometheus' classic label names.
-_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+_LABEL_NAME = _lazy(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -102,14 +109,14 @@ def invalid(param: str, why: str) -> BadDataError:
 
 def parse_time(text: str, param: str, *, clamp: bool = False) -> int:
     """Float seconds (rounded to the millisecond, as Prometheus) or RFC 3339 (truncated)."""
-    if _FLOAT.match(text):
+    if _FLOAT().match(text):
         seconds = float(text)
         if not math.isfinite(seconds):
             raise invalid(param, f"cannot parse {text!r} to a valid timestamp")
         whole = math.trunc(seconds)
         ms = whole * 1000 + _round_half_away((seconds - whole) * 1000)
     else:
-        m = _RFC3339.match(text)
+        m = _RFC3339().match(text)
         if m is None:
             raise invalid(param, f"cannot parse {_quote(text)} to a valid timestamp")
         ms = _rfc3339_ms(m, text, param)
@@ -147,12 +154,12 @@ def _round_half_away(x: float) -> int:
 
 def parse_duration(text: str, param: str) -> int:
     """Float seconds or a Prometheus duration (`1h30m`, units y w d h m s ms in that order), in ms."""
-    if _FLOAT.match(text):
+    if _FLOAT().match(text):
         seconds = float(text)
         if not math.isfinite(seconds) or abs(seconds) > 2**63 / 1e9:
             raise invalid(param, f"cannot parse {_quote(text)} to a valid duration. It overflows int64")
         return _round_half_away(seconds * 1000)
-    m = _DURATION.match(text)
+    m = _DURATION().match(text)
     if not text or m is None or not any(m.groups()):
         raise invalid(param, f"cannot parse {_quote(text)} to a valid duration")
     ms = sum(int(g) * unit for g, unit in zip(m.groups(), _DURATION_MS) if g)
@@ -166,7 +173,7 @@ def parse_limit(params: Params, name: str = "limit") -> int:
     text = params.get(name)
     if not text:
         return 0
-    if not _INT.match(text) or abs(int(text)) > MAX_LIMIT:
+    if not _INT().match(text) or abs(int(text)) > MAX_LIMIT:
         raise invalid(name, f"cannot parse {_quote(text)} as an integer")
     value = int(text)
     if value < 0:
@@ -190,8 +197,7 @@ def time_param(params: Params, name: str, default: int, *, clamp: bool = False) 
     return default if not text else parse_time(text, name, clamp=clamp)
 
 
-@dataclass(frozen=True, slots=True)
-class RangeParams:
+class RangeParams(NamedTuple):
     start: int
     end: int
     step: int
@@ -249,7 +255,7 @@ def label_name(name: str) -> str:
     """A label name from a URL path: Prometheus' names and Weir's (with `.`, `-`), or `U__` escaped."""
     if name.startswith("U__"):
         name = _unescape(name[3:], name)
-    if name != "__name__" and not _LABEL_NAME.match(name):
+    if name != "__name__" and not _LABEL_NAME().match(name):
         raise BadDataError(f"invalid label name: {_quote(name)}")
     return name
 
@@ -429,17 +435,19 @@ def _plain_int(params: Params, name: str, default: int) -> int:
     text = params.get(name)
     if not text:
         return default
-    if not _INT.match(text) or abs(int(text)) > MAX_LIMIT:
+    if not _INT().match(text) or abs(int(text)) > MAX_LIMIT:
         raise BadDataError(f"{name} must be a number")
     return int(text)
 
 
 def buildinfo() -> dict:
-    """Prometheus' build information fields, Weir's values; no `features` map (Grafana takes a
-    non-empty one for Mimir and would then call a ruler API Weir does not have)."""
+    """Prometheus' build information fields. `version` is the Prometheus version whose API and
+    PromQL Weir follows (clients such as Grafana turn features on and off by it, as they do for
+    VictoriaMetrics, which answers likewise); Weir's own version is in `revision`. No `features`
+    map: Grafana takes a non-empty one for Mimir and would then call a ruler API Weir lacks."""
     return success({
-        "version": __version__, "revision": "", "branch": "", "buildUser": "", "buildDate": "",
-        "goVersion": "python (Weir)",
+        "version": PROMETHEUS_VERSION, "revision": f"weir {__version__}", "branch": "weir", "buildUser": "",
+        "buildDate": "", "goVersion": "",
     })
 
 

@@ -15,11 +15,16 @@ from weir.promql.errors import ExecutionError
 from weir.promql.values import NAME, Block, Labels, drop_name, get, labels_str, merge_rows, with_label
 
 ARITHMETIC = {"+", "-", "*", "/", "%", "^", "atan2"}
+DROPS_NAME = {"+", "-", "*", "/", "%", "^"}  # not atan2: Prometheus keeps the name there
 COMPARISON = {"==", "!=", ">", "<", ">=", "<="}
 
 
 def apply(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The arithmetic operator, or for comparisons whether it holds (as floats 0/1)."""
+    """The arithmetic operator, or for comparisons whether it holds (a boolean array)."""
+    return np.asarray(_apply(op, a, b))
+
+
+def _apply(op: str, a: np.ndarray, b: np.ndarray):
     with np.errstate(all="ignore"):
         if op == "+":
             return a + b
@@ -68,7 +73,7 @@ def vector_scalar(op: str, block: Block, s: np.ndarray, swap: bool, return_bool:
             m = m & keep
     value = np.broadcast_to(value, block.v.shape).astype(np.float64)
     labels = block.labels
-    if op in ARITHMETIC or return_bool:
+    if op in DROPS_NAME or return_bool:
         labels = [drop_name(ls) for ls in labels]
     return Block(list(labels), value, m)
 
@@ -88,7 +93,7 @@ def _sig_rows(block: Block, on: bool, names: list[str]) -> dict[Labels, list[int
 
 
 def _any(block: Block, rows: list[int]) -> np.ndarray:
-    return block.m[rows].any(axis=0)
+    return np.asarray(block.m[rows].any(axis=0))
 
 
 def set_op(node: ast.Binary, lhs: Block, rhs: Block, n: int) -> Block:
@@ -134,7 +139,7 @@ def vector_vector(node: ast.Binary, lhs: Block, rhs: Block, n: int) -> Block:
                     "matching labels must be unique on one side"
                 )
     is_cmp = node.op in COMPARISON
-    drop = node.op in ARITHMETIC
+    drop = node.op in DROPS_NAME
     labels: list[Labels] = []
     values: list[np.ndarray] = []
     masks: list[np.ndarray] = []

@@ -14,10 +14,10 @@ import numpy as np
 
 from weir.promql import ast
 from weir.promql.errors import BadDataError
-from weir.promql.evaluator import Budget, Evaluator
+from weir.promql.evaluator import Budget, Evaluator, expect
 from weir.promql.parse import parse, parse_selector
 from weir.promql.source import SeriesSource
-from weir.promql.values import Block, Series, format_time, format_value, sort_rows
+from weir.promql.values import Block, Series, format_time, format_value, format_values, sort_rows
 
 __all__ = ["Engine", "Result", "parse_selector"]
 
@@ -71,7 +71,7 @@ class Engine:
             return Result("string", [t, value])
         if isinstance(value, np.ndarray):
             return Result("scalar", [t, format_value(float(value[0]))])
-        assert isinstance(value, Block)
+        value = expect(value, Block)
         out = []
         for ls, v, m in zip(value.labels, value.v[:, 0].tolist(), value.m[:, 0].tolist()):
             if m:
@@ -92,18 +92,16 @@ class Engine:
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         ev = self._evaluator(steps, start_ms, end_ms, deadline)
         value = ev.eval(node)
-        times = [format_time(int(t)) for t in steps.tolist()]
+        seconds = steps / 1000.0
         if isinstance(value, np.ndarray):
-            values = [format_value(x) for x in value.tolist()]
-            return Result("matrix", [{"metric": {}, "values": [list(p) for p in zip(times, values)]}])
-        assert isinstance(value, Block)
+            points = list(map(list, zip(seconds.tolist(), format_values(value))))
+            return Result("matrix", [{"metric": {}, "values": points}])
         out = []
-        for ls, v, m in zip(*_sorted(value)):
-            idx = np.flatnonzero(m).tolist()
-            if not idx:
+        for ls, v, m in zip(*_sorted(expect(value, Block))):
+            if not m.any():
                 continue
-            vals = v.tolist()
-            out.append({"metric": dict(ls), "values": [[times[i], format_value(vals[i])] for i in idx]})
+            points = list(map(list, zip(seconds[m].tolist(), format_values(v[m]))))
+            out.append({"metric": dict(ls), "values": points})
         return Result("matrix", out)
 
 

@@ -26,6 +26,13 @@ TOO_MANY = (
 )
 
 
+def expect(value, kind: type):
+    """`value`, checked to be of the kind the parser's type check promised."""
+    if not isinstance(value, kind):
+        raise ExecutionError(f"expected a {kind.__name__}, got {type(value).__name__} (an engine bug)")
+    return value
+
+
 class Budget:
     """Samples held for the query, against `max_samples`; and the deadline."""
 
@@ -96,19 +103,18 @@ class Evaluator:
         self.budget.check_time()
         data = self.source.read(sel.matchers, start_ms, end_ms)
         self.budget.load(sum(len(d.t) for d in data))
-        out = [Series(labels_of(d.labels), np.asarray(d.t, dtype=np.int64), np.asarray(d.v, dtype=np.float64)) for d in data]
+        out = [
+            Series(labels_of(d.labels), np.asarray(d.t, dtype=np.int64), np.asarray(d.v, dtype=np.float64))
+            for d in data
+        ]
         out.sort(key=lambda s: s.labels)
         return out
 
     def scalar(self, node: ast.Node) -> np.ndarray:
-        value = self.eval(node)
-        assert isinstance(value, np.ndarray)
-        return value
+        return expect(self.eval(node), np.ndarray)
 
     def block(self, node: ast.Node) -> Block:
-        value = self.eval(node)
-        assert isinstance(value, Block)
-        return value
+        return expect(self.eval(node), Block)
 
     # -- evaluation ---------------------------------------------------------------------------
 
@@ -141,23 +147,21 @@ class Evaluator:
     def selector(self, node: ast.VectorSel, *, ref_at: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
         """The instant vector at each step, and the timestamps of the samples it took."""
         refs = self.ends(node.at, node.offset_ms) if ref_at is None else ref_at
-        series = self.read(node, int(refs.min()) - self.lookback_ms, int(refs.max()))
-        labels, vs, ms, ts = [], [], [], []
-        for s in series:
-            idx = np.searchsorted(s.t, refs, side="right") - 1
-            safe = np.maximum(idx, 0)
-            ok = (idx >= 0) & (s.t[safe] >= refs - self.lookback_ms)
-            if not ok.any():
-                continue
-            labels.append(s.labels)
-            vs.append(s.v[safe])
-            ms.append(ok)
-            ts.append(s.t[safe])
-        if not labels:
+        first, last = int(refs.min()) - self.lookback_ms, int(refs.max())
+        series = self.read(node, first, last)
+        if not series:
             return Block.empty(self.n), np.zeros((0, self.n), dtype=np.int64)
-        block = Block(labels, np.array(vs), np.array(ms, dtype=bool))
+        batch = windows.Batch([s.t for s in series], [s.v for s in series])
+        idx, found = batch.at_or_before(refs)
+        t, v = batch.t[idx], batch.v[idx]
+        ok = found & (t >= refs[None, :] - self.lookback_ms)
+        block = Block([s.labels for s in series], v, ok)
+        keep = ok.any(axis=1)
+        if not keep.all():
+            rows = np.flatnonzero(keep)
+            block, t = block.take(rows), t[rows]
         self.budget.hold(block.samples())
-        return block, np.array(ts)
+        return block, t
 
     def range_series(self, node: ast.Node) -> tuple[list[Series], np.ndarray, int]:
         """A range-vector argument: its series' samples, each step's window end, its range."""
@@ -186,7 +190,7 @@ class Evaluator:
         inner = self.child(sub_steps).eval(node.expr)
         if isinstance(inner, np.ndarray):
             raise BadDataError("subquery is only allowed on instant vector")
-        assert isinstance(inner, Block)
+        inner = expect(inner, Block)
         out = []
         for ls, v, m in zip(inner.labels, inner.v, inner.m):
             if m.any():
@@ -221,8 +225,7 @@ class Evaluator:
             return merge_rows(binary.vector_scalar(node.op, lhs, rhs, False, node.return_bool))
         if isinstance(lhs, np.ndarray) and isinstance(rhs, Block):
             return merge_rows(binary.vector_scalar(node.op, rhs, lhs, True, node.return_bool))
-        assert isinstance(lhs, Block) and isinstance(rhs, Block)
-        return binary.vector_vector(node, lhs, rhs, self.n)
+        return binary.vector_vector(node, expect(lhs, Block), expect(rhs, Block), self.n)
 
     def range_function(self, node: ast.Call) -> Block:
         name = node.name
@@ -230,19 +233,16 @@ class Evaluator:
         args = [self.scalar(a) for i, a in enumerate(node.args) if i != index]
         series, ends, range_ms = self.range_series(node.args[index])
         fn = windows.FUNCTIONS[name]
+        values, oks = self._windows(fn, series, ends, range_ms, args)
         labels: list[Labels] = []
         vs, ms = [], []
-        for s in series:
-            self.budget.check_time()
-            lo, hi = windows.bounds(s.t, ends, range_ms)
-            value, ok = fn(s.t, s.v, lo, hi, ends=ends, range_ms=range_ms, steps=self.steps, args=args)
-            if not ok.any():
-                continue
-            labels.append(s.labels if name == "last_over_time" else drop_name(s.labels))
-            vs.append(value)
-            ms.append(ok)
+        for s, value, ok in zip(series, values, oks):
+            if ok.any():
+                labels.append(s.labels if name == "last_over_time" else drop_name(s.labels))
+                vs.append(value)
+                ms.append(ok)
         if name == "absent_over_time":
-            present = np.array(ms, dtype=bool).any(axis=0) if ms else np.zeros(self.n, dtype=bool)
+            present = np.asarray(np.array(ms, dtype=bool).any(axis=0) if ms else np.zeros(self.n, dtype=bool))
             arg = node.args[0]
             while isinstance(arg, ast.Paren):
                 arg = arg.expr
@@ -254,3 +254,21 @@ class Evaluator:
         self.budget.hold(block.samples())
         return merge_rows(block, strict=True)
 
+    def _windows(self, fn, series: list[Series], ends: np.ndarray, range_ms: int, args: list[np.ndarray]):
+        """`fn` over every (series, step) window: (series × steps) values and presence."""
+        if not series:
+            return np.zeros((0, self.n)), np.zeros((0, self.n), dtype=bool)
+        batch = windows.Batch([s.t for s in series], [s.v for s in series])
+        k = len(series)
+        lo, hi = batch.bounds(ends, range_ms)
+        value, ok = fn(
+            batch.t,
+            batch.v,
+            lo.ravel(),
+            hi.ravel(),
+            ends=np.tile(ends, k),
+            range_ms=range_ms,
+            steps=np.tile(self.steps, k),
+            args=[np.tile(a, k) for a in args],
+        )
+        return value.reshape(k, self.n), ok.reshape(k, self.n)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,7 +25,7 @@ def _sgn(v: np.ndarray) -> np.ndarray:
     return np.where(v < 0, -1.0, np.where(v > 0, 1.0, v))
 
 
-MATH = {
+MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "abs": np.abs,
     "ceil": np.ceil,
     "floor": np.floor,
@@ -109,7 +110,7 @@ def absent_labels(matchers) -> Labels:
 
 
 def absent(block: Block, labels: Labels, n: int) -> Block:
-    present = block.m.any(axis=0) if len(block) else np.zeros(n, dtype=bool)
+    present = np.asarray(block.m.any(axis=0) if len(block) else np.zeros(n, dtype=bool), dtype=bool)
     return Block([labels], np.ones((1, n)), (~present)[None, :])
 
 

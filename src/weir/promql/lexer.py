@@ -139,10 +139,10 @@ def tokenize(s: str) -> list[Token]:
             continue
         if c in _DIGIT or (c == "." and i + 1 < n and s[i + 1] in _DIGIT):
             if not in_braces:
-                end = _scan_duration(s, i)
-                if end is not None:
-                    out.append(Token("duration", s[i:end], i))
-                    i = end
+                dur_end = _scan_duration(s, i)
+                if dur_end is not None:
+                    out.append(Token("duration", s[i:dur_end], i))
+                    i = dur_end
                     continue
                 end, ok = _scan_number(s, i)
                 if not ok:
@@ -184,9 +184,12 @@ def tokenize(s: str) -> list[Token]:
             raise LexError(f"unexpected character after '!': {nxt!r}", i)
         raise LexError(f"unexpected character: {c!r}", i)
     if stack:
-        kind, pos = stack[-1]
-        what = {"(": "unclosed left parenthesis", "[": "unclosed left bracket", "{": "unexpected end of input inside braces"}
-        raise LexError(what[kind], n if kind != "(" else n)
+        unclosed = {
+            "(": "unclosed left parenthesis",
+            "[": "unclosed left bracket",
+            "{": "unexpected end of input inside braces",
+        }
+        raise LexError(unclosed[stack[-1][0]], n)
     return out
 
 

@@ -32,9 +32,7 @@ FUNCTIONS_242 = frozenset(
     "rad rate resets round scalar sgn sin sinh sort sort_desc sqrt stddev_over_time stdvar_over_time "
     "sum_over_time tan tanh time timestamp vector year".split()
 )
-AGGREGATIONS_242 = frozenset(
-    "sum avg count min max group stddev stdvar topk bottomk quantile count_values".split()
-)
+AGGREGATIONS_242 = frozenset("sum avg count min max group stddev stdvar topk bottomk quantile count_values".split())
 # The binding's enums are not hashable: keyed by their `str()`.
 _VT = {
     "ValueType.Scalar": ast.SCALAR,
@@ -274,7 +272,7 @@ def parse_selector(text: str) -> list[Matcher]:
     """The matchers of a series selector (the API's `match[]`); BadDataError for anything else."""
     node = parse(text)
     if not isinstance(node, ast.VectorSel):
-        raise BadDataError(f"{text[:200]!r} is not a series selector (like up{{job=\"api\"}})")
+        raise BadDataError(f'{text[:200]!r} is not a series selector (like up{{job="api"}})')
     if node.offset_ms or node.at is not None:
         raise BadDataError("a series selector takes no offset or @ modifier")
     return node.matchers

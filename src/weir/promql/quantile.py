@@ -46,11 +46,11 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         else:
             merged.append([bound, count])
     top = merged[0][1]
-    for b in merged[1:]:
-        if b[1] > top:
-            top = b[1]
-        elif b[1] < top:
-            b[1] = top
+    for bucket in merged[1:]:
+        if bucket[1] > top:
+            top = bucket[1]
+        elif bucket[1] < top:
+            bucket[1] = top
     if len(merged) < 2:
         return math.nan
     observations = merged[-1][1]

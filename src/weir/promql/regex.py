@@ -5,6 +5,7 @@ same, so patterns are translated first:
 
 - `\\d \\w \\s` (and `\\D \\W \\S`) are ASCII in RE2; Python's are Unicode. Translated to
   explicit ASCII classes (`\\s` is RE2's `[\\t\\n\\f\\r ]`, without `\\v`).
+- `\\x{HHHH}` code points become Python's `\\UHHHHHHHH`.
 - RE2's POSIX classes inside brackets (`[[:alpha:]]`) become ASCII ranges; `\\Q...\\E`
   quoting becomes escaped text; RE2's `\\z` becomes Python's `\\Z`.
 - What RE2 refuses (look-arounds, back-references, atomic groups, possessive quantifiers,
@@ -64,6 +65,7 @@ def translate(pattern: str) -> str:
     i, n = 0, len(pattern)
     in_class = False
     class_start = 0
+    scopes: list[list[str]] = [[]]  # per open group, the inline flags scoped in it so far
     while i < n:
         c = pattern[i]
         if c == "\\":
@@ -91,6 +93,14 @@ def translate(pattern: str) -> str:
                 out.append(re.escape(text))
                 i = n if end < 0 else end + 2
                 continue
+            if e == "x" and pattern.startswith("{", i + 2):
+                end = pattern.find("}", i + 3)
+                digits = pattern[i + 3 : end] if end > 0 else ""
+                if not digits or any(ch not in "0123456789abcdefABCDEF" for ch in digits) or int(digits, 16) > 0x10FFFF:
+                    raise _fail(pattern, f"invalid escape sequence: {pattern[i : end + 1 if end > 0 else n]}")
+                out.append(f"\\U{int(digits, 16):08x}")
+                i = end + 1
+                continue
             if e in "pP":
                 raise _fail(pattern, "Unicode classes (\\p, \\P) are not supported by Weir's regex engine")
             if e.isdigit() and e != "0":
@@ -110,12 +120,12 @@ def translate(pattern: str) -> str:
                 if end > 0:
                     name = pattern[i + 2 : end]
                     negated = name.startswith("^")
-                    body = _POSIX.get(name.lstrip("^"))
-                    if body is None:
+                    posix = _POSIX.get(name.lstrip("^"))
+                    if posix is None:
                         raise _fail(pattern, f"invalid character class range: [:{name}:]")
                     if negated:
                         raise _fail(pattern, "negated POSIX classes are not supported here")
-                    out.append(body)
+                    out.append(posix)
                     i = end + 2
                     continue
             if c == "[":
@@ -154,10 +164,29 @@ def translate(pattern: str) -> str:
                 flags = pattern[i + 2 : j]
                 if flags.startswith("P<"):
                     pass
-                elif any(f not in "imsU-" for f in flags):
+                elif any(f not in "imsU-" for f in flags) or not flags or j >= n:
                     raise _fail(pattern, f"invalid or unsupported Perl syntax: (?{flags}")
                 elif "U" in flags:
                     raise _fail(pattern, "the ungreedy flag (?U) is not supported here")
+                elif pattern[j] == ")":
+                    # RE2's `(?i)` holds to the end of the enclosing group; Python's `re` takes
+                    # such flags only at the very start, so scope them: `(?i:` ... up to the
+                    # next `|` or the group's end, reopened after each `|`.
+                    out.append(f"(?{flags}:")
+                    scopes[-1].append(flags)
+                    i = j + 1
+                    continue
+            scopes.append([])
+        elif c == ")":
+            out.append(")" * len(scopes[-1]) if scopes else "")
+            if len(scopes) > 1:
+                scopes.pop()
+        elif c == "|":
+            out.append(")" * len(scopes[-1]))
+            out.append("|")
+            out.extend(f"(?{f}:" for f in scopes[-1])
+            i += 1
+            continue
         if c in "*+?}" and i + 1 < n and pattern[i + 1] == "+" and out and out[-1] not in "\\":
             out.append(c)
             raise _fail(pattern, f"invalid nested repetition operator: {c}+")
@@ -165,6 +194,7 @@ def translate(pattern: str) -> str:
         i += 1
     if in_class:
         raise _fail(pattern, "missing closing ]")
+    out.append(")" * len(scopes[-1]))
     return "".join(out)
 
 

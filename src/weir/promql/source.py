@@ -47,8 +47,7 @@ class Matcher:
             return value == self.value
         if self.op == "!=":
             return value != self.value
-        assert self._re is not None
-        hit = self._re.fullmatch(value) is not None
+        hit = self._re is not None and self._re.fullmatch(value) is not None
         return hit if self.op == "=~" else not hit
 
     def __str__(self) -> str:

@@ -158,6 +158,28 @@ def format_value(x: float) -> str:
     return r
 
 
+def format_values(values: np.ndarray) -> list[str]:
+    """`format_value` of every element, fast: Python's `repr` is already the shortest
+    round-trip form; only whole numbers (`1.0` → `1`), exponent forms and non-finite values
+    need rewriting, and whole numbers go through `int` in bulk."""
+    out = list(map(repr, values.tolist()))
+    if not len(values):
+        return out
+    size = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        special = (
+            ~np.isfinite(values) | (size >= 1e16) | ((size < 1e-4) & (values != 0)) | np.signbit(values) & (values == 0)
+        )
+        whole = ~special & (values == np.trunc(values))
+    for i in np.flatnonzero(special).tolist():
+        out[i] = format_value(float(values[i]))
+    idx = np.flatnonzero(whole)
+    if len(idx):
+        for i, s in zip(idx.tolist(), map(str, values[idx].astype(np.int64).tolist())):
+            out[i] = s
+    return out
+
+
 def format_time(ms: int) -> float:
     """Timestamps are float seconds in the API (Prometheus writes at most 3 decimals)."""
     return ms / 1000.0

@@ -8,10 +8,9 @@ computed for every step at once:
 - count, last, present, changes, resets, irate/idelta and the counter-reset corrections of
   rate/increase from prefix counts and sums, exact;
 - min/max from a sparse table (NaN only when the whole window is NaN, as Prometheus);
-- sum/avg from prefix sums of the finite values (non-finite ones counted apart, so Inf and
-  NaN come out as Prometheus' Kahan loop gives them). Prometheus sums each window with
-  Kahan-Neumaier compensation; a prefix-sum difference is off by about 1e-16 of the
-  running total, negligible unless a window's sum nearly cancels out;
+- sum/avg from double-double prefix sums of the finite values (see `Sums`: as accurate as
+  the Kahan-Neumaier loop Prometheus runs per window), non-finite values counted apart so
+  Inf and NaN come out as Prometheus gives them;
 - the rest (deriv, predict_linear, stddev/stdvar, quantile, holt_winters) run Prometheus'
   sequential algorithm per window in Python floats, which give the same bits as Go's.
 """
@@ -36,22 +35,77 @@ def bounds(t: np.ndarray, ends: np.ndarray, range_ms: int) -> tuple[np.ndarray, 
     return lo, hi
 
 
+class Batch:
+    """Many series end to end, so that one numpy call covers every window of every series.
+
+    Window bounds are found per series (a binary search in a small, cache-friendly array)
+    and shifted to the concatenation. Windows never cross from one series into the next,
+    so the functions below work on the concatenation unchanged (pair-based ones only pair
+    samples inside a window).
+    """
+
+    def __init__(self, ts: list[np.ndarray], vs: list[np.ndarray]) -> None:
+        self.ts = ts
+        self.t = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
+        self.v = np.concatenate(vs) if vs else np.zeros(0)
+        lengths = np.array([len(x) for x in ts], dtype=np.int64)
+        self.starts = np.zeros(len(ts), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=self.starts[1:])
+
+    def _search(self, times: np.ndarray, side: str) -> np.ndarray:
+        out = np.empty((len(self.ts), len(times)), dtype=np.int64)
+        for i, t in enumerate(self.ts):
+            out[i] = np.searchsorted(t, times, side=side)  # type: ignore[call-overload]
+        out += self.starts[:, None]
+        return out
+
+    def bounds(self, ends: np.ndarray, range_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """(series × steps) index of each window's first sample and one past its last."""
+        return self._search(ends - range_ms, "left"), self._search(ends, "right")
+
+    def at_or_before(self, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(series × steps) index of the last sample at or before each time, and where one exists."""
+        idx = self._search(refs, "right") - 1
+        return np.maximum(idx, 0), idx >= self.starts[:, None]
+
+
 def _prefix(x: np.ndarray) -> np.ndarray:
     out = np.zeros(len(x) + 1, dtype=x.dtype if x.dtype.kind == "f" else np.int64)
     np.cumsum(x, out=out[1:])
     return out
 
 
-def _pairs_prefix(flags: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """P[k] = sum over 1 <= i < k of flags[i] (times weights[i]): pairs (i-1, i) inside a window
-    [lo, hi) are those with lo < i < hi, i.e. P[hi] - P[lo + 1]."""
+class Sums:
+    """Prefix sums as double-doubles: `p` the float running sums, `e` the running sum of the
+    rounding error of each addition (exact, by TwoSum). A window's sum (p[b] - p[a]) + (e[b] -
+    e[a]) is then off by a few ulps of the window's own sum plus about 1e-32 of the running
+    total: as accurate as Prometheus' Kahan loop over the window unless the window's sum is
+    some 1e16 times smaller than the values before it."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        p = np.zeros(len(x) + 1)
+        np.cumsum(x, out=p[1:])
+        a, s = p[:-1], p[1:]
+        with np.errstate(invalid="ignore", over="ignore"):
+            bb = s - a
+            err = (a - (s - bb)) + (x - bb)
+        if len(x) and not np.isfinite(p[-1]):  # an overflow: its "errors" are not numbers
+            err = np.where(np.isfinite(err), err, 0.0)
+        e = np.zeros(len(x) + 1)
+        np.cumsum(err, out=e[1:])
+        self.p, self.e = p, e
+
+    def window(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return (self.p[b] - self.p[a]) + (self.e[b] - self.e[a])
+
+
+def _pairs(flags: np.ndarray, lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The sum over the pairs (i-1, i) inside each window [lo, hi), i.e. lo < i < hi, of
+    flags[i] (times weights[i])."""
     x = flags.astype(np.float64) if weights is None else np.where(flags, weights, 0.0)
     x[0] = 0.0
-    return _prefix(x)
-
-
-def _window_pairs(p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return p[hi] - p[np.minimum(lo + 1, hi)]
+    return Sums(x).window(np.minimum(lo + 1, hi), hi)
 
 
 def count_over_time(t, v, lo, hi, **_) -> Out:
@@ -71,7 +125,10 @@ def last_over_time(t, v, lo, hi, **_) -> Out:
 
 def _sum_parts(v: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     finite = np.isfinite(v)
-    s = _prefix(np.where(finite, v, 0.0))[hi] - _prefix(np.where(finite, v, 0.0))[lo]
+    if finite.all():
+        zero = np.zeros(len(lo), dtype=np.int64)
+        return Sums(v).window(lo, hi), zero, zero, zero
+    s = Sums(np.where(finite, v, 0.0)).window(lo, hi)
     pinf = _prefix(v == np.inf)
     ninf = _prefix(v == -np.inf)
     nan = _prefix(np.isnan(v))
@@ -98,26 +155,39 @@ def avg_over_time(t, v, lo, hi, **_) -> Out:
 
 
 def _sparse(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, op) -> np.ndarray:
+    """`op` (fmax or fmin) over each window [lo, hi).
+
+    Windows that do not overlap (a step at least the range) take one `reduceat` pass. Else
+    a sparse table: level j holds op over runs of 2**j samples, and a window of length L is
+    op of two (overlapping) runs of 2**floor(log2 L); levels are built one from the last and
+    dropped once their windows are answered, so memory stays at two copies of the samples.
+    """
     ok = hi > lo
-    if not len(v):
-        return np.zeros(len(lo))
-    span = np.where(ok, hi - lo, 1)
-    levels = [v]
-    width = 1
-    longest = int(span.max())
-    while width * 2 <= longest:
-        prev = levels[-1]
-        levels.append(op(prev[:-width], prev[width:]))
-        width *= 2
+    out = np.zeros(len(lo))
+    if not len(v) or not ok.any():
+        return out
+    a, b = lo[ok], hi[ok]
+    if (a[1:] >= b[:-1]).all():
+        bounds = np.empty(2 * len(a), dtype=np.intp)
+        bounds[0::2], bounds[1::2] = a, b
+        padded = np.append(v, v[-1:])  # reduceat needs every index inside the array
+        out[ok] = op.reduceat(padded, bounds)[0::2]
+        return out
+    span = b - a
     k = np.floor(np.log2(span)).astype(np.intp)
-    out = np.empty(len(lo))
-    safe_lo = np.where(ok, lo, 0)
-    for level in np.unique(k):
+    answer = np.empty(len(a))
+    table, width, level = v, 1, 0
+    top = int(k.max())
+    while True:
         sel = k == level
-        table = levels[level]
-        a = safe_lo[sel]
-        b = np.where(ok[sel], hi[sel], 1) - (1 << int(level))
-        out[sel] = op(table[a], table[b])
+        if sel.any():
+            answer[sel] = op(table[a[sel]], table[b[sel] - width])
+        if level == top:
+            break
+        table = op(table[:-width], table[width:])
+        width *= 2
+        level += 1
+    out[ok] = answer
     return out
 
 
@@ -135,7 +205,7 @@ def changes(t, v, lo, hi, **_) -> Out:
     flags = np.zeros(len(v), dtype=bool)
     a, b = v[:-1], v[1:]
     flags[1:] = (a != b) & ~(np.isnan(a) & np.isnan(b))
-    return _window_pairs(_pairs_prefix(flags), lo, hi), hi > lo
+    return _pairs(flags, lo, hi), hi > lo
 
 
 def resets(t, v, lo, hi, **_) -> Out:
@@ -143,7 +213,7 @@ def resets(t, v, lo, hi, **_) -> Out:
         return np.zeros(len(lo)), hi > lo
     flags = np.zeros(len(v), dtype=bool)
     flags[1:] = v[1:] < v[:-1]
-    return _window_pairs(_pairs_prefix(flags), lo, hi), hi > lo
+    return _pairs(flags, lo, hi), hi > lo
 
 
 def _instant(t, v, lo, hi, is_rate: bool) -> Out:
@@ -183,7 +253,7 @@ def _extrapolated(t, v, lo, hi, ends, range_ms, is_counter: bool, is_rate: bool)
         flags[1:] = v[1:] < v[:-1]
         weights = np.zeros(len(v))
         weights[1:] = v[:-1]
-        result = result + _window_pairs(_pairs_prefix(flags, weights), lo, hi)
+        result = result + _pairs(flags, lo, hi, weights)
     range_start = ends - range_ms
     t0, t1 = t[first], t[last]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
