@@ -33,7 +33,7 @@ _ALWAYS_OPEN = frozenset({"/health"})
 _OPEN_READS = frozenset({"/", "/ui"})
 _OPEN_READ_PREFIX = "/ui/"
 # POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
-# parameters as a form POST (Grafana's default). `weir.http.prometheus_routes` serves them.
+# parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
 READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
 
 

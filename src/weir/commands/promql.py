@@ -24,7 +24,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from weir.client import ApiError, Client
+from weir.commands.client import ApiError, Client
 from weir.metrics import limits
 from weir.metrics.series import canonical_key
 from weir.metrics.timeutil import NS, ns_to_rfc3339, parse_time
