@@ -111,6 +111,10 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
     register_formats(app, services)
 
+    from weir.http.remote_routes import register as register_remote
+
+    register_remote(app, services)
+
     @app.exception_handler(WeirError)
     def weir_error(exc: WeirError):
         if exc.status >= 500:

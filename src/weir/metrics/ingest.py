@@ -60,12 +60,17 @@ class IngestService:
         points, rejected = decode_points(body)
         return self.ingest_points(points, rejected)
 
-    def ingest_points(self, points: list[WirePoint | None], rejected: list[Rejected]) -> IngestResult:
+    def ingest_points(
+        self, points: list[WirePoint | None], rejected: list[Rejected], *, now_ns: int | None = None
+    ) -> IngestResult:
         """Validate and store decoded points; every wire format ends here.
 
         `points[i]` is None where a decoder already rejected point i (listed in `rejected`).
+        `now_ns` is the instant the time bounds are measured from (`time_bounds`), for a
+        caller that checked the points against them first (remote write refuses a series
+        whole rather than store part of it); by default, the clock's now.
         """
-        batch = self._validate(points, rejected)
+        batch = self._validate(points, rejected, now_ns)
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
         self.store.append(batch)
@@ -80,9 +85,13 @@ class IngestService:
         except Exception:  # a listener's failure never fails the ingest that is already stored
             log.exception("ingest listener failed")
 
-    def _validate(self, points: list, rejected: list[Rejected]) -> PointBatch:
-        now = int(self.clock() * NS)
-        oldest, newest = now - self.retention_ns, now + limits.MAX_FUTURE_SECONDS * NS
+    def time_bounds(self, now_ns: int) -> tuple[int, int]:
+        """The oldest and newest instants (ns) a point ingested at `now_ns` may have."""
+        return now_ns - self.retention_ns, now_ns + limits.MAX_FUTURE_SECONDS * NS
+
+    def _validate(self, points: list, rejected: list[Rejected], now_ns: int | None = None) -> PointBatch:
+        now = int(self.clock() * NS) if now_ns is None else now_ns
+        oldest, newest = self.time_bounds(now)
         epoch = getattr(self.store, "series_epoch", 0)
         if epoch != self._epoch:  # the store forgot series (retention, a failed write)
             self._series.clear()
@@ -109,7 +118,7 @@ class IngestService:
             else:
                 ns = datetime_to_ns(ts)
             if ns < oldest or ns > newest:
-                rejected.append(Rejected(i, self._time_error(ns, oldest, newest)))
+                rejected.append(Rejected(i, self.time_error(ns, oldest, newest)))
                 continue
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
             s = cache.get(key)
@@ -174,7 +183,7 @@ class IngestService:
         return known
 
     @staticmethod
-    def _time_error(ns: int, oldest: int, newest: int) -> str:
+    def time_error(ns: int, oldest: int, newest: int) -> str:
         if ns < oldest:
             return (
                 f"timestamp: {_show(ns)} is older than the retention period "
