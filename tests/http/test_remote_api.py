@@ -41,7 +41,7 @@ def response_series(data: bytes) -> list[dict]:
     out = []
     for _, _, result in pb.fields(data):
         d = rw.Decoder().decode_v1(result)  # QueryResult.timeseries is field 1, as WriteRequest's
-        out.append({e.text: list(zip(t, v)) for e, t, v in zip(d.series, d.times, d.values)})
+        out.append({e.text: d.samples_of(k) for k, e in enumerate(d.series)})
     return out
 
 

@@ -48,4 +48,4 @@ def test_remote_write_then_read_through_the_handler(lambda_env):
     [(_, _, result)] = list(pb.fields(data))
     got = rw.Decoder().decode_v1(result)
     assert [e.text for e in got.series] == ['lambda_rw_temp{room="Küche/1 OG"}']
-    assert list(zip(got.times[0], got.values[0])) == [(NOW_MS, 19.5), (NOW_MS + 15_000, 20.0)]
+    assert got.samples_of(0) == [(NOW_MS, 19.5), (NOW_MS + 15_000, 20.0)]

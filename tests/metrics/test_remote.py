@@ -128,3 +128,14 @@ def test_read_selects_with_matchers_and_is_bounded(store, ingest):
 def test_points_within_one_millisecond_keep_the_last():
     assert _to_ms([1_000_000, 1_500_000, 2_000_000], [1.0, 2.0, 3.0]) == ([1, 2], [2.0, 3.0])
     assert _to_ms([1_000_000, 2_000_000], [1.0, 2.0]) == ([1, 2], [1.0, 2.0])
+
+
+def test_a_nan_or_infinity_drops_its_series_whole(store, ingest):
+    svc = RemoteWriteService(ingest)
+    body = enc.write_request_v1([({"__name__": "v", "s": "nan"}, [(NOW_MS, 1.0), (NOW_MS + 1, float("nan"))]),
+                                 ({"__name__": "v", "s": "inf"}, [(NOW_MS, float("-inf"))]),
+                                 ({"__name__": "v", "s": "ok"}, [(NOW_MS, 2.0)])])
+    out = svc.write(body, rw.V1)
+    assert (out.written, [r.index for r in out.dropped], out.dropped_samples) == (1, [0, 1], 3)
+    assert all("finite numbers only" in r.error for r in out.dropped)
+    assert points(store, "v") == {'v{s="ok"}': [(NOW_MS, 2.0)]}

@@ -79,6 +79,65 @@ class IngestService:
         rejected.sort(key=lambda r: r.index)
         return IngestResult(len(batch), rejected)
 
+    def ingest_columns(
+        self, templates: list[WirePoint], counts: list[int], timestamps: list[int], values: list[float], *,
+        now_ns: int | None = None,
+    ) -> IngestResult:
+        """`ingest_points` for points that come series by series (remote write), in columns.
+
+        Series k is named by `templates[k]` (its name, type, unit and dimensions; its value
+        and timestamp are ignored) and has the next `counts[k]` of `timestamps` (ns) and
+        `values`. The clean case (every instant within bounds, every value finite, every
+        series valid) costs one cache lookup per series instead of one per point; anything
+        else is handed to `ingest_points` as points, so the answer is the same as theirs
+        (point indexes count across all series, in order).
+        """
+        now = int(self.clock() * NS) if now_ns is None else now_ns
+        oldest, newest = self.time_bounds(now)
+        self._sync_epoch()
+        total = sum(values)
+        clean = bool(timestamps) and oldest <= min(timestamps) and max(timestamps) <= newest and total - total == 0.0
+        sids: list[int] = []
+        fresh: dict[int, Series] = {}
+        resolved: list[tuple] = []
+        cache = self._series
+        for p, n in zip(templates, counts):
+            if not clean:
+                break
+            key = (p.name, p.type, p.unit, bytes(p.dimensions))
+            s = cache.get(key)
+            if s is None:
+                try:
+                    s = self._resolve(key, p, fresh)
+                except InvalidInputError:
+                    clean = False
+                    break
+                resolved.append(key)
+            sids += [s.id] * n
+        if not clean:
+            for key in resolved:  # not stored: `ingest_points` must see them as new again
+                cache.pop(key, None)
+            return self._as_points(templates, counts, timestamps, values, now)
+        batch = PointBatch(sids, list(timestamps), list(values), list(fresh.values()))
+        self.store.append(batch)
+        if self.listener is not None:
+            after_durable(lambda: self._tell(batch))
+        return IngestResult(len(batch), [])
+
+    def _as_points(self, templates, counts, timestamps, values, now: int) -> IngestResult:
+        points: list[WirePoint | None] = []
+        rejected: list[Rejected] = []
+        i = 0
+        for p, n in zip(templates, counts):
+            for t, v in zip(timestamps[i:i + n], values[i:i + n]):
+                if v - v == 0.0:
+                    points.append(WirePoint(p.name, v, t, p.type, p.unit, p.dimensions))
+                else:
+                    rejected.append(Rejected(len(points), f"value: {v} is not stored; Weir stores finite numbers only"))
+                    points.append(None)
+            i += n
+        return self.ingest_points(points, rejected, now_ns=now)
+
     def _tell(self, batch: PointBatch) -> None:
         try:
             cast(IngestListener, self.listener)(batch)  # ingest_points schedules this only with a listener
@@ -92,10 +151,7 @@ class IngestService:
     def _validate(self, points: list, rejected: list[Rejected], now_ns: int | None = None) -> PointBatch:
         now = int(self.clock() * NS) if now_ns is None else now_ns
         oldest, newest = self.time_bounds(now)
-        epoch = getattr(self.store, "series_epoch", 0)
-        if epoch != self._epoch:  # the store forgot series (retention, a failed write)
-            self._series.clear()
-            self._epoch = epoch
+        self._sync_epoch()
         if not rejected:
             fast = self._validate_known(points, oldest, newest)
             if fast is not None:
@@ -133,6 +189,12 @@ class IngestService:
             add_val(p.value)
         batch.new_series = list(fresh.values())
         return batch
+
+    def _sync_epoch(self) -> None:
+        epoch = getattr(self.store, "series_epoch", 0)
+        if epoch != self._epoch:  # the store forgot series (retention, a failed write)
+            self._series.clear()
+            self._epoch = epoch
 
     def _validate_known(self, points: list[WirePoint], oldest: int, newest: int) -> PointBatch | None:
         """The common case in columns: integer timestamps in range, known series.

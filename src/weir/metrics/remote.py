@@ -24,10 +24,13 @@ their points are read (`read`), bounded by `MAX_READ_SAMPLES`.
 
 from __future__ import annotations
 
+import bisect
+import struct
 from dataclasses import dataclass, field
+from typing import cast
 
 from weir.errors import InvalidInputError
-from weir.metrics.model import Rejected, WirePoint
+from weir.metrics.model import MetricType, Rejected
 from weir.metrics.series import canonical_key, series_id
 from weir.metrics.timeutil import NS
 from weir.wire import remote_read as rr
@@ -59,65 +62,96 @@ class WriteOutcome:
 class RemoteWriteService:
     def __init__(self, ingest) -> None:
         self.ingest = ingest
-        self.decoder = rw.Decoder()
+        self.decoder = rw.Decoder(resolve=self._resolve)
 
     def write(self, data: bytes, version: str) -> WriteOutcome:
         d = self.decoder.decode(data, version)
-        out = WriteOutcome(exemplars=d.exemplars, histograms=d.histograms, stale=d.stale, samples=d.samples)
+        out = WriteOutcome(exemplars=d.exemplars, histograms=d.histograms, samples=d.samples)
         dropped = [Rejected(i, reason) for i, reason in d.dropped]
         now = int(self.ingest.clock() * NS)
         oldest, newest = self.ingest.time_bounds(now)
-        points: list[WirePoint | None] = []
-        offsets: list[int] = []
-        kept: list[int] = []
-        zeros = 0
-        for k, entry in enumerate(d.series):
-            times = d.times[k]
-            lo, hi = min(times) * MS, max(times) * MS
-            if lo < oldest or hi > newest:
-                bad = lo if lo < oldest else hi
-                dropped.append(Rejected(d.index[k], f"{entry.text[:300]}: {self.ingest.time_error(bad, oldest, newest)}"))
-                continue
-            if not entry.resolved:
-                self._resolve(entry)
-            name, mtype, unit, raw = entry.name, entry.type, entry.unit, entry.raw
-            offsets.append(len(points))
-            kept.append(k)
-            start = d.starts[k]
-            if start and mtype == "counter" and start != entry.start and oldest <= start * MS < lo:
-                points.append(WirePoint(name, 0.0, start * MS, mtype, unit, raw))
-                zeros += 1
-            points += [WirePoint(name, v, t * MS, mtype, unit, raw) for v, t in zip(d.values[k], times)]
-        if points:
-            result = self.ingest.ingest_points(points, [], now_ns=now)
-            out.written = result.accepted - zeros
-            if result.rejected:  # not expected after the checks above; reported per series all the same
-                dropped += self._rejected_series(result.rejected, offsets, kept, d)
-            for k in kept:
-                if d.starts[k]:
-                    d.series[k].start = d.starts[k]
+        cols = _Columns(list(range(len(d.series))), d.counts, d.times, d.values)
+        total = sum(d.values)
+        if d.values and not (oldest <= d.tmin and d.tmax <= newest and total - total == 0.0 and not d.starts):
+            cols = self._checked(d, oldest, newest, dropped, out)  # some series need a look
+        if cols.values:
+            templates = [d.series[k].point for k in cols.kept]
+            result = self.ingest.ingest_columns(templates, cols.counts, cols.times, cols.values, now_ns=now)
+            out.written = result.accepted - cols.zeros
+            if result.rejected:  # not expected after the checks; reported per series all the same
+                dropped += _rejected_series(result.rejected, cols, d)
+            for k, start in d.starts.items():
+                d.series[k].start = start
         dropped.sort(key=lambda r: r.index)
         out.dropped = dropped
-        out.dropped_samples = d.samples - out.written - d.stale
+        out.dropped_samples = d.samples - out.written - out.stale
         return out
+
+    def _checked(self, d: rw.Decoded, oldest: int, newest: int, dropped: list[Rejected], out: WriteOutcome):
+        """Series by series: staleness markers skipped, a series with another non-finite value
+        or an instant out of bounds dropped whole, a zero written at a counter's start."""
+        cols = _Columns([], [], [], [])
+        a = 0
+        for k, entry in enumerate(d.series):
+            b = a + d.counts[k]
+            times, vals = d.times[a:b], d.values[a:b]
+            a = b
+            total = sum(vals)
+            if total - total != 0.0:
+                pairs = [(t, v) for t, v in zip(times, vals) if not _stale(v)]
+                out.stale += len(times) - len(pairs)
+                bad = next(((t, v) for t, v in pairs if v - v != 0.0), None)
+                if bad is not None:
+                    dropped.append(Rejected(d.index[k], f"{entry.text}: value {bad[1]} at {bad[0] // MS} ms is not "
+                                                        f"stored; Weir stores finite numbers only"))
+                    continue
+                if not pairs:
+                    continue
+                times, vals = [t for t, _ in pairs], [v for _, v in pairs]
+            lo, hi = min(times), max(times)
+            if lo < oldest or hi > newest:
+                bad_ns = lo if lo < oldest else hi
+                dropped.append(Rejected(d.index[k], f"{entry.text}: {self.ingest.time_error(bad_ns, oldest, newest)}"))
+                continue
+            start = d.starts.get(k, 0) * MS
+            if start and entry.type == "counter" and d.starts[k] != entry.start and oldest <= start < lo:
+                times, vals = [start, *times], [0.0, *vals]
+                cols.zeros += 1
+            cols.kept.append(k)
+            cols.counts.append(len(times))
+            cols.times += times
+            cols.values += vals
+        return cols
 
     def _resolve(self, entry: rw.Labels) -> None:
         """A label set seen for the first time: a stored series keeps its type and unit."""
-        if entry.error is None:
-            known = self.ingest.store.get_series(series_id(canonical_key(entry.name, entry.dims)))
-            if known is not None:
-                entry.type, entry.unit = known.type, known.unit
-        entry.resolved = True
+        known = self.ingest.store.get_series(series_id(canonical_key(entry.name, entry.dims)))
+        if known is not None:
+            entry.type, entry.unit = cast(MetricType, known.type), known.unit
 
-    @staticmethod
-    def _rejected_series(rejected: list[Rejected], offsets: list[int], kept: list[int], d) -> list[Rejected]:
-        import bisect
 
-        seen: dict[int, Rejected] = {}
-        for r in rejected:
-            k = kept[bisect.bisect_right(offsets, r.index) - 1]
-            seen.setdefault(k, Rejected(d.index[k], f"{d.series[k].text[:300]}: {r.error}"))
-        return list(seen.values())
+@dataclass
+class _Columns:
+    kept: list[int]  # positions in Decoded.series
+    counts: list[int]
+    times: list[int]
+    values: list[float]
+    zeros: int = 0
+
+
+def _stale(v: float) -> bool:
+    return v != v and struct.unpack("<Q", struct.pack("<d", v))[0] == rw.STALE_NAN
+
+
+def _rejected_series(rejected: list[Rejected], cols: _Columns, d: rw.Decoded) -> list[Rejected]:
+    offsets = [0]
+    for n in cols.counts[:-1]:
+        offsets.append(offsets[-1] + n)
+    seen: dict[int, Rejected] = {}
+    for r in rejected:
+        k = cols.kept[bisect.bisect_right(offsets, r.index) - 1]
+        seen.setdefault(k, Rejected(d.index[k], f"{d.series[k].text}: {r.error}"))
+    return list(seen.values())
 
 
 class ReadLimitError(InvalidInputError):

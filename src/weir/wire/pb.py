@@ -57,6 +57,13 @@ def int64(value: int) -> int:
 def fields(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, object]]:
     """(field number, wire type, value) of each field in data[start:end]: an int for VARINT,
     I64 and I32 (raw bits), the bytes for LEN."""
+    for num, wt, a, b in spans(data, start, end):
+        yield num, wt, (data[a:b] if wt == LEN else a)
+
+
+def spans(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, int, int]]:
+    """`fields` without copying: (number, wire type, a, b) where a LEN value is data[a:b];
+    for the other wire types `a` is the value (as `fields` gives it) and `b` is unused."""
     pos = start
     end = len(data) if end is None else end
     while pos < end:
@@ -64,27 +71,23 @@ def fields(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tupl
         num, wt = key >> 3, key & 7
         if num == 0:
             raise MalformedError("malformed protobuf: field number 0")
-        if wt == VARINT:
-            value, pos = varint(data, pos)
-            if pos > end:
-                raise MalformedError("malformed protobuf: truncated varint")
-            yield num, wt, value
-        elif wt == LEN:
+        if wt == LEN:
             n, pos = varint(data, pos)
             if pos + n > end:
                 raise MalformedError("malformed protobuf: a length-delimited field runs past the end of its message")
-            yield num, wt, data[pos:pos + n]
+            yield num, wt, pos, pos + n
             pos += n
-        elif wt == I64:
-            if pos + 8 > end:
-                raise MalformedError("malformed protobuf: truncated 64-bit field")
-            yield num, wt, int.from_bytes(data[pos:pos + 8], "little")
-            pos += 8
-        elif wt == I32:
-            if pos + 4 > end:
-                raise MalformedError("malformed protobuf: truncated 32-bit field")
-            yield num, wt, int.from_bytes(data[pos:pos + 4], "little")
-            pos += 4
+        elif wt == VARINT:
+            value, pos = varint(data, pos)
+            if pos > end:
+                raise MalformedError("malformed protobuf: truncated varint")
+            yield num, wt, value, 0
+        elif wt == I64 or wt == I32:
+            size = 8 if wt == I64 else 4
+            if pos + size > end:
+                raise MalformedError("malformed protobuf: truncated fixed-width field")
+            yield num, wt, int.from_bytes(data[pos:pos + size], "little"), 0
+            pos += size
         else:
             raise MalformedError(f"malformed protobuf: wire type {wt} (field {num}) is not valid here")
 

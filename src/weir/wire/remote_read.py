@@ -44,11 +44,13 @@ class Matcher:
         self._re = None
         if op in ("=~", "!~"):
             if len(value) > MAX_REGEX_LENGTH:
-                raise InvalidInputError(f"the regular expression for {name!r} is longer than {MAX_REGEX_LENGTH} characters")
+                raise InvalidInputError(
+                    f"the regular expression for {name!r} is longer than {MAX_REGEX_LENGTH} characters")
             try:
                 self._re = re.compile(value)
             except (re.error, RecursionError, OverflowError) as exc:
-                raise InvalidInputError(f"matcher {name}{op}{value[:100]!r}: not a valid regular expression ({exc})") from None
+                raise InvalidInputError(
+                    f"matcher {name}{op}{value[:100]!r}: not a valid regular expression ({exc})") from None
 
     def matches(self, value: str) -> bool:
         op = self.op

@@ -27,24 +27,27 @@ Prometheus writes when a series disappears) is a signal, not a value: it is skip
 counted, not refused. Exemplars are skipped and counted.
 
 Speed: a sender resends the same series every interval, so a series' label bytes (1.0) or
-resolved label strings (2.0) key a cache of what they mean. Samples are read in runs: a run
-of samples each encoded the usual way (a non-zero value and a millisecond timestamp of six
-varint bytes: 18 bytes a sample) is found by one regular expression and unpacked by `struct`;
+resolved label strings (2.0) key a cache of what they mean (its name, dimensions as the JSON
+`WirePoint` carries, type). Samples are read in runs: a run of samples each encoded the usual
+way (a non-zero value and a millisecond timestamp of six varint bytes: 18 bytes a sample) is
+found by one regular expression and unpacked by `struct`, and becomes `WirePoint`s at once;
 anything else takes the field-by-field path, which is the reference (the tests check that
-both agree).
+both agree). What needs a look per series (a NaN, a time out of bounds, a start timestamp) is
+found over the whole request first and left to `weir.metrics.remote`.
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 
 import msgspec
 
-from weir.errors import InvalidInputError
+from weir.errors import InvalidInputError, PayloadTooLargeError
 from weir.metrics import limits
-from weir.metrics.formats import PointCounter
 from weir.metrics.formats import prometheus as prom
+from weir.metrics.model import MetricType, WirePoint
 from weir.metrics.series import canonical_key, check_dimensions, check_name
 from weir.wire import pb
 
@@ -55,21 +58,20 @@ STALE_NAN = 0x7FF0000000000002  # Prometheus' staleness marker
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 _CACHE_LIMIT = 200_000
 _RUN = re.compile(rb"(?:\x12\x10\x09.{8}\x10[\x80-\xff]{5}[\x00-\x7f])+", re.S)
-_REC = struct.Struct("<3xd1x6s")
-_NAN_BITS = struct.Struct("<Q")
+MS = 1_000_000  # ns per ms
 _encode = msgspec.json.encode
 
 
 class Labels:
     """What one label set means to Weir, worked out once and cached."""
 
-    __slots__ = ("name", "dims", "raw", "type", "unit", "text", "error", "start", "resolved")
+    __slots__ = ("name", "dims", "raw", "type", "unit", "text", "error", "start", "point")
 
     def __init__(self, labels: dict[str, str], error: str | None, mtype: str | None, unit: str | None) -> None:
         name = labels.pop("__name__", "")
         self.name = name
         self.dims = {k: v for k, v in labels.items() if v != ""}
-        self.text = canonical_key(name, self.dims) or "{}"
+        self.text = canonical_key(name, self.dims)[:300] or "{}"
         self.error = error
         if error is None:
             if not name:
@@ -81,15 +83,13 @@ class Labels:
                 except InvalidInputError as exc:
                     self.error = exc.message
         self.raw = msgspec.Raw(_encode(self.dims))
-        self.type = series_type(name, mtype)
+        self.type: MetricType = series_type(name, mtype)
         self.unit = unit if unit and len(unit) <= limits.MAX_UNIT_LENGTH else None
-        # Set by `weir.metrics.remote`: the last start (created) timestamp a zero was written
-        # for, and whether type and unit were matched to the stored series yet.
-        self.start = 0
-        self.resolved = False
+        self.start = 0  # the last start (created) timestamp a zero was written for (weir.metrics.remote)
+        self.point = WirePoint(name, 0.0, None, self.type, self.unit, self.raw)  # names the series to ingest
 
 
-def series_type(name: str, mtype: str | None) -> str:
+def series_type(name: str, mtype: str | None) -> MetricType:
     """Weir's type for a series named `name` whose family has Prometheus type `mtype`."""
     if mtype is None or mtype == "unknown":
         return "counter" if name.endswith(_COUNTER_SUFFIXES) else "gauge"
@@ -101,32 +101,47 @@ def series_type(name: str, mtype: str | None) -> str:
 
 
 class Decoded:
-    """The series of one request that carry samples, with what was refused or skipped.
+    """The series of one request that carry samples, in columns, with what was refused or skipped.
 
-    `series[k]`, `values[k]`, `times[k]` (ms) and `starts[k]` (start timestamp in ms, 0 for
-    none) describe the k-th; `index[k]` is its position among the request's timeseries.
-    `dropped` lists (position, reason) for series refused whole.
+    Series k is `series[k]`, at position `index[k]` among the request's timeseries, with
+    `counts[k]` samples: the next ones of `times` (ns) and `values` (NaN payloads intact).
+    `starts` maps k to its start (created) timestamp in ms, where one was sent. `tmin` and
+    `tmax` bound every timestamp (ns). `dropped` lists (position, reason) for series refused
+    whole.
     """
 
-    __slots__ = ("series", "values", "times", "starts", "index", "dropped", "samples", "exemplars",
-                 "histograms", "stale", "metadata")
+    __slots__ = ("series", "index", "counts", "times", "values", "starts", "tmin", "tmax", "dropped",
+                 "samples", "exemplars", "histograms", "metadata")
 
     def __init__(self) -> None:
         self.series: list[Labels] = []
-        self.values: list[list[float]] = []
-        self.times: list[list[int]] = []
-        self.starts: list[int] = []
         self.index: list[int] = []
+        self.counts: list[int] = []
+        self.times: list[int] = []
+        self.values: list[float] = []
+        self.starts: dict[int, int] = {}
+        self.tmin = self.tmax = 0
         self.dropped: list[tuple[int, str]] = []
-        self.samples = self.exemplars = self.histograms = self.stale = self.metadata = 0
+        self.samples = self.exemplars = self.histograms = self.metadata = 0
+
+    def samples_of(self, k: int) -> list[tuple[int, float]]:
+        """Series k's samples as (ms, value)."""
+        a = sum(self.counts[:k])
+        b = a + self.counts[k]
+        return [(t // MS, v) for t, v in zip(self.times[a:b], self.values[a:b])]
 
 
 class Decoder:
-    """Decodes requests; keeps the label cache and, for 1.0, the metadata seen so far."""
+    """Decodes requests; keeps the label cache and, for 1.0, the metadata seen so far.
 
-    def __init__(self) -> None:
+    `resolve`, when given, is called once with each label set first seen (before its points
+    are made), so the caller can settle its type and unit (`weir.metrics.remote`).
+    """
+
+    def __init__(self, resolve: Callable[[Labels], None] | None = None) -> None:
         self._labels: dict[object, Labels] = {}
         self.families: dict[str, tuple[str, str | None]] = {}  # 1.0 metadata: family → (type, unit)
+        self.resolve = resolve
 
     def decode(self, data: bytes, version: str) -> Decoded:
         return self.decode_v2(data) if version == V2 else self.decode_v1(data)
@@ -135,29 +150,57 @@ class Decoder:
 
     def decode_v1(self, data: bytes) -> Decoded:
         out = Decoded()
-        spans: list[bytes] = []
-        for num, wt, value in pb.fields(data):
+        spans: list[tuple[int, int]] = []
+        for num, wt, start, end in _top_level(data, 0x0A):
             if num == 1:
                 pb.expect(num, wt, pb.LEN, "WriteRequest.timeseries")
-                spans.append(value)  # type: ignore[arg-type]
+                spans.append((start, end))
             elif num == 3:
                 pb.expect(num, wt, pb.LEN, "WriteRequest.metadata")
-                self._metadata(value)  # type: ignore[arg-type]
+                self._metadata(data[start:end])
                 out.metadata += 1
-        counter = PointCounter("samples")
-        tcache: dict[bytes, int] = {}
-        for i, body in enumerate(spans):
-            key, pos = _v1_label_bytes(body)
-            got = _Samples(body, pos, tcache, v2=False)
+        run = _Run(out)
+        cache = self._labels
+        match = _RUN.match
+        limit = limits.MAX_POINTS_PER_REQUEST
+        fast_series, fast_index, fast_counts, runs = run.series, run.index, run.counts, run.runs
+        n = 0
+        for i, (p, e) in enumerate(spans):
+            q = p
+            while q < e and data[q] == 0x0A:  # the leading label records: the cache key
+                k = data[q + 1] if q + 1 < e else 0x80
+                if k < 0x80:
+                    q += 2 + k
+                else:
+                    k, q = pb.varint(data, q + 1)
+                    q += k
+            if q > e:
+                raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
+            key = data[p:q]
+            entry = cache.get(key)
+            if entry is not None and entry.error is None:
+                m = match(data, q, e)
+                if m is not None and m.end() == e:  # the usual series: its labels, then samples
+                    k = (e - q) // 18
+                    n += k
+                    if n > limit:
+                        run.count(n + run.n)
+                    fast_series.append(entry)
+                    fast_index.append(i)
+                    fast_counts.append(k)
+                    runs.append(data[q:e])
+                    continue
+            run.fast_n = n
+            got = _Samples(data, q, e, v2=False)
             if got.late:  # label records after the samples: legal, rare; keyed by all of them
-                records = [v for n, _, v in pb.fields(key) if n == 1] + got.late
-                key = tuple(records)
-            entry = self._labels.get(key)
+                key = tuple([v for _, _, v in pb.fields(key)] + got.late)  # type: ignore[assignment]
+                entry = cache.get(key)
             if entry is None:
                 entry = self._v1_entry(key if isinstance(key, tuple) else [v for _, _, v in pb.fields(key)])
                 self._remember(key, entry)
-            _accept(out, i, entry, got, counter, v2=False)
-        return out
+            run.accept(entry, i, got, v2=False)
+        run.count(n + run.n)
+        return run.done()
 
     def _v1_entry(self, records) -> Labels:
         labels: dict[str, str] = {}
@@ -209,99 +252,244 @@ class Decoder:
     def decode_v2(self, data: bytes) -> Decoded:
         out = Decoded()
         symbols: list[str] = []
-        spans: list[bytes] = []
-        for num, wt, value in pb.fields(data):
+        spans: list[tuple[int, int]] = []
+        for num, wt, start, end in _top_level(data, 0x2A):
             if num == 4:
                 pb.expect(num, wt, pb.LEN, "Request.symbols")
-                symbols.append(pb.text(value, "a symbol"))  # type: ignore[arg-type]
+                symbols.append(pb.text(data[start:end], "a symbol"))
             elif num == 5:
                 pb.expect(num, wt, pb.LEN, "Request.timeseries")
-                spans.append(value)  # type: ignore[arg-type]
-        counter = PointCounter("samples")
-        tcache: dict[bytes, int] = {}
+                spans.append((start, end))
+        run = _Run(out)
         n = len(symbols)
-        for i, body in enumerate(spans):
+        metas: dict[bytes, tuple[int, int, int]] = {}
+        match = _RUN.match
+        for i, (p, e) in enumerate(spans):
             refs: list[int] = []
-            pos = 0
-            if body[:1] == b"\x0a":  # the usual leading labels_refs record, packed
-                size, p = pb.varint(body, 1)
-                if p + size > len(body):
+            q = p
+            if q < e and data[q] == 0x0A:  # the usual leading labels_refs record, packed
+                size, r = pb.varint(data, q + 1)
+                q = r + size
+                if q > e:
                     raise pb.MalformedError("malformed protobuf: labels_refs runs past the end of its series")
-                refs = pb.packed_varints(body[p:p + size])
-                pos = p + size
-            got = _Samples(body, pos, tcache, v2=True)
-            refs += got.late
-            mtype, help_ref, unit_ref = _v2_metadata(got.metadata) if got.metadata else (0, 0, 0)
-            bad = [r for r in (*refs, help_ref, unit_ref) if r >= n]
-            if bad:
-                counter.add(len(got.values) + got.histograms)
-                out.dropped.append((i, f"a symbol reference ({bad[0]}) is outside the symbols table ({n} symbols)"))
-                continue
-            if len(refs) % 2:
-                counter.add(len(got.values) + got.histograms)
-                out.dropped.append((i, "labels_refs holds an odd number of references"))
+                packed = data[r:q]
+                refs = list(packed) if not packed or max(packed) < 0x80 else pb.packed_varints(packed)
+            m = match(data, q, e)
+            tail = m.end() if m is not None else q
+            meta = b""
+            if tail < e - 1 and data[tail] == 0x2A and data[tail + 1] < 0x80 and data[tail + 1] == e - tail - 2:
+                meta = data[tail + 2:e]
+                fast = m is not None
+            else:
+                fast = m is not None and tail == e
+            got = None
+            if not fast:
+                got = _Samples(data, q, e, v2=True)
+                refs += got.late
+                meta = got.metadata
+            found = metas.get(meta)
+            if found is None:
+                found = metas[meta] = _v2_metadata(meta)
+            mtype, help_ref, unit_ref = found
+            bad = max(refs, default=0) >= n or help_ref >= n or unit_ref >= n
+            if bad or len(refs) % 2:
+                reason = (f"a symbol reference ({max(*refs, help_ref, unit_ref)}) is outside the symbols table "
+                          f"({n} symbols)" if bad else "labels_refs holds an odd number of references")
+                run.refuse(i, reason, got if got is not None else _Samples(data, q, e, v2=True))
                 continue
             names = tuple([symbols[r] for r in refs])
-            unit = symbols[unit_ref] if n else ""
-            key = (names, mtype, unit)
+            key = (names, mtype, symbols[unit_ref] if unit_ref else "")
             entry = self._labels.get(key)
             if entry is None:
-                entry = _v2_entry(names, mtype, unit)
+                entry = _v2_entry(names, mtype, key[2])
                 self._remember(key, entry)
-            _accept(out, i, entry, got, counter, v2=True)
-        return out
+            if got is None and entry.error is None:
+                run.add(entry, i, data[q:tail])
+            else:
+                run.accept(entry, i, got if got is not None else _Samples(data, q, e, v2=True), v2=True)
+        return run.done()
 
     def _remember(self, key, entry: Labels) -> None:
         if len(self._labels) >= _CACHE_LIMIT:
             self._labels.clear()
+        if self.resolve is not None and entry.error is None:
+            self.resolve(entry)
+            entry.point = WirePoint(entry.name, 0.0, None, entry.type, entry.unit, entry.raw)
         self._labels[key] = entry
 
 
+class _Run:
+    """Collects one request's series into columns; counts samples against the per-request limit.
+
+    Series of the usual shape keep their run of 18-byte samples, unpacked all at once at the
+    end; the others (read field by field) keep their values. The columns list the first
+    ones first, then the others.
+    """
+
+    def __init__(self, out: Decoded) -> None:
+        self.out = out
+        self.series: list[Labels] = []
+        self.index: list[int] = []
+        self.counts: list[int] = []
+        self.runs: list[bytes] = []
+        self.slow = Decoded()
+        self.other: list[int] = []  # ns of the samples read field by field
+        self.n = 0  # samples read field by field
+        self.fast_n = 0  # samples in runs
+
+    def count(self, n: int) -> None:
+        """Raise 413 if a request holding `n` samples is over the limit."""
+        if n > limits.MAX_POINTS_PER_REQUEST:
+            raise PayloadTooLargeError(
+                f"the request holds more than {limits.MAX_POINTS_PER_REQUEST} samples; send at most that many "
+                f"per request (Prometheus: queue_config.max_samples_per_send)"
+            )
+
+    def _count(self, k: int) -> None:
+        self.n += k
+        self.count(self.n + self.fast_n)
+
+    def add(self, entry: Labels, i: int, run: bytes) -> None:
+        """A series of the usual shape: `run` is its samples, 18 bytes each."""
+        self.series.append(entry)
+        self.index.append(i)
+        self.counts.append(len(run) // 18)
+        self.runs.append(run)
+        self.fast_n += len(run) // 18
+        self.count(self.n + self.fast_n)
+
+    def refuse(self, i: int, reason: str, got: _Samples) -> None:
+        self._count(len(got.values) + got.histograms)
+        self.out.samples += len(got.values)
+        self.out.dropped.append((i, reason))
+
+    def accept(self, entry: Labels, i: int, got: _Samples, v2: bool) -> None:
+        """A series read field by field: kept, or refused whole with the reason."""
+        out, slow = self.out, self.slow
+        values, times = got.values, got.times
+        self._count(len(values) + got.histograms)
+        out.histograms += got.histograms
+        out.exemplars += got.exemplars
+        if got.histograms:
+            out.samples += len(values)
+            out.dropped.append((i, f"{entry.text}: native histograms are not stored (Weir stores float samples); "
+                                   f"{got.histograms} dropped"))
+        elif not values:
+            if v2:
+                out.dropped.append((i, f"{entry.text}: the series has no samples"))
+        elif entry.error is not None:
+            out.samples += len(values)
+            out.dropped.append((i, f"{entry.text}: {entry.error}"))
+        else:
+            if got.start:
+                slow.starts[len(slow.series)] = got.start
+            slow.series.append(entry)
+            slow.index.append(i)
+            slow.counts.append(len(values))
+            ns = [t * MS for t in times]
+            slow.times += ns
+            slow.values += values
+            self.other += ns
+
+    def done(self) -> Decoded:
+        out, slow = self.out, self.slow
+        joined = b"".join(self.runs)
+        values, stamps = _unpack(joined)
+        tcache = {b: _varint6(b) * MS for b in set(stamps)}  # a request's samples share few instants
+        out.series, out.index = self.series + slow.series, self.index + slow.index
+        out.counts = self.counts + slow.counts
+        out.times = list(map(tcache.__getitem__, stamps)) + slow.times
+        out.values = values + slow.values
+        first = len(self.series)
+        out.starts = {first + k: v for k, v in slow.starts.items()}
+        out.samples += len(out.values)
+        ends = [*tcache.values(), *self.other]
+        if ends:
+            out.tmin, out.tmax = min(ends), max(ends)
+        return out
+
+
+_CHUNK = 256
+_CHUNK_STRUCT = struct.Struct("<" + "3xd1x6s" * _CHUNK)
+_ONE = struct.Struct("<3xd1x6s")
+
+
+def _unpack(joined: bytes) -> tuple[list[float], list[bytes]]:
+    """Values and timestamp bytes of consecutive 18-byte samples, 256 to a `struct` call."""
+    values: list[float] = []
+    stamps: list[bytes] = []
+    full = len(joined) // (18 * _CHUNK) * 18 * _CHUNK
+    for off in range(0, full, 18 * _CHUNK):
+        flat = _CHUNK_STRUCT.unpack_from(joined, off)
+        values += flat[0::2]
+        stamps += flat[1::2]
+    for v, b in _ONE.iter_unpack(joined[full:]):
+        values.append(v)
+        stamps.append(b)
+    return values, stamps
+
+
+def _top_level(data: bytes, tag: int):
+    """`pb.spans` over a request, the records of its usual field (one-byte `tag`, length
+    under 16 KiB) read inline: a request has one per series."""
+    end = len(data)
+    pos = 0
+    try:
+        while pos < end:
+            if data[pos] == tag:
+                b1 = data[pos + 1]
+                if b1 < 0x80:
+                    p = pos + 2
+                    n = b1
+                else:
+                    b2 = data[pos + 2]
+                    if b2 >= 0x80:
+                        raise IndexError  # a longer length: the general reader below
+                    p = pos + 3
+                    n = (b1 & 0x7F) | b2 << 7
+                e = p + n
+                if e > end:
+                    raise pb.MalformedError("malformed protobuf: a length-delimited field runs past the end of "
+                                            "its message")
+                yield tag >> 3, pb.LEN, p, e
+                pos = e
+                continue
+            raise IndexError
+    except IndexError:
+        yield from pb.spans(data, pos, end)
+
+
 class _Samples:
-    """The samples of one timeseries read from `pos` on, and what else it carried."""
+    """The samples of one timeseries read field by field from `pos` to `end` (the reference
+    path), and what else it carried."""
 
     __slots__ = ("values", "times", "start", "histograms", "exemplars", "late", "metadata")
 
-    def __init__(self, body: bytes, pos: int, tcache: dict[bytes, int], v2: bool) -> None:
+    def __init__(self, data: bytes, pos: int, end: int, v2: bool) -> None:
         values: list[float] = []
-        times: list[int] = []
+        times: list[int] = []  # ms
         self.values, self.times = values, times
         self.start = self.histograms = self.exemplars = 0
         self.late: list = []  # 1.0: label records after the samples; 2.0: label refs there
         self.metadata = b""
         f_exemplar, f_histogram = (4, 3) if v2 else (3, 4)
-        end = len(body)
-        while pos < end:
-            m = _RUN.match(body, pos) if body[pos] == 0x12 else None
-            if m is not None:
-                for v, b in _REC.iter_unpack(body[pos:m.end()]):
-                    t = tcache.get(b)
-                    if t is None:
-                        t = tcache[b] = _varint6(b)
-                    values.append(v)
-                    times.append(t)
-                pos = m.end()
-                continue
-            key, pos = pb.varint(body, pos)
-            num, wt = key >> 3, key & 7
-            value, pos = _field(body, pos, num, wt, end)
+        for num, wt, a, b in pb.spans(data, pos, end):
             if num == 2:
                 pb.expect(num, wt, pb.LEN, "TimeSeries.samples")
-                v, t, st = _sample(value)  # type: ignore[arg-type]
+                v, t, st = _sample(data[a:b])
                 values.append(v)
                 times.append(t)
                 if st:
                     self.start = st
             elif num == 1:
-                if v2:
-                    if wt == pb.LEN:
-                        self.late += pb.packed_varints(value)  # type: ignore[arg-type]
-                    else:
-                        pb.expect(num, wt, pb.VARINT, "TimeSeries.labels_refs")
-                        self.late.append(value)
-                else:
+                if not v2:
                     pb.expect(num, wt, pb.LEN, "TimeSeries.labels")
-                    self.late.append(value)
+                    self.late.append(data[a:b])
+                elif wt == pb.LEN:
+                    self.late += pb.packed_varints(data[a:b])
+                else:
+                    pb.expect(num, wt, pb.VARINT, "TimeSeries.labels_refs")
+                    self.late.append(a)
             elif num == f_exemplar:
                 pb.expect(num, wt, pb.LEN, "TimeSeries.exemplars")
                 self.exemplars += 1
@@ -310,43 +498,10 @@ class _Samples:
                 self.histograms += 1
             elif v2 and num == 5:
                 pb.expect(num, wt, pb.LEN, "TimeSeries.metadata")
-                self.metadata = value  # type: ignore[assignment]
+                self.metadata = data[a:b]
             elif v2 and num == 6:
                 pb.expect(num, wt, pb.VARINT, "TimeSeries.created_timestamp")
-                self.start = pb.int64(value)  # type: ignore[arg-type]
-
-
-def _accept(out: Decoded, i: int, entry: Labels, got: _Samples, counter: PointCounter, v2: bool) -> None:
-    """Count the series' samples and keep it, or record why it is refused whole."""
-    values, times = got.values, got.times
-    counter.add(len(values) + got.histograms)
-    out.samples += len(values)
-    out.histograms += got.histograms
-    out.exemplars += got.exemplars
-    if got.histograms:
-        out.dropped.append((i, f"{entry.text[:300]}: native histograms are not stored (Weir stores float "
-                               f"samples); {got.histograms} dropped"))
-        return
-    if not values:
-        if v2:
-            out.dropped.append((i, f"{entry.text[:300]}: the series has no samples"))
-        return
-    if entry.error is not None:
-        out.dropped.append((i, f"{entry.text[:300]}: {entry.error}"))
-        return
-    total = sum(values)
-    if total - total != 0.0:  # NaN or ±Inf somewhere (or a sum that overflows)
-        error = _not_finite(values, times, out)
-        if error:
-            out.dropped.append((i, f"{entry.text[:300]}: {error}"))
-            return
-        if not values:
-            return
-    out.series.append(entry)
-    out.values.append(values)
-    out.times.append(times)
-    out.starts.append(got.start)
-    out.index.append(i)
+                self.start = pb.int64(a)
 
 
 class _Types(dict):
@@ -356,27 +511,12 @@ class _Types(dict):
         super().__init__()
         self._families = families
 
-    def get(self, key, default=None):  # type: ignore[override]
+    def get(self, key, default=None):
         found = self._families.get(key)
         return found[0] if found is not None else default
 
     def __contains__(self, key) -> bool:
         return key in self._families
-
-
-def _v1_label_bytes(body: bytes) -> tuple[bytes, int]:
-    """The leading run of label records (the cache key) and where it ends."""
-    pos, end = 0, len(body)
-    while pos < end and body[pos] == 0x0A:
-        n = body[pos + 1] if pos + 1 < end else 0x80
-        if n < 0x80:
-            pos += 2 + n
-        else:
-            n, p = pb.varint(body, pos + 1)
-            pos = p + n
-    if pos > end:
-        raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
-    return body[:pos], pos
 
 
 def _v2_entry(names: tuple[str, ...], mtype: int, unit: str) -> Labels:
@@ -407,25 +547,6 @@ def _v2_metadata(body: bytes) -> tuple[int, int, int]:
     return mtype, help_ref, unit_ref
 
 
-def _field(body: bytes, pos: int, num: int, wt: int, end: int) -> tuple[object, int]:
-    """One field's value after its key (the same rules as `pb.fields`)."""
-    if num == 0:
-        raise pb.MalformedError("malformed protobuf: field number 0")
-    if wt == pb.VARINT:
-        return pb.varint(body, pos)
-    if wt == pb.LEN:
-        n, pos = pb.varint(body, pos)
-        if pos + n > end:
-            raise pb.MalformedError("malformed protobuf: a length-delimited field runs past the end of its message")
-        return body[pos:pos + n], pos + n
-    if wt == pb.I64 or wt == pb.I32:
-        size = 8 if wt == pb.I64 else 4
-        if pos + size > end:
-            raise pb.MalformedError("malformed protobuf: truncated fixed-width field")
-        return int.from_bytes(body[pos:pos + size], "little"), pos + size
-    raise pb.MalformedError(f"malformed protobuf: wire type {wt} (field {num}) is not valid here")
-
-
 def _sample(body: bytes) -> tuple[float, int, int]:
     value, ts, start = 0.0, 0, 0
     for num, wt, v in pb.fields(body):
@@ -445,19 +566,3 @@ def _varint6(b: bytes) -> int:
     x = int.from_bytes(b, "little")
     return ((x & 0x7F) | (x >> 1 & 0x3F80) | (x >> 2 & 0x1FC000) | (x >> 3 & 0xFE00000)
             | (x >> 4 & 0x7F0000000) | (x >> 5 & 0x3F800000000))
-
-
-def _not_finite(values: list[float], times: list[int], out: Decoded) -> str | None:
-    """Drop staleness markers in place; name the first other NaN or infinity, if any."""
-    keep_v, keep_t = [], []
-    for v, t in zip(values, times):
-        if v != v and _NAN_BITS.unpack(struct.pack("<d", v))[0] == STALE_NAN:
-            out.stale += 1
-            continue
-        if v - v != 0.0:
-            return f"value {v} at {t} ms is not stored; Weir stores finite numbers only"
-        keep_v.append(v)
-        keep_t.append(t)
-    values[:] = keep_v
-    times[:] = keep_t
-    return None
