@@ -178,9 +178,12 @@ class Decoder:
                 raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
             key = data[p:q]
             entry = cache.get(key)
-            if entry is not None and entry.error is None:
-                m = match(data, q, e)
-                if m is not None and m.end() == e:  # the usual series: its labels, then samples
+            m = match(data, q, e)
+            if m is not None and m.end() == e:  # the usual series: its labels, then samples
+                if entry is None:
+                    entry = self._v1_entry([v for _, _, v in pb.fields(key)])
+                    self._remember(key, entry)
+                if entry.error is None:
                     k = (e - q) // 18
                     n += k
                     if n > limit:
