@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable
 from typing import cast
 
+import msgspec
+
 from weir.durability import after_durable
 from weir.errors import InvalidInputError
 from weir.metrics import limits
 from weir.metrics.decode import decode_dimensions, decode_points
-from weir.metrics.model import IngestResult, Rejected, WirePoint
+from weir.metrics.model import IngestResult, MetricType, Rejected, WirePoint
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
 from weir.ports import MetricStore, PointBatch
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 # Told about each stored batch once it is durable (alert evaluation listens here). It runs
 # on the request path or the store's writer thread, so it must only hand the batch off.
 IngestListener = Callable[[PointBatch], None]
+
+# The series cache's key: what identifies a series in a `WirePoint` (name, type, unit, the
+# dimensions as their raw JSON bytes).
+SeriesKey = tuple[str, MetricType, "str | None", bytes]
 
 _CACHE_LIMIT = 1_000_000
 _SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
@@ -80,13 +86,13 @@ class IngestService:
         return IngestResult(len(batch), rejected)
 
     def ingest_columns(
-        self, templates: list[WirePoint], counts: list[int], timestamps: list[int], values: list[float], *,
+        self, keys: list[SeriesKey], counts: list[int], timestamps: list[int], values: list[float], *,
         now_ns: int | None = None,
     ) -> IngestResult:
         """`ingest_points` for points that come series by series (remote write), in columns.
 
-        Series k is named by `templates[k]` (its name, type, unit and dimensions; its value
-        and timestamp are ignored) and has the next `counts[k]` of `timestamps` (ns) and
+        Series k is `keys[k]`: (name, type, unit, dimensions as JSON bytes), what a
+        `WirePoint` of it carries. It has the next `counts[k]` of `timestamps` (ns) and
         `values`. The clean case (every instant within bounds, every value finite, every
         series valid) costs one cache lookup per series instead of one per point; anything
         else is handed to `ingest_points` as points, so the answer is the same as theirs
@@ -101,14 +107,13 @@ class IngestService:
         fresh: dict[int, Series] = {}
         resolved: list[tuple] = []
         cache = self._series
-        for p, n in zip(templates, counts):
+        for key, n in zip(keys, counts):
             if not clean:
                 break
-            key = (p.name, p.type, p.unit, bytes(p.dimensions))
             s = cache.get(key)
             if s is None:
                 try:
-                    s = self._resolve(key, p, fresh)
+                    s = self._resolve(key, _point(key), fresh)
                 except InvalidInputError:
                     clean = False
                     break
@@ -117,21 +122,22 @@ class IngestService:
         if not clean:
             for key in resolved:  # not stored: `ingest_points` must see them as new again
                 cache.pop(key, None)
-            return self._as_points(templates, counts, timestamps, values, now)
+            return self._as_points(keys, counts, timestamps, values, now)
         batch = PointBatch(sids, list(timestamps), list(values), list(fresh.values()))
         self.store.append(batch)
         if self.listener is not None:
             after_durable(lambda: self._tell(batch))
         return IngestResult(len(batch), [])
 
-    def _as_points(self, templates, counts, timestamps, values, now: int) -> IngestResult:
+    def _as_points(self, keys, counts, timestamps, values, now: int) -> IngestResult:
         points: list[WirePoint | None] = []
         rejected: list[Rejected] = []
         i = 0
-        for p, n in zip(templates, counts):
+        for (name, mtype, unit, dims), n in zip(keys, counts):
+            raw = msgspec.Raw(dims)
             for t, v in zip(timestamps[i:i + n], values[i:i + n]):
                 if v - v == 0.0:
-                    points.append(WirePoint(p.name, v, t, p.type, p.unit, p.dimensions))
+                    points.append(WirePoint(name, v, t, mtype, unit, raw))
                 else:
                     rejected.append(Rejected(len(points), f"value: {v} is not stored; Weir stores finite numbers only"))
                     points.append(None)
@@ -252,6 +258,11 @@ class IngestService:
                 f"(oldest accepted now: {_show(oldest)})"
             )
         return f"timestamp: {_show(ns)} is more than {limits.MAX_FUTURE_SECONDS} seconds in the future"
+
+
+def _point(key: SeriesKey) -> WirePoint:
+    name, mtype, unit, dims = key
+    return WirePoint(name, 0.0, None, mtype, unit, msgspec.Raw(dims))
 
 
 def _show(ns: int) -> str:

@@ -70,13 +70,14 @@ class RemoteWriteService:
         dropped = [Rejected(i, reason) for i, reason in d.dropped]
         now = int(self.ingest.clock() * NS)
         oldest, newest = self.ingest.time_bounds(now)
-        cols = _Columns(list(range(len(d.series))), d.counts, d.times, d.values)
+        cols = _Columns(None, d.counts, d.times, d.values)
         total = sum(d.values)
         if d.values and not (oldest <= d.tmin and d.tmax <= newest and total - total == 0.0 and not d.starts):
             cols = self._checked(d, oldest, newest, dropped, out)  # some series need a look
         if cols.values:
-            templates = [d.series[k].point for k in cols.kept]
-            result = self.ingest.ingest_columns(templates, cols.counts, cols.times, cols.values, now_ns=now)
+            series = d.series
+            keys = [e.key for e in series] if cols.kept is None else [series[k].key for k in cols.kept]
+            result = self.ingest.ingest_columns(keys, cols.counts, cols.times, cols.values, now_ns=now)
             out.written = result.accepted - cols.zeros
             if result.rejected:  # not expected after the checks; reported per series all the same
                 dropped += _rejected_series(result.rejected, cols, d)
@@ -117,7 +118,7 @@ class RemoteWriteService:
             if start and entry.type == "counter" and d.starts[k] != entry.start and oldest <= start < lo:
                 times, vals = [start, *times], [0.0, *vals]
                 cols.zeros += 1
-            cols.kept.append(k)
+            cols.kept.append(k)  # type: ignore[union-attr]
             cols.counts.append(len(times))
             cols.times += times
             cols.values += vals
@@ -132,7 +133,7 @@ class RemoteWriteService:
 
 @dataclass
 class _Columns:
-    kept: list[int]  # positions in Decoded.series
+    kept: list[int] | None  # positions in Decoded.series (None: all)
     counts: list[int]
     times: list[int]
     values: list[float]
@@ -149,7 +150,8 @@ def _rejected_series(rejected: list[Rejected], cols: _Columns, d: rw.Decoded) ->
         offsets.append(offsets[-1] + n)
     seen: dict[int, Rejected] = {}
     for r in rejected:
-        k = cols.kept[bisect.bisect_right(offsets, r.index) - 1]
+        k = bisect.bisect_right(offsets, r.index) - 1
+        k = k if cols.kept is None else cols.kept[k]
         seen.setdefault(k, Rejected(d.index[k], f"{d.series[k].text}: {r.error}"))
     return list(seen.values())
 

@@ -41,15 +41,19 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from weir.errors import InvalidInputError, PayloadTooLargeError
 from weir.metrics import limits
 from weir.metrics.formats import prometheus as prom
-from weir.metrics.model import MetricType, WirePoint
+from weir.metrics.model import MetricType
 from weir.metrics.series import canonical_key, check_dimensions, check_name
 from weir.wire import pb
+
+if TYPE_CHECKING:
+    from weir.metrics.ingest import SeriesKey
 
 V1 = "prometheus.WriteRequest"
 V2 = "io.prometheus.write.v2.Request"
@@ -58,6 +62,7 @@ STALE_NAN = 0x7FF0000000000002  # Prometheus' staleness marker
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 _CACHE_LIMIT = 200_000
 _RUN = re.compile(rb"(?:\x12\x10\x09.{8}\x10[\x80-\xff]{5}[\x00-\x7f])+", re.S)
+_BACK = re.compile(rb"(?:[\x00-\x7f][\x80-\xff]{5}\x10.{8}\x09\x10\x12)+", re.S)  # _RUN, read backwards
 MS = 1_000_000  # ns per ms
 _encode = msgspec.json.encode
 
@@ -65,7 +70,7 @@ _encode = msgspec.json.encode
 class Labels:
     """What one label set means to Weir, worked out once and cached."""
 
-    __slots__ = ("name", "dims", "raw", "type", "unit", "text", "error", "start", "point")
+    __slots__ = ("name", "dims", "raw", "type", "unit", "text", "error", "start", "key")
 
     def __init__(self, labels: dict[str, str], error: str | None, mtype: str | None, unit: str | None) -> None:
         name = labels.pop("__name__", "")
@@ -86,7 +91,7 @@ class Labels:
         self.type: MetricType = series_type(name, mtype)
         self.unit = unit if unit and len(unit) <= limits.MAX_UNIT_LENGTH else None
         self.start = 0  # the last start (created) timestamp a zero was written for (weir.metrics.remote)
-        self.point = WirePoint(name, 0.0, None, self.type, self.unit, self.raw)  # names the series to ingest
+        self.key: SeriesKey = (name, self.type, self.unit, bytes(self.raw))  # names the series to ingest
 
 
 def series_type(name: str, mtype: str | None) -> MetricType:
@@ -161,29 +166,27 @@ class Decoder:
                 out.metadata += 1
         run = _Run(out)
         cache = self._labels
-        match = _RUN.match
+        back = _BACK.match
+        rdata = data[::-1]
+        size = len(data)
         limit = limits.MAX_POINTS_PER_REQUEST
         fast_series, fast_index, fast_counts, runs = run.series, run.index, run.counts, run.runs
         n = 0
         for i, (p, e) in enumerate(spans):
-            q = p
-            while q < e and data[q] == 0x0A:  # the leading label records: the cache key
-                k = data[q + 1] if q + 1 < e else 0x80
-                if k < 0x80:
-                    q += 2 + k
-                else:
-                    k, q = pb.varint(data, q + 1)
-                    q += k
-            if q > e:
-                raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
-            key = data[p:q]
-            entry = cache.get(key)
-            m = match(data, q, e)
-            if m is not None and m.end() == e:  # the usual series: its labels, then samples
-                if entry is None:
+            # The usual series: label records, then a run of usual samples to its end. The
+            # run is matched backwards from the end (on the reversed request: linear, and
+            # no walk over the labels); the bytes before it are the cache key. A key in the
+            # cache was checked, when first seen, to be whole label records: so these bytes
+            # parse as those labels and then those samples, which is the protobuf parse.
+            m = back(rdata, size - e, size - p)
+            if m is not None:
+                q = size - m.end()
+                key = data[p:q]
+                entry = cache.get(key)
+                if entry is None and _label_end(data, p, e) == q:
                     entry = self._v1_entry([v for _, _, v in pb.fields(key)])
                     self._remember(key, entry)
-                if entry.error is None:
+                if entry is not None and entry.error is None:
                     k = (e - q) // 18
                     n += k
                     if n > limit:
@@ -193,6 +196,9 @@ class Decoder:
                     fast_counts.append(k)
                     runs.append(data[q:e])
                     continue
+            q = _label_end(data, p, e)
+            key = data[p:q]
+            entry = cache.get(key)
             run.fast_n = n
             got = _Samples(data, q, e, v2=False)
             if got.late:  # label records after the samples: legal, rare; keyed by all of them
@@ -317,7 +323,7 @@ class Decoder:
             self._labels.clear()
         if self.resolve is not None and entry.error is None:
             self.resolve(entry)
-            entry.point = WirePoint(entry.name, 0.0, None, entry.type, entry.unit, entry.raw)
+            entry.key = (entry.name, entry.type, entry.unit, bytes(entry.raw))
         self._labels[key] = entry
 
 
@@ -430,6 +436,21 @@ def _unpack(joined: bytes) -> tuple[list[float], list[bytes]]:
         values.append(v)
         stamps.append(b)
     return values, stamps
+
+
+def _label_end(data: bytes, p: int, e: int) -> int:
+    """Where the leading label records of the series data[p:e] end."""
+    q = p
+    while q < e and data[q] == 0x0A:
+        k = data[q + 1] if q + 1 < e else 0x80
+        if k < 0x80:
+            q += 2 + k
+        else:
+            k, q = pb.varint(data, q + 1)
+            q += k
+    if q > e:
+        raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
+    return q
 
 
 def _top_level(data: bytes, tag: int):
