@@ -67,29 +67,32 @@ def spans(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple
     pos = start
     end = len(data) if end is None else end
     while pos < end:
-        key, pos = varint(data, pos)
-        num, wt = key >> 3, key & 7
-        if num == 0:
-            raise MalformedError("malformed protobuf: field number 0")
-        if wt == LEN:
-            n, pos = varint(data, pos)
-            if pos + n > end:
-                raise MalformedError("malformed protobuf: a length-delimited field runs past the end of its message")
-            yield num, wt, pos, pos + n
-            pos += n
-        elif wt == VARINT:
-            value, pos = varint(data, pos)
-            if pos > end:
-                raise MalformedError("malformed protobuf: truncated varint")
-            yield num, wt, value, 0
-        elif wt == I64 or wt == I32:
-            size = 8 if wt == I64 else 4
-            if pos + size > end:
-                raise MalformedError("malformed protobuf: truncated fixed-width field")
-            yield num, wt, int.from_bytes(data[pos:pos + size], "little"), 0
-            pos += size
-        else:
-            raise MalformedError(f"malformed protobuf: wire type {wt} (field {num}) is not valid here")
+        num, wt, a, b, pos = field_at(data, pos, end)
+        yield num, wt, a, b
+
+
+def field_at(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, int]:
+    """The field at `pos`, as `spans` gives it, and the position after it."""
+    key, pos = varint(data, pos)
+    num, wt = key >> 3, key & 7
+    if num == 0:
+        raise MalformedError("malformed protobuf: field number 0")
+    if wt == LEN:
+        n, pos = varint(data, pos)
+        if pos + n > end:
+            raise MalformedError("malformed protobuf: a length-delimited field runs past the end of its message")
+        return num, wt, pos, pos + n, pos + n
+    if wt == VARINT:
+        value, pos = varint(data, pos)
+        if pos > end:
+            raise MalformedError("malformed protobuf: truncated varint")
+        return num, wt, value, 0, pos
+    if wt == I64 or wt == I32:
+        size = 8 if wt == I64 else 4
+        if pos + size > end:
+            raise MalformedError("malformed protobuf: truncated fixed-width field")
+        return num, wt, int.from_bytes(data[pos:pos + size], "little"), 0, pos + size
+    raise MalformedError(f"malformed protobuf: wire type {wt} (field {num}) is not valid here")
 
 
 def double(bits: int) -> float:

@@ -154,62 +154,103 @@ class Decoder:
     # -- 1.0 ---------------------------------------------------------------------------
 
     def decode_v1(self, data: bytes) -> Decoded:
+        out, created = self._decode_v1(data)
+        if out.metadata and created:
+            # Metadata came with samples (in field order, after them): label sets first seen
+            # in this request were typed without it. Forget them and read the request again.
+            for key in created:
+                self._labels.pop(key, None)
+            out, _ = self._decode_v1(data)
+        return out
+
+    def _decode_v1(self, data: bytes) -> tuple[Decoded, list]:
+        """One pass over a WriteRequest; also returns the cache keys it created."""
         out = Decoded()
-        spans: list[tuple[int, int]] = []
-        for num, wt, start, end in _top_level(data, 0x0A):
-            if num == 1:
-                pb.expect(num, wt, pb.LEN, "WriteRequest.timeseries")
-                spans.append((start, end))
-            elif num == 3:
-                pb.expect(num, wt, pb.LEN, "WriteRequest.metadata")
-                self._metadata(data[start:end])
-                out.metadata += 1
         run = _Run(out)
         cache = self._labels
-        back = _BACK.match
-        rdata = data[::-1]
+        created: list = []
         size = len(data)
         limit = limits.MAX_POINTS_PER_REQUEST
-        fast_series, fast_index, fast_counts, runs = run.series, run.index, run.counts, run.runs
-        n = 0
-        for i, (p, e) in enumerate(spans):
-            # The usual series: label records, then a run of usual samples to its end. The
-            # run is matched backwards from the end (on the reversed request: linear, and
-            # no walk over the labels); the bytes before it are the cache key. A key in the
-            # cache was checked, when first seen, to be whole label records: so these bytes
-            # parse as those labels and then those samples, which is the protobuf parse.
-            m = back(rdata, size - e, size - p)
-            if m is not None:
-                q = size - m.end()
-                key = data[p:q]
-                entry = cache.get(key)
-                if entry is None and _label_end(data, p, e) == q:
-                    entry = self._v1_entry([v for _, _, v in pb.fields(key)])
-                    self._remember(key, entry)
-                if entry is not None and entry.error is None:
-                    k = (e - q) // 18
-                    n += k
-                    if n > limit:
-                        run.count(n + run.n)
-                    fast_series.append(entry)
-                    fast_index.append(i)
-                    fast_counts.append(k)
-                    runs.append(data[q:e])
+        fast_series, fast_index, fast_counts, runs, spans = run.series, run.index, run.counts, run.runs, run.spans
+        n = i = pos = 0
+        try:
+            while pos < size:
+                if data[pos] != 0x0A:  # not a timeseries (tag 1, LEN): metadata, or a field to skip
+                    num, wt, a, b, pos = pb.field_at(data, pos, size)
+                    if num == 1:
+                        pb.expect(num, wt, pb.LEN, "WriteRequest.timeseries")
+                    elif num == 3:
+                        pb.expect(num, wt, pb.LEN, "WriteRequest.metadata")
+                        self._metadata(data[a:b])
+                        out.metadata += 1
                     continue
-            q = _label_end(data, p, e)
-            key = data[p:q]
-            entry = cache.get(key)
-            run.fast_n = n
-            got = _Samples(data, q, e, v2=False)
-            if got.late:  # label records after the samples: legal, rare; keyed by all of them
-                key = tuple([v for _, _, v in pb.fields(key)] + got.late)  # type: ignore[assignment]
-                entry = cache.get(key)
-            if entry is None:
-                entry = self._v1_entry(key if isinstance(key, tuple) else [v for _, _, v in pb.fields(key)])
-                self._remember(key, entry)
-            run.accept(entry, i, got, v2=False)
-        run.count(n + run.n)
-        return run.done()
+                b1 = data[pos + 1]
+                if b1 < 0x80:
+                    p = pos + 2
+                    e = p + b1
+                elif data[pos + 2] < 0x80:
+                    p = pos + 3
+                    e = p + (b1 & 0x7F | data[pos + 2] << 7)
+                else:
+                    b1, p = pb.varint(data, pos + 1)
+                    e = p + b1
+                if e > size:
+                    raise pb.MalformedError("malformed protobuf: a timeseries runs past the end of the request")
+                pos = e
+                q = p  # the leading label records: the cache key
+                while q < e and data[q] == 0x0A:
+                    b1 = data[q + 1]
+                    if b1 < 0x80:
+                        q += 2 + b1
+                    else:
+                        b1, q = pb.varint(data, q + 1)
+                        q += b1
+                if q < e and not (e - q) % 18 and data[q] == 0x12:  # looks like a run of usual samples
+                    key = data[p:q]
+                    entry = cache.get(key)
+                    if entry is None:
+                        entry = self._v1_entry([v for _, _, v in pb.fields(key)])
+                        self._remember(key, entry)
+                        created.append(key)
+                    if entry.error is None:  # taken on trust; `run.check` verifies every run at once
+                        k = (e - q) // 18
+                        n += k
+                        if n > limit:
+                            run.count(n + run.n)
+                        fast_series.append(entry)
+                        fast_index.append(i)
+                        fast_counts.append(k)
+                        runs.append(data[q:e])
+                        spans.append((p, e))
+                        i += 1
+                        continue
+                if q > e:
+                    raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
+                run.fast_n = n
+                self._v1_series(run, data, p, e, i, created)
+                i += 1
+            for k in run.check():  # series whose samples were not all of the usual shape after all
+                p, e = run.spans[k]
+                self._v1_series(run, data, p, e, run.index[k], created)
+            run.drop_unchecked()
+        except IndexError:
+            raise pb.MalformedError("malformed protobuf: the request is truncated") from None
+        run.count(run.fast_n + run.n)
+        return run.done(), created
+
+    def _v1_series(self, run: _Run, data: bytes, p: int, e: int, i: int, created: list) -> None:
+        """A series not of the usual shape, read field by field."""
+        q = _label_end(data, p, e)
+        key: object = data[p:q]
+        got = _Samples(data, q, e, v2=False)
+        if got.late:  # label records after the samples: legal, rare; keyed by all of them
+            key = tuple([v for _, _, v in pb.fields(data[p:q])] + got.late)
+        entry = self._labels.get(key)
+        if entry is None:
+            entry = self._v1_entry(key if isinstance(key, tuple) else [v for _, _, v in pb.fields(data[p:q])])
+            self._remember(key, entry)
+            created.append(key)
+        run.accept(entry, i, got, v2=False)
 
     def _v1_entry(self, records) -> Labels:
         labels: dict[str, str] = {}
@@ -341,6 +382,8 @@ class _Run:
         self.index: list[int] = []
         self.counts: list[int] = []
         self.runs: list[bytes] = []
+        self.spans: list[tuple[int, int]] = []  # 1.0: where each run's series is in the request
+        self.bad: list[int] = []
         self.slow = Decoded()
         self.other: list[int] = []  # ns of the samples read field by field
         self.n = 0  # samples read field by field
@@ -366,6 +409,29 @@ class _Run:
         self.runs.append(run)
         self.fast_n += len(run) // 18
         self.count(self.n + self.fast_n)
+
+    def check(self) -> list[int]:
+        """Positions of the runs that are not all usual samples (none, but for odd senders).
+
+        Every run was taken on its length and first byte; here all of them are checked at
+        once, column by column of their 18-byte records: the tags and lengths, and a
+        timestamp of exactly six varint bytes."""
+        joined = b"".join(self.runs)
+        if _usual(joined):
+            return []
+        self.bad = [k for k, r in enumerate(self.runs) if not _usual(r)]
+        return self.bad
+
+    def drop_unchecked(self) -> None:
+        """Forget the runs `check` found wrong (they were read again field by field)."""
+        if self.bad:
+            bad = set(self.bad)
+            keep = [k for k in range(len(self.runs)) if k not in bad]
+            self.fast_n -= sum(self.counts[k] for k in bad)
+            for name in ("series", "index", "counts", "runs", "spans"):
+                column = getattr(self, name)
+                setattr(self, name, [column[k] for k in keep])
+            self.bad = []
 
     def refuse(self, i: int, reason: str, got: _Samples) -> None:
         self._count(len(got.values) + got.histograms)
@@ -421,6 +487,23 @@ class _Run:
 _CHUNK = 256
 _CHUNK_STRUCT = struct.Struct("<" + "3xd1x6s" * _CHUNK)
 _ONE = struct.Struct("<3xd1x6s")
+
+
+_TAGS = (0, 0x12), (1, 0x10), (2, 0x09), (11, 0x10)
+_HIGH = bytes(1 if b >= 0x80 else 0 for b in range(256))
+
+
+def _usual(runs: bytes) -> bool:
+    """Whether `runs` is a sequence of 18-byte samples of the usual shape (see `_RUN`)."""
+    k, rest = divmod(len(runs), 18)
+    if rest:
+        return False
+    for offset, byte in _TAGS:
+        if runs[offset::18] != bytes((byte,)) * k:
+            return False
+    ones, zeros = b"\x01" * k, b"\x00" * k
+    return (all(runs[j::18].translate(_HIGH) == ones for j in range(12, 17))
+            and runs[17::18].translate(_HIGH) == zeros)
 
 
 def _unpack(joined: bytes) -> tuple[list[float], list[bytes]]:
