@@ -86,7 +86,8 @@ def test_v2_start_timestamps_write_a_zero_once(api):
     s = enc.SeriesV2({"__name__": "rwapi_started_total"}, [(NOW_MS, 5.0)], type="counter", start_ms=start)
     r = write(api, enc.write_request_v2([s]), V2_HEADERS)
     assert r.status == 204 and r.headers[WRITTEN] == "1"
-    assert stored(api, "rwapi_started_total", start - 1, NOW_MS) == {"rwapi_started_total": [(start, 0.0), (NOW_MS, 5.0)]}
+    got = stored(api, "rwapi_started_total", start - 1, NOW_MS)
+    assert got == {"rwapi_started_total": [(start, 0.0), (NOW_MS, 5.0)]}
 
 
 def test_partial_writes_store_whole_valid_series_and_name_the_others(api):
@@ -117,7 +118,8 @@ def test_unknown_messages_and_encodings_are_415(api):
     for ctype in ("application/x-protobuf;proto=io.prometheus.write.v3.Request", "application/json"):
         r = write(api, body, {**V1_HEADERS, "Content-Type": ctype})
         assert r.status == 415, r
-        assert "io.prometheus.write.v2.Request" in r.json()["message"] and "prometheus.WriteRequest" in r.json()["message"]
+        message = r.json()["message"]
+        assert "io.prometheus.write.v2.Request" in message and "prometheus.WriteRequest" in message
     r = write(api, body, {**V1_HEADERS, "Content-Encoding": "gzip"})
     assert r.status == 415 and "snappy" in r.json()["message"]
     # no Content-Type at all, or the explicit 1.0 name: 1.0

@@ -62,7 +62,6 @@ STALE_NAN = 0x7FF0000000000002  # Prometheus' staleness marker
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 _CACHE_LIMIT = 200_000
 _RUN = re.compile(rb"(?:\x12\x10\x09.{8}\x10[\x80-\xff]{5}[\x00-\x7f])+", re.S)
-_BACK = re.compile(rb"(?:[\x00-\x7f][\x80-\xff]{5}\x10.{8}\x09\x10\x12)+", re.S)  # _RUN, read backwards
 MS = 1_000_000  # ns per ms
 _encode = msgspec.json.encode
 
@@ -229,13 +228,13 @@ class Decoder:
                 run.fast_n = n
                 self._v1_series(run, data, p, e, i, created)
                 i += 1
-            for k in run.check():  # series whose samples were not all of the usual shape after all
-                p, e = run.spans[k]
-                self._v1_series(run, data, p, e, run.index[k], created)
+            run.fast_n = n
+            bad = [(run.spans[k], run.index[k]) for k in run.check()]
             run.drop_unchecked()
+            for (p, e), i in bad:  # samples not all of the usual shape after all: read field by field
+                self._v1_series(run, data, p, e, i, created)
         except IndexError:
             raise pb.MalformedError("malformed protobuf: the request is truncated") from None
-        run.count(run.fast_n + run.n)
         return run.done(), created
 
     def _v1_series(self, run: _Run, data: bytes, p: int, e: int, i: int, created: list) -> None:
@@ -311,53 +310,65 @@ class Decoder:
                 pb.expect(num, wt, pb.LEN, "Request.timeseries")
                 spans.append((start, end))
         run = _Run(out)
-        n = len(symbols)
         metas: dict[bytes, tuple[int, int, int]] = {}
-        match = _RUN.match
-        for i, (p, e) in enumerate(spans):
-            refs: list[int] = []
-            q = p
-            if q < e and data[q] == 0x0A:  # the usual leading labels_refs record, packed
-                size, r = pb.varint(data, q + 1)
-                q = r + size
-                if q > e:
-                    raise pb.MalformedError("malformed protobuf: labels_refs runs past the end of its series")
-                packed = data[r:q]
-                refs = list(packed) if not packed or max(packed) < 0x80 else pb.packed_varints(packed)
-            m = match(data, q, e)
-            tail = m.end() if m is not None else q
-            meta = b""
-            if tail < e - 1 and data[tail] == 0x2A and data[tail + 1] < 0x80 and data[tail + 1] == e - tail - 2:
-                meta = data[tail + 2:e]
-                fast = m is not None
-            else:
-                fast = m is not None and tail == e
-            got = None
-            if not fast:
-                got = _Samples(data, q, e, v2=True)
-                refs += got.late
-                meta = got.metadata
-            found = metas.get(meta)
-            if found is None:
-                found = metas[meta] = _v2_metadata(meta)
-            mtype, help_ref, unit_ref = found
-            bad = max(refs, default=0) >= n or help_ref >= n or unit_ref >= n
-            if bad or len(refs) % 2:
-                reason = (f"a symbol reference ({max(*refs, help_ref, unit_ref)}) is outside the symbols table "
-                          f"({n} symbols)" if bad else "labels_refs holds an odd number of references")
-                run.refuse(i, reason, got if got is not None else _Samples(data, q, e, v2=True))
-                continue
-            names = tuple([symbols[r] for r in refs])
-            key = (names, mtype, symbols[unit_ref] if unit_ref else "")
-            entry = self._labels.get(key)
-            if entry is None:
-                entry = _v2_entry(names, mtype, key[2])
-                self._remember(key, entry)
-            if got is None and entry.error is None:
-                run.add(entry, i, data[q:tail])
-            else:
-                run.accept(entry, i, got if got is not None else _Samples(data, q, e, v2=True), v2=True)
+        try:
+            for i, (p, e) in enumerate(spans):
+                self._v2_series(run, data, p, e, i, symbols, metas, True)
+        except IndexError:
+            raise pb.MalformedError("malformed protobuf: the request is truncated") from None
+        bad = [(run.spans[k], run.index[k]) for k in run.check()]
+        run.drop_unchecked()
+        for (p, e), i in bad:  # samples not all of the usual shape after all: read field by field
+            self._v2_series(run, data, p, e, i, symbols, metas, False)
         return run.done()
+
+    def _v2_series(self, run: _Run, data: bytes, p: int, e: int, i: int, symbols: list[str],
+                   metas: dict[bytes, tuple[int, int, int]], fast: bool) -> None:
+        """One 2.0 series: labels_refs, then a run of usual samples (taken on trust, checked
+        by `run.check`) and its metadata record, or else read field by field."""
+        refs: list[int] = []
+        q = p
+        if q < e and data[q] == 0x0A:  # the usual leading labels_refs record, packed
+            size, r = pb.varint(data, q + 1)
+            q = r + size
+            if q > e:
+                raise pb.MalformedError("malformed protobuf: labels_refs runs past the end of its series")
+            packed = data[r:q]
+            refs = list(packed) if not packed or max(packed) < 0x80 else pb.packed_varints(packed)
+        tail = q
+        while tail + 18 <= e and data[tail] == 0x12 and data[tail + 1] == 0x10:
+            tail += 18
+        meta = b""
+        if tail < e - 1 and data[tail] == 0x2A and data[tail + 1] < 0x80 and data[tail + 1] == e - tail - 2:
+            meta = data[tail + 2:e]
+        elif tail != e:
+            fast = False
+        got = None
+        if not fast or tail == q:
+            got = _Samples(data, q, e, v2=True)
+            refs += got.late
+            meta = got.metadata
+        found = metas.get(meta)
+        if found is None:
+            found = metas[meta] = _v2_metadata(meta)
+        mtype, help_ref, unit_ref = found
+        n = len(symbols)
+        bad = max(refs, default=0) >= n or help_ref >= n or unit_ref >= n
+        if bad or len(refs) % 2:
+            reason = (f"a symbol reference ({max(*refs, help_ref, unit_ref)}) is outside the symbols table "
+                      f"({n} symbols)" if bad else "labels_refs holds an odd number of references")
+            run.refuse(i, reason, got if got is not None else _Samples(data, q, e, v2=True))
+            return
+        names = tuple([symbols[r] for r in refs])
+        key = (names, mtype, symbols[unit_ref] if unit_ref else "")
+        entry = self._labels.get(key)
+        if entry is None:
+            entry = _v2_entry(names, mtype, key[2])
+            self._remember(key, entry)
+        if got is None and entry.error is None:
+            run.add(entry, i, data[q:tail], (p, e))
+        else:
+            run.accept(entry, i, got if got is not None else _Samples(data, q, e, v2=True), v2=True)
 
     def _remember(self, key, entry: Labels) -> None:
         if len(self._labels) >= _CACHE_LIMIT:
@@ -401,12 +412,13 @@ class _Run:
         self.n += k
         self.count(self.n + self.fast_n)
 
-    def add(self, entry: Labels, i: int, run: bytes) -> None:
+    def add(self, entry: Labels, i: int, run: bytes, span: tuple[int, int]) -> None:
         """A series of the usual shape: `run` is its samples, 18 bytes each."""
         self.series.append(entry)
         self.index.append(i)
         self.counts.append(len(run) // 18)
         self.runs.append(run)
+        self.spans.append(span)
         self.fast_n += len(run) // 18
         self.count(self.n + self.fast_n)
 
@@ -419,7 +431,7 @@ class _Run:
         joined = b"".join(self.runs)
         if _usual(joined):
             return []
-        self.bad = [k for k, r in enumerate(self.runs) if not _usual(r)]
+        self.bad = [k for k, r in enumerate(self.runs) if _RUN.fullmatch(r) is None]
         return self.bad
 
     def drop_unchecked(self) -> None:
@@ -467,6 +479,7 @@ class _Run:
             self.other += ns
 
     def done(self) -> Decoded:
+        self.count(self.fast_n + self.n)
         out, slow = self.out, self.slow
         joined = b"".join(self.runs)
         values, stamps = _unpack(joined)
