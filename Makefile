@@ -22,7 +22,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY)
 run: $(VENV)/.run-installed
 	$(VENV)/bin/weir serve
 
+# The peers the tests compare Weir with (Prometheus, vmagent/vmalert, Chromium) come from
+# Debian's packages; the script installs only what is missing.
 test: $(VENV)/.dev-installed
+	scripts/install_peers.sh
 	$(PY) -m pytest
 
 # Static checks: lint, types, security. CI runs them after the tests.
