@@ -374,3 +374,18 @@ def test_the_column_check_agrees_with_the_pattern(records, data):
             usual = usual[:i] + bytes([data.draw(st.integers(0, 255))]) + usual[i + 1:]
         out += usual if kind < 2 else raw
     assert rw._usual(bytes(out)) == (rw._RUN.fullmatch(bytes(out)) is not None or not out)
+
+
+def test_a_label_that_ends_like_a_sample_is_still_a_label():
+    """The run of samples is looked for from the end of a series: a last label value of 16
+    bytes starting with a tab reads, from there, like one more sample. The walk over the
+    labels decides, every time."""
+    value = "\t" + "x" * 15
+    body = enc.write_request_v1([({"__name__": "m", "zz": value}, [(T0, 1.0)]), ({"__name__": "ok"}, [(T0, 2.0)])])
+    decoder = rw.Decoder()
+    for _ in range(2):  # first seen, then known
+        got = decoder.decode_v1(body)
+        assert [e.text for e in got.series] == ["ok"]
+        [(index, reason)] = got.dropped
+        assert index == 0 and "dimensions.zz" in reason
+        assert got.samples == 2

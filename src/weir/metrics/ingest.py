@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from itertools import chain, repeat
 from typing import cast
 
 import msgspec
@@ -103,26 +104,25 @@ class IngestService:
         self._sync_epoch()
         total = sum(values)
         clean = bool(timestamps) and oldest <= min(timestamps) and max(timestamps) <= newest and total - total == 0.0
-        sids: list[int] = []
         fresh: dict[int, Series] = {}
-        resolved: list[tuple] = []
-        cache = self._series
-        for key, n in zip(keys, counts):
+        found = list(map(self._series.get, keys)) if clean else []
+        if clean and None in found:  # series not cached yet: resolved (and validated) one by one
+            resolved: list[tuple] = []
+            for k, key in enumerate(keys):
+                if found[k] is None:
+                    try:
+                        found[k] = self._resolve(key, _point(key), fresh)
+                    except InvalidInputError:
+                        clean = False
+                        break
+                    resolved.append(key)
             if not clean:
-                break
-            s = cache.get(key)
-            if s is None:
-                try:
-                    s = self._resolve(key, _point(key), fresh)
-                except InvalidInputError:
-                    clean = False
-                    break
-                resolved.append(key)
-            sids += [s.id] * n
+                for key in resolved:  # not stored: `ingest_points` must see them as new again
+                    self._series.pop(key, None)
         if not clean:
-            for key in resolved:  # not stored: `ingest_points` must see them as new again
-                cache.pop(key, None)
             return self._as_points(keys, counts, timestamps, values, now)
+        ids = [s.id for s in found]  # type: ignore[union-attr]  # no None left
+        sids = list(chain.from_iterable(map(repeat, ids, counts)))
         batch = PointBatch(sids, list(timestamps), list(values), list(fresh.values()))
         self.store.append(batch)
         if self.listener is not None:

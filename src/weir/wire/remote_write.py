@@ -169,9 +169,8 @@ class Decoder:
         cache = self._labels
         created: list = []
         size = len(data)
-        limit = limits.MAX_POINTS_PER_REQUEST
-        fast_series, fast_index, fast_counts, runs, spans = run.series, run.index, run.counts, run.runs, run.spans
-        n = i = pos = 0
+        fast_series, fast_index, fast_counts, runs = run.series, run.index, run.counts, run.runs
+        i = pos = 0
         try:
             while pos < size:
                 if data[pos] != 0x0A:  # not a timeseries (tag 1, LEN): metadata, or a field to skip
@@ -196,43 +195,43 @@ class Decoder:
                 if e > size:
                     raise pb.MalformedError("malformed protobuf: a timeseries runs past the end of the request")
                 pos = e
-                q = p  # the leading label records: the cache key
-                while q < e and data[q] == 0x0A:
-                    b1 = data[q + 1]
-                    if b1 < 0x80:
-                        q += 2 + b1
-                    else:
-                        b1, q = pb.varint(data, q + 1)
-                        q += b1
-                if q < e and not (e - q) % 18 and data[q] == 0x12:  # looks like a run of usual samples
-                    key = data[p:q]
-                    entry = cache.get(key)
-                    if entry is None:
-                        entry = self._v1_entry([v for _, _, v in pb.fields(key)])
-                        self._remember(key, entry)
-                        created.append(key)
-                    if entry.error is None:  # taken on trust; `run.check` verifies every run at once
-                        k = (e - q) // 18
-                        n += k
-                        if n > limit:
-                            run.count(n + run.n)
-                        fast_series.append(entry)
-                        fast_index.append(i)
-                        fast_counts.append(k)
-                        runs.append(data[q:e])
-                        spans.append((p, e))
-                        i += 1
-                        continue
-                if q > e:
-                    raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
-                run.fast_n = n
+                # The usual series: label records, then a run of 18-byte samples to its end. The
+                # run is found from the end (a sample per step; senders send one or a few per
+                # series), the labels before it are the cache key. A key in the cache was
+                # walked, when first seen, as whole label records; `run.check` then verifies
+                # every run at once: so a hit parses as those labels and those samples.
+                q = e - 18
+                while q >= p and data[q] == 0x12 and data[q + 1] == 0x10 and data[q + 2] == 0x09:
+                    q -= 18
+                q += 18
+                entry = cache.get(data[p:q]) if q < e else None
+                if entry is None:  # first seen, or its labels end like a sample: walk them
+                    q = _label_end(data, p, e)
+                    if q < e and not (e - q) % 18 and data[q] == 0x12:
+                        key = data[p:q]
+                        entry = cache.get(key)
+                        if entry is None:
+                            entry = self._v1_entry([v for _, _, v in pb.fields(key)])
+                            self._remember(key, entry)
+                            created.append(key)
+                if entry is not None and entry.error is None:  # runs are taken on trust, then checked
+                    fast_series.append(entry)
+                    fast_index.append(i)
+                    fast_counts.append((e - q) // 18)
+                    runs.append(data[q:e])
+                    i += 1
+                    continue
+                run.fast_n = sum(fast_counts)
                 self._v1_series(run, data, p, e, i, created)
                 i += 1
-            run.fast_n = n
-            bad = [(run.spans[k], run.index[k]) for k in run.check()]
-            run.drop_unchecked()
-            for (p, e), i in bad:  # samples not all of the usual shape after all: read field by field
-                self._v1_series(run, data, p, e, i, created)
+            run.fast_n = sum(fast_counts)
+            bad = run.check()
+            if bad:
+                spans = [(a, b) for num, _, a, b in pb.spans(data) if num == 1]
+                bad_series = [(spans[run.index[k]], run.index[k]) for k in bad]
+                run.drop_unchecked()
+                for (p, e), i in bad_series:  # samples not all of the usual shape after all
+                    self._v1_series(run, data, p, e, i, created)
         except IndexError:
             raise pb.MalformedError("malformed protobuf: the request is truncated") from None
         return run.done(), created
@@ -442,7 +441,8 @@ class _Run:
             self.fast_n -= sum(self.counts[k] for k in bad)
             for name in ("series", "index", "counts", "runs", "spans"):
                 column = getattr(self, name)
-                setattr(self, name, [column[k] for k in keep])
+                if column:  # 1.0 keeps no spans
+                    setattr(self, name, [column[k] for k in keep])
             self.bad = []
 
     def refuse(self, i: int, reason: str, got: _Samples) -> None:
