@@ -211,7 +211,7 @@ class Decoder:
                         key = data[p:q]
                         entry = cache.get(key)
                         if entry is None:
-                            entry = self._v1_entry([v for _, _, v in pb.fields(key)])
+                            entry = self._v1_entry(_label_records(key))
                             self._remember(key, entry)
                             created.append(key)
                 if entry is not None and entry.error is None:  # runs are taken on trust, then checked
@@ -245,7 +245,7 @@ class Decoder:
             key = tuple([v for _, _, v in pb.fields(data[p:q])] + got.late)
         entry = self._labels.get(key)
         if entry is None:
-            entry = self._v1_entry(key if isinstance(key, tuple) else [v for _, _, v in pb.fields(data[p:q])])
+            entry = self._v1_entry(key if isinstance(key, tuple) else _label_records(data[p:q]))
             self._remember(key, entry)
             created.append(key)
         run.accept(entry, i, got, v2=False)
@@ -254,6 +254,14 @@ class Decoder:
         labels: dict[str, str] = {}
         error = None
         for record in records:
+            # The usual label: name (field 1) then value (field 2), both under 128 bytes.
+            n = record[1] if len(record) > 1 and record[0] == 0x0A else 0x80
+            if n < 0x80 and (2 + n == len(record) or (record[2 + n] == 0x12 and record[3 + n] == len(record) - 4 - n)):
+                labels_name = pb.text(record[2:2 + n], "a label name")
+                if labels_name in labels and error is None:
+                    error = f"label {labels_name[:80]!r} appears twice"
+                labels[labels_name] = pb.text(record[4 + n:], "a label value")
+                continue
             name = val = ""
             for num, wt, value in pb.fields(record):
                 if num == 1:
@@ -532,6 +540,22 @@ def _unpack(joined: bytes) -> tuple[list[float], list[bytes]]:
         values.append(v)
         stamps.append(b)
     return values, stamps
+
+
+def _label_records(key: bytes) -> list[bytes]:
+    """The label records (their bodies) of a run of them, as `_label_end` walked it."""
+    out = []
+    q, e = 0, len(key)
+    while q < e:
+        n = key[q + 1]
+        if n < 0x80:
+            out.append(key[q + 2:q + 2 + n])
+            q += 2 + n
+        else:
+            n, r = pb.varint(key, q + 1)
+            out.append(key[r:r + n])
+            q = r + n
+    return out
 
 
 def _label_end(data: bytes, p: int, e: int) -> int:
