@@ -34,10 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # first protobuf request only, so it costs the cold start nothing.
 # cramjam: snappy for Prometheus remote write and read.
 RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "cramjam")
-# Modules of `weir` that only the local front uses; they import click, rich, uvicorn and
-# watchfiles. A path ending in "/" excludes a whole package.
+# Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
+# watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
+# excludes a whole package.
 LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
-              "weir/backends/local/watcher.py")
+              "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py")
 # Lambda's Python 3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels fit too,
 # and recent cramjam releases publish aarch64 wheels only for it.
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64", "--only-binary=:all:",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 from tests.helpers import WeirProcess
-from weir.http.openapi import ROUTES
+from weir.http.openapi.document import ROUTES
 
 
 @pytest.fixture(scope="module")

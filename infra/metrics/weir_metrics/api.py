@@ -10,7 +10,7 @@ Binary media types: OTLP sends `application/x-protobuf`, Prometheus remote write
 send it snappy-compressed (`Content-Encoding: snappy`), and any client may gzip a body
 (`Content-Encoding: gzip`) whatever its Content-Type; API Gateway decides "binary" by
 Content-Type alone, so `*/*` is listed too: every body reaches the function base64
-encoded and `weir.http.routes.request_body` decodes it, byte for byte. Text responses
+encoded and `weir.http.responses.request_body` decodes it, byte for byte. Text responses
 pass through unchanged; binary ones (protobuf, remote read's snappy answers) are sent
 base64 by the function, and `*/*` turns them back into bytes whatever the client's
 `Accept` (Prometheus sends none).

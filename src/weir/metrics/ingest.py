@@ -19,11 +19,10 @@ import msgspec
 from weir.durability import after_durable
 from weir.errors import InvalidInputError
 from weir.metrics import limits
-from weir.metrics.decode import decode_dimensions, decode_points
-from weir.metrics.model import IngestResult, MetricType, Rejected, WirePoint
+from weir.metrics.model import IngestResult, MetricType, Rejected, WirePoint, decode_dimensions
+from weir.metrics.ports import MetricStore, PointBatch
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
-from weir.ports import MetricStore, PointBatch
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +60,7 @@ class IngestService:
         self.clock = clock
         self.listener = listener
         self._series: dict[object, Series] = {}
-        self._epoch = getattr(store, "series_epoch", 0)
-
-    def ingest_json(self, body: bytes | str) -> IngestResult:
-        points, rejected = decode_points(body)
-        return self.ingest_points(points, rejected)
+        self._epoch: int | None = None  # the store's series_epoch the cache was filled at
 
     def ingest_points(
         self, points: list[WirePoint | None], rejected: list[Rejected], *, now_ns: int | None = None
@@ -197,7 +192,7 @@ class IngestService:
         return batch
 
     def _sync_epoch(self) -> None:
-        epoch = getattr(self.store, "series_epoch", 0)
+        epoch = self.store.series_epoch
         if epoch != self._epoch:  # the store forgot series (retention, a failed write)
             self._series.clear()
             self._epoch = epoch

@@ -9,7 +9,7 @@ Messages (field numbers from the published specifications, read by `weir.wire.pb
   histograms = 3, exemplars = 4, metadata = 5 {type = 1, help_ref = 3, unit_ref = 4},
   created_timestamp = 6 (2.0-rc.3; rc.4 moved it into the sample as start_timestamp)}.
 
-Mapping to Weir (the Pushgateway path's, `weir.metrics.formats.prometheus`): `__name__` is the
+Mapping to Weir (the Pushgateway path's, `weir.wire.prometheus`): `__name__` is the
 metric name, every other label a dimension (a label with an empty value is no label, as in
 Prometheus); the series type is `counter` for counters and for the `_bucket`, `_count` and
 `_sum` series of histograms and summaries, `gauge` otherwise. The type comes from the
@@ -19,7 +19,7 @@ name: the suffixes `_total`, `_count`, `_sum` and `_bucket` are reserved for cou
 Prometheus' naming rules, so they mean `counter`, anything else `gauge`. Help texts are
 not kept (Weir has no place for them); a unit becomes the series' unit.
 
-What is refused, per series (the rest of the request is stored; see `weir.metrics.remote`):
+What is refused, per series (the rest of the request is stored; see `weir.wire.remote`):
 labels Weir cannot store (no `__name__`, a label name twice, a name or value outside Weir's
 rules), native histograms (Weir stores floats; Prometheus sends none unless its native
 histograms are switched on), and NaN or infinite values. A staleness marker (the NaN
@@ -33,24 +33,23 @@ way (a non-zero value and a millisecond timestamp of six varint bytes: 18 bytes 
 found by one regular expression and unpacked by `struct`, and becomes `WirePoint`s at once;
 anything else takes the field-by-field path, which is the reference (the tests check that
 both agree). What needs a look per series (a NaN, a time out of bounds, a start timestamp) is
-found over the whole request first and left to `weir.metrics.remote`.
+found over the whole request first and left to `weir.wire.remote`.
 """
 
 from __future__ import annotations
 
-import re
-import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from weir.errors import InvalidInputError, PayloadTooLargeError
+from weir.errors import InvalidInputError
 from weir.metrics import limits
-from weir.metrics.formats import prometheus as prom
 from weir.metrics.model import MetricType
 from weir.metrics.series import canonical_key, check_dimensions, check_name
 from weir.wire import pb
+from weir.wire import prometheus as prom
+from weir.wire.remote_columns import Decoded, FieldSamples, Run, label_end, label_records, top_level
 
 if TYPE_CHECKING:
     from weir.metrics.ingest import SeriesKey
@@ -61,8 +60,6 @@ TYPES = ("unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary"
 STALE_NAN = 0x7FF0000000000002  # Prometheus' staleness marker
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 _CACHE_LIMIT = 200_000
-_RUN = re.compile(rb"(?:\x12\x10\x09.{8}\x10[\x80-\xff]{5}[\x00-\x7f])+", re.S)
-MS = 1_000_000  # ns per ms
 _encode = msgspec.json.encode
 
 
@@ -89,7 +86,7 @@ class Labels:
         self.raw = msgspec.Raw(_encode(self.dims))
         self.type: MetricType = series_type(name, mtype)
         self.unit = unit if unit and len(unit) <= limits.MAX_UNIT_LENGTH else None
-        self.start = 0  # the last start (created) timestamp a zero was written for (weir.metrics.remote)
+        self.start = 0  # the last start (created) timestamp a zero was written for (weir.wire.remote)
         self.key: SeriesKey = (name, self.type, self.unit, bytes(self.raw))  # names the series to ingest
 
 
@@ -104,42 +101,11 @@ def series_type(name: str, mtype: str | None) -> MetricType:
     return "gauge"
 
 
-class Decoded:
-    """The series of one request that carry samples, in columns, with what was refused or skipped.
-
-    Series k is `series[k]`, at position `index[k]` among the request's timeseries, with
-    `counts[k]` samples: the next ones of `times` (ns) and `values` (NaN payloads intact).
-    `starts` maps k to its start (created) timestamp in ms, where one was sent. `tmin` and
-    `tmax` bound every timestamp (ns). `dropped` lists (position, reason) for series refused
-    whole.
-    """
-
-    __slots__ = ("series", "index", "counts", "times", "values", "starts", "tmin", "tmax", "dropped",
-                 "samples", "exemplars", "histograms", "metadata")
-
-    def __init__(self) -> None:
-        self.series: list[Labels] = []
-        self.index: list[int] = []
-        self.counts: list[int] = []
-        self.times: list[int] = []
-        self.values: list[float] = []
-        self.starts: dict[int, int] = {}
-        self.tmin = self.tmax = 0
-        self.dropped: list[tuple[int, str]] = []
-        self.samples = self.exemplars = self.histograms = self.metadata = 0
-
-    def samples_of(self, k: int) -> list[tuple[int, float]]:
-        """Series k's samples as (ms, value)."""
-        a = sum(self.counts[:k])
-        b = a + self.counts[k]
-        return [(t // MS, v) for t, v in zip(self.times[a:b], self.values[a:b])]
-
-
 class Decoder:
     """Decodes requests; keeps the label cache and, for 1.0, the metadata seen so far.
 
     `resolve`, when given, is called once with each label set first seen (before its points
-    are made), so the caller can settle its type and unit (`weir.metrics.remote`).
+    are made), so the caller can settle its type and unit (`weir.wire.remote`).
     """
 
     def __init__(self, resolve: Callable[[Labels], None] | None = None) -> None:
@@ -165,7 +131,7 @@ class Decoder:
     def _decode_v1(self, data: bytes) -> tuple[Decoded, list]:
         """One pass over a WriteRequest; also returns the cache keys it created."""
         out = Decoded()
-        run = _Run(out)
+        run = Run(out)
         cache = self._labels
         created: list = []
         size = len(data)
@@ -206,12 +172,12 @@ class Decoder:
                 q += 18
                 entry = cache.get(data[p:q]) if q < e else None
                 if entry is None:  # first seen, or its labels end like a sample: walk them
-                    q = _label_end(data, p, e)
+                    q = label_end(data, p, e)
                     if q < e and not (e - q) % 18 and data[q] == 0x12:
                         key = data[p:q]
                         entry = cache.get(key)
                         if entry is None:
-                            entry = self._v1_entry(_label_records(key))
+                            entry = self._v1_entry(label_records(key))
                             self._remember(key, entry)
                             created.append(key)
                 if entry is not None and entry.error is None:  # runs are taken on trust, then checked
@@ -236,16 +202,16 @@ class Decoder:
             raise pb.MalformedError("malformed protobuf: the request is truncated") from None
         return run.done(), created
 
-    def _v1_series(self, run: _Run, data: bytes, p: int, e: int, i: int, created: list) -> None:
+    def _v1_series(self, run: Run, data: bytes, p: int, e: int, i: int, created: list) -> None:
         """A series not of the usual shape, read field by field."""
-        q = _label_end(data, p, e)
+        q = label_end(data, p, e)
         key: object = data[p:q]
-        got = _Samples(data, q, e, v2=False)
+        got = FieldSamples(data, q, e, v2=False)
         if got.late:  # label records after the samples: legal, rare; keyed by all of them
             key = tuple([v for _, _, v in pb.fields(data[p:q])] + got.late)
         entry = self._labels.get(key)
         if entry is None:
-            entry = self._v1_entry(key if isinstance(key, tuple) else _label_records(data[p:q]))
+            entry = self._v1_entry(key if isinstance(key, tuple) else label_records(data[p:q]))
             self._remember(key, entry)
             created.append(key)
         run.accept(entry, i, got, v2=False)
@@ -309,14 +275,14 @@ class Decoder:
         out = Decoded()
         symbols: list[str] = []
         spans: list[tuple[int, int]] = []
-        for num, wt, start, end in _top_level(data, 0x2A):
+        for num, wt, start, end in top_level(data, 0x2A):
             if num == 4:
                 pb.expect(num, wt, pb.LEN, "Request.symbols")
                 symbols.append(pb.text(data[start:end], "a symbol"))
             elif num == 5:
                 pb.expect(num, wt, pb.LEN, "Request.timeseries")
                 spans.append((start, end))
-        run = _Run(out)
+        run = Run(out)
         metas: dict[bytes, tuple[int, int, int]] = {}
         try:
             for i, (p, e) in enumerate(spans):
@@ -329,7 +295,7 @@ class Decoder:
             self._v2_series(run, data, p, e, i, symbols, metas, False)
         return run.done()
 
-    def _v2_series(self, run: _Run, data: bytes, p: int, e: int, i: int, symbols: list[str],
+    def _v2_series(self, run: Run, data: bytes, p: int, e: int, i: int, symbols: list[str],
                    metas: dict[bytes, tuple[int, int, int]], fast: bool) -> None:
         """One 2.0 series: labels_refs, then a run of usual samples (taken on trust, checked
         by `run.check`) and its metadata record, or else read field by field."""
@@ -352,7 +318,7 @@ class Decoder:
             fast = False
         got = None
         if not fast or tail == q:
-            got = _Samples(data, q, e, v2=True)
+            got = FieldSamples(data, q, e, v2=True)
             refs += got.late
             meta = got.metadata
         found = metas.get(meta)
@@ -364,7 +330,7 @@ class Decoder:
         if bad or len(refs) % 2:
             reason = (f"a symbol reference ({max(*refs, help_ref, unit_ref)}) is outside the symbols table "
                       f"({n} symbols)" if bad else "labels_refs holds an odd number of references")
-            run.refuse(i, reason, got if got is not None else _Samples(data, q, e, v2=True))
+            run.refuse(i, reason, got if got is not None else FieldSamples(data, q, e, v2=True))
             return
         names = tuple([symbols[r] for r in refs])
         key = (names, mtype, symbols[unit_ref] if unit_ref else "")
@@ -375,7 +341,7 @@ class Decoder:
         if got is None and entry.error is None:
             run.add(entry, i, data[q:tail], (p, e))
         else:
-            run.accept(entry, i, got if got is not None else _Samples(data, q, e, v2=True), v2=True)
+            run.accept(entry, i, got if got is not None else FieldSamples(data, q, e, v2=True), v2=True)
 
     def _remember(self, key, entry: Labels) -> None:
         if len(self._labels) >= _CACHE_LIMIT:
@@ -384,268 +350,6 @@ class Decoder:
             self.resolve(entry)
             entry.key = (entry.name, entry.type, entry.unit, bytes(entry.raw))
         self._labels[key] = entry
-
-
-class _Run:
-    """Collects one request's series into columns; counts samples against the per-request limit.
-
-    Series of the usual shape keep their run of 18-byte samples, unpacked all at once at the
-    end; the others (read field by field) keep their values. The columns list the first
-    ones first, then the others.
-    """
-
-    def __init__(self, out: Decoded) -> None:
-        self.out = out
-        self.series: list[Labels] = []
-        self.index: list[int] = []
-        self.counts: list[int] = []
-        self.runs: list[bytes] = []
-        self.spans: list[tuple[int, int]] = []  # 1.0: where each run's series is in the request
-        self.bad: list[int] = []
-        self.slow = Decoded()
-        self.other: list[int] = []  # ns of the samples read field by field
-        self.n = 0  # samples read field by field
-        self.fast_n = 0  # samples in runs
-
-    def count(self, n: int) -> None:
-        """Raise 413 if a request holding `n` samples is over the limit."""
-        if n > limits.MAX_POINTS_PER_REQUEST:
-            raise PayloadTooLargeError(
-                f"the request holds more than {limits.MAX_POINTS_PER_REQUEST} samples; send at most that many "
-                f"per request (Prometheus: queue_config.max_samples_per_send)"
-            )
-
-    def _count(self, k: int) -> None:
-        self.n += k
-        self.count(self.n + self.fast_n)
-
-    def add(self, entry: Labels, i: int, run: bytes, span: tuple[int, int]) -> None:
-        """A series of the usual shape: `run` is its samples, 18 bytes each."""
-        self.series.append(entry)
-        self.index.append(i)
-        self.counts.append(len(run) // 18)
-        self.runs.append(run)
-        self.spans.append(span)
-        self.fast_n += len(run) // 18
-        self.count(self.n + self.fast_n)
-
-    def check(self) -> list[int]:
-        """Positions of the runs that are not all usual samples (none, but for odd senders).
-
-        Every run was taken on its length and first byte; here all of them are checked at
-        once, column by column of their 18-byte records: the tags and lengths, and a
-        timestamp of exactly six varint bytes."""
-        joined = b"".join(self.runs)
-        if _usual(joined):
-            return []
-        self.bad = [k for k, r in enumerate(self.runs) if _RUN.fullmatch(r) is None]
-        return self.bad
-
-    def drop_unchecked(self) -> None:
-        """Forget the runs `check` found wrong (they were read again field by field)."""
-        if self.bad:
-            bad = set(self.bad)
-            keep = [k for k in range(len(self.runs)) if k not in bad]
-            self.fast_n -= sum(self.counts[k] for k in bad)
-            for name in ("series", "index", "counts", "runs", "spans"):
-                column = getattr(self, name)
-                if column:  # 1.0 keeps no spans
-                    setattr(self, name, [column[k] for k in keep])
-            self.bad = []
-
-    def refuse(self, i: int, reason: str, got: _Samples) -> None:
-        self._count(len(got.values) + got.histograms)
-        self.out.samples += len(got.values)
-        self.out.dropped.append((i, reason))
-
-    def accept(self, entry: Labels, i: int, got: _Samples, v2: bool) -> None:
-        """A series read field by field: kept, or refused whole with the reason."""
-        out, slow = self.out, self.slow
-        values, times = got.values, got.times
-        self._count(len(values) + got.histograms)
-        out.histograms += got.histograms
-        out.exemplars += got.exemplars
-        if got.histograms:
-            out.samples += len(values)
-            out.dropped.append((i, f"{entry.text}: native histograms are not stored (Weir stores float samples); "
-                                   f"{got.histograms} dropped"))
-        elif not values:
-            if v2:
-                out.dropped.append((i, f"{entry.text}: the series has no samples"))
-        elif entry.error is not None:
-            out.samples += len(values)
-            out.dropped.append((i, f"{entry.text}: {entry.error}"))
-        else:
-            if got.start:
-                slow.starts[len(slow.series)] = got.start
-            slow.series.append(entry)
-            slow.index.append(i)
-            slow.counts.append(len(values))
-            ns = [t * MS for t in times]
-            slow.times += ns
-            slow.values += values
-            self.other += ns
-
-    def done(self) -> Decoded:
-        self.count(self.fast_n + self.n)
-        out, slow = self.out, self.slow
-        joined = b"".join(self.runs)
-        values, stamps = _unpack(joined)
-        tcache = {b: _varint6(b) * MS for b in set(stamps)}  # a request's samples share few instants
-        out.series, out.index = self.series + slow.series, self.index + slow.index
-        out.counts = self.counts + slow.counts
-        out.times = list(map(tcache.__getitem__, stamps)) + slow.times
-        out.values = values + slow.values
-        first = len(self.series)
-        out.starts = {first + k: v for k, v in slow.starts.items()}
-        out.samples += len(out.values)
-        ends = [*tcache.values(), *self.other]
-        if ends:
-            out.tmin, out.tmax = min(ends), max(ends)
-        return out
-
-
-_CHUNK = 256
-_CHUNK_STRUCT = struct.Struct("<" + "3xd1x6s" * _CHUNK)
-_ONE = struct.Struct("<3xd1x6s")
-
-
-_TAGS = (0, 0x12), (1, 0x10), (2, 0x09), (11, 0x10)
-_HIGH = bytes(1 if b >= 0x80 else 0 for b in range(256))
-
-
-def _usual(runs: bytes) -> bool:
-    """Whether `runs` is a sequence of 18-byte samples of the usual shape (see `_RUN`)."""
-    k, rest = divmod(len(runs), 18)
-    if rest:
-        return False
-    for offset, byte in _TAGS:
-        if runs[offset::18] != bytes((byte,)) * k:
-            return False
-    ones, zeros = b"\x01" * k, b"\x00" * k
-    return (all(runs[j::18].translate(_HIGH) == ones for j in range(12, 17))
-            and runs[17::18].translate(_HIGH) == zeros)
-
-
-def _unpack(joined: bytes) -> tuple[list[float], list[bytes]]:
-    """Values and timestamp bytes of consecutive 18-byte samples, 256 to a `struct` call."""
-    values: list[float] = []
-    stamps: list[bytes] = []
-    full = len(joined) // (18 * _CHUNK) * 18 * _CHUNK
-    for off in range(0, full, 18 * _CHUNK):
-        flat = _CHUNK_STRUCT.unpack_from(joined, off)
-        values += flat[0::2]
-        stamps += flat[1::2]
-    for v, b in _ONE.iter_unpack(joined[full:]):
-        values.append(v)
-        stamps.append(b)
-    return values, stamps
-
-
-def _label_records(key: bytes) -> list[bytes]:
-    """The label records (their bodies) of a run of them, as `_label_end` walked it."""
-    out = []
-    q, e = 0, len(key)
-    while q < e:
-        n = key[q + 1]
-        if n < 0x80:
-            out.append(key[q + 2:q + 2 + n])
-            q += 2 + n
-        else:
-            n, r = pb.varint(key, q + 1)
-            out.append(key[r:r + n])
-            q = r + n
-    return out
-
-
-def _label_end(data: bytes, p: int, e: int) -> int:
-    """Where the leading label records of the series data[p:e] end."""
-    q = p
-    while q < e and data[q] == 0x0A:
-        k = data[q + 1] if q + 1 < e else 0x80
-        if k < 0x80:
-            q += 2 + k
-        else:
-            k, q = pb.varint(data, q + 1)
-            q += k
-    if q > e:
-        raise pb.MalformedError("malformed protobuf: a label runs past the end of its series")
-    return q
-
-
-def _top_level(data: bytes, tag: int):
-    """`pb.spans` over a request, the records of its usual field (one-byte `tag`, length
-    under 16 KiB) read inline: a request has one per series."""
-    end = len(data)
-    pos = 0
-    try:
-        while pos < end:
-            if data[pos] == tag:
-                b1 = data[pos + 1]
-                if b1 < 0x80:
-                    p = pos + 2
-                    n = b1
-                else:
-                    b2 = data[pos + 2]
-                    if b2 >= 0x80:
-                        raise IndexError  # a longer length: the general reader below
-                    p = pos + 3
-                    n = (b1 & 0x7F) | b2 << 7
-                e = p + n
-                if e > end:
-                    raise pb.MalformedError("malformed protobuf: a length-delimited field runs past the end of "
-                                            "its message")
-                yield tag >> 3, pb.LEN, p, e
-                pos = e
-                continue
-            raise IndexError
-    except IndexError:
-        yield from pb.spans(data, pos, end)
-
-
-class _Samples:
-    """The samples of one timeseries read field by field from `pos` to `end` (the reference
-    path), and what else it carried."""
-
-    __slots__ = ("values", "times", "start", "histograms", "exemplars", "late", "metadata")
-
-    def __init__(self, data: bytes, pos: int, end: int, v2: bool) -> None:
-        values: list[float] = []
-        times: list[int] = []  # ms
-        self.values, self.times = values, times
-        self.start = self.histograms = self.exemplars = 0
-        self.late: list = []  # 1.0: label records after the samples; 2.0: label refs there
-        self.metadata = b""
-        f_exemplar, f_histogram = (4, 3) if v2 else (3, 4)
-        for num, wt, a, b in pb.spans(data, pos, end):
-            if num == 2:
-                pb.expect(num, wt, pb.LEN, "TimeSeries.samples")
-                v, t, st = _sample(data[a:b])
-                values.append(v)
-                times.append(t)
-                if st:
-                    self.start = st
-            elif num == 1:
-                if not v2:
-                    pb.expect(num, wt, pb.LEN, "TimeSeries.labels")
-                    self.late.append(data[a:b])
-                elif wt == pb.LEN:
-                    self.late += pb.packed_varints(data[a:b])
-                else:
-                    pb.expect(num, wt, pb.VARINT, "TimeSeries.labels_refs")
-                    self.late.append(a)
-            elif num == f_exemplar:
-                pb.expect(num, wt, pb.LEN, "TimeSeries.exemplars")
-                self.exemplars += 1
-            elif num == f_histogram:
-                pb.expect(num, wt, pb.LEN, "TimeSeries.histograms")
-                self.histograms += 1
-            elif v2 and num == 5:
-                pb.expect(num, wt, pb.LEN, "TimeSeries.metadata")
-                self.metadata = data[a:b]
-            elif v2 and num == 6:
-                pb.expect(num, wt, pb.VARINT, "TimeSeries.created_timestamp")
-                self.start = pb.int64(a)
 
 
 class _Types(dict):
@@ -689,24 +393,3 @@ def _v2_metadata(body: bytes) -> tuple[int, int, int]:
             pb.expect(num, wt, pb.VARINT, "Metadata.unit_ref")
             unit_ref = value  # type: ignore[assignment]
     return mtype, help_ref, unit_ref
-
-
-def _sample(body: bytes) -> tuple[float, int, int]:
-    value, ts, start = 0.0, 0, 0
-    for num, wt, v in pb.fields(body):
-        if num == 1:
-            pb.expect(num, wt, pb.I64, "Sample.value")
-            value = pb.double(v)  # type: ignore[arg-type]
-        elif num == 2:
-            pb.expect(num, wt, pb.VARINT, "Sample.timestamp")
-            ts = pb.int64(v)  # type: ignore[arg-type]
-        elif num == 3:
-            pb.expect(num, wt, pb.VARINT, "Sample.start_timestamp")
-            start = pb.int64(v)  # type: ignore[arg-type]
-    return value, ts, start
-
-
-def _varint6(b: bytes) -> int:
-    x = int.from_bytes(b, "little")
-    return ((x & 0x7F) | (x >> 1 & 0x3F80) | (x >> 2 & 0x1FC000) | (x >> 3 & 0xFE00000)
-            | (x >> 4 & 0x7F0000000) | (x >> 5 & 0x3F800000000))
