@@ -199,3 +199,16 @@ def test_the_point_limit_is_a_413(api, version):
         r = write(api, enc.write_request_v2([enc.SeriesV2(labels, s) for labels, s in items]), V2_HEADERS)
     assert r.status == 413, r
     assert api.get("/metrics/rwapi_many/series").status == 404, "nothing of it was stored"
+
+
+def test_the_route_names_the_messages_as_the_decoder_does_and_imports_it_lazily():
+    import subprocess
+    import sys
+
+    from weir.http.routes import remote
+
+    assert (remote.V1, remote.V2) == (rw.V1, rw.V2)
+    code = ("import sys, weir.http.app as a, weir.http.routes.remote; "
+            "print(sorted(m for m in sys.modules if m.startswith('weir.wire.remote') or m == 'cramjam'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", "a cold start imports no remote write/read code"

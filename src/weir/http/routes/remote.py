@@ -28,13 +28,10 @@ from weir.http.responses import error_response, json_response
 from weir.http.services import ApiServices
 from weir.metrics import limits
 from weir.metrics.model import ErrorBody
-from weir.wire import pb
-from weir.wire import remote_read as rr
-from weir.wire import remote_write as rw
-from weir.wire.remote import ReadLimitError, RemoteReadService, RemoteWriteService
 
 PROTOBUF = "application/x-protobuf"
-ACCEPTED = (f"{PROTOBUF};proto={rw.V1}", f"{PROTOBUF};proto={rw.V2}")
+V1, V2 = "prometheus.WriteRequest", "io.prometheus.write.v2.Request"  # as `weir.wire.remote_write` names them
+ACCEPTED = (f"{PROTOBUF};proto={V1}", f"{PROTOBUF};proto={V2}")
 # A decompressed write body: a full request of MAX_POINTS_PER_REQUEST samples, each series
 # with its labels, stays far below this; Prometheus' own receiver allows 32 MiB too.
 MAX_DECODED_BYTES = 32 * 1024 * 1024
@@ -47,9 +44,24 @@ WRITTEN = ("X-Prometheus-Remote-Write-Samples-Written", "X-Prometheus-Remote-Wri
 
 
 def router(services: ApiServices) -> Router:
+    """The routes; the decoders and services are imported by the first remote request, not
+    at a Lambda's cold start (most deployments never receive one)."""
     app = Router()
-    writer = RemoteWriteService(services.ingest)
-    reader = RemoteReadService(services.store)
+    made: dict[str, object] = {}
+
+    def writer():
+        if "writer" not in made:
+            from weir.wire.remote import RemoteWriteService
+
+            made["writer"] = RemoteWriteService(services.ingest)
+        return made["writer"]
+
+    def reader():
+        if "reader" not in made:
+            from weir.wire.remote import RemoteReadService
+
+            made["reader"] = RemoteReadService(services.store)
+        return made["reader"]
 
     @app.post("/api/v1/write")
     def remote_write():
@@ -57,15 +69,17 @@ def router(services: ApiServices) -> Router:
         headers = {k.lower(): v for k, v in (event.headers or {}).items()}
         version = message_type(headers.get("content-type", ""))
         try:
+            from weir.wire import pb
+
             _check_encoding(headers)
             data = pb.unsnappy(raw_body(event), MAX_DECODED_BYTES)
-            outcome = writer.write(data, version)
+            outcome = writer().write(data, version)
         except WeirError as exc:
             response = error_response(exc)
-            if version == rw.V2:
+            if version == V2:
                 response.headers.update(dict.fromkeys(WRITTEN, "0"))
             return response
-        written = {WRITTEN[0]: str(outcome.written), WRITTEN[1]: "0", WRITTEN[2]: "0"} if version == rw.V2 else {}
+        written = {WRITTEN[0]: str(outcome.written), WRITTEN[1]: "0", WRITTEN[2]: "0"} if version == V2 else {}
         if outcome.dropped:
             response = json_response(400, ErrorBody("partial_write", outcome.message(), outcome.dropped[:100]))
             response.headers.update(written)
@@ -80,9 +94,13 @@ def router(services: ApiServices) -> Router:
         if ctype not in ("", PROTOBUF):
             raise UnsupportedMediaTypeError(f"content-type {ctype!r} is not accepted here; send {PROTOBUF}")
         _check_encoding(headers)
+        from weir.wire import pb
+        from weir.wire import remote_read as rr
+        from weir.wire.remote import ReadLimitError
+
         queries, accepted = rr.decode_request(pb.unsnappy(raw_body(event), MAX_READ_REQUEST_BYTES))
         rr.response_type(accepted)
-        body = pb.snappy(rr.encode_response(reader.read(queries)))
+        body = pb.snappy(rr.encode_response(reader().read(queries)))
         if len(body) > MAX_READ_RESPONSE_BYTES:
             raise ReadLimitError(
                 f"the answer would be {len(body)} bytes, more than the {MAX_READ_RESPONSE_BYTES} an answer may "
@@ -96,15 +114,15 @@ def router(services: ApiServices) -> Router:
 def message_type(content_type: str) -> str:
     """The write message a Content-Type names (the 2.0 specification's negotiation)."""
     if not content_type.strip():
-        return rw.V1  # as Prometheus' receiver: no Content-Type is a 1.0 sender
+        return V1  # as Prometheus' receiver: no Content-Type is a 1.0 sender
     media, *params = [p.strip() for p in content_type.split(";")]
     proto = None
     for p in params:
         key, _, value = p.partition("=")
         if key.strip().lower() == "proto":
             proto = value.strip().strip('"')
-    if media.lower() == PROTOBUF and proto in (None, rw.V1, rw.V2):
-        return proto or rw.V1
+    if media.lower() == PROTOBUF and proto in (None, V1, V2):
+        return proto or V1
     raise UnsupportedMediaTypeError(
         f"content-type {content_type[:200]!r} is not accepted here; send {' or '.join(ACCEPTED)} "
         f"(snappy-compressed)"
