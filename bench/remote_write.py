@@ -10,7 +10,9 @@ and `prometheus --web.enable-remote-write-receiver` (with `storage.tsdb.out_of_o
 set, since 4 connections deliver a series' samples out of order). Weir's JSON path
 (`POST /metrics`) is run on the same points in requests of the same sizes, for the
 per-point comparison. Every receiver is checked to hold every point afterwards. Prints
-points/s per receiver and size, and the ratios.
+points/s per receiver and size; each round runs the receivers in a rotated order, and the
+ratios printed last are the medians of each round's ratios (the machine's load changes
+within a run; a ratio within one round compares like with like).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,16 +99,22 @@ def prometheus() -> Peer:
     return Peer(argv, "/-/ready")
 
 
-def run_weir(rw: list[bytes], js: list[bytes], n: int) -> tuple[float, float]:
-    out = []
-    for path, payload, ctype, headers in (("/api/v1/write", rw, "application/x-protobuf", RW_HEADERS),
-                                          ("/metrics", js, "application/json", {})):
-        with WeirServer() as server:
-            elapsed = send_all(server.port, path, payload, ctype, headers=headers)
-            with urllib.request.urlopen(server.url + "/metrics") as r:
-                assert json.load(r)["metrics"] == [{"name": "cpu", "series": SERIES}]
-            out.append(n / elapsed)
-    return out[0], out[1]
+def run_weir(payload: list[bytes], path: str, ctype: str, headers: dict[str, str], n: int) -> float:
+    with WeirServer() as server:
+        elapsed = send_all(server.port, path, payload, ctype, headers=headers)
+        with urllib.request.urlopen(server.url + "/metrics") as r:
+            assert json.load(r)["metrics"] == [{"name": "cpu", "series": SERIES}]
+        got = _held(server.url, n)
+        assert got == n, f"weir holds {got} points of {n}"
+        return n / elapsed
+
+
+def _held(url: str, n: int) -> int:
+    """Points of `cpu` Weir holds (its query API, one period over everything)."""
+    q = urllib.parse.urlencode({"start": "-1d", "end": "now", "period": "172800", "stat": "count"})
+    with urllib.request.urlopen(f"{url}/metrics/cpu?{q}", timeout=120) as r:
+        groups = json.load(r)["groups"]
+    return sum(p.get("count", 0) for g in groups for p in g["datapoints"])
 
 
 def run_peer(make, rw: list[bytes], n: int) -> float:
@@ -125,19 +134,30 @@ def main(rounds: int = 1, batches: int = 300) -> None:
     print(f"{os.cpu_count()} cores; {batches * SERIES:,} points per receiver and size; the machine may be "
           f"shared with other work: compare ratios within this run", flush=True)
     best: dict[tuple[str, int], float] = {}
+    ratios: dict[tuple[str, int], list[float]] = {}
+    names = ("weir remote write", "weir json", "victoriametrics", "prometheus receiver")
     for r in range(1, rounds + 1):
         for size in SIZES:
             rw, js, n = bodies(batches, size)
-            got = dict(zip(("weir remote write", "weir json"), run_weir(rw, js, n)))
-            got["victoriametrics"] = run_peer(victoria, rw, n)
-            got["prometheus receiver"] = run_peer(prometheus, rw, n)
+            got: dict[str, float] = {}
+            # Each round starts with another receiver, so none is always first (or last) under
+            # whatever else the machine is doing.
+            order = names[r % 4:] + names[:r % 4]
+            for name in order:
+                if name == "weir remote write":
+                    got[name] = run_weir(rw, "/api/v1/write", "application/x-protobuf", RW_HEADERS, n)
+                elif name == "weir json":
+                    got[name] = run_weir(js, "/metrics", "application/json", {}, n)
+                else:
+                    got[name] = run_peer(victoria if name == "victoriametrics" else prometheus, rw, n)
             for k, v in got.items():
                 best[(k, size)] = max(best.get((k, size), 0.0), v)
-            print(f"round {r}, {size:,} samples/request: " + ", ".join(f"{k} {v:,.0f}" for k, v in got.items())
+                ratios.setdefault((k, size), []).append(got["weir remote write"] / v)
+            print(f"round {r}, {size:,} samples/request: " + ", ".join(f"{k} {got[k]:,.0f}" for k in names)
                   + " points/s", flush=True)
     for size in SIZES:
         w = best[("weir remote write", size)]
-        print(f"{size:,} samples/request (best of {rounds}): weir {w:,.0f} points/s; "
-              f"x{w / best[('prometheus receiver', size)]:.2f} prometheus' receiver, "
-              f"x{w / best[('victoriametrics', size)]:.2f} victoriametrics, "
-              f"x{w / best[('weir json', size)]:.2f} weir's json path")
+        med = {k: statistics.median(ratios[(k, size)]) for k in names[1:]}
+        print(f"{size:,} samples/request: weir {w:,.0f} points/s (best of {rounds}); weir remote write is, "
+              f"median of the rounds' ratios: x{med['prometheus receiver']:.2f} prometheus' receiver, "
+              f"x{med['victoriametrics']:.2f} victoriametrics, x{med['weir json']:.2f} weir's json path")
