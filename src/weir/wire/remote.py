@@ -128,7 +128,7 @@ class RemoteWriteService:
         """A label set seen for the first time: a stored series keeps its type and unit."""
         known = self.ingest.store.get_series(series_id(canonical_key(entry.name, entry.dims)))
         if known is not None:
-            entry.type, entry.unit = cast(MetricType, known.type), known.unit
+            entry.retype(cast(MetricType, known.type), known.unit)
 
 
 @dataclass

@@ -38,6 +38,7 @@ found over the whole request first and left to `weir.wire.remote`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -59,20 +60,20 @@ V2 = "io.prometheus.write.v2.Request"
 TYPES = ("unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset")
 STALE_NAN = 0x7FF0000000000002  # Prometheus' staleness marker
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 100_000  # label sets (about 50 MB); past it, the cache starts again empty
 _encode = msgspec.json.encode
 
 
 class Labels:
-    """What one label set means to Weir, worked out once and cached."""
+    """What one label set means to Weir, worked out once and cached (kept small: a sender's
+    every series has one; about 500 bytes with six labels)."""
 
-    __slots__ = ("name", "dims", "raw", "type", "unit", "text", "error", "start", "key")
+    __slots__ = ("name", "type", "unit", "error", "start", "key")
 
     def __init__(self, labels: dict[str, str], error: str | None, mtype: str | None, unit: str | None) -> None:
-        name = labels.pop("__name__", "")
+        name = sys.intern(labels.pop("__name__", ""))
+        dims = {k: v for k, v in labels.items() if v != ""}
         self.name = name
-        self.dims = {k: v for k, v in labels.items() if v != ""}
-        self.text = canonical_key(name, self.dims)[:300] or "{}"
         self.error = error
         if error is None:
             if not name:
@@ -80,14 +81,27 @@ class Labels:
             else:
                 try:
                     check_name(name)
-                    check_dimensions(self.dims)
+                    check_dimensions(dims)
                 except InvalidInputError as exc:
                     self.error = exc.message
-        self.raw = msgspec.Raw(_encode(self.dims))
         self.type: MetricType = series_type(name, mtype)
         self.unit = unit if unit and len(unit) <= limits.MAX_UNIT_LENGTH else None
         self.start = 0  # the last start (created) timestamp a zero was written for (weir.wire.remote)
-        self.key: SeriesKey = (name, self.type, self.unit, bytes(self.raw))  # names the series to ingest
+        # What names the series to the ingest service: name, type, unit, dimensions as JSON.
+        self.key: SeriesKey = (name, self.type, self.unit, _encode(dims))
+
+    def retype(self, mtype: MetricType, unit: str | None) -> None:
+        self.type, self.unit = mtype, unit
+        self.key = (self.name, mtype, unit, self.key[3])
+
+    @property
+    def dims(self) -> dict[str, str]:
+        return msgspec.json.decode(self.key[3])
+
+    @property
+    def text(self) -> str:
+        """The series as a person reads it, for messages."""
+        return canonical_key(self.name, self.dims)[:300] or "{}"
 
 
 def series_type(name: str, mtype: str | None) -> MetricType:
@@ -348,7 +362,6 @@ class Decoder:
             self._labels.clear()
         if self.resolve is not None and entry.error is None:
             self.resolve(entry)
-            entry.key = (entry.name, entry.type, entry.unit, bytes(entry.raw))
         self._labels[key] = entry
 
 
