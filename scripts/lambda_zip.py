@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # opentelemetry-proto (with protobuf) serves OTLP/protobuf ingest; it is imported on the
 # first protobuf request only, so it costs the cold start nothing.
 # numpy and promql-parser serve PromQL (`weir.promql`), imported on the first query only.
-RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "numpy", "promql-parser")
+# cramjam: snappy for Prometheus remote write and read.
+RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "numpy", "promql-parser", "cramjam")
 # Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
 # watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
 # excludes a whole package.
@@ -46,7 +47,8 @@ LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/co
               "weir/ui/web/")
 UI_DIST = "weir/ui/dist"
 # manylinux_2_28 too: numpy >= 2.3 ships no manylinux2014 arm64 wheel, and Lambda's Python
-# 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs 2_28 wheels.
+# 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs 2_28 wheels; recent cramjam releases
+# publish aarch64 wheels only for 2_28.
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64", "--only-binary=:all:",
             "--python-version", "3.12", "--implementation", "cp")
 _EPOCH = (2020, 1, 1, 0, 0, 0)

@@ -302,6 +302,10 @@ def test_alarms_on_errors_throttles_and_iterator_age_notify_the_topic(p):
 # --- API Gateway ------------------------------------------------------------------------------------
 
 def test_api_binary_media_types_for_protobuf_and_gzip(p):
+    """OTLP protobuf, Prometheus remote write/read (snappy protobuf, both ways) and gzip bodies
+    are binary; `*/*` also turns remote read's answers back into bytes for a client that sends
+    no `Accept` (Prometheus)."""
+
     def verify(types):
         assert {"application/x-protobuf", "application/gzip", "*/*"} <= set(types)
 

@@ -6,11 +6,14 @@ Writes (POST, PUT, DELETE) need an API key, as `weir serve` wants one once any k
 exists; reads need one too unless `open_reads` (`weir serve --open-reads`). The key's
 usage plan throttles and caps it, as `weir serve --rate-limit` does locally.
 
-Binary media types: OTLP sends `application/x-protobuf`, and any client may gzip a body
+Binary media types: OTLP sends `application/x-protobuf`, Prometheus remote write and read
+send it snappy-compressed (`Content-Encoding: snappy`), and any client may gzip a body
 (`Content-Encoding: gzip`) whatever its Content-Type; API Gateway decides "binary" by
 Content-Type alone, so `*/*` is listed too: every body reaches the function base64
 encoded and `weir.http.responses.request_body` decodes it, byte for byte. Text responses
-pass through unchanged; binary ones (protobuf) are sent base64 by the function.
+pass through unchanged; binary ones (protobuf, remote read's snappy answers) are sent
+base64 by the function, and `*/*` turns them back into bytes whatever the client's
+`Accept` (Prometheus sends none).
 Errors API Gateway answers itself (bad key, throttled, quota) use Weir's error shape.
 
 The web UI (`/ui`, `/ui/{proxy+}`) and `GET /` (which sends a browser to it) need no key: a
