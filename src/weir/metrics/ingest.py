@@ -61,6 +61,7 @@ class IngestService:
         self.listener = listener
         self._series: dict[object, Series] = {}
         self._epoch: int | None = None  # the store's series_epoch the cache was filled at
+        self.accepted_total = 0  # points accepted since start, every format (GET /status's ingest rate)
 
     def ingest_points(
         self, points: list[WirePoint | None], rejected: list[Rejected], *, now_ns: int | None = None
@@ -76,6 +77,7 @@ class IngestService:
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
         self.store.append(batch)
+        self.accepted_total += len(batch)
         if self.listener is not None:
             after_durable(lambda: self._tell(batch))
         rejected.sort(key=lambda r: r.index)
