@@ -29,7 +29,7 @@ from weir.metrics.model import (
 )
 from weir.metrics.rollup import PeriodTotals, usable
 from weir.metrics.series import Series, check_dimensions, check_name, matches
-from weir.metrics.timeutil import NS, ns_to_datetime, ns_to_rfc3339, parse_duration, parse_time
+from weir.metrics.timeutil import NS, check_ns, ns_to_datetime, ns_to_rfc3339, parse_duration, parse_time
 from weir.ports import RollupRead, RollupReader
 
 MAX_PERIODS = 100_000
@@ -76,8 +76,8 @@ class QueryService:
         group_by = params.get("group_by") or None
         if group_by is not None:
             check_dimensions({group_by: "x"})
-        start = start // period * period
-        end = -(-end // period) * period
+        start = check_ns(start // period * period, "start")  # whole periods may reach past the range
+        end = check_ns(-(-end // period) * period, "end")
         n_periods = (end - start) // period
         if n_periods > MAX_PERIODS:
             raise InvalidInputError(

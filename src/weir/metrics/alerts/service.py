@@ -227,7 +227,7 @@ def subscription_from(
 
 def _limit(params: Mapping[str, str]) -> int:
     text = params.get("limit", "100")
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit() and len(text) < 10) or not 1 <= int(text) <= MAX_LIMIT:
         raise InvalidInputError(f"limit: a whole number from 1 to {MAX_LIMIT}, got {text!r}")
     return int(text)
 
