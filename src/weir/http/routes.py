@@ -19,11 +19,11 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
 from weir import __version__
-from weir.auth import digest, presented_key
 from weir.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    UnauthorizedError,
     UnsupportedMediaTypeError,
     WeirError,
 )
@@ -139,17 +139,25 @@ def build_app(services: Services) -> APIGatewayRestResolver:
 
 
 def _guard(services: Services):
-    """A middleware: authenticate, then spend a token of the caller's rate limit."""
+    """A middleware: authenticate, then spend a token of the caller's rate limit.
+
+    The caller is its API key only when that key was verified; otherwise (no key configured,
+    reads under --open-reads, a wrong key) it is the client address, whatever header it sent.
+    """
     auth, limiter = services.auth, services.limiter
 
     def guard(app: APIGatewayRestResolver, next_middleware):
         ev = app.current_event
-        headers = ev.headers or {}
+        verified = None
         if auth is not None:
-            auth.check(ev.http_method, ev.path, headers)
+            try:
+                verified = auth.check(ev.http_method, ev.path, ev.headers or {})
+            except UnauthorizedError:
+                if limiter is not None:  # wrong keys spend the address's tokens too
+                    limiter.take(f"ip:{ev.request_context.identity.source_ip}")
+                raise
         if limiter is not None and ev.path != "/health":
-            key = presented_key(headers)
-            limiter.take(f"key:{digest(key)}" if key else f"ip:{ev.request_context.identity.source_ip}")
+            limiter.take(f"key:{verified}" if verified else f"ip:{ev.request_context.identity.source_ip}")
         return next_middleware(app)
 
     return guard
