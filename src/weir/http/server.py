@@ -7,6 +7,7 @@ import uvicorn
 
 from weir.config import Settings
 from weir.http.gateway import LocalGateway
+from weir.http.protocol import WeirHttpProtocol
 from weir.http.routes import build_app
 from weir.wiring import build
 
@@ -25,7 +26,7 @@ def serve(settings: Settings, *, access_log: bool = False) -> None:
             lifespan="on",
             access_log=access_log,
             log_level="info",
-            http="httptools",
+            http=WeirHttpProtocol,  # httptools, with JSON errors and the limits of weir.http.protocol
             timeout_graceful_shutdown=10,
             proxy_headers=False,  # bound to loopback by default; no proxy to trust
             server_header=False,
