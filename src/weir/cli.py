@@ -62,6 +62,10 @@ def main() -> None:
 @click.option("--open-reads", is_flag=True, help="With API keys configured, still let anyone read.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Requests per second per API key (or address), bursts of twice that; off by default.")
+@click.option("--query-workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Threads that run queries and other heavy reads, off the event loop.")
+@click.option("--query-queue", type=click.IntRange(0, 10_000), default=32, show_default=True,
+              help="Heavy reads that may wait for a worker; beyond that a 503 with Retry-After.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="TOML file: alerting settings and webhook subscriptions (see README).")
 @click.option("--watch", "watch_dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_FILES_DIR,
@@ -81,7 +85,8 @@ def main() -> None:
 @click.option("--create-tables", is_flag=True, help="With --backend aws: create missing tables (for emulators).")
 @serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
-          rate_limit: float | None, config_file: Path | None, watch_dir: Path | None, no_watch: bool,
+          rate_limit: float | None, query_workers: int, query_queue: int,
+          config_file: Path | None, watch_dir: Path | None, no_watch: bool,
           files_deletion: str, backend: str, endpoint_url: str | None, metrics_table: str, series_table: str,
           create_tables: bool, alert_table: str | None, **export_options) -> None:
     """Run the Weir API locally, on SQLite or over DynamoDB."""
@@ -105,7 +110,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
-        open_reads=open_reads, rate_limit=rate_limit,
+        open_reads=open_reads, rate_limit=rate_limit, query_workers=query_workers, query_queue=query_queue,
         **serve_export_settings(export_options),
         config_file=config_file,
         files_dir=watch_dir, files_deletion=files_deletion, watch_files=not no_watch,

@@ -105,6 +105,10 @@ class Settings:
     open_reads: bool = False
     # Requests per second per API key (or source address), like a usage plan; None: off.
     rate_limit: float | None = None
+    # `weir serve`: heavy reads run on this many worker threads, with at most `query_queue`
+    # more waiting; beyond that a 503 with Retry-After (weir.http.workpool).
+    query_workers: int = 2
+    query_queue: int = 32
     # Hourly exports: to export_bucket on S3 when set, else to export_dir (default <data-dir>/exports).
     exports: bool = True  # run the export scheduler in `weir serve`
     export_dir: Path | None = None

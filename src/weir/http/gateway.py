@@ -5,7 +5,9 @@ proxy event and calls the same resolver the `api` Lambda uses (the pattern of ch
 The resolver runs on the event loop thread: Powertools keeps the current event in a class
 attribute, so two resolves must never overlap. Durable writes do not block the loop:
 a store queues its commit and the gateway awaits it (see `weir.durability`) before it
-answers, while other requests proceed and share the next commit.
+answers, while other requests proceed and share the next commit. Heavy reads do not block
+it either: their route functions run on a bounded pool of worker threads (see
+`weir.http.workpool`), and a full pool is a 503 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from typing import Any
 
 from weir.durability import deferred
 from weir.errors import PayloadTooLargeError, StorageError, WeirError
+from weir.http.workpool import BusyError, WorkPool, offloads
 from weir.metrics import limits
 from weir.metrics.model import ErrorBody
 
@@ -52,10 +56,12 @@ class LocalGateway:
         *,
         max_body: int = limits.MAX_BODY_BYTES,
         on_shutdown: Callable[[], None] | None = None,
+        pool: WorkPool | None = None,
     ) -> None:
         self.handler = handler
         self.max_body = max_body
         self.on_shutdown = on_shutdown
+        self.pool = pool if pool is not None else WorkPool()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -71,6 +77,7 @@ class LocalGateway:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.pool.close()
                 if self.on_shutdown:
                     await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -87,8 +94,10 @@ class LocalGateway:
             await _send(send, exc.status, _error(exc))
             return
         event = build_event(scope, headers, body)
-        with deferred() as pending:
+        with deferred() as pending, offloads() as jobs:
             result = self.handler(event, LambdaContext())
+        if jobs:  # a heavy route: the resolve left its work for the pool
+            result = await self._offload(jobs[0])
         if pending:
             try:
                 await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
@@ -110,6 +119,17 @@ class LocalGateway:
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
         await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def _offload(self, job: Callable[[], dict]) -> dict:
+        try:
+            return await self.pool.run(job)
+        except BusyError as exc:
+            return {"statusCode": exc.status, "body": _error(exc).decode(),
+                    "headers": {"Content-Type": "application/json", "Retry-After": str(math.ceil(exc.retry_after))}}
+        except Exception:  # the exception handlers answer every error; this is a bug
+            log.exception("a heavy request failed")
+            return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
+                    "body": _error(WeirError("internal error; the server log has the details")).decode()}
 
     async def _read_body(self, headers: dict[str, str], receive) -> bytes:
         declared = headers.get("content-length")

@@ -15,7 +15,12 @@ import zlib
 import msgspec
 
 # from the submodule, not the package: see weir.lambdas.lean
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import (
+    APIGatewayRestResolver,
+    BaseRouter,
+    Response,
+    ResponseBuilder,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
 from weir import __version__
@@ -27,6 +32,7 @@ from weir.errors import (
     UnsupportedMediaTypeError,
     WeirError,
 )
+from weir.http import workpool
 from weir.metrics import limits
 from weir.metrics.model import ErrorBody, Health
 from weir.ratelimit import RateLimitedError
@@ -61,6 +67,55 @@ class _Resolver(APIGatewayRestResolver):
                     "body": _encode(ErrorBody(bad.code, bad.message, None)).decode()}
         return super().resolve(event, context)
 
+    # -- heavy routes run on the gateway's work pool (see weir.http.workpool) -------------
+
+    @property
+    def current_event(self):
+        """The request being resolved; on a pool worker, the snapshot of its own request."""
+        return workpool.current_snapshot() or BaseRouter.current_event
+
+    @current_event.setter
+    def current_event(self, value) -> None:
+        BaseRouter.current_event = value
+
+    def route(self, rule, method, *args, **kwargs):
+        """Register a route; a heavy one (every GET not marked light) is wrapped for the pool."""
+        register = super().route(rule, method, *args, **kwargs)
+        methods = (method,) if isinstance(method, str) else tuple(method)
+
+        def decorator(func):
+            if workpool.runs_on_pool(func, methods):
+                register(workpool.offloadable(func, self._job, _placeholder))
+                return func
+            return register(func)
+
+        return decorator
+
+    def _job(self, func, args: tuple, kwargs: dict):
+        """What the pool runs for a heavy route: its function, with its request, to the
+        proxy response the resolve would have built (errors through the same handlers)."""
+        event, route = self.current_event, self.context.get("_route")
+
+        def job() -> dict:
+            with workpool.snapshot_event(event):
+                try:
+                    response = func(*args, **kwargs)
+                except Exception as exc:
+                    handler = self.exception_handler_manager.lookup_exception_handler(type(exc))
+                    if handler is None:
+                        raise
+                    response = handler(exc)
+                builder: ResponseBuilder = ResponseBuilder(response=response, serializer=self._serializer, route=route)
+                return builder.build(event, self._cors)
+
+        return job
+
+
+def _placeholder() -> Response:
+    """What a heavy route returns to the resolve on the loop thread: never sent (the gateway
+    answers with its job's response instead)."""
+    return Response(status_code=202, content_type=JSON, body="")
+
 
 def build_app(services: Services) -> APIGatewayRestResolver:
     app = _Resolver()
@@ -72,6 +127,7 @@ def build_app(services: Services) -> APIGatewayRestResolver:
         app.use([_guard(services)])
 
     @app.get("/health")
+    @workpool.light
     def health():
         ready = services.store.ready()
         return json_response(200, Health("ok" if ready else "starting", __version__, services.store.backend))
@@ -102,6 +158,7 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     files_routes.register(app, services)
 
     @app.get("/openapi.json")
+    @workpool.light
     def openapi():
         from weir.http.openapi import document
 

@@ -9,6 +9,7 @@ from weir.config import Settings
 from weir.http.gateway import LocalGateway
 from weir.http.protocol import WeirHttpProtocol
 from weir.http.routes import build_app
+from weir.http.workpool import WorkPool
 from weir.wiring import build
 
 
@@ -18,7 +19,8 @@ def serve(settings: Settings, *, access_log: bool = False) -> None:
     services = build(settings)
     services.start_background()
     try:
-        gateway = LocalGateway(build_app(services).resolve, on_shutdown=services.close)
+        pool = WorkPool(settings.query_workers, settings.query_queue)
+        gateway = LocalGateway(build_app(services).resolve, on_shutdown=services.close, pool=pool)
         config = uvicorn.Config(
             gateway,
             host=settings.host,

@@ -118,6 +118,8 @@ class SqliteMetricStore:
         self._w = schema.connect(str(path))
         schema.migrate(self._w)
         self._r = schema.connect(str(path), readonly=True)
+        self._readers = threading.local()
+        self._reader_conns: list = []
         self._lock = threading.Lock()
         self._series: dict[int, Series] = {}
         self._by_name: dict[str, dict[int, Series]] = {}
@@ -168,17 +170,43 @@ class SqliteMetricStore:
             "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
         )
         low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
+        conn = self._reader()
+        heads = {}
+        # The head is copied and the chunks' snapshot taken under the lock, as a flush commits
+        # under it: a flush is seen wholly or not at all. The chunks are then read outside
+        # the lock, so a long query never holds up the writer acknowledging ingest.
         with self._lock:
             self._index()
             for sid in series_ids:
-                rows = self._r.execute(sql, (sid, low, high, t_min_high)).fetchall()
                 entry = self._head.get(sid)
                 head = entry.window(start_ns, end_ns) if entry is not None else None
-                if head is not None and not head[0]:
-                    head = None
+                if head is not None and head[0]:
+                    heads[sid] = head
+            conn.execute("BEGIN")
+            try:
+                conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchall()  # WAL: the snapshot starts at the first read
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        try:
+            for sid in series_ids:
+                rows = conn.execute(sql, (sid, low, high, t_min_high)).fetchall()
+                head = heads.get(sid)
                 if rows or head:
                     out[sid] = (rows, head)
+        finally:
+            conn.execute("COMMIT")
         return {sid: _trim(*_merge(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+
+    def _reader(self):
+        """This thread's read-only connection: a read transaction belongs to a connection, and
+        queries run on several threads at once (the gateway's work pool)."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._readers.conn = schema.connect(str(self.path), readonly=True)
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
@@ -212,6 +240,8 @@ class SqliteMetricStore:
             self._call("stop")
             self._writer.join()
         self._r.close()
+        for conn in self._reader_conns:
+            conn.close()
         self._w.close()
         self._lockfile.close()
 
