@@ -66,6 +66,12 @@ def main() -> None:
               help="Threads that run queries and other heavy reads, off the event loop.")
 @click.option("--query-queue", type=click.IntRange(0, 10_000), default=32, show_default=True,
               help="Heavy reads that may wait for a worker; beyond that a 503 with Retry-After.")
+@click.option("--header-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds for a request's line and headers to arrive; else 408 and the connection closed.")
+@click.option("--body-timeout", type=click.FloatRange(0.1, 3600), default=60.0, show_default=True,
+              help="Seconds for a request's body to arrive after its headers; else 408.")
+@click.option("--keep-alive-timeout", type=click.IntRange(1, 3600), default=5, show_default=True,
+              help="Seconds an idle keep-alive connection is kept open.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="TOML file: alerting settings and webhook subscriptions (see README).")
 @click.option("--watch", "watch_dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_FILES_DIR,
@@ -85,8 +91,9 @@ def main() -> None:
 @click.option("--create-tables", is_flag=True, help="With --backend aws: create missing tables (for emulators).")
 @serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
-          rate_limit: float | None, query_workers: int, query_queue: int,
-          config_file: Path | None, watch_dir: Path | None, no_watch: bool,
+          rate_limit: float | None, query_workers: int, query_queue: int, header_timeout: float,
+          body_timeout: float, keep_alive_timeout: int, config_file: Path | None, watch_dir: Path | None,
+          no_watch: bool,
           files_deletion: str, backend: str, endpoint_url: str | None, metrics_table: str, series_table: str,
           create_tables: bool, alert_table: str | None, **export_options) -> None:
     """Run the Weir API locally, on SQLite or over DynamoDB."""
@@ -111,6 +118,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
         open_reads=open_reads, rate_limit=rate_limit, query_workers=query_workers, query_queue=query_queue,
+        header_timeout=header_timeout, body_timeout=body_timeout, keep_alive_timeout=keep_alive_timeout,
         **serve_export_settings(export_options),
         config_file=config_file,
         files_dir=watch_dir, files_deletion=files_deletion, watch_files=not no_watch,

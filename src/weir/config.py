@@ -109,6 +109,11 @@ class Settings:
     # more waiting; beyond that a 503 with Retry-After (weir.http.workpool).
     query_workers: int = 2
     query_queue: int = 32
+    # `weir serve`: seconds for a request's line and headers, for its body, and an idle
+    # keep-alive connection's life (weir.http.protocol, weir.http.gateway).
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive_timeout: int = 5
     # Hourly exports: to export_bucket on S3 when set, else to export_dir (default <data-dir>/exports).
     exports: bool = True  # run the export scheduler in `weir serve`
     export_dir: Path | None = None

@@ -195,26 +195,41 @@ def build_app(services: Services) -> APIGatewayRestResolver:
     return app
 
 
+def authenticate(services: Services):
+    """`check(method, path, headers, source_ip)`: the verified key's digest, None when no key
+    was checked, or UnauthorizedError -- after a wrong key has spent a token of its address's
+    rate limit (RateLimitedError once those are gone). The gateway calls it before it reads a
+    body, the guard at every resolve."""
+    auth, limiter = services.auth, services.limiter
+
+    def check(method: str, path: str, headers, source_ip: str) -> str | None:
+        if auth is None:
+            return None
+        try:
+            return auth.check(method, path, headers)
+        except UnauthorizedError:
+            if limiter is not None:  # wrong keys spend the address's tokens too
+                limiter.take(f"ip:{source_ip}")
+            raise
+
+    return check
+
+
 def _guard(services: Services):
     """A middleware: authenticate, then spend a token of the caller's rate limit.
 
     The caller is its API key only when that key was verified; otherwise (no key configured,
     reads under --open-reads, a wrong key) it is the client address, whatever header it sent.
     """
-    auth, limiter = services.auth, services.limiter
+    limiter = services.limiter
+    check = authenticate(services)
 
     def guard(app: APIGatewayRestResolver, next_middleware):
         ev = app.current_event
-        verified = None
-        if auth is not None:
-            try:
-                verified = auth.check(ev.http_method, ev.path, ev.headers or {})
-            except UnauthorizedError:
-                if limiter is not None:  # wrong keys spend the address's tokens too
-                    limiter.take(f"ip:{ev.request_context.identity.source_ip}")
-                raise
+        source_ip = ev.request_context.identity.source_ip
+        verified = check(ev.http_method, ev.path, ev.headers or {}, source_ip)
         if limiter is not None and ev.path != "/health":
-            limiter.take(f"key:{verified}" if verified else f"ip:{ev.request_context.identity.source_ip}")
+            limiter.take(f"key:{verified}" if verified else f"ip:{source_ip}")
         return next_middleware(app)
 
     return guard
