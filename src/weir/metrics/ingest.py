@@ -16,6 +16,7 @@ from typing import cast
 from weir.durability import after_durable
 from weir.errors import InvalidInputError
 from weir.metrics import limits
+from weir.metrics.cardinality import SeriesBudget
 from weir.metrics.decode import decode_dimensions, decode_points
 from weir.metrics.model import IngestResult, Rejected, WirePoint
 from weir.metrics.series import Series, make_series
@@ -48,8 +49,10 @@ class IngestService:
         retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
         listener: IngestListener | None = None,
+        budget: SeriesBudget | None = None,
     ) -> None:
         self.store = store
+        self.budget = budget  # the series limits (weir.metrics.cardinality); None: unlimited
         self.retention_ns = retention_seconds * NS
         self.clock = clock
         self.listener = listener
@@ -160,6 +163,8 @@ class IngestService:
         made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
         known = self.store.get_series(made.id) or fresh.get(made.id)
         if known is None:
+            if self.budget is not None:
+                self.budget.admit(made)  # a new series: within the limits, or this point is rejected
             fresh[made.id] = known = made
         elif known.type != p.type:  # the cache key holds type and unit: a new pair lands here
             raise InvalidInputError(f"type: series {known.key} is a {known.type}; got {p.type}")

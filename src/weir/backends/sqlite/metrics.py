@@ -162,6 +162,13 @@ class SqliteMetricStore:
         self._wait_ready()
         return self.index.tsdb_rows()
 
+    def chunk_stats(self) -> tuple[int, int, int]:
+        """(chunks, oldest and newest chunk end in ms) for the cardinality view: from the
+        `chunks_age` index, so the times are those of whole chunks, not of single points."""
+        self._wait_ready()
+        n, lo, hi = self._reader().execute("SELECT COUNT(*), MIN(t_max), MAX(t_max) FROM chunks").fetchone()
+        return n, (lo or 0) // 1_000_000, (hi or 0) // 1_000_000
+
     def append(self, batch: PointBatch) -> None:
         self._wait_ready()
         future: Future = Future()
