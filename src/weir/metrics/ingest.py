@@ -57,6 +57,8 @@ class IngestService:
         self.clock = clock
         self.listener = listener
         self._series: dict[object, Series] = {}
+        self._made: dict[tuple, Series] = {}  # this batch's prefetched series (see _prefetch)
+        self._stored: dict[int, Series] = {}
         self._epoch = getattr(store, "series_epoch", 0)
 
     def ingest_json(self, body: bytes | str) -> IngestResult:
@@ -96,6 +98,7 @@ class IngestService:
                 return fast
         batch = PointBatch()
         fresh: dict[int, Series] = {}  # series first seen in this batch
+        self._prefetch(points)
         add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
         cache = self._series
         # The hot loop: keep it to lookups and comparisons (see the module docstring).
@@ -159,9 +162,36 @@ class IngestService:
             return None
         return PointBatch(sids, ns, [p.value for p in points])
 
+    def _prefetch(self, points: list) -> None:
+        """Look up, in one go, the stored series of the points whose series this process has
+        not cached: one query per few hundred series instead of one each (after a restart,
+        or for a batch of new series, that is most of them)."""
+        self._made = {}
+        self._stored = {}
+        get_many = getattr(self.store, "get_series_many", None)
+        if get_many is None:
+            return
+        cache = self._series
+        for p in points:
+            if p is None:
+                continue
+            key = (p.name, p.type, p.unit, bytes(p.dimensions))
+            if key in cache or key in self._made:
+                continue
+            try:
+                self._made[key] = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
+            except InvalidInputError:
+                continue  # rejected by _resolve, with its message
+        if self._made:
+            self._stored = get_many([s.id for s in self._made.values()])
+
     def _resolve(self, key: tuple, p: WirePoint, fresh: dict[int, Series]) -> Series:
-        made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
-        known = self.store.get_series(made.id) or fresh.get(made.id)
+        made = self._made.get(key)
+        if made is None:
+            made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
+            known = self.store.get_series(made.id) or fresh.get(made.id)
+        else:  # prefetched: the store's answer is in hand
+            known = self._stored.get(made.id) or fresh.get(made.id)
         if known is None:
             if self.budget is not None:
                 self.budget.admit(made)  # a new series: within the limits, or this point is rejected

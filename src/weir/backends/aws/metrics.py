@@ -91,6 +91,9 @@ class DynamoMetricStore:
     def get_series(self, series_id: int) -> Series | None:
         return self.index.get(series_id)
 
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        return {s.id: s for s in self.index._get_many(ids)}
+
     def metric_names(self) -> dict[str, int]:
         return self.index.names()
 

@@ -141,6 +141,11 @@ class SqliteMetricStore:
         self._wait_ready()
         return self.index.get(series_id)
 
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        """The stored series among `ids`, by id (for ingest's batched lookups)."""
+        self._wait_ready()
+        return self.index.get_many(ids)
+
     def metric_names(self) -> dict[str, int]:
         self._wait_ready()
         return self.index.counts()

@@ -173,15 +173,23 @@ class SqliteSeriesIndex:
     # -- writes (the store's writer thread) ---------------------------------------------
 
     def insert(self, conn: sqlite3.Connection, new: Iterable[Series]) -> list[Series]:
-        """Insert series not stored yet, in the caller's transaction; the ones inserted."""
-        inserted = []
-        for s in new:
-            cur = conn.execute("INSERT OR IGNORE INTO series VALUES (?, ?, ?, ?, ?, ?)",
-                               (s.id, s.name, s.key, msgspec.json.encode(s.dimensions).decode(), s.type, s.unit))
-            if cur.rowcount:
-                conn.executemany("INSERT OR IGNORE INTO labels VALUES (?, ?, ?, ?)",
-                                 _label_rows(s.id, s.name, s.dimensions))
-                inserted.append(s)
+        """Insert series not stored yet, in the caller's transaction; the ones inserted.
+
+        Which are stored already is one query per 500, then two `executemany`: a statement
+        per series cost four times the time."""
+        todo = {s.id: s for s in new}
+        ids = list(todo)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for (sid,) in conn.execute(f"SELECT id FROM series WHERE id IN ({marks})", part):  # nosec B608  # '?' marks only
+                del todo[sid]
+        inserted = list(todo.values())
+        encode = msgspec.json.encode
+        conn.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?)",
+                         [(s.id, s.name, s.key, encode(s.dimensions).decode(), s.type, s.unit) for s in inserted])
+        conn.executemany("INSERT OR IGNORE INTO labels VALUES (?, ?, ?, ?)",
+                         [r for s in inserted for r in _label_rows(s.id, s.name, s.dimensions)])
         return inserted
 
     def committed(self, inserted: Iterable[Series]) -> None:
