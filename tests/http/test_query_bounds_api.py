@@ -53,3 +53,42 @@ def test_the_edges_of_the_range_still_answer(written):
                                                 "period": "52w", "stat": "count"})
     assert r.status == 200, r
     assert sum(p["count"] for g in r.json()["groups"] for p in g["datapoints"]) == 1
+
+
+def test_series_listings_page_with_a_cursor(written):
+    api = written
+    r = api.post("/metrics", {"metrics": [{"name": "paged", "value": 1.0, "timestamp": T,
+                                           "dimensions": {"h": f"{i:02d}"}} for i in range(25)]})
+    assert r.status == 200, r
+    keys, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": "10", **({"cursor": cursor} if cursor else {})}
+        page = api.get("/metrics/paged/series", params=params).json()
+        pages += 1
+        keys += [s["key"] for s in page["series"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and keys == sorted(keys) and len(set(keys)) == 25
+    filtered = api.get("/metrics/paged/series", params={"dim.h": "07"}).json()
+    assert [s["key"] for s in filtered["series"]] == ['paged{h="07"}'] and filtered["next_cursor"] is None
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"limit": "0"}, "limit"), ({"limit": "10001"}, "limit"), ({"cursor": "%%%"}, "cursor"),
+])
+def test_bad_listing_parameters_are_400s(written, params, fragment):
+    r = written.get("/metrics/bounds/series", params=params)
+    assert r.status == 400 and r.json()["message"].startswith(fragment), r
+
+
+def test_an_answer_too_large_is_refused_with_422(written):
+    """30 groups x 100,000 one-second periods: 3M values, past the 2M an answer may hold."""
+    api = written
+    api.post("/metrics", {"metrics": [{"name": "wide", "value": 1.0, "timestamp": T, "dimensions": {"h": str(i)}}
+                                      for i in range(30)]})
+    r = api.get("/metrics/wide", params={"start": str(T - 50_000), "end": str(T + 50_000), "period": "1",
+                                         "group_by": "h"})
+    assert r.status == 422, r
+    assert r.json()["error"] == "query_too_large"
+    assert "3000000 values (30 groups x 100000 periods" in r.json()["message"]
