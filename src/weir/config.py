@@ -1,6 +1,6 @@
 """One settings object, and the environment-variable names shared with infra/.
 
-Only `wiring.py` and the CLI read configuration; everything else is handed what it needs.
+Only `weir.wiring` and the CLI read configuration; everything else is handed what it needs.
 """
 
 from __future__ import annotations
@@ -114,6 +114,10 @@ class Settings:
     header_timeout: float = 10.0
     body_timeout: float = 60.0
     keep_alive_timeout: int = 5
+    # Series limits of ingest (weir.metrics.cardinality): points that would create a series
+    # beyond these are rejected, naming the limit.
+    max_series_per_metric: int = 1_000_000
+    max_series: int = 2_000_000
     # Hourly exports: to export_bucket on S3 when set, else to export_dir (default <data-dir>/exports).
     exports: bool = True  # run the export scheduler in `weir serve`
     export_dir: Path | None = None

@@ -170,15 +170,15 @@ def test_every_read_route_runs_on_the_pool(tmp_path):
     """A general property, not a list to keep up: every GET route except the cheap ones is
     heavy, so a route added later (PromQL's /api/v1/*) cannot block the event loop by omission."""
     from weir.config import Settings
-    from weir.http.routes import build_app
+    from weir.http.app import build_app
     from weir.http.workpool import LIGHT_ROUTES, is_offloaded
-    from weir.wiring import build_local
+    from weir.wiring.serve import build_serve
 
-    services = build_local(Settings(data_dir=tmp_path / "data", watch_files=False, exports=False))
+    built = build_serve(Settings(data_dir=tmp_path / "data", watch_files=False, exports=False))
     try:
-        app = build_app(services)
+        app = build_app(built.api)
     finally:
-        services.close()
+        built.close()
     routes = [r for r in app._static_routes + app._dynamic_routes if r.method == "GET"]
     assert len(routes) > 5
     on_loop = sorted(r.path for r in routes if not is_offloaded(r.func))

@@ -10,6 +10,7 @@ from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.errors import InvalidInputError
 from weir.metrics.cardinality import SeriesBudget, SeriesLimits, parse_limit, tsdb_status
 from weir.metrics.ingest import IngestService
+from weir.wire.json import ingest_json
 
 NOW = int(time.time()) - 60
 
@@ -31,19 +32,19 @@ def test_points_beyond_the_series_limit_of_a_metric_are_rejected_naming_it(store
     ingest = IngestService(store, budget=SeriesBudget(store.metric_names, SeriesLimits(5, 100), lambda: clock[0]))
     import json
 
-    first = ingest.ingest_json(json.dumps(points("cpu", [f"h{i}" for i in range(4)])))
+    first = ingest_json(ingest, json.dumps(points("cpu", [f"h{i}" for i in range(4)])))
     assert first.accepted == 4
-    more = ingest.ingest_json(json.dumps(points("cpu", [f"h{i}" for i in range(8)])))
+    more = ingest_json(ingest, json.dumps(points("cpu", [f"h{i}" for i in range(8)])))
     assert more.accepted == 5  # the 4 known series and one new one
     assert len(more.rejected) == 3
     assert all("--max-series-per-metric 5" in r.error and "cpu" in r.error for r in more.rejected)
-    assert ingest.ingest_json(json.dumps(points("cpu", ["h0", "h1"]))).accepted == 2  # known: always taken
-    assert ingest.ingest_json(json.dumps(points("mem", ["a"]))).accepted == 1  # another metric has room
+    assert ingest_json(ingest, json.dumps(points("cpu", ["h0", "h1"]))).accepted == 2  # known: always taken
+    assert ingest_json(ingest, json.dumps(points("mem", ["a"]))).accepted == 1  # another metric has room
     assert store.metric_names() == {"cpu": 5, "mem": 1}
     clock[0] += 60  # the counts are read again from the store: still full
     again = IngestService(store, budget=SeriesBudget(store.metric_names, SeriesLimits(5, 100), lambda: clock[0]))
     with pytest.raises(InvalidInputError, match="series limit"):
-        again.ingest_json(json.dumps(points("cpu", ["new"])))
+        ingest_json(again, json.dumps(points("cpu", ["new"])))
 
 
 def test_the_total_series_limit(store):
@@ -51,7 +52,7 @@ def test_the_total_series_limit(store):
 
     ingest = IngestService(store, budget=SeriesBudget(store.metric_names, SeriesLimits(100, 3)))
     both = points("a", ["1", "2"])["metrics"] + points("b", ["1", "2"])["metrics"]
-    got = ingest.ingest_json(json.dumps({"metrics": both}))
+    got = ingest_json(ingest, json.dumps({"metrics": both}))
     assert got.accepted == 3 and "--max-series 3" in got.rejected[0].error
 
 
@@ -60,7 +61,7 @@ def test_tsdb_status_has_prometheus_shape_and_counts(store):
 
     import msgspec
 
-    IngestService(store).ingest_json(json.dumps({"metrics": points("cpu", ["a", "b", "c"], dc="x")["metrics"]
+    ingest_json(IngestService(store), json.dumps({"metrics": points("cpu", ["a", "b", "c"], dc="x")["metrics"]
                                                  + points("mem", ["a"], dc="y")["metrics"]}))
     doc = msgspec.to_builtins(tsdb_status(store, limit=3))
     assert doc["status"] == "success"

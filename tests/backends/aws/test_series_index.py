@@ -7,9 +7,9 @@ import time
 import boto3
 
 from weir.backends.aws.metrics import DynamoMetricStore
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 
 def test_a_metric_without_label_items_is_filled_in_at_its_first_filtered_selection(aws_tables):

@@ -6,9 +6,9 @@ import sqlite3
 import time
 
 from weir.backends.sqlite.metrics import SqliteMetricStore
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 NOW = int(time.time()) * NS
 
