@@ -151,7 +151,7 @@ class AlertService:
         return rule
 
     def _check_metric(self, spec: RuleSpec, allow_unknown: bool) -> None:
-        if not allow_unknown and not self.metrics.series_of(spec.metric):
+        if not allow_unknown and not self.metrics.count_selected(spec.metric, {}, 0):  # not every series
             raise InvalidInputError(
                 f"metric: {spec.metric!r} has no series; check the name (GET /metrics lists them) or pass "
                 "allow_unknown_metric=true to create the rule before its first datapoint"
