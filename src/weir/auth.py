@@ -27,6 +27,9 @@ PREFIX = "weir_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ALWAYS_OPEN = frozenset({"/health"})
+# POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
+# parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
+READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
 
 
 class KeyRecord(msgspec.Struct):
@@ -81,7 +84,8 @@ class Authenticator:
         Only a verified key may name the caller (for rate limits): a header nobody checked
         is whatever the client chose, a fresh one per request if that buys a fresh bucket.
         """
-        if path in _ALWAYS_OPEN or (self.open_reads and method.upper() in _READ_METHODS):
+        if path in _ALWAYS_OPEN or (self.open_reads and (method.upper() in _READ_METHODS or (
+                method.upper() == "POST" and path in READ_POSTS))):
             return None
         digests = self.store.digests()
         if not digests:

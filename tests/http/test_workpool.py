@@ -183,3 +183,7 @@ def test_every_read_route_runs_on_the_pool(tmp_path):
     assert len(routes) > 5
     on_loop = sorted(r.path for r in routes if not is_offloaded(r.func))
     assert on_loop == sorted(LIGHT_ROUTES), "only routes answered from memory may run on the event loop"
+    from weir.auth import READ_POSTS  # PromQL's queries by form POST are reads too
+
+    posts = {r.path for r in app._static_routes + app._dynamic_routes if r.method == "POST" and is_offloaded(r.func)}
+    assert READ_POSTS <= posts

@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from weir.errors import NotFoundError, UnauthorizedError, WeirError
 from weir.http import workpool
 from weir.http.responses import JSON, encode, error_response, json_response
-from weir.http.routes import alerts, cardinality, files, formats, metrics
+from weir.http.routes import alerts, cardinality, files, formats, metrics, prometheus
 from weir.http.services import ApiServices
 from weir.metrics.model import ErrorBody
 from weir.ratelimit import RateLimitedError
@@ -32,7 +32,7 @@ from weir.ratelimit import RateLimitedError
 log = logging.getLogger(__name__)
 
 # In this order: a request is matched against the routes in the order they were added.
-FEATURES = (metrics, alerts, files, formats, cardinality)
+FEATURES = (metrics, alerts, files, formats, prometheus, cardinality)
 
 
 class _Resolver(APIGatewayRestResolver):
