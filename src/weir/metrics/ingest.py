@@ -93,7 +93,8 @@ class IngestService:
                 return fast
         batch = PointBatch()
         fresh: dict[int, Series] = {}  # series first seen in this batch
-        self._prefetch(points)
+        self._made, self._stored = {}, {}
+        prefetched = False
         add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
         cache = self._series
         # The hot loop: keep it to lookups and comparisons (see the module docstring).
@@ -115,6 +116,9 @@ class IngestService:
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
             s = cache.get(key)
             if s is None:
+                if not prefetched:  # the first series not cached: look up the rest of the batch's at once
+                    self._prefetch(points, i)
+                    prefetched = True
                 try:
                     s = self._resolve(key, p, fresh)
                 except InvalidInputError as exc:
@@ -157,17 +161,15 @@ class IngestService:
             return None
         return PointBatch(sids, ns, [p.value for p in points])
 
-    def _prefetch(self, points: list) -> None:
+    def _prefetch(self, points: list, first: int) -> None:
         """Look up, in one go, the stored series of the points whose series this process has
         not cached: one query per few hundred series instead of one each (after a restart,
         or for a batch of new series, that is most of them)."""
-        self._made = {}
-        self._stored = {}
         get_many = getattr(self.store, "get_series_many", None)
         if get_many is None:
             return
         cache = self._series
-        for p in points:
+        for p in points[first:]:
             if p is None:
                 continue
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
