@@ -6,11 +6,15 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.metrics.ingest import IngestService, NoValidPointsError
+from weir.metrics.model import Rejected
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
+from weir.wire.json import ingest_json
 
 NOW = int(time.time())
 
@@ -37,9 +41,9 @@ def read_all(store, name="m"):
 
 def test_cached_fast_path_stores_what_the_first_pass_stored(store):
     svc = IngestService(store, 86400)
-    assert svc.ingest_json(body(pts(50))).accepted == 50  # first sight: point by point
+    assert ingest_json(svc, body(pts(50))).accepted == 50  # first sight: point by point
     first = read_all(store)
-    assert svc.ingest_json(body(pts(50, ts=NOW + 1))).accepted == 50  # all cached: columns
+    assert ingest_json(svc, body(pts(50, ts=NOW + 1))).accepted == 50  # all cached: columns
     second = read_all(store)
     assert len(first) == len(second) == 50
     for sid, (ts, vals) in second.items():
@@ -49,45 +53,45 @@ def test_cached_fast_path_stores_what_the_first_pass_stored(store):
 
 def test_fast_path_still_checks_ranges_and_types(store):
     svc = IngestService(store, 86400)
-    svc.ingest_json(body(pts(3)))
+    ingest_json(svc, body(pts(3)))
     old = pts(3, ts=NOW - 2 * 86400)
     with pytest.raises(NoValidPointsError) as err:
-        svc.ingest_json(body(old))
+        ingest_json(svc, body(old))
     assert all("older than the retention" in r.error for r in err.value.details)
     typed = pts(3, type="counter")
     with pytest.raises(NoValidPointsError) as err:
-        svc.ingest_json(body(typed))
+        ingest_json(svc, body(typed))
     assert all("is a gauge; got counter" in r.error for r in err.value.details)
     mixed = pts(2) + [{"name": "m", "value": 1, "timestamp": NOW, "dimensions": {"h": "h0"}, "unit": "ms"}]
-    result = svc.ingest_json(body(mixed))
+    result = ingest_json(svc, body(mixed))
     assert result.accepted == 2
     assert "created with no unit; got 'ms'" in result.rejected[0].error
 
 
 def test_nanosecond_batches_take_the_columns_with_the_same_checks(store, monkeypatch):
     svc = IngestService(store, 86400)
-    svc.ingest_json(body(pts(3)))
+    ingest_json(svc, body(pts(3)))
     calls = []
     columns = svc._validate_known
     monkeypatch.setattr(svc, "_validate_known", lambda *a: calls.append(columns(*a)) or calls[-1])
-    assert svc.ingest_json(body(pts(3, ts=(NOW + 2) * NS))).accepted == 3
+    assert ingest_json(svc, body(pts(3, ts=(NOW + 2) * NS))).accepted == 3
     assert calls[-1] is not None  # all ns and all cached: the columns took it
     assert all(ts[-1] == (NOW + 2) * NS for ts, _ in read_all(store).values())
     for stale in ((NOW - 2 * 86400) * NS, (NOW + 3600) * NS, 5 * 10**16):  # too old, too new, µs band
         with pytest.raises(NoValidPointsError) as err:
-            svc.ingest_json(body(pts(3, ts=stale)))
+            ingest_json(svc, body(pts(3, ts=stale)))
         assert calls[-1] is None and len(err.value.details) == 3
     mixed = pts(2, ts=(NOW + 3) * NS) + pts(1, ts=NOW + 3)[0:1]  # ns and s in one batch: point by point
-    assert svc.ingest_json(body(mixed)).accepted == 3 and calls[-1] is None
+    assert ingest_json(svc, body(mixed)).accepted == 3 and calls[-1] is None
 
 
 def test_unit_conflict(store):
     svc = IngestService(store, 86400)
-    svc.ingest_json(body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "ms"}]))
+    ingest_json(svc, body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "ms"}]))
     with pytest.raises(NoValidPointsError) as err:
-        svc.ingest_json(body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "s"}]))
+        ingest_json(svc, body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "s"}]))
     assert "created with unit 'ms'; got 's'" in err.value.details[0].error
-    assert svc.ingest_json(body([{"name": "u", "value": 2, "timestamp": NOW}])).accepted == 1
+    assert ingest_json(svc, body([{"name": "u", "value": 2, "timestamp": NOW}])).accepted == 1
 
 
 def test_cache_is_dropped_when_the_store_forgets_series(tmp_path):
@@ -95,18 +99,84 @@ def test_cache_is_dropped_when_the_store_forgets_series(tmp_path):
     store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=3600, clock=lambda: fake_now[0])
     try:
         svc = IngestService(store, 3600, clock=lambda: fake_now[0])
-        svc.ingest_json(body(pts(2, ts=int(fake_now[0]))))
+        ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))
         store.flush()
         fake_now[0] += 7200
         store.sweep()
         assert store.metric_names() == {}
-        svc.ingest_json(body(pts(2, ts=int(fake_now[0]))))
+        ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))
         assert store.metric_names() == {"m": 2}, "series re-registered after the sweep"
     finally:
         store.close()
 
 
 def test_series_ids_match_the_domain(store):
-    IngestService(store, 86400).ingest_json(body(pts(1)))
+    ingest_json(IngestService(store, 86400), body(pts(1)))
     [s] = store.series_of("m")
     assert s.id == make_series("m", {"h": "h0"}, "gauge", None).id
+
+
+class _Store:
+    """An in-memory MetricStore: what ingest hands it, to compare two ingest paths."""
+
+    backend, series_epoch = "memory", 0
+
+    def __init__(self) -> None:
+        self.series: dict[int, object] = {}
+        self.points: list[tuple[int, int, float]] = []
+
+    def get_series(self, sid):
+        return self.series.get(sid)
+
+    def append(self, batch) -> None:
+        for s in batch.new_series:
+            assert s.id not in self.series, "a series announced twice"
+            self.series[s.id] = s
+        assert set(batch.series_ids) <= set(self.series), "points of a series never announced"
+        self.points += zip(batch.series_ids, batch.timestamps, batch.values)
+
+
+_series_st = st.tuples(st.sampled_from(["m", "n", "bad name"]), st.sampled_from(["gauge", "counter"]),
+                       st.sampled_from([None, "ms"]),
+                       st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["x", "\n"]), max_size=2))
+_points_st = st.lists(st.tuples(st.sampled_from([0, -2 * 86400, 3600, 1]),
+                                st.sampled_from([1.0, -2.5, float("nan"), float("inf")])), min_size=1, max_size=3)
+
+
+@settings(max_examples=150)
+@given(st.lists(st.tuples(_series_st, _points_st), min_size=1, max_size=5), st.booleans())
+def test_columns_and_points_store_the_same_and_answer_the_same(batch, warm):
+    """`ingest_columns` against `ingest_points` on the same series and points: valid or not,
+    out of bounds or not, finite or not, cached (warm) or first seen."""
+    import msgspec
+
+    from weir.metrics.ingest import NoValidPointsError
+    from weir.metrics.model import WirePoint
+
+    now_ns = NOW * NS
+    outcomes = []
+    for way in ("columns", "points"):
+        svc = IngestService(_Store(), 86400, clock=lambda: NOW)
+        keys, counts, times, values, points = [], [], [], [], []
+        for (name, mtype, unit, dims), pts_ in batch:
+            raw = msgspec.json.encode(dict(sorted(dims.items())))
+            keys.append((name, mtype, unit, raw))
+            counts.append(len(pts_))
+            for dt, v in pts_:
+                times.append(now_ns + dt * NS)
+                values.append(v)
+                points.append(WirePoint(name, v, now_ns + dt * NS, mtype, unit, msgspec.Raw(raw)) if v - v == 0.0
+                              else None)
+        rejected = [Rejected(i, "value: not finite") for i, p in enumerate(points) if p is None]
+        for _ in range(2 if warm else 1):
+            svc.store.points.clear()
+            try:
+                if way == "columns":
+                    result = svc.ingest_columns(keys, counts, times, values, now_ns=now_ns)
+                else:
+                    result = svc.ingest_points(list(points), list(rejected), now_ns=now_ns)
+                got = (result.accepted, [r.index for r in result.rejected])
+            except NoValidPointsError as exc:
+                got = ("none", [r.index for r in exc.details])
+        outcomes.append((got, sorted(svc.store.points, key=repr), sorted(svc.store.series)))
+    assert outcomes[0] == outcomes[1]

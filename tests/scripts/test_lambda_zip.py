@@ -16,13 +16,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDED_BY_LAMBDA = {"boto3", "botocore"}
 NEVER = ("boto3/", "botocore/", "uvicorn/", "click/", "rich/", "pulumi", "aws_cdk/", "constructs/", "moto/",
-         "aws_xray_sdk/", "weir/cli.py", "weir/http/server.py")
+         "aws_xray_sdk/", "weir/cli.py", "weir/http/server.py", "weir/jobs/", "weir/wiring/serve.py")
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> zipfile.ZipFile:
+def bundle(tmp_path_factory, built_ui) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("zip") / "lambda.zip"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out)], check=True,
+    ui = [] if built_ui[0] is not None else ["--without-ui"]
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out), *ui], check=True,
                    timeout=300)
     with zipfile.ZipFile(out) as zf:
         yield zf
@@ -61,8 +62,13 @@ def imports(source: str) -> set[str]:
 def test_the_bundle_holds_the_functions_and_arm64_py312_dependencies(bundle):
     names = bundle.namelist()
     for needed in ("weir/lambdas/api.py", "weir/lambdas/stream.py", "weir/lambdas/alerts.py",
-                   "weir/lambdas/exporter.py", "weir/backends/aws/alerts.py", "weir/http/routes.py",
-                   "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py"):
+                   "weir/lambdas/exporter.py", "weir/lambdas/file_indexer.py", "weir/lambdas/s3_events.py",
+                   "weir/wiring/api.py", "weir/wiring/stream.py", "weir/wiring/alerts.py", "weir/wiring/exporter.py",
+                   "weir/wiring/file_indexer.py", "weir/backends/aws/alerts.py", "weir/http/app.py",
+                   "weir/http/routes/metrics.py", "weir/http/routes/formats.py", "weir/wire/otlp/decode.py",
+                   "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py",
+                   "weir/http/routes/prometheus.py", "weir/promql/engine.py", "numpy/__init__.py",
+                   "promql_parser/__init__.py"):
         assert needed in names
     natives = [n for n in names if n.endswith(".so") or ".so." in n.rsplit("/", 1)[-1]]
     assert natives
@@ -108,9 +114,31 @@ def test_the_bundle_carries_python312_bytecode_when_a_312_interpreter_is_here(bu
     if lambda_zip.python312() is None:
         pytest.skip("no CPython 3.12 on this machine: the bundle ships sources only")
     names = set(bundle.namelist())
-    for module in ("weir/lambdas/api", "weir/http/routes", "aws_lambda_powertools/logging/logger"):
+    for module in ("weir/lambdas/api", "weir/http/app", "aws_lambda_powertools/logging/logger"):
         head, _, tail = module.rpartition("/")
         pyc = f"{head}/__pycache__/{tail}.cpython-312.pyc"
         assert pyc in names
         flags = int.from_bytes(bundle.read(pyc)[4:8], "little")
         assert flags == 0b01  # hash-based, not checked against the (unknown) file times
+
+
+def test_the_bundle_carries_the_web_ui_build_and_not_its_source(bundle, built_ui):
+    dist, why = built_ui
+    if dist is None:
+        pytest.skip(why)
+    names = set(bundle.namelist())
+    built = {"weir/ui/dist/" + p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
+    assert "weir/ui/dist/index.html" in built and any(n.endswith(".js") for n in built)
+    assert built <= names
+    assert not [n for n in names if n.startswith("weir/ui/web/")]
+
+
+def test_without_a_build_the_script_stops_and_says_how(tmp_path):
+    import shutil
+
+    fake_root = tmp_path / "repo"
+    shutil.copytree(ROOT / "scripts", fake_root / "scripts")
+    (fake_root / "src" / "weir").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, str(fake_root / "scripts" / "lambda_zip.py"), "--out", str(tmp_path / "z")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "make ui" in proc.stderr

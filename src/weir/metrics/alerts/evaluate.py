@@ -26,9 +26,10 @@ import msgspec
 from weir.metrics.aggregate import bucket_many, bucket_sorted, summarize
 from weir.metrics.alerts import state as sm
 from weir.metrics.alerts.model import GROUP_ALL, AlertEvent, EventKind, Rule
+from weir.metrics.alerts.ports import AlertStore, StateChange, StateRecord
+from weir.metrics.ports import MetricStore
 from weir.metrics.series import Series, matches
 from weir.metrics.timeutil import NS, ns_to_rfc3339
-from weir.ports import AlertStore, MetricStore, StateChange, StateRecord
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class AlertEngine:
         self,
         store: MetricStore,
         alerts: AlertStore,
-        router: Router,
+        router: Callable[[AlertEvent], list[str]],  # the targets of an event: a `Router`, in every deployment
         *,
         environment: str = "local",
         clock: Callable[[], float] = time.time,
@@ -120,7 +121,11 @@ class AlertEngine:
         return events
 
     def _read(self, metric: str, rules: list[Rule], now: int) -> tuple[list[Series], dict]:
-        series = [s for s in self.store.series_of(metric) if any(matches(s, r.spec.dimensions) for r in rules)]
+        # Through the store's index: the series of the rules' dimensions, not all of the metric's.
+        chosen: dict[int, Series] = {}
+        for r in rules:
+            chosen.update((s.id, s) for s in self.store.select(metric, r.spec.dimensions))
+        series = sorted(chosen.values(), key=lambda s: s.key)
         if not series:
             return series, {}
         start = min(_window(r, now)[0] for r in rules)
