@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers import _listens, free_port
-from weir.metrics.series import make_series
 from weir.metrics.ports import PointBatch
+from weir.metrics.series import make_series
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z, in ms
 MIN = 60_000

@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from weir.promql.errors import BadDataError
 from weir.promql.regex import compile_anchored
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NS_PER_MS = 1_000_000
 OPS = ("=", "!=", "=~", "!~")
@@ -101,9 +102,12 @@ class StoreSource:
             candidates = [exact[0]] if all(m.matches(exact[0]) for m in names) else []
         else:
             candidates = sorted(n for n in self.store.metric_names() if all(m.matches(n) for m in names))
+        # `label="value"` (not empty: that means "absent") is a dimension filter the store's
+        # inverted index answers, so a few series among millions are found without a scan.
+        exact_dims = {m.name: m.value for m in others if m.op == "=" and m.value}
         out = []
         for name in candidates:
-            for s in self.store.series_of(name):
+            for s in self.store.select(name, exact_dims):
                 if all(m.matches(s.dimensions.get(m.name, "")) for m in others):
                     out.append(s)
         return out
@@ -112,6 +116,8 @@ class StoreSource:
         return [SeriesInfo({"__name__": s.name, **s.dimensions}, s.type, s.unit) for s in self._select(matchers)]
 
     def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        import numpy as np  # here, not at import: the metadata endpoints need matchers only
+
         selected = self._select(matchers)
         if not selected:
             return []
