@@ -19,6 +19,7 @@ from weir.metrics.timeutil import NS
 from weir.ports import PointBatch
 
 RETENTION = 30 * 86_400
+LONGEST_RETENTION = 455 * 86_400  # hourly rollups outlive the raw points
 HOUR = 3600 * NS
 T0 = (int(time.time()) // 3600 - 3) * 3600 * NS  # an hour boundary three hours ago
 
@@ -213,7 +214,12 @@ def test_reads_of_unknown_or_empty_ranges(h):
 def test_retention_forgets_points_and_series(h):
     s = series(host="old")
     h.store.append(batch([(s, T0, 1.0)], [s]))
+    h.settle()
     h.clock.t = T0 / NS + RETENTION + 3 * 86_400
+    h.expire()
+    assert read(h, [s.id], 0, T0 + HOUR) == {}  # the points are gone, the series stays for its rollups
+    assert h.store.get_series(s.id) == s
+    h.clock.t = T0 / NS + LONGEST_RETENTION + 3 * 86_400
     h.expire()
     assert read(h, [s.id], 0, T0 + HOUR) == {}
     assert h.store.metric_names() == {}

@@ -100,3 +100,43 @@ def trim(block: SeriesArrays, start: int, end: int) -> SeriesArrays:
     lens = np.bincount(owner[keep], minlength=len(block.ids)).astype(_I64)
     has = lens > 0
     return SeriesArrays(block.ids[has], lens[has], ts[keep], block.vals[keep])
+
+
+_RECORD_COLUMNS = ("sid", "t", "count", "sum", "min", "max", "last_ts", "last")
+
+
+@dataclass(slots=True)
+class RollupBlock:
+    """Rollup records a store answered with: their level (`1m`, `1h`), the time spans they
+    cover, and one record per (series, minute or hour) as columns (`sid`, `t`, `count`,
+    `sum`, `min`, `max`, `last_ts`, `last`; see `weir.metrics.records`).
+
+    Within a covered span the records hold every stored point of their series: the
+    caller reads raw points only outside the spans. Minute records cover hours whose raw
+    points have expired, so they never overlap raw points either.
+    """
+
+    level: str
+    covered: list[tuple[int, int]]
+    cols: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(cls, level: str) -> RollupBlock:
+        cols = {c: np.empty(0, dtype=np.float64 if c in ("sum", "min", "max", "last") else _I64)
+                for c in _RECORD_COLUMNS}
+        return cls(level, [], cols)
+
+    def __len__(self) -> int:
+        return len(self.cols["t"])
+
+    @property
+    def points(self) -> int:
+        return int(self.cols["count"].sum())
+
+    def only(self, spans: list[tuple[int, int]]) -> RollupBlock:
+        """Just the records starting within these spans."""
+        t = self.cols["t"]
+        keep = np.zeros(len(t), dtype=bool)
+        for a, b in spans:
+            keep |= (t >= a) & (t < b)
+        return RollupBlock(self.level, spans, {k: v[keep] for k, v in self.cols.items()})

@@ -5,10 +5,15 @@ How a write travels (see docs/architecture.md for the measurements behind it):
 2. The writer takes every queued batch, inserts one `log` row per batch in a single
    transaction, commits (WAL, fsync), then appends the points to the head (a dict of
    per-series lists) and resolves the futures: the client is answered only now.
-3. When the head is large or old, the writer flushes it into `chunks` and deletes the
-   log rows it covered, in one transaction. After a crash the log is replayed into the head.
+3. When the head is large or old, the writer flushes it into `chunks` (compressed
+   columns, `chunks.py`) and deletes the log rows it covered, in one transaction, which
+   also marks each (hour, series) it wrote pending. After a crash the log is replayed.
+4. Between writes, the writer finalises closed hours and expires old ones (`rollups.py`):
+   one chunk per series and hour, hourly rollups and sketches, minute rollups once the
+   raw points expire. Each step is one transaction; a kill loses nothing.
 
 Queries read chunks and the head under one lock, so a flush is never seen half-done.
+The query path reads arrays (`read_arrays`, `read_rollups`); `read` and `scan` give lists.
 """
 
 from __future__ import annotations
@@ -23,21 +28,28 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
+from weir.metrics import limits
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 from weir.ports import PointBatch
 
-from . import schema
+from . import chunks, rollups, schema
+
+if TYPE_CHECKING:
+    from weir.metrics.arrays import RollupBlock, SeriesArrays
 
 log = logging.getLogger(__name__)
 
-CHUNK_POINTS = 4096
+CHUNK_POINTS = chunks.CHUNK_POINTS
+HOUR_NS = schema.HOUR_NS
 _STOP = object()
+FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
 
 
 def _pack(batch: PointBatch) -> bytes:
@@ -104,19 +116,34 @@ class SqliteMetricStore:
         flush_points: int = 1_000_000,
         flush_seconds: float = 300.0,
         sweep_seconds: float = 600.0,
+        minute_retention_seconds: int = limits.DEFAULT_MINUTE_RETENTION_SECONDS,
+        hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS,
+        finalise_grace_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lockfile = _exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
+        # how long each resolution is kept: raw points, minute and hourly rollups
+        self.retention = {"raw": retention_seconds, "1m": minute_retention_seconds, "1h": hour_retention_seconds}
         self.flush_points = flush_points
         self.flush_seconds = flush_seconds
         self.sweep_seconds = sweep_seconds
+        # an hour is finalised this long after it closes: by then its points are flushed
+        grace = flush_seconds + 60 if finalise_grace_seconds is None else finalise_grace_seconds
+        self.finalise_grace_ns = int(grace * NS)
         self.clock = clock
         self.series_epoch = 0  # bumped whenever series are forgotten; callers drop caches
-        self._w = schema.connect(str(path))
-        schema.migrate(self._w)
+        try:
+            self._w = schema.connect(str(path))
+            self.upgraded_from = schema.migrate(self._w, path)
+        except BaseException:
+            self._lockfile.close()
+            raise
+        if self.upgraded_from and self.upgraded_from < schema.VERSION:
+            log.warning("%s: upgraded from schema %d; its hours are being rewritten compressed in the background "
+                        "(`weir migrate` does it at once, with progress)", path, self.upgraded_from)
         self._r = schema.connect(str(path), readonly=True)
         self._lock = threading.Lock()
         self._series: dict[int, Series] = {}
@@ -126,7 +153,9 @@ class SqliteMetricStore:
         ):
             self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
         self._head: dict[int, _HeadSeries] = {}
+        self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
+        self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
         self._head_points = 0
         self._log_applied = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -161,24 +190,52 @@ class SqliteMetricStore:
         settle(future)
 
     def read(self, series_ids, start_ns, end_ns):
+        return self.read_arrays(series_ids, start_ns, end_ns).to_lists()
+
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int) -> SeriesArrays:
+        """Points in [start, end) of these series as arrays, by ascending series id (numpy)."""
         self._wait_ready()
-        out = {}
-        sql = (
-            "SELECT t_min, t_max, ts, vals FROM chunks "
-            "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
-        )
-        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
+        bounds = schema.window_bounds(start_ns, end_ns)
         with self._lock:
             self._index()
+            rows = chunks.select_rows(self._r, list(series_ids), bounds)
+            head = {}
             for sid in series_ids:
-                rows = self._r.execute(sql, (sid, low, high, t_min_high)).fetchall()
                 entry = self._head.get(sid)
-                head = entry.window(start_ns, end_ns) if entry is not None else None
-                if head is not None and not head[0]:
-                    head = None
-                if rows or head:
-                    out[sid] = (rows, head)
-        return {sid: _trim(*_merge(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+                if entry is not None:
+                    w = entry.window(start_ns, end_ns)
+                    if w[0]:
+                        head[sid] = w
+        return chunks.read_arrays(rows, head, start_ns, end_ns)
+
+    def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int) -> RollupBlock:
+        """Rollup records of whole hours in [start, end): `1h` for the hours that are
+        finalised (not pending, nothing in the head), `1m` for hours whose raw points
+        have expired (they have no raw points left to double-count)."""
+        from weir.metrics.arrays import RollupBlock
+
+        self._wait_ready()
+        first = -(-start_ns // HOUR_NS) * HOUR_NS
+        end = end_ns // HOUR_NS * HOUR_NS
+        if end <= first or not series_ids:
+            return RollupBlock.empty(level)
+        with self._lock:
+            self._index()
+            if level == "1m":
+                return RollupBlock(level, [(first, end)], rollups.read_minutely(self._r, list(series_ids), first, end))
+            busy = rollups.pending_hours(self._r, first, end) | {h for h in self._head_hours if first <= h < end}
+            cols = rollups.read_hourly(self._r, list(series_ids), first, end)
+        covered = _spans(first, end, busy)
+        return RollupBlock(level, covered, cols).only(covered)
+
+    def read_sketches(self, series_ids: list[int], spans: list[tuple[int, int]]):
+        """(series id, hour, sketch) of the finalised hours within `spans`."""
+        self._wait_ready()
+        out = []
+        with self._lock:
+            for a, b in spans:
+                out += rollups.read_sketches(self._r, list(series_ids), a, b)
+        return out
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
@@ -202,8 +259,12 @@ class SqliteMetricStore:
         self._call("flush")
 
     def sweep(self) -> None:
-        """Delete chunks past retention now (also done on its own periodically)."""
+        """Expire what is past its retention now (also done on its own periodically)."""
         self._call("sweep")
+
+    def finalise(self) -> None:
+        """Flush, then finalise every closed hour now (also done on its own, in slices)."""
+        self._call("finalise")
 
     def close(self) -> None:
         if self._lockfile.closed:
@@ -238,9 +299,10 @@ class SqliteMetricStore:
             return
         self._ready.set()
         last_flush = last_sweep = time.monotonic()
+        busy = False  # finalising hours: look at the queue without waiting
         while True:
             try:
-                jobs = [self._queue.get(timeout=1.0)]
+                jobs = [self._queue.get_nowait()] if busy else [self._queue.get(timeout=1.0)]
             except queue.Empty:
                 jobs = []
             while True:
@@ -261,12 +323,20 @@ class SqliteMetricStore:
             if now - last_sweep >= self.sweep_seconds:
                 self._guard(self._sweep)
                 last_sweep = now
+            busy = False
+            if not commands and now >= self._finalise_at:
+                busy = bool(self._guard(self._finalise_some))
+                if not busy:
+                    self._finalise_at = now + min(5.0, self.flush_seconds)
             for command, _, future in commands:
                 try:
                     if command == "flush" or command == "stop":
                         self._flush()
                     elif command == "sweep":
                         self._sweep()
+                    elif command == "finalise":
+                        self._flush()
+                        self._finalise_all()
                 except Exception as exc:  # reported to the caller, writer carries on
                     future.set_exception(_storage_error(exc))
                 else:
@@ -274,11 +344,12 @@ class SqliteMetricStore:
                 if command == "stop":
                     return
 
-    def _guard(self, job: Callable[[], None]) -> None:
+    def _guard(self, job: Callable[[], object]) -> object:
         try:
-            job()
+            return job()
         except Exception:
             log.exception("background %s failed; will retry", job.__name__)
+            return None
 
     def _commit(self, jobs: list) -> None:
         w = self._w
@@ -322,7 +393,9 @@ class SqliteMetricStore:
         and each point is grouped by series once.
         """
         head = self._head
+        hours = self._head_hours
         for sids, tss, vals in self._pending:
+            hours.update({t - t % HOUR_NS for t in tss})
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
@@ -350,17 +423,14 @@ class SqliteMetricStore:
             return
         rows = []
         for sid, entry in self._head.items():
-            ts, vals = entry.sorted_unique()
             # A chunk never crosses an hour: that is what bounds `scan`.
-            for i, j in schema.split_at_hours(ts):
-                for k in range(i, j, CHUNK_POINTS):
-                    e = min(j, k + CHUNK_POINTS)
-                    t, v = ts[k:e], vals[k:e]
-                    rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
+            rows += chunks.encode_rows(sid, *entry.sorted_unique())
+        touched = {(r[1] - r[1] % HOUR_NS, r[0]) for r in rows}
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
-            w.executemany("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)", rows)
+            w.executemany(chunks.INSERT_SQL, rows)
+            w.executemany("INSERT OR IGNORE INTO pending (hour, series_id) VALUES (?, ?)", sorted(touched))
             w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
         except Exception:
             w.execute("ROLLBACK")
@@ -368,15 +438,56 @@ class SqliteMetricStore:
         with self._lock:
             w.execute("COMMIT")
             self._head = {}
+            self._head_hours = set()
             self._head_points = 0
+        self._finalise_at = 0.0
+
+    def _closed_before(self) -> int:
+        """Hours starting before this are closed for at least the grace: finalise them."""
+        return (int(self.clock() * NS) - self.finalise_grace_ns) // HOUR_NS * HOUR_NS
+
+    def _finalise_some(self) -> bool:
+        """One slice of finalising; True when there may be more to do."""
+        done = rollups.finalise(self._w, self._closed_before(), FINALISE_SLICE_S)
+        if done.pairs:
+            self._vacuum()
+        return done.pairs > 0
+
+    def _finalise_all(self, progress: Callable[[int, int], None] | None = None) -> rollups.Progress:
+        """Finalise every closed hour now; `progress(done, total)` after each transaction."""
+        before = self._closed_before()
+        total = rollups.backlog(self._w, before)
+        done = rollups.Progress()
+        while True:
+            was = done.pairs
+            rollups.finalise(self._w, before, 0.0, done)  # one transaction
+            if progress is not None:
+                progress(done.pairs, max(total, done.pairs))
+            if done.pairs == was:
+                break
+        self._vacuum()
+        return done
+
+    def _vacuum(self) -> None:
+        """Hand free pages back to the file system (folders created with auto_vacuum)."""
+        self._w.execute("PRAGMA incremental_vacuum")
 
     def _sweep(self) -> None:
-        cutoff = int(self.clock() * NS) - self.retention_ns
+        """Expire by resolution: raw hours past `retention` become minute rollups, and
+        rollups past their own retentions go; series with nothing left are forgotten."""
+        self._flush()  # no head point may land in an hour once it has expired
+        now = int(self.clock() * NS)
+        raw_cut = (now - self.retention_ns) // HOUR_NS * HOUR_NS
+        rollups.finalise(self._w, raw_cut, 3600.0)
+        r = self.retention
+        while rollups.expire(self._w, now, r["raw"], r["1m"], r["1h"], FINALISE_SLICE_S):
+            pass
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
-            w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
-            live = {sid for (sid,) in w.execute("SELECT DISTINCT series_id FROM chunks")}
+            live = {sid for (sid,) in w.execute(
+                "SELECT DISTINCT series_id FROM chunks UNION SELECT DISTINCT series_id FROM hourly "
+                "UNION SELECT DISTINCT series_id FROM minutely")}
             with self._lock:
                 self._index()
             gone = [sid for sid in self._series if sid not in live and sid not in self._head]
@@ -393,6 +504,7 @@ class SqliteMetricStore:
                     del self._by_name[s.name]
             if gone:
                 self.series_epoch += 1
+        self._vacuum()
 
     def _remember(self, s: Series) -> None:
         self._series[s.id] = s
@@ -415,7 +527,7 @@ def _exclusive(path: Path):
 
 # INDEXED BY makes SQLite fail loudly rather than silently fall back to a full scan.
 _SCAN_SQL = (
-    "SELECT series_id, id, ts, vals FROM chunks INDEXED BY chunks_age "
+    "SELECT series_id, id, fmt, ts, vals FROM chunks INDEXED BY chunks_age "
     "WHERE t_max >= ? AND t_max < ? AND t_min < ?"
 )
 
@@ -430,8 +542,8 @@ def _scan_result(
     """
     rows.sort(key=lambda r: (r[0], r[1]))  # write order within a series: later writes win
     by_series: dict[int, list] = {}
-    for sid, _id, ts_blob, vals_blob in rows:
-        by_series.setdefault(sid, []).append((None, None, ts_blob, vals_blob))
+    for sid, _id, fmt, ts_blob, vals_blob in rows:
+        by_series.setdefault(sid, []).append((fmt, ts_blob, vals_blob))
     for sid in sorted(by_series.keys() | head.keys()):
         part = head.get(sid)
         chunks = by_series.get(sid, [])
@@ -452,12 +564,7 @@ def _storage_error(exc: BaseException) -> StorageError:
 
 
 def _merge(rows: list, head: tuple[list[int], list[float]] | None) -> tuple[list[int], list[float]]:
-    parts: list[tuple[list[int], list[float]]] = []
-    for _t_min, _t_max, ts_blob, vals_blob in rows:
-        ta, va = array("q"), array("d")
-        ta.frombytes(ts_blob)
-        va.frombytes(vals_blob)
-        parts.append((ta.tolist(), va.tolist()))
+    parts = [chunks.decode_row(fmt, ts_blob, vals_blob) for fmt, ts_blob, vals_blob in rows]
     if head:
         parts.append(head)
     if len(parts) == 1:
@@ -482,3 +589,16 @@ def _trim(ts: list[int], vals: list[float], start: int, end: int) -> tuple[list[
     if lo == 0 and hi == len(ts):
         return ts, vals
     return ts[lo:hi], vals[lo:hi]
+
+
+def _spans(first: int, end: int, busy: set[int]) -> list[tuple[int, int]]:
+    """The hours in [first, end) not in `busy`, as sorted [start, end) spans."""
+    out: list[tuple[int, int]] = []
+    for hour in range(first, end, HOUR_NS):
+        if hour in busy:
+            continue
+        if out and out[-1][1] == hour:
+            out[-1] = (out[-1][0], hour + HOUR_NS)
+        else:
+            out.append((hour, hour + HOUR_NS))
+    return out
