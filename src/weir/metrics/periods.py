@@ -59,6 +59,11 @@ class PeriodFold:
         self.sketches: dict[int, Sketch] = {}
 
     @property
+    def held_values(self) -> int:
+        """Values kept for exact percentiles so far."""
+        return sum(len(v) for _, v in self._values)
+
+    @property
     def estimated(self) -> bool:
         return bool(self.sketches) and bool(self.ranked)
 

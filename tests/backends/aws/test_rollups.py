@@ -31,13 +31,13 @@ class Clock:
 
 
 class RawOnly:
-    """The same store without `read_rollups`: what the query service does without rollups."""
+    """The same store without its rollups: what the query service does without them."""
 
     def __init__(self, store):
         self._store = store
 
     def __getattr__(self, name):
-        if name == "read_rollups":
+        if name in ("read_rollups", "read_records", "record_levels"):
             raise AttributeError(name)
         return getattr(self._store, name)
 
@@ -167,7 +167,9 @@ def test_queries_from_rollups_equal_the_raw_answers(store, params):
     q = {"start": str(H0 // NS + 1800), "end": str(H0 // NS + 4 * 3600), **params}  # a partial first hour
     rolled = QueryService(store, RETENTION, store.clock)
     raw = QueryService(RawOnly(store), RETENTION, store.clock)
-    assert rolled.query("cpu", q) == raw.query("cpu", q)
+    got, want = rolled.query("cpu", q), raw.query("cpu", q)
+    assert got.groups == want.groups
+    assert {r.resolution for r in got.resolutions} == {"1m", "raw"} and want.resolutions[0].resolution == "raw"
     assert raw.read_counts["rollup_queries"] == 0
     assert rolled.read_counts["rollup_queries"] == 1
     assert rolled.read_counts["rollup_points"] > 0
@@ -188,7 +190,7 @@ def test_percentiles_and_sub_minute_periods_read_raw_points(store):
 
 def test_minute_rollups_have_a_memory_bound_like_raw_points(store, monkeypatch):
     """Rollups do not lift the bound on what one query holds in memory: past
-    MAX_ROLLUP_MINUTES the answer is the same 413 a raw query gets."""
+    MAX_ROLLUP_RECORDS the answer is the same 413 a raw query gets."""
     from weir.errors import PayloadTooLargeError
     from weir.metrics import query
 
@@ -199,8 +201,8 @@ def test_minute_rollups_have_a_memory_bound_like_raw_points(store, monkeypatch):
     svc = QueryService(store, RETENTION, store.clock)
     svc.query("cpu", params)
     assert svc.read_counts["rollup_minutes"] == 3 * 120
-    monkeypatch.setattr(query, "MAX_ROLLUP_MINUTES", 3 * 120 - 1)
-    with pytest.raises(PayloadTooLargeError, match="360 minute rollups"):
+    monkeypatch.setattr(query, "MAX_ROLLUP_RECORDS", 3 * 120 - 1)
+    with pytest.raises(PayloadTooLargeError, match="360 rollups"):
         svc.query("cpu", params)
 
 

@@ -140,6 +140,49 @@ class DynamoMetricStore:
         """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
         return read_rollups(self, series_ids, start_ns, end_ns)
 
+    # the read path's view of the rollups: minute records of compacted hours, without `last`
+    record_levels = ("1m",)
+    record_stats = frozenset({"count", "sum", "avg", "min", "max"})
+
+    @property
+    def retention(self) -> dict[str, int]:
+        return {"raw": self.retention_s, "1m": self.retention_s}
+
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
+        """`read` as arrays (numpy), for the query path."""
+        import numpy as np
+
+        from weir.metrics.arrays import SeriesArrays
+
+        got = self.read(series_ids, start_ns, end_ns)
+        return SeriesArrays.from_series([(sid, np.array(got[sid][0], dtype=np.int64), np.array(got[sid][1]))
+                                         for sid in sorted(got) if got[sid][0]])
+
+    def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int):
+        """Minute records of the compacted hours in [start, end) (`read_rollups` as arrays)."""
+        import numpy as np
+
+        from weir.metrics.arrays import RollupBlock
+
+        if level != "1m":
+            return RollupBlock.empty(level)
+        got = read_rollups(self, series_ids, start_ns, end_ns)
+        block = RollupBlock.empty(level)
+        block.covered = got.covered
+        if got.series:
+            items = sorted(got.series.items())
+            n = [len(m) for _, m in items]
+            cols = block.cols
+            cols["sid"] = np.repeat(np.array([sid for sid, _ in items], dtype=np.int64), n)
+            for name in ("t", "count"):
+                cols[name] = np.array([x for _, m in items for x in getattr(m, "ts" if name == "t" else name)],
+                                      dtype=np.int64)
+            for name in ("sum", "min", "max"):
+                cols[name] = np.array([x for _, m in items for x in getattr(m, name)], dtype=np.float64)
+            cols["last_ts"] = np.full(len(cols["t"]), np.iinfo(np.int64).min, dtype=np.int64)
+            cols["last"] = np.full(len(cols["t"]), np.nan)
+        return block
+
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending id (what an export reads).
 

@@ -107,6 +107,7 @@ class _HeadSeries:
 
 class SqliteMetricStore:
     backend = "sqlite"
+    record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
     def __init__(
         self,
@@ -221,8 +222,13 @@ class SqliteMetricStore:
             return RollupBlock.empty(level)
         with self._lock:
             self._index()
-            if level == "1m":
-                return RollupBlock(level, [(first, end)], rollups.read_minutely(self._r, list(series_ids), first, end))
+            if level == "1m":  # the hours before the oldest chunk's have been converted
+                oldest = self._r.execute("SELECT min(t_max) FROM chunks INDEXED BY chunks_age").fetchone()[0]
+                upto = end if oldest is None else min(end, oldest - oldest % HOUR_NS)
+                if upto <= first:
+                    return RollupBlock.empty(level)
+                cols = rollups.read_minutely(self._r, list(series_ids), first, upto)
+                return RollupBlock(level, [(first, upto)], cols)
             busy = rollups.pending_hours(self._r, first, end) | {h for h in self._head_hours if first <= h < end}
             cols = rollups.read_hourly(self._r, list(series_ids), first, end)
         covered = _spans(first, end, busy)
