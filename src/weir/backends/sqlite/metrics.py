@@ -476,7 +476,7 @@ class SqliteMetricStore:
 
     def _vacuum(self) -> None:
         """Hand free pages back to the file system (folders created with auto_vacuum)."""
-        self._w.execute("PRAGMA incremental_vacuum")
+        self._w.execute("PRAGMA incremental_vacuum").fetchall()  # it frees a page per step
 
     def _sweep(self) -> None:
         """Expire by resolution: raw hours past `retention` become minute rollups, and

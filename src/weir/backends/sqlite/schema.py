@@ -27,6 +27,7 @@ that hour's chunks and never walks the newer ones (see `window_bounds`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from bisect import bisect_left
 
@@ -81,7 +82,13 @@ FMT_ARRAYS, FMT_COLUMNS = 1, 2
 
 
 def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    new = not readonly and (not os.path.exists(path) or os.path.getsize(path) == 0)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    if new:
+        # Before anything writes the header: a new database hands the pages it frees (the
+        # log after each flush, chunks rewritten by finalising) back to the file system
+        # on `PRAGMA incremental_vacuum`, which the store runs after its background steps.
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL: the WAL is fsynced at every commit, so an acknowledged point survives a power
     # cut, not just a killed process.
@@ -102,8 +109,6 @@ def migrate(conn: sqlite3.Connection, path: object = "the metrics database") -> 
     """
     try:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:  # a new database: pages can be handed back to the file system
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         found = schema_version(conn) if "meta" in tables else (0 if not tables else -1)
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"{path} cannot be read as a Weir metrics database ({exc}); nothing was changed. "
