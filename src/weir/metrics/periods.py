@@ -236,9 +236,15 @@ def _cell_percentiles(cells: np.ndarray, vals: np.ndarray, qs: list[float]) -> t
     for k in np.unique(size).tolist():
         rows = np.flatnonzero(size == k)
         n = counts[rows]
-        cols = np.arange(k, dtype=_I64)
-        real = cols < n[:, None]
-        m = np.where(real, grouped[np.where(real, starts[rows][:, None] + cols, 0)], np.inf)
+        width = int(n[0])
+        if bool((n == width).all()) and rows[-1] - rows[0] == len(rows) - 1:
+            # consecutive cells of one size (periods of regular series): a reshape, no padding
+            at = int(starts[rows[0]])
+            m = grouped[at : at + width * len(rows)].reshape(len(rows), width).copy()
+        else:
+            cols = np.arange(k, dtype=_I64)
+            real = cols < n[:, None]
+            m = np.where(real, grouped[np.where(real, starts[rows][:, None] + cols, 0)], np.inf)
         ranks = []
         for q in qs:
             pos = (n - 1).astype(np.float64) * q

@@ -45,6 +45,7 @@ class Plan:
     raw_from: int
     level: str | None = None
     records_from: int = 0
+    records_until: int | None = None  # with sketches: records only before this
     sketches: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -64,7 +65,8 @@ def plan(store, stats: list[str], period: int, start: int, end: int, now: int, r
     raw_from = max(start, now - raw_retention_ns)
     p = Plan(start, end, raw_from)
     rollupable = all(s in EXACT_FROM_RECORDS and s in exact_stats for s in stats)
-    oldest = {lvl: now - kept[lvl] * NS for lvl in levels}
+    # rollups go whole hours (or days) at a time: they are kept from the hour of the cutoff
+    oldest = {lvl: (now - kept[lvl] * NS) // HOUR_NS * HOUR_NS for lvl in levels}
     if rollupable and "1h" in levels and period % HOUR_NS == 0:
         p.level, p.records_from = "1h", max(start, oldest["1h"])
     elif rollupable and "1m" in levels and period % MINUTE_NS == 0:
@@ -73,8 +75,11 @@ def plan(store, stats: list[str], period: int, start: int, end: int, now: int, r
         # raw points not yet converted are read back to where the minute records reach
         p.raw_from = min(p.raw_from, p.records_from)
     elif not rollupable and "1h" in levels and period % HOUR_NS == 0 and start < raw_from:
+        # sketches answer whole hours: those the raw points no longer reach entirely; an
+        # hour not finalised yet is read raw whole (its points go only with the hour)
         p.level, p.records_from, p.sketches = "1h", max(start, oldest["1h"]), True
-        p.raw_from = max(start, -(-raw_from // HOUR_NS) * HOUR_NS)  # sketches answer whole hours
+        p.records_until = -(-raw_from // HOUR_NS) * HOUR_NS
+        p.raw_from = max(start, raw_from // HOUR_NS * HOUR_NS)
     # the earliest instant any kept resolution reaches: before it nothing is kept at all
     reach = min([now - raw_retention_ns, *oldest.values()])
     covered_from = min(p.raw_from, p.records_from) if p.level else p.raw_from
@@ -136,24 +141,40 @@ class BlockRead:
     estimated: bool = False
 
 
+class Lookup:
+    """Series id → (group, rank) for arrays of ids, by binary search: no Python per record."""
+
+    def __init__(self, ids: list[int], group_of: dict[int, int], rank_of: dict[int, int]) -> None:
+        import numpy
+
+        order = sorted(ids)
+        self.ids = numpy.array(order, dtype=numpy.int64)
+        self.groups = numpy.array([group_of[s] for s in order], dtype=numpy.int64)
+        self.ranks = numpy.array([rank_of[s] for s in order], dtype=numpy.int64)
+
+    def __call__(self, sids):
+        """(groups, ranks) of an array of series ids."""
+        import numpy
+
+        at = numpy.searchsorted(self.ids, sids)
+        return self.groups[at], self.ranks[at]
+
+
 def read_block(store, p: Plan, ids: list[int], fold: PeriodFold, group_of: dict[int, int],
                rank_of: dict[int, int]) -> BlockRead:
     """Read one block of series by the plan and fold it in."""
-    import numpy as np
-
     out = BlockRead(level=p.level)
+    lookup = Lookup(ids, group_of, rank_of)
     covered: list[tuple[int, int]] = []
     if p.level and p.records_from < p.end:
         rb: RollupBlock = store.read_records(p.level, ids, p.records_from, p.end)
         covered = rb.covered
-        if p.sketches:  # records answer only where the points have expired
-            covered = [(a, min(b, p.raw_from)) for a, b in covered if a < p.raw_from]
+        if p.records_until is not None:  # records answer only where the points have expired
+            covered = [(a, min(b, p.records_until)) for a, b in covered if a < p.records_until]
             rb = rb.only(covered)
         cols = rb.cols
         if len(rb):
-            sids = cols["sid"]
-            groups = np.array([group_of[s] for s in sids.tolist()], dtype=np.int64)
-            ranks = np.array([rank_of[s] for s in sids.tolist()], dtype=np.int64)
+            groups, ranks = lookup(cols["sid"])
             fold.add_records(groups, ranks, cols["t"], cols["count"], cols["sum"], cols["min"], cols["max"],
                              cols["last_ts"], cols["last"])
             out.records, out.record_points = len(rb), rb.points
@@ -165,8 +186,6 @@ def read_block(store, p: Plan, ids: list[int], fold: PeriodFold, group_of: dict[
     for a, b in gaps(p.raw_from, p.end, covered):
         block = read_points(store, ids, a, b)
         if len(block):
-            groups = np.array([group_of[s] for s in block.ids.tolist()], dtype=np.int64)
-            ranks = np.array([rank_of[s] for s in block.ids.tolist()], dtype=np.int64)
-            fold.add_points(block, groups, ranks)
+            fold.add_points(block, *lookup(block.ids))
             out.raw_points += block.points
     return out

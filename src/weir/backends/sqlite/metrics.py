@@ -149,6 +149,7 @@ class SqliteMetricStore:
         self._lock = threading.Lock()
         self._series: dict[int, Series] = {}
         self._by_name: dict[str, dict[int, Series]] = {}
+        self._sorted: dict[str, list[Series]] = {}  # series_of's answers, by metric
         for sid, name, dims, type_, unit in self._w.execute(
             "SELECT id, name, dimensions, type, unit FROM series"
         ):
@@ -181,8 +182,10 @@ class SqliteMetricStore:
     def series_of(self, name: str) -> list[Series]:
         self._wait_ready()
         with self._lock:
-            members = list(self._by_name.get(name, {}).values())
-        return sorted(members, key=lambda s: s.key)
+            got = self._sorted.get(name)
+            if got is None:  # sorting by key costs a key per series: kept until the metric changes
+                got = self._sorted[name] = sorted(self._by_name.get(name, {}).values(), key=lambda s: s.key)
+        return list(got)
 
     def append(self, batch: PointBatch) -> None:
         self._wait_ready()
@@ -210,25 +213,26 @@ class SqliteMetricStore:
         return chunks.read_arrays(rows, head, start_ns, end_ns)
 
     def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int) -> RollupBlock:
-        """Rollup records of whole hours in [start, end): `1h` for the hours that are
-        finalised (not pending, nothing in the head), `1m` for hours whose raw points
-        have expired (they have no raw points left to double-count)."""
+        """Rollup records in [start, end): `1h` for the whole hours that are finalised (not
+        pending, nothing in the head); `1m` for the hours whose raw points have expired
+        (converted whole hours, oldest first: never overlapping a raw point)."""
         from weir.metrics.arrays import RollupBlock
 
         self._wait_ready()
-        first = -(-start_ns // HOUR_NS) * HOUR_NS
-        end = end_ns // HOUR_NS * HOUR_NS
-        if end <= first or not series_ids:
+        if not series_ids or end_ns <= start_ns:
             return RollupBlock.empty(level)
         with self._lock:
             self._index()
-            if level == "1m":  # the hours before the oldest chunk's have been converted
-                oldest = self._r.execute("SELECT min(t_max) FROM chunks INDEXED BY chunks_age").fetchone()[0]
-                upto = end if oldest is None else min(end, oldest - oldest % HOUR_NS)
-                if upto <= first:
+            if level == "1m":  # only hours converted whole: no raw point is left in them
+                upto = min(end_ns, rollups.minutes_until(self._r))
+                if upto <= start_ns:
                     return RollupBlock.empty(level)
-                cols = rollups.read_minutely(self._r, list(series_ids), first, upto)
-                return RollupBlock(level, [(first, upto)], cols)
+                cols = rollups.read_minutely(self._r, list(series_ids), start_ns - start_ns % HOUR_NS, upto)
+                return RollupBlock(level, [(start_ns, upto)], cols).only([(start_ns, upto)])
+            first = -(-start_ns // HOUR_NS) * HOUR_NS
+            end = end_ns // HOUR_NS * HOUR_NS
+            if end <= first:
+                return RollupBlock.empty(level)
             busy = rollups.pending_hours(self._r, first, end) | {h for h in self._head_hours if first <= h < end}
             cols = rollups.read_hourly(self._r, list(series_ids), first, end)
         covered = _spans(first, end, busy)
@@ -505,6 +509,7 @@ class SqliteMetricStore:
             w.execute("COMMIT")
             for sid in gone:
                 s = self._series.pop(sid)
+                self._sorted.pop(s.name, None)
                 self._by_name[s.name].pop(sid, None)
                 if not self._by_name[s.name]:
                     del self._by_name[s.name]
@@ -513,6 +518,7 @@ class SqliteMetricStore:
         self._vacuum()
 
     def _remember(self, s: Series) -> None:
+        self._sorted.pop(s.name, None)
         self._series[s.id] = s
         self._by_name.setdefault(s.name, {})[s.id] = s
 

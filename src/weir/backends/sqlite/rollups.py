@@ -156,8 +156,13 @@ def expire(w: sqlite3.Connection, now_ns: int, raw_s: int, minute_s: int, hour_s
         hour = row[0] - row[0] % HOUR_NS
         _expire_hour(w, hour, keep_minutes=hour + HOUR_NS > minute_cut)
         converted += 1
+    left = w.execute("SELECT 1 FROM chunks INDEXED BY chunks_age WHERE t_max < ? LIMIT 1", (raw_cut,)).fetchone()
+    done = left is None
     w.execute("BEGIN IMMEDIATE")
     try:
+        if done:  # every hour before raw_cut is minutes now: queries read no raw points there
+            w.execute("INSERT INTO meta VALUES ('minutes_until', ?) ON CONFLICT (key) DO UPDATE SET "
+                      "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", (str(raw_cut),))
         w.execute("DELETE FROM minutely WHERE hour + ? <= ?", (HOUR_NS, minute_cut))
         day_cut = now_ns - hour_s * 10**9
         w.execute("DELETE FROM hourly WHERE day + ? <= ?", (DAY_NS, day_cut))
@@ -196,6 +201,12 @@ def _expire_hour(w: sqlite3.Connection, hour: int, keep_minutes: bool) -> None:
 
 
 # -- reads (numpy) ---------------------------------------------------------------------
+
+
+def minutes_until(r: sqlite3.Connection) -> int:
+    """Hours starting before this have been turned into minute rollups (their raw points expired)."""
+    row = r.execute("SELECT value FROM meta WHERE key = 'minutes_until'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def pending_hours(r: sqlite3.Connection, first: int, end: int) -> set[int]:
