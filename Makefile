@@ -28,10 +28,12 @@ test: $(VENV)/.dev-installed
 	scripts/install_peers.sh
 	$(PY) -m pytest
 
-# Static checks: lint, types, security. CI runs them after the tests.
+# Static checks: lint, types, layers (import-linter, pyproject.toml), security. CI runs
+# them after the tests (tests/test_layout.py checks cycles and module size).
 check: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check src tests bench infra/metrics infra/files
 	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy infra/metrics/weir_metrics infra/metrics/__main__.py
 	$(VENV)/bin/bandit -q -c pyproject.toml -r src
 

@@ -73,15 +73,15 @@ ALERTS = """
 from weir.lambdas import alerts
 t_import = time.perf_counter()
 from weir.lambdas import runtime
-s = runtime.services("alerts")
-assert s.alert_engine is not None and "sns" in s.alert_dispatcher.notifiers
+s = runtime.alerts()
+assert s.engine is not None and "sns" in s.dispatcher.notifiers
 """
 EXPORTER = """
 from weir.lambdas import exporter
 t_import = time.perf_counter()
 from weir.lambdas import runtime
-s = runtime.services("exporter")
-assert s.export_scheduler is not None and s.exporter.target.backend == "s3"
+s = runtime.exporter()
+assert s.scheduler is not None and s.scheduler.service.target.backend == "s3"
 """
 FUNCTIONS = ("api", "stream", "alerts", "exporter")
 EPILOGUE = """

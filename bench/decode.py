@@ -39,19 +39,27 @@ class _Series:
 
 def decoders(pkg: str) -> dict:
     """format → decode(body) -> (points, rejected), plus the IngestService class, of package `pkg`."""
-    def mod(name: str):
-        return importlib.import_module(f"{pkg}.metrics.{name}")
+    def mod(*names: str):
+        # The first name is today's module; the others what a --baseline revision before
+        # the re-layout (issue 12) called it.
+        for i, name in enumerate(names):
+            try:
+                return importlib.import_module(f"{pkg}.{name}")
+            except ModuleNotFoundError:
+                if i == len(names) - 1:
+                    raise
 
     def pair(d) -> tuple:
         return d.points, d.rejected
 
-    otlp, influx = mod("formats.otlp"), mod("formats.influx").LineProtocolDecoder()
+    otlp = mod("wire.otlp.decode", "metrics.formats.otlp")
+    influx = mod("wire.influx", "metrics.formats.influx").LineProtocolDecoder()
     return {
-        "json": mod("decode").decode_points,
+        "json": mod("wire.json", "metrics.decode").decode_points,
         "influx": lambda b: pair(influx.decode(b, "s")),
         "otlp": lambda b: pair(otlp.decode(b, otlp.PROTOBUF)),
         "otlp-json": lambda b: pair(otlp.decode(b, otlp.JSON)),
-    }, mod("ingest").IngestService
+    }, mod("metrics.ingest").IngestService
 
 
 def timed(bodies: list[bytes], decode, ingest) -> float:

@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from weir.backends.local.objects import FolderObjectStore
+from weir.backends.folder.objects import FolderObjectStore
 from weir.backends.sqlite.metrics import SqliteMetricStore
-from weir.metrics import export
-from weir.metrics.export_service import ExportService
+from weir.metrics.export import render as export
+from weir.metrics.export.service import ExportService
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 SERIES = 1_000
 STEP_S = 10

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 def bench_local(n: int) -> tuple[float, float]:
     from weir.config import Settings
-    from weir.wiring import build_local_files
+    from weir.wiring.local import local_files
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -40,7 +40,7 @@ def bench_local(n: int) -> tuple[float, float]:
             d = root / f"d{i % 100:02d}"
             d.mkdir(parents=True, exist_ok=True)
             (d / f"file-{i:05d}.txt").write_bytes(os.urandom(rng.randint(1024, 4096)))
-        services = build_local_files(Settings(data_dir=data))
+        services = local_files(Settings(data_dir=data))
         try:
             t0 = time.perf_counter()
             report = services.sync.reconcile()
@@ -66,8 +66,8 @@ def bench_lambda(m: int) -> tuple[dict, int]:
     from tests.backends.aws.tables import create_files_table
     from tests.helpers import free_port
     from weir import config
-    from weir.files.invocation import handle
-    from weir.wiring import build_file_indexer
+    from weir.lambdas.s3_events import handle
+    from weir.wiring.file_indexer import build_file_indexer
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1"})

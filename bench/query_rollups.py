@@ -54,10 +54,10 @@ def main() -> None:
 
     from weir.backends.aws.metrics import DynamoMetricStore
     from weir.backends.aws.tables import create_tables
-    from weir.metrics.query import QueryService
+    from weir.metrics.ports import PointBatch
+    from weir.metrics.query.service import QueryService
     from weir.metrics.series import make_series
     from weir.metrics.timeutil import NS
-    from weir.ports import PointBatch
 
     with moto_server() as url:
         client = boto3.client("dynamodb", endpoint_url=url)

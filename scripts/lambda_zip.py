@@ -33,10 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # opentelemetry-proto (with protobuf) serves OTLP/protobuf ingest; it is imported on the
 # first protobuf request only, so it costs the cold start nothing.
 RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto")
-# Modules of `weir` that only the local front uses; they import click, rich, uvicorn and
-# watchfiles. A path ending in "/" excludes a whole package.
+# Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
+# watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
+# excludes a whole package.
 LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
-              "weir/backends/local/watcher.py")
+              "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py")
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--only-binary=:all:", "--python-version", "3.12",
             "--implementation", "cp")
 _EPOCH = (2020, 1, 1, 0, 0, 0)

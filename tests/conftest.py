@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -149,3 +150,51 @@ def alerts_table(dynamodb):
     dynamodb.create_table(TableName=name, **ALERTS_TABLE_SCHEMA)
     yield name
     dynamodb.delete_table(TableName=name)
+
+
+class FakeClock:
+    """The one clock tests move by hand: `clock()` is epoch seconds, like `time.time`.
+
+    Kept in integer nanoseconds, so `clock.ns += 10 * NS` stays exact (alert deliveries are
+    compared to the nanosecond); `clock.t` reads and sets it in seconds. Starts at `t`
+    (seconds), or `ns`, or now.
+    """
+
+    def __init__(self, t: float | None = None, *, ns: int | None = None) -> None:
+        self.ns = ns if ns is not None else round((time.time() if t is None else t) * 1_000_000_000)
+
+    @property
+    def t(self) -> float:
+        return self.ns / 1_000_000_000
+
+    @t.setter
+    def t(self, seconds: float) -> None:
+        self.ns = round(seconds * 1_000_000_000)
+
+    def __call__(self) -> float:
+        return self.ns / 1_000_000_000
+
+
+@pytest.fixture
+def no_scan():
+    """`no_scan(client)` records the DynamoDB calls of `client` and returns their names; the
+    test fails if any was a Scan. Weir never scans a table (its IAM policies grant no Scan,
+    tests/infra), so every backend's contract suite runs its DynamoDB store under this.
+    Request it before the store's fixture, so the check also covers the store's `close`."""
+    watched: list[tuple[object, object, list[str]]] = []
+
+    def watch(client) -> list[str]:
+        calls: list[str] = []
+
+        def record(model, **_):
+            calls.append(model.name)
+
+        client.meta.events.register("before-call.dynamodb", record)
+        watched.append((client, record, calls))
+        return calls
+
+    yield watch
+    for client, record, calls in watched:
+        client.meta.events.unregister("before-call.dynamodb", record)
+        assert "Scan" not in calls, "a store operation scanned a DynamoDB table"
+

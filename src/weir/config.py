@@ -1,6 +1,6 @@
 """One settings object, and the environment-variable names shared with infra/.
 
-Only `wiring.py` and the CLI read configuration; everything else is handed what it needs.
+Only `weir.wiring` and the CLI read configuration; everything else is handed what it needs.
 """
 
 from __future__ import annotations

@@ -38,17 +38,13 @@ def rec(key, *, bucket="b1", seq=None, state=CREATED, **kw) -> FileRecord:
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def catalog(request, tmp_path):
+def catalog(request, tmp_path, no_scan):
     if request.param == "sqlite":
         c = SqliteFileCatalog(tmp_path / "files.db")
     else:
         endpoint = request.getfixturevalue("moto_endpoint")
         client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="eu-west-1")
-
-        def no_scan(**_):
-            raise AssertionError("the catalog must never Scan")
-
-        client.meta.events.register("before-call.dynamodb.Scan", no_scan)
+        no_scan(client)
         table = f"file-metadata-table-{uuid.uuid4().hex[:8]}"
         create_files_table(client, table)
         c = DynamoFileCatalog(client, table)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.conftest import FakeClock
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 RETENTION = 30 * 86_400
 LONGEST_RETENTION = 455 * 86_400  # hourly rollups outlive the raw points
@@ -24,25 +25,17 @@ HOUR = 3600 * NS
 T0 = (int(time.time()) // 3600 - 3) * 3600 * NS  # an hour boundary three hours ago
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @dataclass
 class Harness:
     store: object
-    clock: Clock
+    clock: FakeClock
     settle: Callable[[], None]  # make the read path use the backend's compacted form
     expire: Callable[[], None]  # run whatever enforces retention
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def h(request, tmp_path):
-    clock = Clock(T0 / NS + 4 * 3600)
+def h(request, tmp_path, no_scan):
+    clock = FakeClock(T0 / NS + 4 * 3600)
     if request.param == "sqlite":
         from weir.backends.sqlite.metrics import SqliteMetricStore
 
@@ -59,8 +52,7 @@ def h(request, tmp_path):
     metrics_table, series_table = request.getfixturevalue("aws_tables")
     from weir.backends.aws.metrics import DynamoMetricStore
 
-    calls: list[str] = []
-    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    calls = no_scan(client)
     store = DynamoMetricStore(
         client, metrics_table=metrics_table, series_table=series_table, retention_seconds=RETENTION, clock=clock
     )
@@ -72,7 +64,6 @@ def h(request, tmp_path):
 
     yield Harness(store, clock, settle, lambda: None)
     store.close()
-    assert "Scan" not in calls, "a store operation scanned the table"
     assert calls, "the hook saw no DynamoDB call"
 
 

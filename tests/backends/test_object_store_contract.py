@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from weir.backends.aws.objects import S3ObjectStore
-from weir.backends.local.objects import FolderObjectStore
+from weir.backends.folder.objects import FolderObjectStore
 from weir.errors import NotFoundError
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from weir.ports import PushGroup
+from weir.metrics.ports import PushGroup
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def backend(request, tmp_path):
+def backend(request, tmp_path, no_scan):
     """(export state factory, push-group store factory): a second call is another process."""
     if request.param == "sqlite":
         from weir.backends.sqlite.export_state import SqliteExportState
@@ -21,10 +21,8 @@ def backend(request, tmp_path):
 
     client = request.getfixturevalue("dynamodb")
     _, series_table = request.getfixturevalue("aws_tables")
-    calls: list[str] = []
-    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    no_scan(client)
     yield lambda: DynamoExportState(client, series_table), lambda: DynamoPushGroupStore(client, series_table)
-    assert "Scan" not in calls
 
 
 def group(members, method="PUT", ns=1, key='{job="j"}', labels=None):

@@ -7,12 +7,12 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from tests.metrics.test_export_service import as_points, ingest, make_points, read_hour, wanted
+from tests.metrics.export.test_service import as_points, ingest, make_points, read_hour, wanted
 from weir.backends.aws.objects import S3ObjectStore
-from weir.backends.local.objects import FolderObjectStore
+from weir.backends.folder.objects import FolderObjectStore
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.cli import main
-from weir.metrics import export
+from weir.metrics.export import render as export
 
 H = export.HOUR_NS
 HOUR = export.floor_hour(time.time_ns()) - 3 * H  # closed, and well within the retention

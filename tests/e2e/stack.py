@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers import ROOT, Http
-from weir.metrics import export
+from weir.metrics.export import render as export
 
 OUTPUTS_ENV = "WEIR_STACK_OUTPUTS"
 

@@ -11,7 +11,7 @@ from tests.helpers import Http, WeirProcess
 CLIENTS = 4
 POINTS = 100
 BATCHES = 10_000  # at most, per client: the kill comes long before
-PERIODS = 100_000  # the most periods one query may return (weir.metrics.query.MAX_PERIODS)
+PERIODS = 100_000  # the most periods one query may return (weir.metrics.query.service.MAX_PERIODS)
 
 
 def test_sigkill_mid_stream_loses_no_acknowledged_point(tmp_path):

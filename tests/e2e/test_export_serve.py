@@ -9,10 +9,10 @@ import sys
 import time
 
 from tests.helpers import ROOT, WeirProcess
-from tests.metrics.test_export_service import as_points, read_hour, wanted
-from weir.backends.local.objects import FolderObjectStore
-from weir.metrics import export
-from weir.metrics.export_schedule import latest_due_hour
+from tests.metrics.export.test_service import as_points, read_hour, wanted
+from weir.backends.folder.objects import FolderObjectStore
+from weir.metrics.export import render as export
+from weir.metrics.export.schedule import latest_due_hour
 from weir.metrics.timeutil import NS
 
 H = export.HOUR_NS

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends.local.test_webhook import Receiver
+from tests.backends.test_webhook import Receiver
 from tests.e2e.stack import OUTPUTS_ENV, Api, Exporter, StackOutputs, write_outputs
 from tests.helpers import ROOT, WeirProcess
-from weir.metrics import export
-from weir.metrics.export_schedule import latest_due_hour
+from weir.metrics.export import render as export
+from weir.metrics.export.schedule import latest_due_hour
 from weir.metrics.timeutil import NS
 
 RUN = uuid.uuid4().hex[:8]

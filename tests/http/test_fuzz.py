@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from tests.helpers import WeirProcess
-from weir.http.openapi import ROUTES
+from weir.http.openapi.document import ROUTES
 
 
 @pytest.fixture(scope="module")

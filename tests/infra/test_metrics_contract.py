@@ -14,7 +14,7 @@ pytest.importorskip("pulumi_aws", reason="pulumi-aws is in the `infra` extra; `m
 
 from tests.infra.pulumi_stack import check  # noqa: E402
 from weir import config as weir_config  # noqa: E402
-from weir.backends.aws import keys as weir_keys  # noqa: E402
+from weir.backends.aws import key_schema as weir_keys  # noqa: E402
 from weir.backends.aws import tables as weir_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,8 @@ pytest.importorskip("pulumi_aws", reason="pulumi-aws is in the `infra` extra; `m
 
 from tests.infra.pulumi_stack import ENVIRONMENT, REGION, check  # noqa: E402
 from weir import config  # noqa: E402
-from weir.backends.aws import keys, tables  # noqa: E402
+from weir.backends.aws import key_schema as keys  # noqa: E402
+from weir.backends.aws import tables  # noqa: E402
 
 TAGS = {"environment": "test", "project": "weir", "owner": "metrics-team@example.com", "cost-centre": "cc-1234"}
 

@@ -117,3 +117,17 @@ def _as_delivered(record: dict, arn: str) -> dict:
         return v
 
     return {**plain(record), "eventSourceARN": arn}
+
+
+@pytest.fixture
+def install(monkeypatch):
+    """`install(builder, bundle)`: the runtime's cached builder `builder` (`api_services`,
+    `stream_store`, `alerts`, `exporter`) answers `bundle` for this test, as if the
+    container had built it (with a clock or a client the test controls)."""
+    from weir.lambdas import runtime
+
+    def install(builder: str, bundle) -> None:
+        runtime.reset()
+        monkeypatch.setattr(runtime, builder, lambda: bundle)
+
+    return install

@@ -12,6 +12,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import FakeClock
+
 from .conftest import api_call, apigw_event, context, scheduled_event
 
 
@@ -112,27 +114,19 @@ class FailingPublish:
         return self._client.publish(**kwargs)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def test_a_failed_publish_loses_neither_points_nor_notification(alerts_env):
+def test_a_failed_publish_loses_neither_points_nor_notification(alerts_env, install):
     from weir import config
-    from weir.lambdas import runtime
-    from weir.wiring import build_aws
+    from weir.wiring.alerts import build_alerts
+    from weir.wiring.aws import AwsClients
 
     subscriber = queue(alerts_env["topic"])
-    clock = Clock()
+    clock = FakeClock()
     sns = FailingPublish(boto3.client("sns"))
-    runtime.install(build_aws(config.Settings.for_lambda(__import__("os").environ, "alerts"), clock=clock,
-                              sns_client=sns), "alerts")
+    install("alerts", build_alerts(config.Settings.for_lambda(__import__("os").environ, "alerts"), clock=clock,
+                                   clients=AwsClients(sns=sns)))
     create_rule()
     # At the alerts function's (frozen) now: a point stamped by the wall clock lands in the
-    # next period when a minute turns after Clock() was read, and that period is not yet
+    # next period when a minute turns after FakeClock() was read, and that period is not yet
     # evaluated -- no event at all.
     ingest([("web-1", 99.0)], at=clock.t)
     first = run_alerts()

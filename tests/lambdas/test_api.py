@@ -68,19 +68,18 @@ def test_bad_requests_get_json_errors(lambda_env, name, status, code):
     assert got_status == status and body["error"] == code and body["message"]
 
 
-def test_a_storage_failure_is_a_503_and_nothing_is_lost(lambda_env, dynamodb):
+def test_a_storage_failure_is_a_503_and_nothing_is_lost(lambda_env, dynamodb, install):
     """Throttled past every retry: 503 with JSON; the client's retry lands once."""
     from tests.backends.aws.faults import FlakyClient
     from weir.backends.aws.metrics import DynamoMetricStore
-    from weir.lambdas import runtime
+    from weir.http.services import ApiServices
     from weir.metrics.ingest import IngestService
-    from weir.metrics.query import QueryService
-    from weir.wiring import Services
+    from weir.metrics.query.service import QueryService
 
     flaky = FlakyClient(dynamodb, throttle={"batch_write_item": 8})
     store = DynamoMetricStore(flaky, metrics_table=lambda_env[0], series_table=lambda_env[1],
                               retention_seconds=30 * 86_400, sleep=lambda s: None)
-    runtime.install(Services(store, IngestService(store), QueryService(store)))
+    install("api_services", ApiServices(store, IngestService(store), QueryService(store)))
     status, body = invoke("post_metrics_batch")
     assert status == 503 and body["error"] == "storage_error" and "retry" in body["message"]
     status, body = invoke("post_metrics_batch")  # the retry, with DynamoDB recovered
@@ -148,7 +147,7 @@ def test_pushgateway_groups_are_kept_in_dynamodb(lambda_env):
 
 
 @pytest.mark.parametrize("failing", ["pg_after", "push_time_seconds"])
-def test_a_failed_push_changes_no_membership_and_the_retry_lands(lambda_env, dynamodb, failing):
+def test_a_failed_push_changes_no_membership_and_the_retry_lands(lambda_env, dynamodb, failing, install):
     """DynamoDB refuses the samples' write, or the `push_time_seconds` write after them
     (throttled past every retry): 503, the group still holds the previous push; the
     client's retry lands, points and membership."""
@@ -157,17 +156,17 @@ def test_a_failed_push_changes_no_membership_and_the_retry_lands(lambda_env, dyn
     from tests.backends.aws.faults import FlakyClient
     from weir.backends.aws.metrics import DynamoMetricStore
     from weir.backends.aws.state import DynamoPushGroupStore
-    from weir.lambdas import api, runtime
+    from weir.http.services import ApiServices
+    from weir.lambdas import api
     from weir.metrics.ingest import IngestService
-    from weir.metrics.query import QueryService
-    from weir.wiring import Services
+    from weir.metrics.query.service import QueryService
 
     refusing = [False]
     flaky = FlakyClient(dynamodb, fail=lambda op, kw: refusing[0] and op == "batch_write_item" and failing in repr(kw))
     store = DynamoMetricStore(flaky, metrics_table=lambda_env[0], series_table=lambda_env[1],
                               retention_seconds=30 * 86_400, sleep=lambda s: None)
-    runtime.install(Services(store, IngestService(store), QueryService(store),
-                             push_groups=DynamoPushGroupStore(dynamodb, lambda_env[1])))
+    install("api_services", ApiServices(store, IngestService(store), QueryService(store),
+                                        push_groups=DynamoPushGroupStore(dynamodb, lambda_env[1])))
 
     def push(text: str) -> tuple[int, dict]:
         ev = apigw_event("post_metrics_batch")

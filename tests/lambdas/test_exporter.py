@@ -13,9 +13,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import FakeClock
 from weir.errors import StorageError
-from weir.metrics import export
-from weir.metrics.export_schedule import latest_due_hour
+from weir.metrics.export import render as export
+from weir.metrics.export.schedule import latest_due_hour
 from weir.metrics.timeutil import NS
 
 from .conftest import api_call, context, scheduled_event
@@ -58,12 +59,12 @@ def watermark(tables, bucket: str) -> int | None:
     return DynamoExportState(boto3.client("dynamodb"), tables[1]).last_exported(f"s3://{bucket}/")
 
 
-def test_the_last_closed_hour_lands_in_s3_encrypted_and_a_rerun_adds_nothing(exporter_env):
+def test_the_last_closed_hour_lands_in_s3_encrypted_and_a_rerun_adds_nothing(exporter_env, install):
     bucket = exporter_env["bucket"]
     # The exporter on a frozen clock: on the wall clock the due hour changes at :05 each
     # hour, and it did so between this line and the run when the run was slow.
-    clock = Clock(time.time())
-    install("exporter", clock)
+    clock = FakeClock(time.time())
+    install("exporter", built("exporter", clock))
     due = latest_due_hour(int(clock.t * NS), DELAY)
     points = [("web-1", due + 5 * 60 * NS, 1.5), ("web-2", due + 35 * 60 * NS, 2.5), ("web-1", due + H - 1, 3.5),
               ("web-1", due + H, 9.0)]  # the last one belongs to the next hour
@@ -82,21 +83,15 @@ def test_the_last_closed_hour_lands_in_s3_encrypted_and_a_rerun_adds_nothing(exp
     assert {k: o["ETag"] for k, o in objects(bucket).items()} == {k: o["ETag"] for k, o in stored.items()}
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def install(function: str, clock, **clients) -> None:
-    """The function's services as the runtime builds them, on a clock the test controls."""
+def built(function: str, clock, **clients):
+    """The function's bundle as the runtime builds it, on a clock the test controls."""
     from weir import config
-    from weir.lambdas import runtime
-    from weir.wiring import build_aws
+    from weir.wiring.api import build_api
+    from weir.wiring.aws import AwsClients
+    from weir.wiring.exporter import build_exporter
 
-    runtime.install(build_aws(config.Settings.for_lambda(os.environ, function), clock=clock, **clients), function)
+    build = {"api": build_api, "exporter": build_exporter}[function]
+    return build(config.Settings.for_lambda(os.environ, function), clock=clock, clients=AwsClients(**clients))
 
 
 def table_kinds(table: str) -> dict[str, int]:
@@ -107,14 +102,14 @@ def table_kinds(table: str) -> dict[str, int]:
     return out
 
 
-def test_hours_missed_are_caught_up_in_order_and_idle_metrics_compacted(exporter_env):
+def test_hours_missed_are_caught_up_in_order_and_idle_metrics_compacted(exporter_env, install):
     from weir.backends.aws.state import DynamoExportState
 
     bucket, tables = exporter_env["bucket"], exporter_env["tables"]
     h0 = export.floor_hour(time.time_ns()) - 6 * H
-    clock = Clock((h0 + 3 * H + 12 * 60 * NS) / NS)  # 12 minutes past the hour after h0 + 2h
-    install("api", clock)
-    install("exporter", clock)
+    clock = FakeClock((h0 + 3 * H + 12 * 60 * NS) / NS)  # 12 minutes past the hour after h0 + 2h
+    install("api_services", built("api", clock))
+    install("exporter", built("exporter", clock))
     DynamoExportState(boto3.client("dynamodb"), tables[1]).set_last_exported(f"s3://{bucket}/", h0 - H)
     ingest([(f"web-{k}", h0 + k * H + 600 * NS, float(k)) for k in range(3)])
     assert table_kinds(tables[0])["pend"] == 3  # three closed hours not compacted yet: the stream never ran
@@ -145,14 +140,14 @@ class FailingPuts:
         return self._client.put_object(**kwargs)
 
 
-def test_a_failed_put_leaves_no_manifest_and_the_next_run_exports_the_hour(exporter_env):
+def test_a_failed_put_leaves_no_manifest_and_the_next_run_exports_the_hour(exporter_env, install):
     bucket, tables = exporter_env["bucket"], exporter_env["tables"]
     hour = export.floor_hour(time.time_ns()) - 3 * H
-    clock = Clock((hour + H + 10 * 60 * NS) / NS)
-    install("api", clock)
+    clock = FakeClock((hour + H + 10 * 60 * NS) / NS)
+    install("api_services", built("api", clock))
     ingest([("web-1", hour + 60 * NS, 4.0), ("web-2", hour + 120 * NS, 5.0)])
     s3 = FailingPuts(boto3.client("s3"))
-    install("exporter", clock, s3_client=s3)
+    install("exporter", built("exporter", clock, s3=s3))
 
     with pytest.raises(StorageError, match="S3 is down"):
         run_exporter()

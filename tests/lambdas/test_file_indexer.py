@@ -20,9 +20,9 @@ from tests.backends.aws.tables import create_files_table
 from weir import config
 from weir.backends.aws.files import DynamoFileCatalog, S3ObjectSource
 from weir.errors import StorageError
-from weir.files.invocation import FileIndexingError
 from weir.http.gateway import LambdaContext
-from weir.lambdas import file_indexer
+from weir.lambdas import file_indexer, runtime
+from weir.lambdas.s3_events import FileIndexingError
 
 REGION = "eu-west-1"
 KEYS = {
@@ -41,7 +41,7 @@ def aws(moto_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv(config.ENV_FILES_TABLE, table)
     monkeypatch.setenv(config.ENV_ENVIRONMENT, "test")
-    monkeypatch.setattr(file_indexer, "_app", None)
+    runtime.reset()  # the next invocation builds the indexer from this environment
     s3 = boto3.client("s3", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     ddb = boto3.client("dynamodb", region_name=REGION)
@@ -169,7 +169,7 @@ def test_a_failing_record_does_not_lose_the_others(aws, monkeypatch):
 
 def test_missing_configuration_is_a_clear_error(monkeypatch):
     from weir.errors import InvalidInputError
-    from weir.wiring import build_file_indexer
+    from weir.wiring.file_indexer import build_file_indexer
 
     with pytest.raises(InvalidInputError, match="WEIR_FILES_TABLE"):
         build_file_indexer({"AWS_REGION": "eu-west-1"})
@@ -178,7 +178,7 @@ def test_missing_configuration_is_a_clear_error(monkeypatch):
 
 
 def test_the_lambda_reads_exactly_the_variables_infra_sets():
-    from weir.wiring import build_file_indexer
+    from weir.wiring.file_indexer import build_file_indexer
 
     class Recording(dict):
         def __init__(self, *a):

@@ -14,7 +14,7 @@ STEP = 30  # seconds between points
 
 
 def test_stream_writes_rollups_and_queries_answer_from_them_with_the_raw_numbers(lambda_env, dynamodb):
-    from weir.backends.aws import keys
+    from weir.backends.aws import key_schema as keys
     from weir.lambdas import api, runtime, stream
 
     h0 = (int(time.time()) // 3600 - 6) * 3600  # an hour start six hours ago: hours long closed
@@ -37,7 +37,7 @@ def test_stream_writes_rollups_and_queries_answer_from_them_with_the_raw_numbers
              {"period": "3600", "stat": "avg,max", "group_by": "host"},
              {"period": "300", "stat": "count,min", "dim.host": "h2"}]
     raw = [query(c) for c in cases]
-    counts = runtime.services("api").query.read_counts
+    counts = runtime.api_services().query.read_counts
     assert counts["rollup_queries"] == 0 and counts["raw_points"] > 0  # every hour still pending
 
     result = stream.handler(stream_event(dynamodb, lambda_env[0]), context())
@@ -83,7 +83,7 @@ def test_a_late_write_is_read_raw_until_the_stream_rewrites_its_hours_rollups(la
 
     post([(h1 + 0, 1), (h1 + 30, 2)])
     assert stream.handler(stream_event(dynamodb, lambda_env[0]), context()) == {"batchItemFailures": []}
-    counts = runtime.services("api").query.read_counts
+    counts = runtime.api_services().query.read_counts
     assert minute() == [(2, 2.0)] and counts["rollup_queries"] == 1
 
     post([(h1 + 5, 1000), (h1 + 30, 3)])  # late: one new point, one replaced

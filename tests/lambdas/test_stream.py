@@ -64,12 +64,9 @@ def test_stream_records_compact_closed_hours_and_answers_stay_the_same(lambda_en
     assert kinds(dynamodb, lambda_env[0]) == {"seg": 6, "pend": 1, "chk": 4, "rup": 16}
 
 
-def test_a_failing_metric_fails_only_its_records(lambda_env, dynamodb):
+def test_a_failing_metric_fails_only_its_records(lambda_env, dynamodb, install):
     from weir.backends.aws.metrics import DynamoMetricStore
     from weir.lambdas import runtime, stream
-    from weir.metrics.ingest import IngestService
-    from weir.metrics.query import QueryService
-    from weir.wiring import Services
 
     post("good", hours_ago=3)
     post("bad", hours_ago=3)
@@ -91,7 +88,7 @@ def test_a_failing_metric_fails_only_its_records(lambda_env, dynamodb):
 
     store = DynamoMetricStore(BrokenForBad(), metrics_table=lambda_env[0], series_table=lambda_env[1],
                               retention_seconds=30 * 86_400, sleep=lambda s: None)
-    runtime.install(Services(store, IngestService(store), QueryService(store)))
+    install("stream_store", store)
     response = stream.handler(event, context())
     bad = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]
            if r["dynamodb"]["Keys"]["pk"]["S"].startswith("seg#bad#")]

@@ -11,6 +11,7 @@ from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.metrics.ingest import IngestService, NoValidPointsError
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
+from weir.wire.json import ingest_json
 
 NOW = int(time.time())
 
@@ -37,9 +38,9 @@ def read_all(store, name="m"):
 
 def test_cached_fast_path_stores_what_the_first_pass_stored(store):
     svc = IngestService(store, 86400)
-    assert svc.ingest_json(body(pts(50))).accepted == 50  # first sight: point by point
+    assert ingest_json(svc, body(pts(50))).accepted == 50  # first sight: point by point
     first = read_all(store)
-    assert svc.ingest_json(body(pts(50, ts=NOW + 1))).accepted == 50  # all cached: columns
+    assert ingest_json(svc, body(pts(50, ts=NOW + 1))).accepted == 50  # all cached: columns
     second = read_all(store)
     assert len(first) == len(second) == 50
     for sid, (ts, vals) in second.items():
@@ -49,45 +50,45 @@ def test_cached_fast_path_stores_what_the_first_pass_stored(store):
 
 def test_fast_path_still_checks_ranges_and_types(store):
     svc = IngestService(store, 86400)
-    svc.ingest_json(body(pts(3)))
+    ingest_json(svc, body(pts(3)))
     old = pts(3, ts=NOW - 2 * 86400)
     with pytest.raises(NoValidPointsError) as err:
-        svc.ingest_json(body(old))
+        ingest_json(svc, body(old))
     assert all("older than the retention" in r.error for r in err.value.details)
     typed = pts(3, type="counter")
     with pytest.raises(NoValidPointsError) as err:
-        svc.ingest_json(body(typed))
+        ingest_json(svc, body(typed))
     assert all("is a gauge; got counter" in r.error for r in err.value.details)
     mixed = pts(2) + [{"name": "m", "value": 1, "timestamp": NOW, "dimensions": {"h": "h0"}, "unit": "ms"}]
-    result = svc.ingest_json(body(mixed))
+    result = ingest_json(svc, body(mixed))
     assert result.accepted == 2
     assert "created with no unit; got 'ms'" in result.rejected[0].error
 
 
 def test_nanosecond_batches_take_the_columns_with_the_same_checks(store, monkeypatch):
     svc = IngestService(store, 86400)
-    svc.ingest_json(body(pts(3)))
+    ingest_json(svc, body(pts(3)))
     calls = []
     columns = svc._validate_known
     monkeypatch.setattr(svc, "_validate_known", lambda *a: calls.append(columns(*a)) or calls[-1])
-    assert svc.ingest_json(body(pts(3, ts=(NOW + 2) * NS))).accepted == 3
+    assert ingest_json(svc, body(pts(3, ts=(NOW + 2) * NS))).accepted == 3
     assert calls[-1] is not None  # all ns and all cached: the columns took it
     assert all(ts[-1] == (NOW + 2) * NS for ts, _ in read_all(store).values())
     for stale in ((NOW - 2 * 86400) * NS, (NOW + 3600) * NS, 5 * 10**16):  # too old, too new, µs band
         with pytest.raises(NoValidPointsError) as err:
-            svc.ingest_json(body(pts(3, ts=stale)))
+            ingest_json(svc, body(pts(3, ts=stale)))
         assert calls[-1] is None and len(err.value.details) == 3
     mixed = pts(2, ts=(NOW + 3) * NS) + pts(1, ts=NOW + 3)[0:1]  # ns and s in one batch: point by point
-    assert svc.ingest_json(body(mixed)).accepted == 3 and calls[-1] is None
+    assert ingest_json(svc, body(mixed)).accepted == 3 and calls[-1] is None
 
 
 def test_unit_conflict(store):
     svc = IngestService(store, 86400)
-    svc.ingest_json(body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "ms"}]))
+    ingest_json(svc, body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "ms"}]))
     with pytest.raises(NoValidPointsError) as err:
-        svc.ingest_json(body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "s"}]))
+        ingest_json(svc, body([{"name": "u", "value": 1, "timestamp": NOW, "unit": "s"}]))
     assert "created with unit 'ms'; got 's'" in err.value.details[0].error
-    assert svc.ingest_json(body([{"name": "u", "value": 2, "timestamp": NOW}])).accepted == 1
+    assert ingest_json(svc, body([{"name": "u", "value": 2, "timestamp": NOW}])).accepted == 1
 
 
 def test_cache_is_dropped_when_the_store_forgets_series(tmp_path):
@@ -96,18 +97,18 @@ def test_cache_is_dropped_when_the_store_forgets_series(tmp_path):
                               hour_retention_seconds=3600, clock=lambda: fake_now[0])
     try:
         svc = IngestService(store, 3600, clock=lambda: fake_now[0])
-        svc.ingest_json(body(pts(2, ts=int(fake_now[0]))))
+        ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))
         store.flush()
         fake_now[0] += 2 * 86400  # hourly rollups go a whole UTC day at a time
         store.sweep()
         assert store.metric_names() == {}
-        svc.ingest_json(body(pts(2, ts=int(fake_now[0]))))
+        ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))
         assert store.metric_names() == {"m": 2}, "series re-registered after the sweep"
     finally:
         store.close()
 
 
 def test_series_ids_match_the_domain(store):
-    IngestService(store, 86400).ingest_json(body(pts(1)))
+    ingest_json(IngestService(store, 86400), body(pts(1)))
     [s] = store.series_of("m")
     assert s.id == make_series("m", {"h": "h0"}, "gauge", None).id

@@ -7,6 +7,7 @@ import time
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.durability import deferred
 from weir.metrics.ingest import IngestService
+from weir.wire.json import ingest_json
 
 
 def body(n=3):
@@ -20,10 +21,10 @@ def test_listener_gets_the_batch_after_it_is_durable(tmp_path):
     seen = []
     svc = IngestService(store, 86400, listener=lambda batch: seen.append(
         sorted(store.get_series(sid).name for sid in batch.series_ids)))
-    assert svc.ingest_json(body()).accepted == 3
+    assert ingest_json(svc, body()).accepted == 3
     assert seen == [["l0", "l1", "l2"]]
     with deferred() as pending:  # the gateway's path: the commit completes later
-        svc.ingest_json(body())
+        ingest_json(svc, body())
         assert len(seen) == 1 or pending[0].done()
         pending[0].result()
     assert len(seen) == 2
@@ -36,6 +37,6 @@ def test_a_failing_listener_never_fails_ingest(tmp_path, caplog):
     def broken(batch):
         raise RuntimeError("boom")
 
-    assert IngestService(store, 86400, listener=broken).ingest_json(body()).accepted == 3
+    assert ingest_json(IngestService(store, 86400, listener=broken), body()).accepted == 3
     assert "ingest listener failed" in caplog.text
     store.close()

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDED_BY_LAMBDA = {"boto3", "botocore"}
 NEVER = ("boto3/", "botocore/", "uvicorn/", "click/", "rich/", "pulumi", "aws_cdk/", "constructs/", "moto/",
-         "aws_xray_sdk/", "weir/cli.py", "weir/http/server.py")
+         "aws_xray_sdk/", "weir/cli.py", "weir/http/server.py", "weir/jobs/", "weir/wiring/serve.py")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,10 @@ def imports(source: str) -> set[str]:
 def test_the_bundle_holds_the_functions_and_arm64_py312_dependencies(bundle):
     names = bundle.namelist()
     for needed in ("weir/lambdas/api.py", "weir/lambdas/stream.py", "weir/lambdas/alerts.py",
-                   "weir/lambdas/exporter.py", "weir/backends/aws/alerts.py", "weir/http/routes.py",
+                   "weir/lambdas/exporter.py", "weir/lambdas/file_indexer.py", "weir/lambdas/s3_events.py",
+                   "weir/wiring/api.py", "weir/wiring/stream.py", "weir/wiring/alerts.py", "weir/wiring/exporter.py",
+                   "weir/wiring/file_indexer.py", "weir/backends/aws/alerts.py", "weir/http/app.py",
+                   "weir/http/routes/metrics.py", "weir/http/routes/formats.py", "weir/wire/otlp/decode.py",
                    "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py"):
         assert needed in names
     natives = [n for n in names if n.endswith(".so")]
@@ -102,7 +105,7 @@ def test_the_bundle_carries_python312_bytecode_when_a_312_interpreter_is_here(bu
     if lambda_zip.python312() is None:
         pytest.skip("no CPython 3.12 on this machine: the bundle ships sources only")
     names = set(bundle.namelist())
-    for module in ("weir/lambdas/api", "weir/http/routes", "aws_lambda_powertools/logging/logger"):
+    for module in ("weir/lambdas/api", "weir/http/app", "aws_lambda_powertools/logging/logger"):
         head, _, tail = module.rpartition("/")
         pyc = f"{head}/__pycache__/{tail}.cpython-312.pyc"
         assert pyc in names

@@ -1,7 +1,7 @@
 """The alert topic (SNS, customer-managed KMS key) and example filtered subscriptions.
 
 Weir publishes every alert event with message attributes (`severity`, `metric`,
-`rule_id`, `state`, ... see `weir.backends.aws.notify`), so subscribers choose what they
+`rule_id`, `state`, ... see `weir.backends.aws.sns`), so subscribers choose what they
 get with a filter policy instead of separate topics. Examples deployed here:
 - an SQS queue receiving critical alerts only (always: it needs no confirmation);
 - with `alertEmail` set, an email address receiving critical alerts that enter ALARM;

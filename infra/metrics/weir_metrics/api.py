@@ -9,7 +9,7 @@ usage plan throttles and caps it, as `weir serve --rate-limit` does locally.
 Binary media types: OTLP sends `application/x-protobuf`, and any client may gzip a body
 (`Content-Encoding: gzip`) whatever its Content-Type; API Gateway decides "binary" by
 Content-Type alone, so `*/*` is listed too: every body reaches the function base64
-encoded and `weir.http.routes.request_body` decodes it, byte for byte. Text responses
+encoded and `weir.http.responses.request_body` decodes it, byte for byte. Text responses
 pass through unchanged; binary ones (protobuf) are sent base64 by the function.
 Errors API Gateway answers itself (bad key, throttled, quota) use Weir's error shape.
 """

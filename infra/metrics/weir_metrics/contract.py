@@ -7,7 +7,7 @@
 - Variables: `weir.config.FUNCTION_ENV` (function -> the variables it reads) when the
   code defines it; otherwise a mapping derived here from the `ENV_*` constants.
 - Handlers: `weir.lambdas.<function>.handler`.
-- The stream's filter: `weir.backends.aws.keys.STREAM_FILTER_PATTERN`, when defined.
+- The stream's filter: `weir.backends.aws.key_schema.STREAM_FILTER_PATTERN`, when defined.
 
 Nothing here talks to Pulumi: it is plain data the components turn into resources.
 """
@@ -19,7 +19,7 @@ import types
 from dataclasses import dataclass, field
 
 from weir import config as weir_config
-from weir.backends.aws import keys as weir_keys
+from weir.backends.aws import key_schema as weir_keys
 from weir.backends.aws import tables as weir_tables
 
 FUNCTIONS = ("api", "stream", "alerts", "exporter")

@@ -4,7 +4,7 @@ Partial batch responses (`ReportBatchItemFailures`: the function names the recor
 failed, Lambda retries from the first of them), a bounded number of retries, and an
 on-failure destination: the encrypted dead-letter queue, which gets the batch's stream
 coordinates when retries run out (the records themselves stay in the stream for 24 h).
-The filter (`weir.backends.aws.keys.STREAM_FILTER_PATTERN`) keeps the function's own
+The filter (`weir.backends.aws.key_schema.STREAM_FILTER_PATTERN`) keeps the function's own
 chunk and mark writes from invoking it.
 """
 

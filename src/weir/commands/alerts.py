@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from weir import config
-from weir.client import ApiError, Client
+from weir.commands.client import ApiError, Client
 
 err = Console(stderr=True)
 out = Console()

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from weir import config
 from weir.errors import WeirError
-from weir.metrics import export as layout
+from weir.metrics.export import render as layout
 from weir.metrics.timeutil import NS
 
 err = Console(stderr=True)
@@ -62,7 +62,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
     weir export --hour 2026-11-22T10
     weir export --from 2026-11-20T00 --to 2026-11-22T23
     """
-    from weir.wiring import build_offline_export
+    from weir.wiring.local import offline_export
 
     if (hour is None) == (start is None):
         raise click.UsageError("give either --hour, or --from (with an optional --to)")
@@ -86,7 +86,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
         export_prefix=prefix, export_endpoint_url=endpoint_url, export_format=fmt,
     )
     try:
-        service, reader = build_offline_export(settings)
+        service, reader = offline_export(settings)
     except WeirError as exc:
         err.print(f"[red]error:[/] {exc.message}")
         sys.exit(1)

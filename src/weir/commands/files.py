@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from weir import config
-from weir.client import ApiError, Client
+from weir.commands.client import ApiError, Client
 
 err = Console(stderr=True)
 
@@ -107,14 +107,12 @@ def show(key: str, deleted: bool, bucket: str | None, url: str) -> None:
               show_default=True, envvar=config.ENV_FILES_DELETION)
 def reindex(data_dir: Path | None, files_dir: Path | None, full: bool, files_deletion: str) -> None:
     """Bring the catalog in step with the bucket folder."""
-    from weir.wiring import build_local_files
+    from weir.wiring.local import local_files
 
     settings = config.Settings(data_dir=data_dir or config.default_data_dir(), files_dir=files_dir,
                                files_deletion=files_deletion)
-    services = build_local_files(settings)
+    services = local_files(settings)
     sync = services.sync
-    if sync is None:  # build_local_files always makes one; guard for the type checker
-        raise click.ClickException("no local folder to reindex")
     try:
         with Progress(TextColumn("[bold]reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err) as progress:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from weir import auth, config
-from weir.backends.sqlite.keys import SqliteKeyStore
+from weir.backends.sqlite.api_keys import SqliteKeyStore
 from weir.errors import WeirError
 
 _data_dir = click.option(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from weir.errors import InvalidInputError, NotFoundError, WeirError
 from weir.files import events as ev
+from weir.files.ports import FileCatalog, ObjectSource
 from weir.files.record import (
     CREATED,
     DELETED,
@@ -38,7 +39,6 @@ from weir.files.record import (
     ObjectHead,
     iso_from_ns,
 )
-from weir.ports import FileCatalog, ObjectSource
 
 log = logging.getLogger(__name__)
 

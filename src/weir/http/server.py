@@ -1,35 +1,29 @@
-"""`weir serve`: the local HTTP front (uvicorn + the local gateway) over the services of the
-configured backend (SQLite, or DynamoDB real or emulated)."""
+"""The local HTTP front: uvicorn (httptools) serving the local gateway over a route table.
+`weir serve` (weir.commands.serve) builds the services and calls `serve_http`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import uvicorn
 
-from weir.config import Settings
-from weir.http.gateway import LocalGateway
-from weir.http.routes import build_app
-from weir.wiring import build
+from weir.http.gateway import Handler, LocalGateway
 
 
-def serve(settings: Settings, *, access_log: bool = False) -> None:
-    """Build the services first, so a bad data folder fails before the port is bound,
-    then serve until SIGINT/SIGTERM; closing the services flushes the store."""
-    services = build(settings)
-    services.start_background()
-    try:
-        gateway = LocalGateway(build_app(services).resolve, on_shutdown=services.close)
-        config = uvicorn.Config(
-            gateway,
-            host=settings.host,
-            port=settings.port,
-            lifespan="on",
-            access_log=access_log,
-            log_level="info",
-            http="httptools",
-            timeout_graceful_shutdown=10,
-            proxy_headers=False,  # bound to loopback by default; no proxy to trust
-            server_header=False,
-        )
-        uvicorn.Server(config).run()
-    finally:
-        services.close()  # when uvicorn never started; a no-op after its lifespan shutdown
+def serve_http(resolve: Handler, *, host: str, port: int,
+               on_shutdown: Callable[[], None], access_log: bool = False) -> None:
+    """Serve until SIGINT/SIGTERM; `on_shutdown` runs at the lifespan shutdown."""
+    gateway = LocalGateway(resolve, on_shutdown=on_shutdown)
+    config = uvicorn.Config(
+        gateway,
+        host=host,
+        port=port,
+        lifespan="on",
+        access_log=access_log,
+        log_level="info",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,  # bound to loopback by default; no proxy to trust
+        server_header=False,
+    )
+    uvicorn.Server(config).run()

@@ -1,4 +1,4 @@
-"""The Lambda functions: one short module each, over the services `wiring.py` builds.
+"""The Lambda functions: one short module each, over the bundles `weir.wiring` builds (one builder per function).
 
 - `api`: API Gateway REST proxy events → the route table `weir serve` uses.
 - `stream`: the time-series table's DynamoDB stream → compaction of closed hours.

@@ -16,8 +16,8 @@ logger, metrics, tracer = runtime.observability("alerts")
 def handler(event: dict, context) -> dict:
     from weir.metrics.alerts.scheduled import scheduled_pass
 
-    s = runtime.services("alerts")
-    result = scheduled_pass(s.alert_engine, s.alert_dispatcher, seconds_left=runtime.seconds_left(context))
+    built = runtime.alerts()
+    result = scheduled_pass(built.engine, built.dispatcher, built.router, seconds_left=runtime.seconds_left(context))
     logger.info("alerts pass", extra=result.as_dict())
     metrics.add_dimension(name="environment", value=runtime.environment())
     metrics.add_metric(name="AlertEvents", unit=MetricUnit.Count, value=result.events)

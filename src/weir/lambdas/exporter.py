@@ -17,15 +17,15 @@ RESERVE_SECONDS = 20.0  # no hour is started with less time left (a cut-off hour
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict, context) -> dict:
-    services = runtime.services("exporter")
+    built = runtime.exporter()
     left = runtime.seconds_left(context)
     failure: Exception | None = None
     try:
-        done = services.export_scheduler.run_pending(out_of_time=lambda: left() < RESERVE_SECONDS)
+        done = built.scheduler.run_pending(out_of_time=lambda: left() < RESERVE_SECONDS)
     except Exception as exc:  # reported after the compaction below
         logger.exception("export failed; the hour keeps no manifest and is retried")
         failure, done = exc, []
-    compacted = runtime.compact_idle(services.store, logger)
+    compacted = runtime.compact_idle(built.store, logger)
     metrics.add_dimension(name="environment", value=runtime.environment())
     metrics.add_metric(name="HoursExported", unit=MetricUnit.Count, value=len(done))
     metrics.add_metric(name="RowsExported", unit=MetricUnit.Count, value=sum(r.rows for r in done))

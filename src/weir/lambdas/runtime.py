@@ -6,7 +6,9 @@ more than creating its boto3 client (see bench/cold_start.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,75 +16,108 @@ from aws_lambda_powertools.metrics import MetricUnit
 from weir.lambdas import coldstart
 
 NAMESPACE = "Weir"
-_state: dict = {}
+_environment = "unknown"  # of the bundle this container built, for the EMF dimension
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+
+    from weir.backends.aws.metrics import DynamoMetricStore
+    from weir.config import Settings
+    from weir.http.services import ApiServices
+    from weir.wiring.alerts import AlertsFunction
+    from weir.wiring.exporter import ExporterFunction
+    from weir.wiring.file_indexer import FileIndexerFunction
 
 
-def services(function: str):
-    """The services of this function's container, from exactly the variables infra/ sets
-    for it (config.FUNCTION_ENV), built once. What is built follows those variables: the
-    `api` function gets no SNS or S3 client, the `exporter` no alerting."""
-    if "installed" in _state:
-        return _state["installed"]
-    key = f"services:{function}"
-    if key not in _state:
-        from weir.wiring import build_aws, lambda_settings
-
-        settings = lambda_settings(function)
-        _state["environment"] = settings.environment
-        _state[key] = build_aws(settings)
-        if function != "api":  # the api function settles once its route table is built too
-            coldstart.settle()
-    return _state[key]
+# One cached builder per function: the container builds its bundle on the first
+# invocation, from exactly the variables infra/ sets for it (config.FUNCTION_ENV), and
+# keeps it. What is built follows those variables: the `api` function gets no SNS or S3
+# client, the `exporter` no alerting. Tests and benchmarks replace a builder (monkeypatch)
+# and call `reset`.
 
 
-def store():
-    """The metric store alone, for functions that need nothing else (`stream`)."""
-    if "installed" in _state:
-        return _state["installed"].store
-    if "store" not in _state:
-        from weir.wiring import build_aws_store, lambda_settings
+def _settings(function: str) -> Settings:
+    global _environment
+    from weir.wiring.aws import lambda_settings
 
-        settings = lambda_settings("stream")
-        _state["environment"] = settings.environment
-        _state["store"] = build_aws_store(settings)
-        coldstart.settle()
-    return _state["store"]
+    settings = lambda_settings(function)
+    _environment = settings.environment
+    return settings
+
+
+@functools.cache
+def api_services() -> ApiServices:
+    from weir.wiring.api import build_api
+
+    return build_api(_settings("api"))  # settles once its route table is built too (`app`)
+
+
+@functools.cache
+def app() -> APIGatewayRestResolver:
+    """The Powertools resolver of `weir.http.app`, over the `api` function's services."""
+    from weir.http.app import build_app
+
+    resolver = build_app(api_services())
+    coldstart.settle()
+    return resolver
+
+
+@functools.cache
+def stream_store() -> DynamoMetricStore:
+    """The metric store alone: all the `stream` function needs."""
+    from weir.wiring.stream import build_stream
+
+    store = build_stream(_settings("stream"))
+    coldstart.settle()
+    return store
+
+
+@functools.cache
+def alerts() -> AlertsFunction:
+    from weir.wiring.alerts import build_alerts
+
+    built = build_alerts(_settings("alerts"))
+    coldstart.settle()
+    return built
+
+
+@functools.cache
+def exporter() -> ExporterFunction:
+    from weir.wiring.exporter import build_exporter
+
+    built = build_exporter(_settings("exporter"))
+    coldstart.settle()
+    return built
+
+
+@functools.cache
+def file_indexer() -> FileIndexerFunction:
+    from weir.wiring.file_indexer import build_file_indexer
+
+    try:
+        return build_file_indexer()
+    finally:
+        coldstart.settle()  # the cold start's GC pause ends here, built or not
+
+
+def reset() -> None:
+    """Forget every built bundle (tests: the next invocation builds again)."""
+    global _environment
+    for name in ("api_services", "app", "stream_store", "alerts", "exporter", "file_indexer"):
+        clear = getattr(globals()[name], "cache_clear", None)  # a test may have replaced the builder
+        if clear is not None:
+            clear()
+    _environment = "unknown"
 
 
 def environment() -> str:
-    return _state.get("environment", "unknown")
-
-
-def app():
-    """The Powertools resolver of `weir.http.routes`, over the `api` function's services."""
-    if "app" not in _state:
-        from weir.http.routes import build_app
-
-        _state["app"] = build_app(services("api"))
-        coldstart.settle()
-    return _state["app"]
+    return _environment
 
 
 def seconds_left(context) -> Callable[[], float]:
     """The invocation's remaining time, for work that must stop before the timeout."""
     get = getattr(context, "get_remaining_time_in_millis", None)
     return (lambda: get() / 1000) if get is not None else (lambda: float("inf"))
-
-
-def install(services, function: str | None = None) -> None:
-    """Use these services instead of building them (tests, benchmarks): for every
-    function, or for one (built as `wiring.build_aws` would, say with another clock)."""
-    if function is None:
-        _state.clear()
-        _state["installed"] = services
-        return
-    _state[f"services:{function}"] = services
-    if function == "api":
-        _state.pop("app", None)
-
-
-def reset() -> None:
-    _state.clear()
 
 
 def observability(function: str) -> tuple[Logger, Metrics, object | None]:
@@ -114,8 +149,6 @@ def traced(tracer) -> Callable:
 def first_call_settles(handler: Callable) -> Callable:
     """End the cold start's GC pause after the first invocation, whatever happened in it
     (normally the services being built has ended it already)."""
-    import functools
-
     @functools.wraps(handler)
     def wrapper(event, context):
         try:

@@ -23,7 +23,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def handler(event: dict, context) -> dict:
     from weir.backends.aws.stream import StreamCompaction
 
-    work = StreamCompaction(runtime.store())
+    work = StreamCompaction(runtime.stream_store())
     response = process_partial_response(
         event=event,
         record_handler=lambda record: work.record(record.event_name.name, record.dynamodb.keys["pk"]),

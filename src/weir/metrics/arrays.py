@@ -3,7 +3,7 @@
 The store decodes chunks in bulk (`weir.metrics.encoding.bulk`) into one timestamp array
 and one value array for all the series it read, and `SeriesArrays` keeps them that way:
 series i owns `lens[i]` consecutive points. Weir's query API folds the whole block with
-array operations (`periods.py`); PromQL takes per-series views (`items()`), which copy
+array operations (`weir.metrics.query.fold`); PromQL takes per-series views (`items()`), which copy
 nothing. Imported on the query path only (numpy).
 """
 

@@ -16,11 +16,10 @@ from typing import cast
 from weir.durability import after_durable
 from weir.errors import InvalidInputError
 from weir.metrics import limits
-from weir.metrics.decode import decode_dimensions, decode_points
-from weir.metrics.model import IngestResult, Rejected, WirePoint
+from weir.metrics.model import IngestResult, Rejected, WirePoint, decode_dimensions
+from weir.metrics.ports import MetricStore, PointBatch
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
-from weir.ports import MetricStore, PointBatch
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +53,7 @@ class IngestService:
         self.clock = clock
         self.listener = listener
         self._series: dict[object, Series] = {}
-        self._epoch = getattr(store, "series_epoch", 0)
-
-    def ingest_json(self, body: bytes | str) -> IngestResult:
-        points, rejected = decode_points(body)
-        return self.ingest_points(points, rejected)
+        self._epoch: int | None = None  # the store's series_epoch the cache was filled at
 
     def ingest_points(self, points: list[WirePoint | None], rejected: list[Rejected]) -> IngestResult:
         """Validate and store decoded points; every wire format ends here.
@@ -83,7 +78,7 @@ class IngestService:
     def _validate(self, points: list, rejected: list[Rejected]) -> PointBatch:
         now = int(self.clock() * NS)
         oldest, newest = now - self.retention_ns, now + limits.MAX_FUTURE_SECONDS * NS
-        epoch = getattr(self.store, "series_epoch", 0)
+        epoch = self.store.series_epoch
         if epoch != self._epoch:  # the store forgot series (retention, a failed write)
             self._series.clear()
             self._epoch = epoch

@@ -1,7 +1,7 @@
 """Wire models of the metrics API, as msgspec Structs.
 
 These types do double duty: msgspec decodes and type-checks request bodies against them
-in C, and `weir.http.openapi` renders the same types into the OpenAPI document, so the
+in C, and `weir.http.openapi.document` renders the same types into the OpenAPI document, so the
 documentation cannot drift from what the decoder accepts.
 """
 
@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
+
+from weir.errors import InvalidInputError
 
 # NaN fails both bounds and an overflowing literal (1e999) decodes as out of range,
 # so only finite floats get through.
@@ -177,3 +179,33 @@ class Health(msgspec.Struct):
     status: Literal["ok", "starting"]
     version: str
     backend: str
+
+
+_dimensions = msgspec.json.Decoder(dict[str, str])
+
+
+def decode_dimensions(raw: msgspec.Raw) -> dict[str, str]:
+    try:
+        return _dimensions.decode(raw)
+    except msgspec.MsgspecError as exc:
+        # msgspec reports a dict value's path as `$[...]`; name the key ourselves.
+        loose = msgspec.json.decode(raw)
+        if isinstance(loose, dict):
+            for k, v in loose.items():
+                if not isinstance(v, str):
+                    raise InvalidInputError(
+                        f"dimensions.{k}: expected str, got {type(v).__name__}; dimension values are strings"
+                    ) from None
+        raise InvalidInputError(msgspec_message(str(exc), "dimensions")) from None
+
+
+def msgspec_message(msg: str, prefix: str = "") -> str:
+    """`Expected float, got str - at $.value` → `value: expected float, got str`."""
+    text, _, where = msg.partition(" - at `")
+    where = where.rstrip("`").removeprefix("$").lstrip(".")
+    if prefix:
+        where = f"{prefix}.{where}" if where else prefix
+    text = text.replace("`", "")
+    if text[1:2].islower():
+        text = text[:1].lower() + text[1:]
+    return f"{where}: {text}" if where else text

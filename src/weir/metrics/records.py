@@ -2,7 +2,7 @@
 
 A record summarises one series over one minute or hour: count, sum (`math.fsum`), min,
 max, and the last point (time and value), which is what `count,sum,avg,min,max,last`
-need and what merges exactly into longer periods (`weir.metrics.periods`). Percentiles
+need and what merges exactly into longer periods (`weir.metrics.query.fold`). Percentiles
 need a sketch beside it (`weir.metrics.sketch`).
 
 - Hourly records are fixed-size (HOUR_RECORD, 56 bytes), so a query reads the records

@@ -113,7 +113,7 @@ def test_driver_errors_become_storage_errors_that_name_the_table(dynamodb):
 def test_a_push_that_races_another_is_merged_not_lost(dynamodb, aws_tables):
     """Two pushes to one group: the second lands between the first's read and its write."""
     from weir.backends.aws.state import DynamoPushGroupStore
-    from weir.ports import PushGroup
+    from weir.metrics.ports import PushGroup
 
     other = DynamoPushGroupStore(dynamodb, aws_tables[1])
     raced = {"done": False}

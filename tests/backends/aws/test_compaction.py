@@ -6,28 +6,21 @@ import time
 
 import pytest
 
-from weir.backends.aws import keys
+from tests.conftest import FakeClock
+from weir.backends.aws import key_schema as keys
 from weir.backends.aws.metrics import DynamoMetricStore
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 RETENTION = 30 * 86_400
 HOUR = keys.BUCKET_NS
 H0 = (int(time.time()) // 3600 - 5) * HOUR  # an hour five hours ago
 
 
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
 @pytest.fixture
 def clock():
-    return Clock(H0 / NS + 1800)  # half way through hour H0
+    return FakeClock(H0 / NS + 1800)  # half way through hour H0
 
 
 @pytest.fixture

@@ -7,14 +7,15 @@ import time
 
 import pytest
 
-from weir.backends.aws import keys
+from weir.backends.aws import key_schema as keys
 from weir.backends.aws.dynamo import Dynamo
 from weir.backends.aws.metrics import DynamoMetricStore
 from weir.errors import StorageError
 from weir.metrics.ingest import IngestService
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
+from weir.wire.json import ingest_json
 
 from .faults import FlakyClient
 
@@ -93,11 +94,11 @@ def test_when_retries_run_out_the_write_fails_loudly_and_a_retry_lands_once(make
     point = b'{"name": "cpu", "value": 1, "dimensions": {"host": "a"}, "timestamp": %d}' % int(time.time())
     body = b'{"metrics": [%s]}' % point
     with pytest.raises(StorageError, match="throttling.*nothing of this request was acknowledged"):
-        ingest.ingest_json(body)
+        ingest_json(ingest, body)
     assert client.calls.count("batch_write_item") == store.db.max_attempts
     client.throttle.clear()
-    assert ingest.ingest_json(body).accepted == 1  # the client's retry
-    assert ingest.ingest_json(body).accepted == 1  # and once more: the same point, once
+    assert ingest_json(ingest, body).accepted == 1  # the client's retry
+    assert ingest_json(ingest, body).accepted == 1  # and once more: the same point, once
     [s] = store.series_of("cpu")
     assert len(store.read([s.id], 0, 2**62)[s.id][0]) == 1
     segments = dynamodb.scan(TableName=aws_tables[0])["Items"]  # the test may look; the store never scans

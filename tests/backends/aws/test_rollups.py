@@ -8,26 +8,19 @@ import time
 
 import pytest
 
-from weir.backends.aws import keys
+from tests.conftest import FakeClock
+from weir.backends.aws import key_schema as keys
 from weir.backends.aws.codec import decode_rollups, encode_rollups
 from weir.backends.aws.metrics import DynamoMetricStore
-from weir.metrics.query import QueryService
+from weir.metrics.ports import PointBatch
+from weir.metrics.query.service import QueryService
 from weir.metrics.rollup import MINUTE_NS, build_minutes
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 RETENTION = 30 * 86_400
 HOUR = keys.BUCKET_NS
 H0 = (int(time.time()) // 3600 - 8) * HOUR  # an hour start eight hours ago
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 class RawOnly:
@@ -44,7 +37,7 @@ class RawOnly:
 
 @pytest.fixture
 def clock():
-    return Clock(H0 / NS + 3 * 3600 + 1800)  # H0, H0+1h closed and past the grace; H0+3h open
+    return FakeClock(H0 / NS + 3 * 3600 + 1800)  # H0, H0+1h closed and past the grace; H0+3h open
 
 
 @pytest.fixture
@@ -192,7 +185,7 @@ def test_minute_rollups_have_a_memory_bound_like_raw_points(store, monkeypatch):
     """Rollups do not lift the bound on what one query holds in memory: past
     MAX_ROLLUP_RECORDS the answer is the same 413 a raw query gets."""
     from weir.errors import PayloadTooLargeError
-    from weir.metrics import query
+    from weir.metrics.query import service as query
 
     members = hosts(3)
     write(store, members, [(s, 1) for s in range(0, 2 * 3600, 60)])

@@ -9,9 +9,9 @@ import pytest
 
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.errors import StorageError
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 NOW = int(time.time()) * NS
 A = make_series("cpu", {"host": "a"}, "gauge", None)

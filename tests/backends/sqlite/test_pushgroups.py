@@ -9,7 +9,7 @@ import pytest
 
 from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
 from weir.errors import StorageError
-from weir.ports import PushGroup
+from weir.metrics.ports import PushGroup
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.errors import InvalidInputError
 from weir.metrics.aggregate import summarize
-from weir.metrics.query import QueryService
+from weir.metrics.ports import PointBatch
+from weir.metrics.query.service import QueryService
 from weir.metrics.series import make_series
 from weir.metrics.sketch import ERROR_BOUND, ZERO
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 HOUR = 3600 * NS
 T0 = 1_700_000_000 // 3600 * 3600 * NS  # an hour boundary, long ago: the clock is fake
@@ -203,11 +203,38 @@ def test_past_the_raw_retention_answers_come_from_rollups_and_say_so(tmp_path):
         r = svc.query("cpu", {**base, "period": "3600", "stat": "count,sum"})
         assert [p["count"] for p in r.groups[0].datapoints] == [360] * 10
         assert [x.resolution for x in r.resolutions] == ["1h"]  # every hour closed and finalised
-        r = svc.query("cpu", {**base, "period": "600", "stat": "count,max,last"})
-        assert {x.resolution for x in r.resolutions} == {"1m", "raw"}
-        assert r.resolutions[0].start == "2023-11-14T21:00:00Z"  # minute rollups kept 6 h back, whole hours
+        with pytest.raises(InvalidInputError, match="multiple of 3600 s"):  # minutes are kept 6 hours
+            svc.query("cpu", {**base, "period": "600", "stat": "count,max,last"})
+        r = svc.query("cpu", {**base, "start": str((T0 + 4 * HOUR) // NS), "period": "600", "stat": "count,max,last"})
+        assert [(x.start, x.end, x.resolution) for x in r.resolutions] == [
+            ("2023-11-15T02:00:00Z", "2023-11-15T05:00:00Z", "1m"),  # from the hour of NOW - 6 h
+            ("2023-11-15T05:00:00Z", "2023-11-15T08:00:00Z", "raw"),  # from the hour of NOW - 3 h
+        ]
+        assert [p["count"] for p in r.groups[0].datapoints] == [60] * 36
         r = svc.query("cpu", {**base, "period": "3600", "stat": "p90"})
         assert r.estimated == {"p90": 0.01}
         assert all(math.isclose(p["p90"], 6.0, rel_tol=0.011) for p in r.groups[0].datapoints)
+    finally:
+        store.close()
+
+
+def test_the_hour_at_the_raw_edge_counts_whole_whichever_way_it_is_read(tmp_path):
+    """Points expire a whole hour at a time: the hour holding NOW - retention answers with
+    all its points, from its record when finalised and from its chunks when a late write
+    has re-opened it (found by the property test above)."""
+    clock = Clock(NOW / NS)
+    store = open_store(tmp_path, clock)
+    try:
+        edge = T0 + 7 * HOUR  # NOW - RAW is 17 minutes into it
+        write(store, [(SERIES[0], edge + 60 * NS, 1.0), (SERIES[0], edge + 1800 * NS, 2.0)], SERIES)
+        store.finalise()
+        store.sweep()
+        svc = QueryService(store, RAW, clock)
+        params = {"start": str(T0 // NS), "end": str((T0 + 11 * HOUR) // NS), "period": "3600"}
+        for stat in ("count", "count,p50"):
+            assert [p["count"] for p in svc.query("cpu", {**params, "stat": stat}).groups[0].datapoints] == [2]
+        write(store, [(SERIES[0], edge + 1900 * NS, 3.0)], SERIES)  # late, after the edge
+        for stat in ("count", "count,p50"):
+            assert [p["count"] for p in svc.query("cpu", {**params, "stat": stat}).groups[0].datapoints] == [3]
     finally:
         store.close()

@@ -10,9 +10,9 @@ import pytest
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.backends.sqlite.reader import SqliteMetricReader
 from weir.errors import NotFoundError
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 H = 3600 * NS
 T0 = 1_790_000_000 // 3600 * H  # an hour boundary in 2026
@@ -95,9 +95,9 @@ def test_scan_uses_a_bounded_range_of_the_time_index(tmp_path):
 
 
 def store_scan_sql() -> str:
-    from weir.backends.sqlite.metrics import _SCAN_SQL
+    from weir.backends.sqlite.chunks import SCAN_SQL
 
-    return _SCAN_SQL
+    return SCAN_SQL
 
 
 def test_scan_cost_does_not_grow_with_newer_or_older_data(tmp_path):

@@ -2,22 +2,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import FakeClock
 from weir.backends.sqlite.alerts import SqliteAlertStore
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.metrics.alerts.model import Rule, RuleSpec
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 T0 = 1_800_000_000 * NS  # a period boundary for every period used here
-
-
-class Clock:
-    def __init__(self, ns: int = T0) -> None:
-        self.ns = ns
-
-    def __call__(self) -> float:
-        return self.ns / NS
 
 
 def sqlite_alerts(tmp_path):
@@ -35,7 +28,7 @@ class Env:
     calling it again is a restart: only what was stored survives)."""
 
     def __init__(self, tmp_path, open_alerts=None) -> None:
-        self.clock = Clock()
+        self.clock = FakeClock(ns=T0)
         self.metrics = SqliteMetricStore(tmp_path / "metrics.db", retention_seconds=400 * 86400 * 365,
                                          clock=self.clock)
         self.open_alerts = open_alerts or sqlite_alerts(tmp_path)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.backends.local.test_webhook import FakeDNS
+from tests.backends.test_webhook import FakeDNS
 from weir.errors import InvalidInputError
 from weir.metrics.alerts.destinations import (
     RefusedDestinationError,

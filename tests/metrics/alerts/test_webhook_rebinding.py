@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from functools import partial
 
-from tests.backends.local.test_webhook import FakeDNS, Receiver
-from weir.backends.local.notify import LogNotifier, WebhookNotifier
+from tests.backends.test_webhook import FakeDNS, Receiver
+from weir.backends.log import LogNotifier
+from weir.backends.webhook import WebhookNotifier
 from weir.metrics.alerts.destinations import WebhookPolicy
 from weir.metrics.alerts.evaluate import AlertEngine
 from weir.metrics.alerts.notify import LOG_TARGET, Dispatcher, RetryPolicy, Router

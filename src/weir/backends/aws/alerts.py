@@ -47,8 +47,14 @@ import msgspec
 
 from weir.errors import ConflictError, StorageError
 from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, RuleSpec, Subscription
+from weir.metrics.alerts.ports import (
+    PendingDelivery,
+    StateChange,
+    StateRecord,
+    config_subscriptions_clash,
+    rule_name_taken,
+)
 from weir.metrics.timeutil import NS, ns_to_rfc3339
-from weir.ports import PendingDelivery, StateChange, StateRecord
 
 from .dynamo import MAX_TRANSACT_ITEMS, ConditionFailed, Dynamo
 
@@ -164,7 +170,7 @@ class DynamoAlertStore:
             if codes[1] == "ConditionalCheckFailed":
                 owner = self._get(key(RULE_NAME, name))
                 clash = owner["rid"]["S"] if owner else "?"
-                raise ConflictError(f"name: another alert rule ({clash}) is already called {name!r}")
+                raise rule_name_taken(name, clash)
             # the rule changed between our read and write: read again
         else:
             raise StorageError(f"alert rule {rule.id} kept changing while being stored; retry")
@@ -413,7 +419,7 @@ class DynamoAlertStore:
         taken = {i["sk"]["S"] for i in stored if i["source"]["S"] == "api"}
         clash = [s.id for s in subs if s.id in taken]
         if clash:
-            raise ConflictError(f"subscriptions: ids {clash} from the config file are already used by the API")
+            raise config_subscriptions_clash(clash)
         keep = {s.id for s in subs}
         requests = [{"DeleteRequest": {"Key": key(SUBSCRIPTION, i["sk"]["S"])}} for i in stored
                     if i["source"]["S"] == "config" and i["sk"]["S"] not in keep]

@@ -2,7 +2,7 @@
 
 It has the same shape as the SQLite store (a write-optimised log, read-optimised
 per-series chunks, a background step that moves one into the other), laid out on
-DynamoDB keys as `keys.py` describes:
+DynamoDB keys as `key_schema.py` describes:
 
 - `append` packs a request into one segment item per (metric, hour, shard): ~60 points
   per write unit and one BatchWriteItem per 25 segments, where one item per point costs
@@ -29,14 +29,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from weir.metrics.points import merge, trim
+from weir.metrics.ports import PointBatch, RollupRead
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch, RollupRead
 
-from . import keys
+from . import key_schema
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
-from .rollups import read_rollups, rollup_requests
+from .rollups import RollupSource, read_rollups, rollup_requests
 from .series_index import SeriesIndex
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
@@ -112,13 +113,13 @@ class DynamoMetricStore:
         self.index.ensure(batch.new_series, set(batch.series_ids))
         names = {sid: cast(Series, self.index.cached(sid)).name for sid in set(batch.series_ids)}  # ensure() cached all
         groups: dict[tuple[str, int, int], dict[tuple[int, int], float]] = defaultdict(dict)
-        bucket, shards = keys.BUCKET_NS, keys.SHARDS
+        bucket, shards = key_schema.BUCKET_NS, key_schema.SHARDS
         for sid, ts, v in zip(batch.series_ids, batch.timestamps, batch.values):
             # later points of the request overwrite earlier ones at the same (series, time)
             groups[(names[sid], ts - ts % bucket, sid % shards)][(sid, ts)] = v
         requests = []
         for (name, hour, shard), points in groups.items():
-            for part in _split(points, keys.SEGMENT_POINTS):
+            for part in _split(points, key_schema.SEGMENT_POINTS):
                 requests.append({"PutRequest": {"Item": self._segment_item(name, hour, shard, part, now_ns)}})
         self.db.batch_write(self.table, requests)
         self._register({(name, hour) for name, hour, _ in groups})
@@ -138,7 +139,9 @@ class DynamoMetricStore:
 
     def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
         """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
-        return read_rollups(self, series_ids, start_ns, end_ns)
+        source = RollupSource(self.db, self.table, lambda sid: self.index.cached(sid) or self.index.get(sid),
+                              self._pending_hours, self._run, self.clock())
+        return read_rollups(source, series_ids, start_ns, end_ns)
 
     # the read path's view of the rollups: minute records of compacted hours, without `last`
     record_levels = ("1m",)
@@ -166,7 +169,7 @@ class DynamoMetricStore:
 
         if level != "1m":
             return RollupBlock.empty(level)
-        got = read_rollups(self, series_ids, start_ns, end_ns)
+        got = self.read_rollups(series_ids, start_ns, end_ns)
         block = RollupBlock.empty(level)
         block.covered = got.covered
         if got.series:
@@ -195,9 +198,9 @@ class DynamoMetricStore:
         if end_ns <= start_ns:
             return
         now_s = self.clock()
-        hours = range(keys.bucket_of(start_ns), keys.bucket_of(end_ns - 1) + 1, keys.BUCKET_NS)
+        hours = range(key_schema.bucket_of(start_ns), key_schema.bucket_of(end_ns - 1) + 1, key_schema.BUCKET_NS)
         jobs = [partial(self._scan_segments, name, hour, shard, end_ns, now_s)
-                for name in self.index.name_list() for hour in hours for shard in range(keys.SHARDS)]
+                for name in self.index.name_list() for hour in hours for shard in range(key_schema.SHARDS)]
         results = self._run(jobs)
         frags: dict[int, list[_Fragment]] = defaultdict(list)
         written: set[str] = set()
@@ -210,16 +213,16 @@ class DynamoMetricStore:
             s = series.get(sid) or self.index.get(sid)
             if s is None:
                 continue  # its index entry has expired with its retention
-            ts, vals = _trim(*_merge(frags[sid]), start_ns, end_ns)
+            ts, vals = trim(*_merge(frags[sid]), start_ns, end_ns)
             if ts:
                 yield s, ts, vals
 
     def _scan_segments(self, name, hour, shard, end, now_s) -> tuple[str, list[tuple[int, _Fragment]]]:
         found = []
         for item in self._segments(name, hour, shard, end):
-            if int(item[keys.TTL]["N"]) <= now_s:
+            if int(item[key_schema.TTL]["N"]) <= now_s:
                 continue
-            version = (int(item["w"]["N"]), item[keys.RANGE]["N"])
+            version = (int(item["w"]["N"]), item[key_schema.RANGE]["N"])
             for sid, ts, vals in Segment(item["d"]["B"]).all_series():
                 found.append((sid, (version, ts, vals)))
         return name, found
@@ -233,14 +236,14 @@ class DynamoMetricStore:
 
     def compact_due(self, name: str) -> list[CompactionResult]:
         """Compact every pending hour of `name` that closed at least GRACE_NS ago."""
-        cutoff = self._now_ns() - keys.BUCKET_NS - keys.GRACE_NS
+        cutoff = self._now_ns() - key_schema.BUCKET_NS - key_schema.GRACE_NS
         hours = [
-            int(item[keys.RANGE]["N"])
+            int(item[key_schema.RANGE]["N"])
             for item in self.db.query(
                 self.table,
                 KeyConditionExpression="pk = :pk AND #ts <= :cut",
-                ExpressionAttributeNames={"#ts": keys.RANGE},
-                ExpressionAttributeValues={":pk": {"S": keys.pending_pk(name)}, ":cut": {"N": str(cutoff)}},
+                ExpressionAttributeNames={"#ts": key_schema.RANGE},
+                ExpressionAttributeValues={":pk": {"S": key_schema.pending_pk(name)}, ":cut": {"N": str(cutoff)}},
                 ConsistentRead=True,
             )
         ]
@@ -256,19 +259,19 @@ class DynamoMetricStore:
         Only safe once the hour is closed (a writer skips registering while its hour is
         open); `force` is for tests and benchmarks that have stopped writing.
         """
-        if not force and self._now_ns() < hour_ns + keys.BUCKET_NS + keys.GRACE_NS:
+        if not force and self._now_ns() < hour_ns + key_schema.BUCKET_NS + key_schema.GRACE_NS:
             raise ValueError(f"hour {hour_ns} of {name!r} is not closed yet; compacting it could miss writes")
-        key = {keys.PK: {"S": keys.pending_pk(name)}, keys.RANGE: {"N": str(hour_ns)}}
+        key = {key_schema.PK: {"S": key_schema.pending_pk(name)}, key_schema.RANGE: {"N": str(hour_ns)}}
         mark = self.db.call("get_item", self.table, Key=key, ConsistentRead=True).get("Item")
         if mark is None:
             return CompactionResult(False)
         now_s = self.clock()
         frags: dict[int, list[_Fragment]] = defaultdict(list)
-        for shard in range(keys.SHARDS):
+        for shard in range(key_schema.SHARDS):
             for item in self._segments(name, hour_ns, shard, None):
-                if int(item[keys.TTL]["N"]) <= now_s:
+                if int(item[key_schema.TTL]["N"]) <= now_s:
                     continue
-                version = (int(item["w"]["N"]), item[keys.RANGE]["N"])
+                version = (int(item["w"]["N"]), item[key_schema.RANGE]["N"])
                 for sid, ts, vals in Segment(item["d"]["B"]).all_series():
                     frags[sid].append((version, ts, vals))
         requests, points, merged = [], 0, {}
@@ -276,13 +279,13 @@ class DynamoMetricStore:
             ts, vals = merged[sid] = _merge(fr)
             points += len(ts)
             written = max(v[0][0] for v in fr)
-            starts = range(0, len(ts), keys.CHUNK_POINTS)
+            starts = range(0, len(ts), key_schema.CHUNK_POINTS)
             for part, start in enumerate(starts):
-                t, v = ts[start : start + keys.CHUNK_POINTS], vals[start : start + keys.CHUNK_POINTS]
+                t, v = ts[start : start + key_schema.CHUNK_POINTS], vals[start : start + key_schema.CHUNK_POINTS]
                 item = {
-                    keys.PK: {"S": keys.chunk_pk(sid)},
-                    keys.RANGE: {"N": str(hour_ns + part)},
-                    keys.TTL: {"N": str(self._expiry(t[-1]))},
+                    key_schema.PK: {"S": key_schema.chunk_pk(sid)},
+                    key_schema.RANGE: {"N": str(hour_ns + part)},
+                    key_schema.TTL: {"N": str(self._expiry(t[-1]))},
                     "w": {"N": str(written)},
                     "n": {"N": str(len(t))},
                     "d": {"B": encode_chunk(t, v)},
@@ -291,7 +294,7 @@ class DynamoMetricStore:
                     item["parts"] = {"N": str(len(starts))}
                 requests.append({"PutRequest": {"Item": item}})
         # rollups go with the chunks, before the mark is cleared: see rollups.py
-        requests += rollup_requests(name, hour_ns, merged, self._expiry(hour_ns + keys.BUCKET_NS - 1))
+        requests += rollup_requests(name, hour_ns, merged, self._expiry(hour_ns + key_schema.BUCKET_NS - 1))
         self.db.batch_write(self.table, requests)
         with self._lock:
             self._registered.discard((name, hour_ns))
@@ -319,9 +322,9 @@ class DynamoMetricStore:
         blob, digest, first = encode_segment(points)
         last = max(ts for _, ts in points)
         return {
-            keys.PK: {"S": keys.segment_pk(name, hour, shard)},
-            keys.RANGE: {"N": keys.segment_range(first, digest)},
-            keys.TTL: {"N": str(self._expiry(last))},
+            key_schema.PK: {"S": key_schema.segment_pk(name, hour, shard)},
+            key_schema.RANGE: {"N": key_schema.segment_range(first, digest)},
+            key_schema.TTL: {"N": str(self._expiry(last))},
             "w": {"N": str(now_ns)},
             "n": {"N": str(len(points))},
             "d": {"B": blob},
@@ -337,18 +340,18 @@ class DynamoMetricStore:
         """
         done = self._now_ns()
         for name, hour in sorted(hours):
-            is_open = done < hour + keys.BUCKET_NS
+            is_open = done < hour + key_schema.BUCKET_NS
             if is_open and (name, hour) in self._registered:
                 continue
             self.db.call(
                 "update_item",
                 self.table,
-                Key={keys.PK: {"S": keys.pending_pk(name)}, keys.RANGE: {"N": str(hour)}},
+                Key={key_schema.PK: {"S": key_schema.pending_pk(name)}, key_schema.RANGE: {"N": str(hour)}},
                 UpdateExpression="ADD v :one SET #ttl = :ttl",
-                ExpressionAttributeNames={"#ttl": keys.TTL},
+                ExpressionAttributeNames={"#ttl": key_schema.TTL},
                 ExpressionAttributeValues={
                     ":one": {"N": "1"},
-                    ":ttl": {"N": str(self._expiry(hour + keys.BUCKET_NS))},
+                    ":ttl": {"N": str(self._expiry(hour + key_schema.BUCKET_NS))},
                 },
             )
             if is_open:
@@ -356,12 +359,12 @@ class DynamoMetricStore:
                     self._registered.add((name, hour))
 
     def _segments(self, name: str, hour: int, shard: int, end_ns: int | None) -> Iterable[dict]:
-        cond, values = "pk = :pk", {":pk": {"S": keys.segment_pk(name, hour, shard)}}
+        cond, values = "pk = :pk", {":pk": {"S": key_schema.segment_pk(name, hour, shard)}}
         names = None
         if end_ns is not None:  # a segment's range key starts with its first point's time
             cond += " AND #ts < :end"
             values[":end"] = {"N": str(end_ns)}
-            names = {"#ts": keys.RANGE}
+            names = {"#ts": key_schema.RANGE}
         kwargs = {"KeyConditionExpression": cond, "ExpressionAttributeValues": values, "ConsistentRead": True}
         if names:
             kwargs["ExpressionAttributeNames"] = names
@@ -369,37 +372,37 @@ class DynamoMetricStore:
 
     def _pending_hours(self, name: str, first: int, last: int, now_s: float) -> set[int]:
         return {
-            int(item[keys.RANGE]["N"])
+            int(item[key_schema.RANGE]["N"])
             for item in self.db.query(
                 self.table,
                 KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
-                ExpressionAttributeNames={"#ts": keys.RANGE},
+                ExpressionAttributeNames={"#ts": key_schema.RANGE},
                 ExpressionAttributeValues={
-                    ":pk": {"S": keys.pending_pk(name)},
+                    ":pk": {"S": key_schema.pending_pk(name)},
                     ":a": {"N": str(first)},
                     ":b": {"N": str(last)},
                 },
                 ConsistentRead=True,
             )
-            if int(item[keys.TTL]["N"]) > now_s
+            if int(item[key_schema.TTL]["N"]) > now_s
         }
 
     def _read_metric(self, name: str, sids: list[int], start: int, end: int) -> dict:
         now_s = self.clock()
-        first, last = keys.bucket_of(start), keys.bucket_of(end - 1)
+        first, last = key_schema.bucket_of(start), key_schema.bucket_of(end - 1)
         pending = self._pending_hours(name, first, last, now_s)
         jobs: list[Callable[[], list[tuple[int, _Fragment]]]] = []
         by_shard: dict[int, list[int]] = defaultdict(list)
         for sid in sids:
-            by_shard[keys.shard_of(sid)].append(sid)
+            by_shard[key_schema.shard_of(sid)].append(sid)
         for hour in sorted(pending):
             for shard, members in by_shard.items():
                 jobs.append(partial(self._read_segments, name, hour, shard, members, end, now_s))
-        hours = (last - first) // keys.BUCKET_NS + 1
+        hours = (last - first) // key_schema.BUCKET_NS + 1
         if hours == len(pending):
             pass  # nothing compacted in range: segments only
         elif hours - len(pending) <= BATCH_GET_HOURS:  # wide and short: every (series, hour) by key
-            compacted = [h for h in range(first, last + 1, keys.BUCKET_NS) if h not in pending]
+            compacted = [h for h in range(first, last + 1, key_schema.BUCKET_NS) if h not in pending]
             wanted = [(sid, h) for sid in sids for h in compacted]
             for i in range(0, len(wanted), 100):
                 jobs.append(partial(self._get_chunks, wanted[i : i + 100], now_s))
@@ -413,7 +416,7 @@ class DynamoMetricStore:
                 frags[sid].append(frag)
         out = {}
         for sid, fr in frags.items():
-            ts, vals = _trim(*_merge(fr), start, end)
+            ts, vals = trim(*_merge(fr), start, end)
             if ts:
                 out[sid] = (ts, vals)
         return out
@@ -421,10 +424,10 @@ class DynamoMetricStore:
     def _read_segments(self, name, hour, shard, members, end, now_s) -> list[tuple[int, _Fragment]]:
         found = []
         for item in self._segments(name, hour, shard, end):
-            if int(item[keys.TTL]["N"]) <= now_s:
+            if int(item[key_schema.TTL]["N"]) <= now_s:
                 continue
             seg = Segment(item["d"]["B"])
-            version = (int(item["w"]["N"]), item[keys.RANGE]["N"])
+            version = (int(item["w"]["N"]), item[key_schema.RANGE]["N"])
             for sid in members:
                 part = seg.series(sid)
                 if part is not None:
@@ -436,16 +439,16 @@ class DynamoMetricStore:
         for item in self.db.query(
             self.table,
             KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
-            ExpressionAttributeNames={"#ts": keys.RANGE},
+            ExpressionAttributeNames={"#ts": key_schema.RANGE},
             ExpressionAttributeValues={
-                ":pk": {"S": keys.chunk_pk(sid)},
+                ":pk": {"S": key_schema.chunk_pk(sid)},
                 ":a": {"N": str(first)},
                 ":b": {"N": str(end - 1)},
             },
             ConsistentRead=True,
         ):
-            rk = int(item[keys.RANGE]["N"])
-            if keys.bucket_of(rk) in pending or int(item[keys.TTL]["N"]) <= now_s:
+            rk = int(item[key_schema.RANGE]["N"])
+            if key_schema.bucket_of(rk) in pending or int(item[key_schema.TTL]["N"]) <= now_s:
                 continue
             found.append((sid, _chunk_fragment(item)))
         return found
@@ -454,17 +457,18 @@ class DynamoMetricStore:
         """Part 0 of each (series, hour) chunk by key; the rare further parts by Query."""
         items = self.db.batch_get(
             self.table,
-            [{keys.PK: {"S": keys.chunk_pk(sid)}, keys.RANGE: {"N": str(hour)}} for sid, hour in wanted],
+            [{key_schema.PK: {"S": key_schema.chunk_pk(sid)}, key_schema.RANGE: {"N": str(hour)}}
+             for sid, hour in wanted],
         )
         found = []
         for item in items:
-            if int(item[keys.TTL]["N"]) <= now_s:
+            if int(item[key_schema.TTL]["N"]) <= now_s:
                 continue
-            sid = int(item[keys.PK]["S"].partition("#")[2])
-            hour = int(item[keys.RANGE]["N"])
+            sid = int(item[key_schema.PK]["S"].partition("#")[2])
+            hour = int(item[key_schema.RANGE]["N"])
             found.append((sid, _chunk_fragment(item)))
             if int(item.get("parts", {"N": "1"})["N"]) > 1:
-                found += self._read_chunks(sid, hour + 1, hour + keys.BUCKET_NS, set(), now_s)
+                found += self._read_chunks(sid, hour + 1, hour + key_schema.BUCKET_NS, set(), now_s)
         return found
 
     def _run(self, jobs: Sequence[Callable[[], _T]]) -> list[_T]:
@@ -484,7 +488,7 @@ class DynamoMetricStore:
 
 def _chunk_fragment(item: dict) -> _Fragment:
     ts, vals = decode_chunk(item["d"]["B"])
-    return (int(item["w"]["N"]), item[keys.RANGE]["N"]), ts, vals
+    return (int(item["w"]["N"]), item[key_schema.RANGE]["N"]), ts, vals
 
 
 def _split(points: dict[tuple[int, int], float], size: int) -> list[dict]:
@@ -496,30 +500,4 @@ def _split(points: dict[tuple[int, int], float], size: int) -> list[dict]:
 
 def _merge(frags: list[_Fragment]) -> tuple[list[int], list[float]]:
     """One sorted, unique run from fragments; at equal timestamps the later version wins."""
-    if len(frags) == 1:
-        _, ts, vals = frags[0]
-        if all(a < b for a, b in zip(ts, ts[1:])):
-            return ts, vals
-    ordered = sorted(frags, key=lambda f: f[1][0] if f[1] else 0)
-    if all(a[1][-1] < b[1][0] for a, b in zip(ordered, ordered[1:]) if a[1] and b[1]) and all(
-        all(x < y for x, y in zip(f[1], f[1][1:])) for f in ordered
-    ):
-        ts, vals = [], []
-        for _, t, v in ordered:
-            ts += t
-            vals += v
-        return ts, vals
-    latest: dict[int, float] = {}
-    for _, t, v in sorted(frags, key=lambda f: f[0]):
-        latest.update(zip(t, v))
-    keys_ = sorted(latest)
-    return keys_, [latest[k] for k in keys_]
-
-
-def _trim(ts: list[int], vals: list[float], start: int, end: int) -> tuple[list[int], list[float]]:
-    from bisect import bisect_left
-
-    lo, hi = bisect_left(ts, start), bisect_left(ts, end)
-    if lo == 0 and hi == len(ts):
-        return ts, vals
-    return ts[lo:hi], vals[lo:hi]
+    return merge([(ts, vals) for _, ts, vals in sorted(frags, key=lambda f: f[0])])

@@ -1,6 +1,6 @@
 """Per-minute rollups on DynamoDB: written by compaction, read by rollup-able queries.
 
-Layout (see `keys.py`): one item per (metric, shard, hour, part), `rup#<metric>#<shard>`
+Layout (see `key_schema.py`): one item per (metric, shard, hour, part), `rup#<metric>#<shard>`
 / hour start ns + part, holding the minute rollups of up to ROLLUP_SERIES series.
 
 Why per metric shard and not per series: compaction already holds a whole metric hour in
@@ -20,34 +20,53 @@ non-pending hour's rollups are those of the points its chunks hold.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from weir.metrics.ports import RollupRead
 from weir.metrics.rollup import Minutes, build_minutes
-from weir.ports import RollupRead
 
-from . import keys
+from . import key_schema
 from .codec import decode_rollups, encode_rollups
 
 if TYPE_CHECKING:
-    from .metrics import DynamoMetricStore
+    from weir.metrics.series import Series
+
+    from .dynamo import Dynamo
+
+
+@dataclass(frozen=True)
+class RollupSource:
+    """What reading rollups needs, handed over by the metric store: its table, how it finds
+    a series, which hours are still pending (their rollups are stale or absent), and how it
+    runs independent reads (in parallel when it has threads for them)."""
+
+    db: Dynamo
+    table: str
+    series: Callable[[int], Series | None]
+    pending_hours: Callable[[str, int, int, float], set[int]]
+    run: Callable[[Sequence[Callable[[], Any]]], list[Any]]
+    now_s: float
 
 
 def rollup_requests(name: str, hour_ns: int, merged: dict[int, tuple[list[int], list[float]]], ttl: int) -> list[dict]:
     """PutRequests for the rollups of one metric hour: sorted, unique points per series."""
-    by_shard: dict[int, list[tuple[int, Minutes]]] = {shard: [] for shard in range(keys.SHARDS)}
+    by_shard: dict[int, list[tuple[int, Minutes]]] = {shard: [] for shard in range(key_schema.SHARDS)}
     for sid in sorted(merged):
         ts, vals = merged[sid]
         if ts:
-            by_shard[keys.shard_of(sid)].append((sid, build_minutes(ts, vals)))
+            by_shard[key_schema.shard_of(sid)].append((sid, build_minutes(ts, vals)))
     requests = []
     for shard, series in by_shard.items():
-        parts = [series[i : i + keys.ROLLUP_SERIES] for i in range(0, len(series), keys.ROLLUP_SERIES)] or [[]]
+        per = key_schema.ROLLUP_SERIES
+        parts = [series[i : i + per] for i in range(0, len(series), per)] or [[]]
         for part, members in enumerate(parts):
             item = {
-                keys.PK: {"S": keys.rollup_pk(name, shard)},
-                keys.RANGE: {"N": str(hour_ns + part)},
-                keys.TTL: {"N": str(ttl)},
+                key_schema.PK: {"S": key_schema.rollup_pk(name, shard)},
+                key_schema.RANGE: {"N": str(hour_ns + part)},
+                key_schema.TTL: {"N": str(ttl)},
                 "parts": {"N": str(len(parts))},
                 "n": {"N": str(sum(m.points() for _, m in members))},
                 "d": {"B": encode_rollups(hour_ns, members)},
@@ -56,28 +75,28 @@ def rollup_requests(name: str, hour_ns: int, merged: dict[int, tuple[list[int], 
     return requests
 
 
-def read_rollups(store: DynamoMetricStore, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
+def read_rollups(source: RollupSource, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
     """Rollups of the whole hours in [start, end) that have them, for these series."""
-    first = -(-start_ns // keys.BUCKET_NS) * keys.BUCKET_NS
-    last = keys.bucket_of(end_ns) - keys.BUCKET_NS  # the last hour that ends by end_ns
+    first = -(-start_ns // key_schema.BUCKET_NS) * key_schema.BUCKET_NS
+    last = key_schema.bucket_of(end_ns) - key_schema.BUCKET_NS  # the last hour that ends by end_ns
     if not series_ids or last < first:
         return RollupRead()
     by_name: dict[str, list[int]] = defaultdict(list)
     for sid in dict.fromkeys(series_ids):
-        s = store.index.cached(sid) or store.index.get(sid)
+        s = source.series(sid)
         if s is not None:
             by_name[s.name].append(sid)
-    now_s = store.clock()
-    hours = set(range(first, last + 1, keys.BUCKET_NS))
+    now_s = source.now_s
+    hours = set(range(first, last + 1, key_schema.BUCKET_NS))
     jobs = []
     for name, sids in by_name.items():
-        hours -= store._pending_hours(name, first, last, now_s)
+        hours -= source.pending_hours(name, first, last, now_s)
         by_shard: dict[int, set[int]] = defaultdict(set)
         for sid in sids:
-            by_shard[keys.shard_of(sid)].add(sid)
+            by_shard[key_schema.shard_of(sid)].add(sid)
         for shard, members in by_shard.items():
-            jobs.append(partial(_read_shard, store, name, shard, members, first, last, now_s))
-    results = store._run(jobs)
+            jobs.append(partial(_read_shard, source.db, source.table, name, shard, members, first, last, now_s))
+    results = source.run(jobs)
     found: dict[int, dict[int, Minutes]] = defaultdict(dict)  # sid → hour → minutes
     for shard_hours, series in results:
         hours &= shard_hours  # an hour without part 0 in some shard is read raw
@@ -86,9 +105,9 @@ def read_rollups(store: DynamoMetricStore, series_ids: list[int], start_ns: int,
     out = RollupRead()
     for hour in sorted(hours):
         if out.covered and out.covered[-1][1] == hour:
-            out.covered[-1] = (out.covered[-1][0], hour + keys.BUCKET_NS)
+            out.covered[-1] = (out.covered[-1][0], hour + key_schema.BUCKET_NS)
         else:
-            out.covered.append((hour, hour + keys.BUCKET_NS))
+            out.covered.append((hour, hour + key_schema.BUCKET_NS))
     for sid, by_hour in found.items():
         m = Minutes()
         for hour in sorted(by_hour):
@@ -99,26 +118,27 @@ def read_rollups(store: DynamoMetricStore, series_ids: list[int], start_ns: int,
     return out
 
 
-def _read_shard(store, name, shard, members, first, last, now_s) -> tuple[set[int], dict[int, dict[int, Minutes]]]:
+def _read_shard(db: Dynamo, table: str, name: str, shard: int, members: set[int], first: int, last: int,
+                now_s: float) -> tuple[set[int], dict[int, dict[int, Minutes]]]:
     """(hours with part 0, sid → hour → minutes) of one metric shard, by one Query."""
-    items = store.db.query(
-        store.table,
+    items = db.query(
+        table,
         KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
-        ExpressionAttributeNames={"#ts": keys.RANGE},
+        ExpressionAttributeNames={"#ts": key_schema.RANGE},
         ExpressionAttributeValues={
-            ":pk": {"S": keys.rollup_pk(name, shard)},
+            ":pk": {"S": key_schema.rollup_pk(name, shard)},
             ":a": {"N": str(first)},
-            ":b": {"N": str(last + keys.BUCKET_NS - 1)},
+            ":b": {"N": str(last + key_schema.BUCKET_NS - 1)},
         },
         ConsistentRead=True,
     )
     parts: dict[int, int] = {}
     blobs: list[tuple[int, int, bytes]] = []
     for item in items:
-        if int(item[keys.TTL]["N"]) <= now_s:
+        if int(item[key_schema.TTL]["N"]) <= now_s:
             continue
-        rk = int(item[keys.RANGE]["N"])
-        hour = keys.bucket_of(rk)
+        rk = int(item[key_schema.RANGE]["N"])
+        hour = key_schema.bucket_of(rk)
         if rk == hour:
             parts[hour] = int(item["parts"]["N"])
         blobs.append((hour, rk - hour, item["d"]["B"]))

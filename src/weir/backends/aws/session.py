@@ -75,9 +75,10 @@ def new_session():
     return session
 
 
-def aws_client(service: str, endpoint_url: str | None = None, session=None):
-    """A client with standard retries and bounded timeouts. Clients built together share
-    a session, so its configuration and endpoint data load once."""
+def aws_client(service: str, endpoint_url: str | None = None, session=None, *, region: str | None = None):
+    """A client with standard retries and bounded timeouts, the one client configuration
+    of every Weir function. Clients built together share a session, so its configuration
+    and endpoint data load once. `region` None: botocore's own resolution."""
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
 
@@ -85,6 +86,7 @@ def aws_client(service: str, endpoint_url: str | None = None, session=None):
         return (session or new_session()).create_client(
             service,
             endpoint_url=endpoint_url,
+            region_name=region,
             config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20),
         )
     except NoRegionError:

@@ -23,7 +23,7 @@ from hashlib import blake2b
 import msgspec
 
 from weir.errors import PayloadTooLargeError, StorageError
-from weir.ports import PushGroup
+from weir.metrics.ports import PushGroup
 
 from .dynamo import ConditionFailed, Dynamo
 

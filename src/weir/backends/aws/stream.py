@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from weir.errors import StorageError
 
-from . import keys
+from . import key_schema
 from .metrics import CompactionResult, DynamoMetricStore
 
 
@@ -26,7 +26,7 @@ class StreamCompaction:
         self._outcome: dict[str, str | None] = {}  # metric → error message, None when done
 
     def record(self, event_name: str, pk: str) -> None:
-        parsed = keys.parse_segment_pk(pk)
+        parsed = key_schema.parse_segment_pk(pk)
         if parsed is None or event_name == "REMOVE":  # chunks, pending marks, TTL deletes
             return
         name = parsed[0]

@@ -1,7 +1,7 @@
 """The DynamoDB tables of Weir's metrics side, as data infra/ and `--create-tables` share.
 
 The time-series table keeps the seed's shape: a string hash key, a numeric `timestamp`
-range key, TTL on `ttl`, stream NEW_AND_OLD_IMAGES, on-demand billing (see `keys.py` for
+range key, TTL on `ttl`, stream NEW_AND_OLD_IMAGES, on-demand billing (see `key_schema.py` for
 what the keys hold and why the hash key is no longer the bare metric name). The series
 table holds the series index (`series_index.py`), the export watermark and push-group
 membership (`state.py`); the alert table the rules and what hangs off them (`alerts.py`).
@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import logging
 
-from . import keys
+from . import key_schema
 
 log = logging.getLogger(__name__)
 
 METRICS_TABLE_SCHEMA = {
     "KeySchema": [
-        {"AttributeName": keys.PK, "KeyType": "HASH"},
-        {"AttributeName": keys.RANGE, "KeyType": "RANGE"},
+        {"AttributeName": key_schema.PK, "KeyType": "HASH"},
+        {"AttributeName": key_schema.RANGE, "KeyType": "RANGE"},
     ],
     "AttributeDefinitions": [
-        {"AttributeName": keys.PK, "AttributeType": "S"},
-        {"AttributeName": keys.RANGE, "AttributeType": "N"},
+        {"AttributeName": key_schema.PK, "AttributeType": "S"},
+        {"AttributeName": key_schema.RANGE, "AttributeType": "N"},
     ],
     "BillingMode": "PAY_PER_REQUEST",
     "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
@@ -56,7 +56,7 @@ SERIES_TABLE_SCHEMA = _pk_sk_schema()
 # Query on a known partition. TTL on `ttl` like the other tables (no alert item sets it yet).
 ALERTS_TABLE_SCHEMA = _pk_sk_schema()
 
-TTL_ATTRIBUTE = keys.TTL  # the TTL attribute of every table above
+TTL_ATTRIBUTE = key_schema.TTL  # the TTL attribute of every table above
 # Which schema each table uses, by the environment variable that names it (config.py).
 TABLE_SCHEMAS = {
     "METRICS_TABLE": METRICS_TABLE_SCHEMA,

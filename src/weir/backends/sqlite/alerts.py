@@ -20,8 +20,14 @@ import msgspec
 
 from weir.errors import ConflictError, StorageError
 from weir.metrics.alerts.model import AlertEvent, Delivery, EventOut, Rule, RuleSpec, Subscription
+from weir.metrics.alerts.ports import (
+    PendingDelivery,
+    StateChange,
+    StateRecord,
+    config_subscriptions_clash,
+    rule_name_taken,
+)
 from weir.metrics.timeutil import ns_to_rfc3339
-from weir.ports import PendingDelivery, StateChange, StateRecord
 
 VERSION = 1
 DDL = """
@@ -106,7 +112,7 @@ class SqliteAlertStore:
         with self._tx(write=True) as db:
             clash = db.execute("SELECT id FROM rules WHERE name = ? AND id != ?", (rule.spec.name, rule.id)).fetchone()
             if clash:
-                raise ConflictError(f"name: another alert rule ({clash[0]}) is already called {rule.spec.name!r}")
+                raise rule_name_taken(rule.spec.name, clash[0])
             db.execute(
                 "INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
                 "metric = excluded.metric, spec = excluded.spec, updated_ns = excluded.updated_ns, "
@@ -257,7 +263,7 @@ class SqliteAlertStore:
             taken = {r[0] for r in db.execute("SELECT id FROM subscriptions WHERE source = 'api'")}
             clash = [s.id for s in subs if s.id in taken]
             if clash:
-                raise ConflictError(f"subscriptions: ids {clash} from the config file are already used by the API")
+                raise config_subscriptions_clash(clash)
             db.execute("DELETE FROM subscriptions WHERE source = 'config'")
             db.executemany("INSERT INTO subscriptions VALUES (?, 'config', ?)",
                            [(s.id, _encode(s).decode()) for s in subs])

@@ -1,8 +1,10 @@
-"""Chunk rows of the SQLite store: encoding them, and reading many back as arrays.
+"""Chunk rows of the SQLite store, and the byte layout of its log; shared by the store and
+the read-only reader. Merging and trimming lists are `weir.metrics.points`'.
 
-A chunk row holds one series' sorted, unique points within one UTC hour as two
-compressed columns (`weir.metrics.encoding.columns`, `fmt` 2), or, in folders written
-before schema 2 and not yet rewritten, as raw int64/float64 arrays (`fmt` 1).
+A log row packs one acknowledged batch. A chunk row holds one series' sorted, unique
+points within one UTC hour as two compressed columns (`weir.metrics.encoding.columns`,
+`fmt` 2), or, in folders written before schema 2 and not yet rewritten, as raw
+int64/float64 arrays (`fmt` 1).
 
 `read_arrays` is the query path's read (numpy): the rows of many series come back in one
 SQL query, ordered by series and time, and are decoded in bulk. Rows of one series that
@@ -13,11 +15,15 @@ so that the row written last wins; the head's points, newer than any row, win ov
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from weir.metrics.encoding.columns import decode_ts, decode_vals, encode_ts, encode_vals
+from weir.metrics.points import Run, merge, trim
+from weir.metrics.ports import PointBatch
+from weir.metrics.series import Series
 
 from .schema import FMT_COLUMNS, split_at_hours
 
@@ -27,6 +33,67 @@ if TYPE_CHECKING:
     from weir.metrics.arrays import SeriesArrays
 
 CHUNK_POINTS = 4096
+
+
+def pack_batch(batch: PointBatch) -> bytes:
+    n = len(batch)
+    return (
+        n.to_bytes(4, "little")
+        + array("q", batch.series_ids).tobytes()
+        + array("q", batch.timestamps).tobytes()
+        + array("d", batch.values).tobytes()
+    )
+
+
+def unpack_batch(blob: bytes) -> tuple[list[int], list[int], list[float]]:
+    n = int.from_bytes(blob[:4], "little")
+    sids, tss, vals = array("q"), array("q"), array("d")
+    columns: tuple[array, ...] = (sids, tss, vals)
+    for i, column in enumerate(columns):
+        column.frombytes(blob[4 + i * 8 * n : 4 + (i + 1) * 8 * n])
+    return sids.tolist(), tss.tolist(), vals.tolist()
+
+
+# INDEXED BY makes SQLite fail loudly rather than silently fall back to a full scan.
+SCAN_SQL = (
+    "SELECT series_id, id, fmt, ts, vals FROM chunks INDEXED BY chunks_age "
+    "WHERE t_max >= ? AND t_max < ? AND t_min < ?"
+)
+
+
+def scan_result(
+    rows: list, head: dict[int, tuple[list[int], list[float]]], lookup: Callable[[int], Series | None],
+    start_ns: int, end_ns: int,
+) -> Iterator[tuple[Series, list[int], list[float]]]:
+    """Group chunk rows (series_id, id, fmt, ts, vals) by series and merge each with its head part.
+
+    `head` holds each series' head points in the window, already sorted and de-duplicated.
+    """
+    rows.sort(key=lambda r: (r[0], r[1]))  # write order within a series: later writes win
+    by_series: dict[int, list] = {}
+    for sid, _id, fmt, ts_blob, vals_blob in rows:
+        by_series.setdefault(sid, []).append((fmt, ts_blob, vals_blob))
+    for sid in sorted(by_series.keys() | head.keys()):
+        part = head.get(sid)
+        chunks = by_series.get(sid, [])
+        if not chunks and part is None:
+            continue
+        series = lookup(sid)
+        if series is None:  # forgotten by a retention sweep since: no points left to export
+            continue
+        ts, vals = trim(*merge_rows(chunks, part), start_ns, end_ns)
+        if ts:
+            yield series, ts, vals
+
+
+def merge_rows(rows: list, head: Run | None) -> Run:
+    """One series' chunk rows `(fmt, ts blob, vals blob)` in write order, then its head
+    points (sorted, one per timestamp), as one run: later writes win."""
+    runs: list[Run] = [decode_row(fmt, ts_blob, vals_blob) for fmt, ts_blob, vals_blob in rows]
+    if head:
+        runs.append(head)
+    return merge(runs, each_sorted=True)
+
 
 # (series_id, id, t_min, t_max, fmt, ts, vals), by series then time then write order.
 # The series list is bound as one JSON array (no statement built per list length).

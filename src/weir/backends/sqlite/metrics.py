@@ -23,7 +23,6 @@ import logging
 import queue
 import threading
 import time
-from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -35,11 +34,13 @@ import msgspec
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
 from weir.metrics import limits
+from weir.metrics.points import sorted_unique, trim
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
-from weir.ports import PointBatch
 
 from . import chunks, rollups, schema
+from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
 
 if TYPE_CHECKING:
     from weir.metrics.arrays import RollupBlock, SeriesArrays
@@ -50,34 +51,6 @@ CHUNK_POINTS = chunks.CHUNK_POINTS
 HOUR_NS = schema.HOUR_NS
 _STOP = object()
 FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
-
-
-def _pack(batch: PointBatch) -> bytes:
-    n = len(batch)
-    return (
-        n.to_bytes(4, "little")
-        + array("q", batch.series_ids).tobytes()
-        + array("q", batch.timestamps).tobytes()
-        + array("d", batch.values).tobytes()
-    )
-
-
-def _unpack(blob: bytes) -> tuple[list[int], list[int], list[float]]:
-    n = int.from_bytes(blob[:4], "little")
-    sids, tss, vals = array("q"), array("q"), array("d")
-    columns: tuple[array, ...] = (sids, tss, vals)
-    for i, column in enumerate(columns):
-        column.frombytes(blob[4 + i * 8 * n : 4 + (i + 1) * 8 * n])
-    return sids.tolist(), tss.tolist(), vals.tolist()
-
-
-def _sorted_unique(ts: list[int], vals: list[float]) -> tuple[list[int], list[float]]:
-    """Sort by time; of points with the same timestamp the last written wins."""
-    if all(a < b for a, b in zip(ts, ts[1:])):
-        return ts, vals
-    latest = dict(zip(ts, vals))
-    keys = sorted(latest)
-    return keys, [latest[k] for k in keys]
 
 
 class _HeadSeries:
@@ -95,14 +68,14 @@ class _HeadSeries:
         self.ordered = True
 
     def sorted_unique(self) -> tuple[list[int], list[float]]:
-        return (self.ts, self.vals) if self.ordered else _sorted_unique(self.ts, self.vals)
+        return (self.ts, self.vals) if self.ordered else sorted_unique(self.ts, self.vals)
 
     def window(self, start: int, end: int) -> tuple[list[int], list[float]]:
         """A copy of the points in [start, end), sorted, one per timestamp."""
         if self.ordered:
             lo, hi = bisect_left(self.ts, start), bisect_left(self.ts, end)
             return self.ts[lo:hi], self.vals[lo:hi]
-        return _trim(*_sorted_unique(list(self.ts), list(self.vals)), start, end)
+        return trim(*sorted_unique(list(self.ts), list(self.vals)), start, end)
 
 
 class SqliteMetricStore:
@@ -190,7 +163,7 @@ class SqliteMetricStore:
     def append(self, batch: PointBatch) -> None:
         self._wait_ready()
         future: Future = Future()
-        self._queue.put((batch, _pack(batch), future))
+        self._queue.put((batch, pack_batch(batch), future))
         settle(future)
 
     def read(self, series_ids, start_ns, end_ns):
@@ -259,10 +232,10 @@ class SqliteMetricStore:
         self._wait_ready()
         with self._lock:
             self._index()
-            rows = self._r.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+            rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
             windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
             head = {sid: w for sid, w in windows if w[0]}
-        return _scan_result(rows, head, self._series.get, start_ns, end_ns)
+        return scan_result(rows, head, self._series.get, start_ns, end_ns)
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
@@ -419,7 +392,7 @@ class SqliteMetricStore:
 
     def _recover(self) -> None:
         for log_id, blob in self._w.execute("SELECT id, data FROM log ORDER BY id"):
-            sids, tss, vals = _unpack(blob)
+            sids, tss, vals = unpack_batch(blob)
             self._pending.append((sids, tss, vals))
             self._head_points += len(vals)
             self._log_applied = log_id
@@ -537,70 +510,10 @@ def _exclusive(path: Path):
     return handle
 
 
-# INDEXED BY makes SQLite fail loudly rather than silently fall back to a full scan.
-_SCAN_SQL = (
-    "SELECT series_id, id, fmt, ts, vals FROM chunks INDEXED BY chunks_age "
-    "WHERE t_max >= ? AND t_max < ? AND t_min < ?"
-)
-
-
-def _scan_result(
-    rows: list, head: dict[int, tuple[list[int], list[float]]], lookup: Callable[[int], Series | None],
-    start_ns: int, end_ns: int,
-) -> Iterator[tuple[Series, list[int], list[float]]]:
-    """Group chunk rows (series_id, id, ts, vals) by series and merge each with its head part.
-
-    `head` holds each series' head points in the window, already sorted and de-duplicated.
-    """
-    rows.sort(key=lambda r: (r[0], r[1]))  # write order within a series: later writes win
-    by_series: dict[int, list] = {}
-    for sid, _id, fmt, ts_blob, vals_blob in rows:
-        by_series.setdefault(sid, []).append((fmt, ts_blob, vals_blob))
-    for sid in sorted(by_series.keys() | head.keys()):
-        part = head.get(sid)
-        chunks = by_series.get(sid, [])
-        if not chunks and part is None:
-            continue
-        series = lookup(sid)
-        if series is None:  # forgotten by a retention sweep since: no points left to export
-            continue
-        ts, vals = _trim(*_merge(chunks, part), start_ns, end_ns)
-        if ts:
-            yield series, ts, vals
-
-
 def _storage_error(exc: BaseException) -> StorageError:
     if isinstance(exc, StorageError):
         return exc
     return StorageError(f"the metrics store could not write: {exc}; nothing of this request was stored")
-
-
-def _merge(rows: list, head: tuple[list[int], list[float]] | None) -> tuple[list[int], list[float]]:
-    parts = [chunks.decode_row(fmt, ts_blob, vals_blob) for fmt, ts_blob, vals_blob in rows]
-    if head:
-        parts.append(head)
-    if len(parts) == 1:
-        return parts[0]
-    ordered = all(parts[i][0][-1] < parts[i + 1][0][0] for i in range(len(parts) - 1))
-    if ordered:
-        ts: list[int] = []
-        vals: list[float] = []
-        for t, v in parts:
-            ts += t
-            vals += v
-        return ts, vals
-    latest: dict[int, float] = {}
-    for t, v in parts:  # oldest write first, so later writes win
-        latest.update(zip(t, v))
-    keys = sorted(latest)
-    return keys, [latest[k] for k in keys]
-
-
-def _trim(ts: list[int], vals: list[float], start: int, end: int) -> tuple[list[int], list[float]]:
-    lo, hi = bisect_left(ts, start), bisect_left(ts, end)
-    if lo == 0 and hi == len(ts):
-        return ts, vals
-    return ts[lo:hi], vals[lo:hi]
 
 
 def _spans(first: int, end: int, busy: set[int]) -> list[tuple[int, int]]:

@@ -1,4 +1,4 @@
-"""Pushgateway group membership on SQLite (see `weir.metrics.push` for what it means).
+"""Pushgateway group membership on SQLite (see `weir.wire.pushgateway` for what it means).
 
 A file of its own (`pushgroups.db` in the data folder), not a table of the metrics store:
 pushes are rare and small, and the metrics store's single writer thread stays dedicated to
@@ -15,7 +15,7 @@ from typing import Literal
 import msgspec
 
 from weir.errors import StorageError
-from weir.ports import PushGroup
+from weir.metrics.ports import PushGroup
 
 from . import schema
 

@@ -20,10 +20,11 @@ from pathlib import Path
 import msgspec
 
 from weir.errors import NotFoundError, StorageError
+from weir.metrics.points import sorted_unique
 from weir.metrics.series import Series
 
 from . import schema
-from .metrics import _SCAN_SQL, _scan_result, _sorted_unique, _unpack
+from .chunks import SCAN_SQL, scan_result, unpack_batch
 
 
 class SqliteMetricReader:
@@ -39,16 +40,18 @@ class SqliteMetricReader:
             raise StorageError(f"could not open {path}: {exc}") from exc
         if version > schema.VERSION:
             raise StorageError(f"{path} was written by a newer Weir (schema {version}); upgrade this one")
+        # a folder not yet opened by this version's server: its chunks are all arrays
+        self._scan_sql = SCAN_SQL if version >= 2 else SCAN_SQL.replace("fmt,", f"{schema.FMT_ARRAYS} AS fmt,")
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         conn = self._conn
         try:
             conn.execute("BEGIN")  # one snapshot for chunks, log and series
             try:
-                rows = conn.execute(_SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+                rows = conn.execute(self._scan_sql, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
                 for (blob,) in conn.execute("SELECT data FROM log ORDER BY id"):
-                    for sid, t, v in zip(*_unpack(blob)):
+                    for sid, t, v in zip(*unpack_batch(blob)):
                         if start_ns <= t < end_ns:
                             entry = head.get(sid)
                             if entry is None:
@@ -61,8 +64,8 @@ class SqliteMetricReader:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StorageError(f"could not read the metrics database: {exc}") from exc
-        ordered = {sid: _sorted_unique(*part) for sid, part in head.items()}
-        return _scan_result(rows, ordered, series.get, start_ns, end_ns)
+        ordered = {sid: sorted_unique(*part) for sid, part in head.items()}
+        return scan_result(rows, ordered, series.get, start_ns, end_ns)
 
     def _series(self, ids: set[int]) -> dict[int, Series]:
         out = {}

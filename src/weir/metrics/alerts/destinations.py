@@ -42,7 +42,7 @@ from weir.errors import InvalidInputError
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # A host name (never an IP literal) -> the addresses it resolves to; raises OSError when it
-# cannot be resolved. Production: `weir.backends.local.notify.system_resolver`.
+# cannot be resolved. Production: `weir.backends.webhook.system_resolver`.
 Resolver = Callable[[str], Sequence[str]]
 Kind = Literal["forbidden", "private", "public"]
 

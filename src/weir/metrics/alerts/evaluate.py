@@ -26,9 +26,10 @@ import msgspec
 from weir.metrics.aggregate import bucket_many, bucket_sorted, summarize
 from weir.metrics.alerts import state as sm
 from weir.metrics.alerts.model import GROUP_ALL, AlertEvent, EventKind, Rule
+from weir.metrics.alerts.ports import AlertStore, StateChange, StateRecord
+from weir.metrics.ports import MetricStore
 from weir.metrics.series import Series, matches
 from weir.metrics.timeutil import NS, ns_to_rfc3339
-from weir.ports import AlertStore, MetricStore, StateChange, StateRecord
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class AlertEngine:
         self,
         store: MetricStore,
         alerts: AlertStore,
-        router: Router,
+        router: Callable[[AlertEvent], list[str]],  # the targets of an event: a `Router`, in every deployment
         *,
         environment: str = "local",
         clock: Callable[[], float] = time.time,

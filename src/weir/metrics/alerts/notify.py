@@ -27,8 +27,8 @@ import msgspec
 from weir.errors import DeliveryError
 from weir.metrics.alerts.filterpolicy import matches
 from weir.metrics.alerts.model import AlertEvent, Subscription
+from weir.metrics.alerts.ports import AlertStore, Notifier
 from weir.metrics.timeutil import NS
-from weir.ports import AlertStore, Notifier
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from weir.metrics.alerts.evaluate import AlertEngine
-from weir.metrics.alerts.notify import Dispatcher
+from weir.metrics.alerts.notify import Dispatcher, Router
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,17 @@ class PassResult:
 def scheduled_pass(
     engine: AlertEngine,
     dispatcher: Dispatcher,
+    router: Router,
     *,
     seconds_left: Callable[[], float] = lambda: float("inf"),
     reserve_seconds: float = 5.0,
 ) -> PassResult:
-    """Evaluate all rules, then deliver while there is time; returns what happened."""
+    """Evaluate all rules, then deliver while there is time; returns what happened.
+
+    `router` is the engine's: its subscriptions are reloaded first, since another process
+    (the `api` function) changes them."""
     sent, failed = dispatcher.sent, dispatcher.failures
-    reload = getattr(engine.router, "reload", None)
-    if reload is not None:  # subscriptions are changed by another process (the `api` function)
-        reload()
+    router.reload()
     events = engine.evaluate_all()
     while seconds_left() > reserve_seconds and dispatcher.deliver_due():
         pass

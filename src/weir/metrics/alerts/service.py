@@ -36,8 +36,9 @@ from weir.metrics.alerts.model import (
     rule_out,
 )
 from weir.metrics.alerts.notify import WEBHOOK_PREFIX, Router
+from weir.metrics.alerts.ports import AlertStore
+from weir.metrics.ports import MetricStore
 from weir.metrics.timeutil import NS, ns_to_rfc3339
-from weir.ports import AlertStore, MetricStore
 
 _rule_spec = msgspec.json.Decoder(RuleSpec)
 _sub_spec = msgspec.json.Decoder(SubscriptionSpec)

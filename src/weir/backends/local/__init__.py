@@ -1,1 +1,0 @@
-"""Local adapters that are not SQLite: notification channels, export folders, the watched bucket folder."""

@@ -1,0 +1,70 @@
+"""`weir query`: statistics per period for one metric, as a table (or the raw JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from weir.commands.client import ApiError, Client, url_option
+
+err = Console(stderr=True)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--start", default="-1h", show_default=True)
+@click.option("--end", default="now", show_default=True)
+@click.option("--period", default="1m", show_default=True)
+@click.option("--stat", default="avg", show_default=True, help="Comma-separated statistics.")
+@click.option("--dim", multiple=True, help="Dimension filter key=value (repeatable).")
+@click.option("--group-by", default=None, help="A dimension key: one table section per value.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON answer.")
+@url_option
+def query(name, start, end, period, stat, dim, group_by, as_json, url, api_key) -> None:
+    """Print statistics per period for metric NAME."""
+    params = {"start": start, "end": end, "period": period, "stat": stat}
+    for d in dim:
+        key, sep, value = d.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{d!r} is not key=value", param_hint="--dim")
+        params[f"dim.{key}"] = value
+    if group_by:
+        params["group_by"] = group_by
+    try:
+        result = Client(url, api_key=api_key).request("GET", f"/metrics/{name}", params=params)
+    except ApiError as exc:
+        err.print(f"[red]error:[/] {exc.message or exc}")
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    stats = result["stats"]
+    table = Table(title=f"{name}  {result['start']} → {result['end']}  period {result['period']}s")
+    if group_by:
+        table.add_column(group_by)
+    table.add_column("timestamp")
+    for s in stats:
+        table.add_column(s, justify="right")
+    rows = 0
+    for group in result["groups"]:
+        for p in group["datapoints"]:
+            cells = [group["group"].get(group_by, "")] if group_by else []
+            cells.append(p["timestamp"])
+            cells.extend(_fmt(p.get(s)) for s in stats)
+            table.add_row(*cells)
+            rows += 1
+    Console().print(table)
+    if not rows:
+        err.print("no datapoints in this range")
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)

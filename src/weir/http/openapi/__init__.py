@@ -1,0 +1,2 @@
+"""The OpenAPI document of every route (`document`), with the wire-format routes' entries
+in `formats`."""

@@ -1,0 +1,100 @@
+"""OpenAPI entries for the wire-format routes (`weir.http.routes.formats`), merged into ROUTES."""
+
+from __future__ import annotations
+
+from weir.metrics import limits
+
+
+def _err(*codes: int) -> dict:
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    return {str(c): {"description": "Error", "content": body} for c in codes}
+
+
+_PRECISION = {
+    "name": "precision", "in": "query",
+    "description": "Unit of the line timestamps: ns (default), us, ms, s (also n, u, m, h)",
+    "schema": {"type": "string", "default": "ns"},
+}
+_IGNORED = [
+    {"name": n, "in": "query", "description": "Accepted for compatibility and ignored: Weir has one namespace",
+     "schema": {"type": "string"}}
+    for n in ("db", "rp", "consistency", "u", "p", "org", "orgID", "bucket")
+]
+_LINES = {
+    "required": True,
+    "content": {"text/plain": {"schema": {
+        "type": "string",
+        "description": "`measurement[,tag=value...] field=value[,field=value...] [timestamp]`, one per line",
+    }}},
+}
+_WRITE = {
+    "description": (
+        "InfluxDB line protocol. Each field is one point named `<measurement>.<field>` (just "
+        "`<measurement>` for a field called `value`); tags are dimensions; integer, float and "
+        f"boolean fields are stored as numbers, string fields are rejected. At most "
+        f"{limits.MAX_POINTS_PER_REQUEST} points (fields) and {limits.MAX_BODY_BYTES} bytes; gzip accepted."
+    ),
+    "parameters": [_PRECISION, *_IGNORED],
+    "requestBody": _LINES,
+    "responses": {
+        "204": {"description": "Every point was stored"},
+        **_err(400, 413, 415, 503),
+    },
+}
+_GROUPING = {
+    "name": "grouping", "in": "path", "required": True,
+    "description": "`<job>` then any number of `/<label>/<value>` pairs; `<label>@base64/<base64url>` "
+                   "for values with `/` or empty values",
+    "schema": {"type": "string"},
+}
+_PUSH_BODY = {
+    "required": False,
+    "content": {"text/plain": {"schema": {"type": "string", "description": "Prometheus text format 0.0.4"}}},
+}
+_PUSH_OK = {"200": {"description": "Stored", "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/IngestResult"}}}}}
+_OTLP_BODY = {
+    "required": True,
+    "content": {
+        "application/x-protobuf": {"schema": {"type": "string", "format": "binary",
+                                              "description": "ExportMetricsServiceRequest"}},
+        "application/json": {"schema": {"type": "object", "description": "ExportMetricsServiceRequest (OTLP/JSON)"}},
+    },
+}
+
+FORMAT_ROUTES: dict[tuple[str, str], dict] = {
+    ("post", "/write"): {"summary": "InfluxDB 1.x write (line protocol)", **_WRITE},
+    ("post", "/api/v2/write"): {"summary": "InfluxDB 2.x write (line protocol)", **_WRITE},
+    ("put", "/metrics/job/{grouping}"): {
+        "summary": "Pushgateway push: replace the group",
+        "description": "Stores the samples; the group's membership becomes this push's series.",
+        "parameters": [_GROUPING], "requestBody": _PUSH_BODY,
+        "responses": {**_PUSH_OK, **_err(400, 413, 415, 501, 503)},
+    },
+    ("post", "/metrics/job/{grouping}"): {
+        "summary": "Pushgateway push: add to the group",
+        "description": "Stores the samples; replaces the group's membership of the pushed metric families only.",
+        "parameters": [_GROUPING], "requestBody": _PUSH_BODY,
+        "responses": {**_PUSH_OK, **_err(400, 413, 415, 501, 503)},
+    },
+    ("delete", "/metrics/job/{grouping}"): {
+        "summary": "Pushgateway delete: forget the group's membership (stored points stay)",
+        "parameters": [_GROUPING],
+        "responses": {"202": {"description": "Done; `deleted` says whether the group existed"}, **_err(400, 501)},
+    },
+    ("get", "/pushgateway/groups"): {
+        "summary": "Pushgateway groups, their last push and member series",
+        "responses": {"200": {"description": "OK"}, **_err(501)},
+    },
+    ("post", "/v1/metrics"): {
+        "summary": "OpenTelemetry OTLP/HTTP metrics export",
+        "description": (
+            "Protobuf or JSON, gzip accepted. Answers an ExportMetricsServiceResponse in the "
+            "request's encoding, with `partial_success` when data points were rejected; errors are a "
+            f"google.rpc.Status. At most {limits.MAX_POINTS_PER_REQUEST} Weir points after expanding "
+            "histograms and summaries."
+        ),
+        "requestBody": _OTLP_BODY,
+        "responses": {"200": {"description": "Accepted (see partial_success)"}, **_err(400, 413, 415, 503)},
+    },
+}
