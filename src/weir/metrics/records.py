@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -125,13 +126,18 @@ def decode_minute_rows(blobs: list[bytes]) -> dict[str, np.ndarray]:
 
 
 def sketch_row(existing: bytes | None, sketches: dict[int, bytes]) -> bytes:
-    """A day's sketches (hour start → encoded sketch) with these put in, sorted by hour."""
+    """A day's sketches (hour start → encoded sketch) with these put in, sorted by hour,
+    zlib-compressed: only percentile queries past the raw retention read them."""
     out = dict(read_sketch_row(existing)) if existing else {}
     out.update(sketches)
-    return b"".join(struct.pack("<qI", h, len(out[h])) + out[h] for h in sorted(out))
+    return zlib.compress(b"".join(struct.pack("<qI", h, len(out[h])) + out[h] for h in sorted(out)), 6)
 
 
 def read_sketch_row(blob: bytes) -> list[tuple[int, bytes]]:
+    try:
+        blob = zlib.decompress(blob)
+    except zlib.error as exc:
+        raise CodecError(f"damaged sketch row: {exc}") from None
     out, o = [], 0
     while o < len(blob):
         hour, n = struct.unpack_from("<qI", blob, o)

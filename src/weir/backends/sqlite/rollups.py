@@ -36,7 +36,7 @@ from weir.metrics.records import (
 )
 from weir.metrics.sketch import Sketch
 
-from .chunks import INSERT_SQL, decode_row, encode_rows
+from .chunks import CHUNK_POINTS, INSERT_SQL, decode_row, encode_rows
 from .schema import DAY_NS, FMT_COLUMNS
 
 if TYPE_CHECKING:
@@ -88,9 +88,9 @@ def finalise(w: sqlite3.Connection, before_hour: int, budget_s: float, done: Pro
 
 def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
     rows = w.execute(
-        "SELECT series_id, id, fmt, ts, vals FROM chunks INDEXED BY chunks_series "
+        "SELECT series_id, id, fmt, ts, vals, n <= ? FROM chunks INDEXED BY chunks_series "
         f"WHERE series_id IN {_IDS} AND t_max >= ? AND t_max < ? ORDER BY series_id, id",
-        (_ids(sids), hour, hour + HOUR_NS),
+        (CHUNK_POINTS, _ids(sids), hour, hour + HOUR_NS),
     ).fetchall()
     by_series: dict[int, list[tuple]] = defaultdict(list)
     for r in rows:
@@ -100,17 +100,22 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
     records: dict[int, bytes] = {}
     sketches: dict[int, bytes] = {}
     points = 0
-    for sid, chunks in by_series.items():
+    for sid, chunks in by_series.items():  # (series_id, id, fmt, ts, vals, fits one chunk)
         if len(chunks) == 1:
             ts, vals = decode_row(chunks[0][2], chunks[0][3], chunks[0][4])
         else:
             latest: dict[int, float] = {}
-            for _, _, fmt, tb, vb in chunks:  # by row id: write order, later writes win
+            for _, _, fmt, tb, vb, _ in chunks:  # by row id: write order, later writes win
                 latest.update(zip(*decode_row(fmt, tb, vb)))
             ts = sorted(latest)
             vals = [latest[t] for t in ts]
-        if len(chunks) > 1 or chunks[0][2] != FMT_COLUMNS:
-            drop += [c[1] for c in chunks]
+        # Always rewritten as new rows, even a single compressed chunk (its bytes copied):
+        # finalised chunks then fill pages densely in hour order, and the pages of the
+        # flushes they replace empty out whole, for `incremental_vacuum` to hand back.
+        drop += [c[1] for c in chunks]
+        if len(chunks) == 1 and chunks[0][2] == FMT_COLUMNS and chunks[0][5]:
+            insert.append((sid, ts[0], ts[-1], len(ts), FMT_COLUMNS, chunks[0][3], chunks[0][4]))
+        else:
             insert += encode_rows(sid, ts, vals)
         records[sid] = hour_record(hour, ts, vals)
         sketches[sid] = Sketch.of(vals).encode()
