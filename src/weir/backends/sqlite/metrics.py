@@ -18,12 +18,11 @@ The query path reads arrays (`read_arrays`, `read_rollups`); `read` and `scan` g
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import queue
+import sqlite3
 import threading
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -34,13 +33,13 @@ import msgspec
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
 from weir.metrics import limits
-from weir.metrics.points import sorted_unique, trim
 from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
 from . import chunks, rollups, schema
 from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
+from .head import HeadSeries, exclusive, spans
 
 if TYPE_CHECKING:
     from weir.metrics.arrays import RollupBlock, SeriesArrays
@@ -51,31 +50,6 @@ CHUNK_POINTS = chunks.CHUNK_POINTS
 HOUR_NS = schema.HOUR_NS
 _STOP = object()
 FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
-
-
-class _HeadSeries:
-    """One series' unflushed points, in arrival order, and whether that order is by time.
-
-    Most series receive points in time order; for them a query bisects the lists and
-    copies only its window, instead of copying and sorting everything since the last flush.
-    """
-
-    __slots__ = ("ts", "vals", "ordered")
-
-    def __init__(self, t: int, v: float) -> None:
-        self.ts = [t]
-        self.vals = [v]
-        self.ordered = True
-
-    def sorted_unique(self) -> tuple[list[int], list[float]]:
-        return (self.ts, self.vals) if self.ordered else sorted_unique(self.ts, self.vals)
-
-    def window(self, start: int, end: int) -> tuple[list[int], list[float]]:
-        """A copy of the points in [start, end), sorted, one per timestamp."""
-        if self.ordered:
-            lo, hi = bisect_left(self.ts, start), bisect_left(self.ts, end)
-            return self.ts[lo:hi], self.vals[lo:hi]
-        return trim(*sorted_unique(list(self.ts), list(self.vals)), start, end)
 
 
 class SqliteMetricStore:
@@ -97,7 +71,7 @@ class SqliteMetricStore:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lockfile = _exclusive(path.with_suffix(".lock"))
+        self._lockfile = exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
         # how long each resolution is kept: raw points, minute and hourly rollups
         self.retention = {"raw": retention_seconds, "1m": minute_retention_seconds, "1h": hour_retention_seconds}
@@ -110,9 +84,14 @@ class SqliteMetricStore:
         self.clock = clock
         self.series_epoch = 0  # bumped whenever series are forgotten; callers drop caches
         try:
-            self._w = schema.connect(str(path))
+            try:
+                self._w = schema.connect(str(path))
+            except sqlite3.DatabaseError as exc:
+                raise schema.unreadable(path, exc) from None
             self.upgraded_from = schema.migrate(self._w, path)
         except BaseException:
+            if hasattr(self, "_w"):
+                self._w.close()
             self._lockfile.close()
             raise
         if self.upgraded_from and self.upgraded_from < schema.VERSION:
@@ -127,7 +106,7 @@ class SqliteMetricStore:
             "SELECT id, name, dimensions, type, unit FROM series"
         ):
             self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
-        self._head: dict[int, _HeadSeries] = {}
+        self._head: dict[int, HeadSeries] = {}
         self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
         self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
@@ -208,7 +187,7 @@ class SqliteMetricStore:
                 return RollupBlock.empty(level)
             busy = rollups.pending_hours(self._r, first, end) | {h for h in self._head_hours if first <= h < end}
             cols = rollups.read_hourly(self._r, list(series_ids), first, end)
-        covered = _spans(first, end, busy)
+        covered = spans(first, end, busy)
         return RollupBlock(level, covered, cols).only(covered)
 
     def read_sketches(self, series_ids: list[int], spans: list[tuple[int, int]]):
@@ -245,9 +224,16 @@ class SqliteMetricStore:
         """Expire what is past its retention now (also done on its own periodically)."""
         self._call("sweep")
 
-    def finalise(self) -> None:
-        """Flush, then finalise every closed hour now (also done on its own, in slices)."""
-        self._call("finalise")
+    def finalise(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Flush, then finalise every closed hour now (also done on its own, in slices);
+        `progress(done, total)` is called from the writer thread as pairs are finalised."""
+        self._call("finalise", progress)
+
+    def backlog(self) -> int:
+        """(hour, series) pairs of closed hours waiting to be finalised."""
+        self._wait_ready()
+        with self._lock:
+            return rollups.backlog(self._r, self._closed_before())
 
     def close(self) -> None:
         if self._lockfile.closed:
@@ -267,9 +253,9 @@ class SqliteMetricStore:
         if not self._ready.wait(timeout=60):
             raise UnavailableError("the metrics store is still recovering its log; retry shortly")
 
-    def _call(self, command: str) -> None:
+    def _call(self, command: str, arg: object = None) -> None:
         future: Future = Future()
-        self._queue.put((command, None, future))
+        self._queue.put((command, arg, future))
         future.result()
 
     def _run(self) -> None:
@@ -311,7 +297,7 @@ class SqliteMetricStore:
                 busy = bool(self._guard(self._finalise_some))
                 if not busy:
                     self._finalise_at = now + min(5.0, self.flush_seconds)
-            for command, _, future in commands:
+            for command, arg, future in commands:
                 try:
                     if command == "flush" or command == "stop":
                         self._flush()
@@ -319,7 +305,7 @@ class SqliteMetricStore:
                         self._sweep()
                     elif command == "finalise":
                         self._flush()
-                        self._finalise_all()
+                        self._finalise_all(arg)  # the progress callback
                 except Exception as exc:  # reported to the caller, writer carries on
                     future.set_exception(_storage_error(exc))
                 else:
@@ -382,7 +368,7 @@ class SqliteMetricStore:
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
-                    head[sid] = _HeadSeries(t, v)
+                    head[sid] = HeadSeries(t, v)
                 else:
                     if t <= entry.ts[-1]:
                         entry.ordered = False
@@ -496,34 +482,7 @@ class SqliteMetricStore:
         self._by_name.setdefault(s.name, {})[s.id] = s
 
 
-def _exclusive(path: Path):
-    """Hold an exclusive lock for the store's lifetime: the head lives in this process's
-    memory, so a second writer on the same folder would replay and flush the same log."""
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise StorageError(
-            f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
-        ) from None
-    return handle
-
-
 def _storage_error(exc: BaseException) -> StorageError:
     if isinstance(exc, StorageError):
         return exc
     return StorageError(f"the metrics store could not write: {exc}; nothing of this request was stored")
-
-
-def _spans(first: int, end: int, busy: set[int]) -> list[tuple[int, int]]:
-    """The hours in [first, end) not in `busy`, as sorted [start, end) spans."""
-    out: list[tuple[int, int]] = []
-    for hour in range(first, end, HOUR_NS):
-        if hour in busy:
-            continue
-        if out and out[-1][1] == hour:
-            out[-1] = (out[-1][0], hour + HOUR_NS)
-        else:
-            out.append((hour, hour + HOUR_NS))
-    return out

@@ -98,6 +98,11 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def unreadable(path: object, exc: Exception) -> StorageError:
+    return StorageError(f"{path} cannot be read as a Weir metrics database ({exc}); nothing was changed. "
+                        "Move it away or point --data-dir at another folder.")
+
+
 def migrate(conn: sqlite3.Connection, path: object = "the metrics database") -> int:
     """Create or upgrade the schema; returns the version found (0 for a new database).
 
@@ -111,8 +116,7 @@ def migrate(conn: sqlite3.Connection, path: object = "the metrics database") -> 
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         found = schema_version(conn) if "meta" in tables else (0 if not tables else -1)
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"{path} cannot be read as a Weir metrics database ({exc}); nothing was changed. "
-                           "Move it away or point --data-dir at another folder.") from None
+        raise unreadable(path, exc) from None
     if found < 0:
         raise StorageError(f"{path} is an SQLite database Weir did not write (no schema version); nothing "
                            "was changed. Point --data-dir at a Weir data folder or an empty one.")
@@ -170,3 +174,15 @@ def window_bounds(start_ns: int, end_ns: int) -> tuple[int, int, int]:
     return start_ns, ceil_end, end_ns
 
 
+
+
+def compact(path) -> None:
+    """VACUUM the database (with no store open on it): pages freed by the upgrade go back
+    to the file system, and a folder made before schema 2 gains incremental auto-vacuum."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    try:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect with the VACUUM
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
