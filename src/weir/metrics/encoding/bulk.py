@@ -117,11 +117,15 @@ class _Out:
     def result(self) -> np.ndarray:
         if len(self.parts) == 1:  # one kind of column: already in order
             return self.parts[0][2].astype(self.dtype, copy=False)
+        # Several kinds: copy each column's slice into place. A Python step per column is
+        # cheaper than index arrays as long as the points (tens of millions) are.
         data = np.empty(int(self.lens.sum()), dtype=self.dtype)
-        starts = _starts(self.lens)
+        starts = _starts(self.lens).tolist()
         for index, lens, values in self.parts:
-            pos = np.repeat(starts[index] - _starts(lens), lens) + np.arange(int(lens.sum()), dtype=_I64)
-            data[pos] = values
+            o = 0
+            for i, n in zip(index.tolist(), lens.tolist()):
+                data[starts[i] : starts[i] + n] = values[o : o + n]
+                o += n
         return data
 
 

@@ -44,7 +44,7 @@ MAX_PERCENTILE_POINTS = 20_000_000
 MAX_DATAPOINTS = 1_000_000  # (group, period) cells in one answer
 MAX_GROUP_KEYS = 10
 MAX_REGEX_LENGTH = 256
-BLOCK_SERIES = 500  # series read and folded at once
+BLOCK_SERIES = 250  # series read and folded at once: a day of 10 s points is 2.2M of them
 BLOCK_CELLS = 2_000_000  # (group, period) cells folded at once
 DIM_PREFIX = "dim."
 _QUERY_PARAMS = {"start", "end", "period", "stat", "group_by"}
@@ -168,7 +168,22 @@ class QueryService:
         series = self.store.series_of(name)
         if not series:
             raise NotFoundError(f"metric {name!r} has no series; GET /metrics lists the metrics that do")
-        return [s for s in series if all(f.matches(s.dimensions) for f in filters)]
+        for f in filters:  # one pass per filter, with each distinct value judged once
+            key, value = f.key, f.value
+            if f.regex is None and not f.negate:
+                series = [s for s in series if s.dimensions.get(key) == value]
+                continue
+            verdict: dict[str | None, bool] = {}
+            kept = []
+            for s in series:
+                v = s.dimensions.get(key)
+                ok = verdict.get(v)
+                if ok is None:
+                    ok = verdict[v] = f.matches(s.dimensions)
+                if ok:
+                    kept.append(s)
+            series = kept
+        return series
 
 
 def _batches(groups: list, n_periods: int):
@@ -195,11 +210,27 @@ def _groups(batch, group_by, cells, columns, n_periods, first, step) -> list[Que
     cols = [c.tolist() for c in columns.values()]
     i_of = (cells % n_periods).tolist()
     times = [stamps[i] for i in i_of] if stamps is not None else [first + i * step for i in i_of]
-    rows = [dict(zip(keys, vals)) for vals in zip(times, *cols)]
+    rows = _rows(keys, times, cols)
     bounds = np.searchsorted(cells, np.arange(len(batch) + 1) * n_periods).tolist() if len(cells) else [0] * (
         len(batch) + 1)
     return [QueryGroup(dict(zip(group_by, key)), len(members), rows[bounds[g] : bounds[g + 1]])  # type: ignore[arg-type]  # dicts: see above
             for g, (key, members) in enumerate(batch)]
+
+
+def _rows(keys: tuple[str, ...], times: list, cols: list[list]) -> list[dict]:
+    """One dict per datapoint; dict displays for up to three statistics (several times
+    faster than dict(zip()) when an answer holds 24,000 datapoints)."""
+    t = keys[0]
+    if len(cols) == 1:
+        (a,) = keys[1:]
+        return [{t: x, a: p} for x, p in zip(times, cols[0])]
+    if len(cols) == 2:
+        a, b = keys[1:]
+        return [{t: x, a: p, b: q} for x, p, q in zip(times, *cols)]
+    if len(cols) == 3:
+        a, b, c = keys[1:]
+        return [{t: x, a: p, b: q, c: r} for x, p, q, r in zip(times, *cols)]
+    return [dict(zip(keys, vals)) for vals in zip(times, *cols)]
 
 
 def _resolutions(p: readpath.Plan, covered: list[tuple[int, int]]) -> list[ResolutionSpan]:
