@@ -171,7 +171,7 @@ class PeriodFold:
         out = {s: np.full(len(cells), np.nan) for s in self.ranked}
         vcells = vals = np.empty(0)
         if self._values:
-            vcells = np.concatenate([c for c, _ in self._values]).astype(_I64)
+            vcells = np.concatenate([c for c, _ in self._values])
             vals = np.concatenate([v for _, v in self._values])
             owners, got = _cell_percentiles(vcells, vals, [PERCENTILES[s] for s in self.ranked])
             index = np.searchsorted(cells, owners)  # owners are a subset of the non-empty cells
