@@ -162,7 +162,8 @@ def test_queries_from_rollups_equal_the_raw_answers(store, params):
     raw = QueryService(RawOnly(store), RETENTION, store.clock)
     got, want = rolled.query("cpu", q), raw.query("cpu", q)
     assert got.groups == want.groups
-    assert {r.resolution for r in got.resolutions} == {"1m", "raw"} and want.resolutions[0].resolution == "raw"
+    level = "1h" if params["period"] == "3600" else "1m"  # the coarsest rollups that answer exactly
+    assert {r.resolution for r in got.resolutions} == {level, "raw"} and want.resolutions[0].resolution == "raw"
     assert raw.read_counts["rollup_queries"] == 0
     assert rolled.read_counts["rollup_queries"] == 1
     assert rolled.read_counts["rollup_points"] > 0
@@ -192,6 +193,9 @@ def test_minute_rollups_have_a_memory_bound_like_raw_points(store, monkeypatch):
     store.compact_all_due()
     params = {"start": str(H0 // NS), "end": str(H0 // NS + 2 * 3600), "stat": "avg", "period": "3600"}
     svc = QueryService(store, RETENTION, store.clock)
+    svc.query("cpu", params)
+    assert svc.read_counts["rollup_hours"] == 3 * 2  # period=1h: the hourly rollups answer
+    params["period"] = "1800"
     svc.query("cpu", params)
     assert svc.read_counts["rollup_minutes"] == 3 * 120
     monkeypatch.setattr(query, "MAX_ROLLUP_RECORDS", 3 * 120 - 1)

@@ -29,14 +29,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from weir.metrics import limits
 from weir.metrics.points import merge, trim
 from weir.metrics.ports import PointBatch, RollupRead
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import key_schema
+from . import arrays, key_schema
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
+from .hourly import hourly_requests
 from .rollups import RollupSource, read_rollups, rollup_requests
 from .series_index import SeriesIndex
 
@@ -66,6 +68,7 @@ class DynamoMetricStore:
         metrics_table: str,
         series_table: str,
         retention_seconds: int,
+        hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         read_threads: int = 8,
@@ -73,8 +76,11 @@ class DynamoMetricStore:
         self.db = Dynamo(client, sleep=sleep)
         self.table = metrics_table
         self.retention_s = retention_seconds
+        self.hour_retention_s = hour_retention_seconds
         self.clock = clock
-        self.index = SeriesIndex(self.db, series_table, retention_seconds=retention_seconds, clock=clock)
+        # a series stays known as long as any of its data: its hourly rollups outlive its points
+        kept = max(retention_seconds, hour_retention_seconds)
+        self.index = SeriesIndex(self.db, series_table, retention_seconds=kept, clock=clock)
         self.series_epoch = 0  # bumped when a failed write may have left callers' series caches wrong
         self._registered: set[tuple[str, int]] = set()
         self._last_version = 0
@@ -139,52 +145,36 @@ class DynamoMetricStore:
 
     def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
         """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
-        source = RollupSource(self.db, self.table, lambda sid: self.index.cached(sid) or self.index.get(sid),
-                              self._pending_hours, self._run, self.clock())
-        return read_rollups(source, series_ids, start_ns, end_ns)
+        return read_rollups(self._rollup_source(), series_ids, start_ns, end_ns)
 
-    # the read path's view of the rollups: minute records of compacted hours, without `last`
-    record_levels = ("1m",)
-    record_stats = frozenset({"count", "sum", "avg", "min", "max"})
+    # the read path's view of the rollups: minute records of compacted hours (without
+    # `last`), hourly records and sketches of compacted hours (kept longer)
+    record_levels = ("1m", "1h")
+    record_stats = {"1m": frozenset({"count", "sum", "avg", "min", "max"}),
+                    "1h": frozenset({"count", "sum", "avg", "min", "max", "last"})}
 
     @property
     def retention(self) -> dict[str, int]:
-        return {"raw": self.retention_s, "1m": self.retention_s}
+        return {"raw": self.retention_s, "1m": self.retention_s, "1h": self.hour_retention_s}
+
+    def _rollup_source(self) -> RollupSource:
+        return RollupSource(self.db, self.table, lambda sid: self.index.cached(sid) or self.index.get(sid),
+                            self._pending_hours, self._run, self.clock())
+
+    def read_sketches(self, series_ids: list[int], spans: list[tuple[int, int]]):
+        """(series id, hour, sketch) of the compacted hours within `spans`."""
+        return arrays.read_sketches(self._rollup_source(), series_ids, spans)
 
     def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
         """`read` as arrays (numpy), for the query path."""
-        import numpy as np
-
-        from weir.metrics.arrays import SeriesArrays
-
-        got = self.read(series_ids, start_ns, end_ns)
-        return SeriesArrays.from_series([(sid, np.array(got[sid][0], dtype=np.int64), np.array(got[sid][1]))
-                                         for sid in sorted(got) if got[sid][0]])
+        return arrays.as_arrays(self.read(series_ids, start_ns, end_ns))
 
     def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int):
-        """Minute records of the compacted hours in [start, end) (`read_rollups` as arrays)."""
-        import numpy as np
-
-        from weir.metrics.arrays import RollupBlock
-
-        if level != "1m":
-            return RollupBlock.empty(level)
-        got = self.read_rollups(series_ids, start_ns, end_ns)
-        block = RollupBlock.empty(level)
-        block.covered = got.covered
-        if got.series:
-            items = sorted(got.series.items())
-            n = [len(m) for _, m in items]
-            cols = block.cols
-            cols["sid"] = np.repeat(np.array([sid for sid, _ in items], dtype=np.int64), n)
-            for name in ("t", "count"):
-                cols[name] = np.array([x for _, m in items for x in getattr(m, "ts" if name == "t" else name)],
-                                      dtype=np.int64)
-            for name in ("sum", "min", "max"):
-                cols[name] = np.array([x for _, m in items for x in getattr(m, name)], dtype=np.float64)
-            cols["last_ts"] = np.full(len(cols["t"]), np.iinfo(np.int64).min, dtype=np.int64)
-            cols["last"] = np.full(len(cols["t"]), np.nan)
-        return block
+        """Rollup records of the compacted hours in [start, end): `1m` from the minute
+        rollups (no `last`), `1h` from the hourly ones."""
+        if level == "1h":
+            return arrays.hourly_records(self._rollup_source(), series_ids, start_ns, end_ns)
+        return arrays.minute_records(self.read_rollups(series_ids, start_ns, end_ns))
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending id (what an export reads).
@@ -295,6 +285,8 @@ class DynamoMetricStore:
                 requests.append({"PutRequest": {"Item": item}})
         # rollups go with the chunks, before the mark is cleared: see rollups.py
         requests += rollup_requests(name, hour_ns, merged, self._expiry(hour_ns + key_schema.BUCKET_NS - 1))
+        hour_ttl = (hour_ns + key_schema.BUCKET_NS) // NS + self.hour_retention_s
+        requests += hourly_requests(name, hour_ns, merged, hour_ttl)
         self.db.batch_write(self.table, requests)
         with self._lock:
             self._registered.discard((name, hour_ns))

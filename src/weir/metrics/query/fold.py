@@ -211,7 +211,7 @@ def _group_by_cell(cells: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.
     order = np.argsort(run_cell, kind="stable")
     sorted_len = run_len[order]
     index = np.int32 if n < 2**31 else _I64  # half the memory traffic for the common case
-    dest_start = np.empty(len(order), dtype=index)
+    dest_start = np.empty(len(order), dtype=_I64)
     dest_start[order] = np.cumsum(sorted_len) - sorted_len
     dest = np.repeat((dest_start - run_start).astype(index), run_len)
     dest += np.arange(n, dtype=index)

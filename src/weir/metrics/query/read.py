@@ -61,18 +61,23 @@ def plan(store, stats: list[str], period: int, start: int, end: int, now: int, r
     """Decide the sources for an aligned range; raises InvalidInputError where none fits."""
     kept = retention_of(store)
     levels = set(getattr(store, "record_levels", ())) & kept.keys()
-    exact_stats = set(getattr(store, "record_stats", EXACT_FROM_RECORDS))
     raw_from = max(start, now - raw_retention_ns)
     p = Plan(start, end, raw_from)
-    rollupable = all(s in EXACT_FROM_RECORDS and s in exact_stats for s in stats)
+
+    def exact(level: str) -> bool:  # every statistic merges exactly from this level's records
+        known = getattr(store, "record_stats", EXACT_FROM_RECORDS)
+        known = known.get(level, frozenset()) if isinstance(known, dict) else known
+        return level in levels and all(s in EXACT_FROM_RECORDS and s in known for s in stats)
+
+    rollupable = exact("1h") or exact("1m")
     # rollups go whole hours (or days) at a time: they are kept from the hour of the cutoff
     oldest = {lvl: (now - kept[lvl] * NS) // HOUR_NS * HOUR_NS for lvl in levels}
-    if rollupable and "1h" in levels and period % HOUR_NS == 0:
+    if exact("1h") and period % HOUR_NS == 0:
         p.level, p.records_from = "1h", max(start, oldest["1h"])
         # an hour not finalised yet is read raw whole, as its record would count it: its
         # points expire only with the whole hour
         p.raw_from = max(start, raw_from // HOUR_NS * HOUR_NS)
-    elif rollupable and "1m" in levels and period % MINUTE_NS == 0:
+    elif exact("1m") and period % MINUTE_NS == 0:
         p.level, p.records_from = "1m", max(start, oldest["1m"])
         # minute records and raw points never overlap (a store converts whole hours), so
         # raw points not yet converted are read back to where the minute records reach
