@@ -1,4 +1,5 @@
-"""`weir query`: statistics per period for one metric, as a table (or the raw JSON)."""
+"""`weir query`: statistics per period for one metric, or a PromQL expression (`weir.commands.promql`),
+as a table (or the raw JSON)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,36 @@ err = Console(stderr=True)
 
 @click.command()
 @click.argument("name")
-@click.option("--start", default="-1h", show_default=True)
-@click.option("--end", default="now", show_default=True)
-@click.option("--period", default="1m", show_default=True)
-@click.option("--stat", default="avg", show_default=True, help="Comma-separated statistics.")
-@click.option("--dim", multiple=True, help="Dimension filter key=value (repeatable).")
-@click.option("--group-by", default=None, help="A dimension key: one table section per value.")
+@click.option("--start", default=None, help="[default: -1h]")
+@click.option("--end", default=None, help="[default: now]")
+@click.option("--period", default=None, help="Statistics form: the period. [default: 1m]")
+@click.option("--stat", default=None, help="Statistics form: comma-separated statistics. [default: avg]")
+@click.option("--dim", multiple=True, help="Statistics form: dimension filter key=value (repeatable).")
+@click.option("--group-by", default=None, help="Statistics form: a dimension key, one table section per value.")
+@click.option("--step", default=None, help="PromQL: the range query's step, such as 1m (default: the range / 250).")
+@click.option("--instant", is_flag=True, help="PromQL: evaluate at one instant (--time, default now).")
+@click.option("--time", "at", default=None, help="PromQL: the instant of an --instant query.")
+@click.option("--timeout", default=None, help="PromQL: give up after this long, such as 10s.")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON answer.")
 @url_option
-def query(name, start, end, period, stat, dim, group_by, as_json, url, api_key) -> None:
-    """Print statistics per period for metric NAME."""
+def query(name, start, end, period, stat, dim, group_by, step, instant, at, timeout, as_json, url, api_key) -> None:
+    """Print statistics per period for metric NAME, or evaluate a PromQL expression.
+
+    NAME is a PromQL expression unless it is a plain metric name and none of --step,
+    --instant, --time is given: `weir query cpu --stat max` is the statistics form,
+    `weir query 'sum by (host) (rate(x_total[5m]))' --step 1m` and `weir query up --instant`
+    are PromQL.
+    """
+    from weir.commands import promql
+
+    if promql.is_promql(name, step=step, instant=instant, at=at):
+        given = [o for o, v in zip(promql.STATS_ONLY, (period, stat, dim, group_by)) if v]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} belong to the statistics form; NAME here is PromQL "
+                                   "(use PromQL's own aggregation, such as max by (host) (...))")
+        sys.exit(promql.run(name, start=start, end=end, step=step, instant=instant, at=at, timeout=timeout,
+                            as_json=as_json, url=url, api_key=api_key, err=err))
+    start, end, period, stat = start or "-1h", end or "now", period or "1m", stat or "avg"
     params = {"start": start, "end": end, "period": period, "stat": stat}
     for d in dim:
         key, sep, value = d.partition("=")

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from weir.errors import PayloadTooLargeError
 from weir.metrics import limits
 from weir.metrics.points import merge, trim
-from weir.metrics.ports import PointBatch, RollupRead
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
@@ -39,11 +40,12 @@ from . import arrays, key_schema
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
 from .hourly import hourly_requests
-from .rollups import RollupSource, read_rollups, rollup_requests
+from .rollups import rollup_requests
 from .series_index import SeriesIndex
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
 _T = TypeVar("_T")
+LABEL_STATS_MAX_SERIES = 200_000  # the cardinality view reads every series (no per-pair counts are kept)
 BATCH_GET_HOURS = 24  # up to this many compacted hours, chunks are fetched by key
 
 
@@ -58,7 +60,7 @@ class CompactionResult:
     points: int = 0
 
 
-class DynamoMetricStore:
+class DynamoMetricStore(arrays.ArrayReads):
     backend = "dynamodb"
 
     def __init__(
@@ -96,11 +98,41 @@ class DynamoMetricStore:
     def get_series(self, series_id: int) -> Series | None:
         return self.index.get(series_id)
 
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        return {s.id: s for s in self.index._get_many(ids)}
+
     def metric_names(self) -> dict[str, int]:
         return self.index.names()
 
     def series_of(self, name: str) -> list[Series]:
         return self.index.of(name)
+
+    def select(self, name: str, filters: dict[str, str], *, limit: int | None = None,
+               after: str | None = None) -> list[Series]:
+        return self.index.select(name, filters, limit=limit, after=after)
+
+    def count_selected(self, name: str, filters: dict[str, str], cap: int) -> int:
+        return len(self.index.select(name, filters, limit=cap + 1))
+
+    def label_stats(self) -> tuple[list[tuple[str, int, int]], list[tuple[str, str, int]]]:
+        """Computed from every series of every metric: bounded by LABEL_STATS_MAX_SERIES."""
+        names = self.index.names()
+        total = sum(names.values())
+        if total > LABEL_STATS_MAX_SERIES:
+            raise PayloadTooLargeError(
+                f"the label statistics read every series from DynamoDB; {total} series are more than "
+                f"{LABEL_STATS_MAX_SERIES}. The series count per metric is in GET /metrics")
+        pairs: dict[tuple[str, str], int] = defaultdict(int)
+        for name in names:
+            for s in self.index.of(name):
+                for k, v in s.dimensions.items():
+                    pairs[(k, v)] += 1
+        keys: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for k, v in pairs:
+            keys[k][0] += 1
+            keys[k][1] += len(v.encode())
+        ordered = sorted(((k, v, n) for (k, v), n in pairs.items()), key=lambda p: (-p[2], p[0], p[1]))
+        return [(k, a, b) for k, (a, b) in keys.items()], ordered
 
     def append(self, batch: PointBatch) -> None:
         if not len(batch):
@@ -142,39 +174,6 @@ class DynamoMetricStore:
         for name, sids in by_name.items():
             out.update(self._read_metric(name, sids, start_ns, end_ns))
         return out
-
-    def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
-        """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
-        return read_rollups(self._rollup_source(), series_ids, start_ns, end_ns)
-
-    # the read path's view of the rollups: minute records of compacted hours (without
-    # `last`), hourly records and sketches of compacted hours (kept longer)
-    record_levels = ("1m", "1h")
-    record_stats = {"1m": frozenset({"count", "sum", "avg", "min", "max"}),
-                    "1h": frozenset({"count", "sum", "avg", "min", "max", "last"})}
-
-    @property
-    def retention(self) -> dict[str, int]:
-        return {"raw": self.retention_s, "1m": self.retention_s, "1h": self.hour_retention_s}
-
-    def _rollup_source(self) -> RollupSource:
-        return RollupSource(self.db, self.table, lambda sid: self.index.cached(sid) or self.index.get(sid),
-                            self._pending_hours, self._run, self.clock())
-
-    def read_sketches(self, series_ids: list[int], spans: list[tuple[int, int]]):
-        """(series id, hour, sketch) of the compacted hours within `spans`."""
-        return arrays.read_sketches(self._rollup_source(), series_ids, spans)
-
-    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
-        """`read` as arrays (numpy), for the query path."""
-        return arrays.as_arrays(self.read(series_ids, start_ns, end_ns))
-
-    def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int):
-        """Rollup records of the compacted hours in [start, end): `1m` from the minute
-        rollups (no `last`), `1h` from the hourly ones."""
-        if level == "1h":
-            return arrays.hourly_records(self._rollup_source(), series_ids, start_ns, end_ns)
-        return arrays.minute_records(self.read_rollups(series_ids, start_ns, end_ns))
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending id (what an export reads).

@@ -28,8 +28,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import msgspec
-
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
 from weir.metrics import limits
@@ -37,12 +35,13 @@ from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import chunks, rollups, schema
+from . import chunks, rollups, schema, series_index
 from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
-from .head import HeadSeries, exclusive, spans
+from .head import HeadSeries, exclusive
+from .reads import ArrayReads
 
 if TYPE_CHECKING:
-    from weir.metrics.arrays import RollupBlock, SeriesArrays
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ _STOP = object()
 FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
 
 
-class SqliteMetricStore:
+class SqliteMetricStore(ArrayReads):
     backend = "sqlite"
     record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
@@ -89,6 +88,7 @@ class SqliteMetricStore:
             except sqlite3.DatabaseError as exc:
                 raise schema.unreadable(path, exc) from None
             self.upgraded_from = schema.migrate(self._w, path)
+            series_index.migrate(self._w)
         except BaseException:
             if hasattr(self, "_w"):
                 self._w.close()
@@ -98,14 +98,11 @@ class SqliteMetricStore:
             log.warning("%s: upgraded from schema %d; its hours are being rewritten compressed in the background "
                         "(`weir migrate` does it at once, with progress)", path, self.upgraded_from)
         self._r = schema.connect(str(path), readonly=True)
+        self._readers = threading.local()
+        self._reader_conns: list = []
         self._lock = threading.Lock()
-        self._series: dict[int, Series] = {}
-        self._by_name: dict[str, dict[int, Series]] = {}
-        self._sorted: dict[str, list[Series]] = {}  # series_of's answers, by metric
-        for sid, name, dims, type_, unit in self._w.execute(
-            "SELECT id, name, dimensions, type, unit FROM series"
-        ):
-            self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
+        # Series live in the database, not in memory (see series_index): start-up reads counts only.
+        self.index = series_index.SqliteSeriesIndex(self._w, self._reader)
         self._head: dict[int, HeadSeries] = {}
         self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
@@ -123,21 +120,49 @@ class SqliteMetricStore:
     def ready(self) -> bool:
         return self._ready.is_set()
 
+    def points_held(self) -> int:
+        """Points in chunks and in the head (GET /status; a re-sent point counts twice until flushed)."""
+        self._wait_ready()
+        with self._lock:
+            (n,) = self._r.execute("SELECT COALESCE(SUM(n), 0) FROM chunks").fetchone()
+            return n + self._head_points
+
     def get_series(self, series_id: int) -> Series | None:
-        return self._series.get(series_id)
+        self._wait_ready()
+        return self.index.get(series_id)
+
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        """The stored series among `ids`, by id (for ingest's batched lookups)."""
+        self._wait_ready()
+        return self.index.get_many(ids)
 
     def metric_names(self) -> dict[str, int]:
         self._wait_ready()
-        with self._lock:
-            return {name: len(members) for name, members in self._by_name.items() if members}
+        return self.index.counts()
 
     def series_of(self, name: str) -> list[Series]:
         self._wait_ready()
-        with self._lock:
-            got = self._sorted.get(name)
-            if got is None:  # sorting by key costs a key per series: kept until the metric changes
-                got = self._sorted[name] = sorted(self._by_name.get(name, {}).values(), key=lambda s: s.key)
-        return list(got)
+        return self.index.select(name, {})
+
+    def select(self, name: str, filters: dict[str, str], *, limit: int | None = None,
+               after: str | None = None) -> list[Series]:
+        self._wait_ready()
+        return self.index.select(name, filters, limit=limit, after=after)
+
+    def count_selected(self, name: str, filters: dict[str, str], cap: int) -> int:
+        self._wait_ready()
+        return self.index.count(name, filters, cap)
+
+    def label_stats(self):
+        self._wait_ready()
+        return self.index.tsdb_rows()
+
+    def chunk_stats(self) -> tuple[int, int, int]:
+        """(chunks, oldest and newest chunk end in ms) for the cardinality view: from the
+        `chunks_age` index, so the times are those of whole chunks, not of single points."""
+        self._wait_ready()
+        n, lo, hi = self._reader().execute("SELECT COUNT(*), MIN(t_max), MAX(t_max) FROM chunks").fetchone()
+        return n, (lo or 0) // 1_000_000, (hi or 0) // 1_000_000
 
     def append(self, batch: PointBatch) -> None:
         self._wait_ready()
@@ -148,56 +173,15 @@ class SqliteMetricStore:
     def read(self, series_ids, start_ns, end_ns):
         return self.read_arrays(series_ids, start_ns, end_ns).to_lists()
 
-    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int) -> SeriesArrays:
-        """Points in [start, end) of these series as arrays, by ascending series id (numpy)."""
-        self._wait_ready()
-        bounds = schema.window_bounds(start_ns, end_ns)
-        with self._lock:
-            self._index()
-            rows = chunks.select_rows(self._r, list(series_ids), bounds)
-            head = {}
-            for sid in series_ids:
-                entry = self._head.get(sid)
-                if entry is not None:
-                    w = entry.window(start_ns, end_ns)
-                    if w[0]:
-                        head[sid] = w
-        return chunks.read_arrays(rows, head, start_ns, end_ns)
-
-    def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int) -> RollupBlock:
-        """Rollup records in [start, end): `1h` for the whole hours that are finalised (not
-        pending, nothing in the head); `1m` for the hours whose raw points have expired
-        (converted whole hours, oldest first: never overlapping a raw point)."""
-        from weir.metrics.arrays import RollupBlock
-
-        self._wait_ready()
-        if not series_ids or end_ns <= start_ns:
-            return RollupBlock.empty(level)
-        with self._lock:
-            self._index()
-            if level == "1m":  # only hours converted whole: no raw point is left in them
-                upto = min(end_ns, rollups.minutes_until(self._r))
-                if upto <= start_ns:
-                    return RollupBlock.empty(level)
-                cols = rollups.read_minutely(self._r, list(series_ids), start_ns - start_ns % HOUR_NS, upto)
-                return RollupBlock(level, [(start_ns, upto)], cols).only([(start_ns, upto)])
-            first = -(-start_ns // HOUR_NS) * HOUR_NS
-            end = end_ns // HOUR_NS * HOUR_NS
-            if end <= first:
-                return RollupBlock.empty(level)
-            busy = rollups.pending_hours(self._r, first, end) | {h for h in self._head_hours if first <= h < end}
-            cols = rollups.read_hourly(self._r, list(series_ids), first, end)
-        covered = spans(first, end, busy)
-        return RollupBlock(level, covered, cols).only(covered)
-
-    def read_sketches(self, series_ids: list[int], spans: list[tuple[int, int]]):
-        """(series id, hour, sketch) of the finalised hours within `spans`."""
-        self._wait_ready()
-        out = []
-        with self._lock:
-            for a, b in spans:
-                out += rollups.read_sketches(self._r, list(series_ids), a, b)
-        return out
+    def _reader(self):
+        """This thread's read-only connection: a read transaction belongs to a connection, and
+        queries run on several threads at once (the gateway's work pool)."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._readers.conn = schema.connect(str(self.path), readonly=True)
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
@@ -214,7 +198,8 @@ class SqliteMetricStore:
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
             windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
             head = {sid: w for sid, w in windows if w[0]}
-        return scan_result(rows, head, self._series.get, start_ns, end_ns)
+        series = self.index.get_many({r[0] for r in rows} | head.keys())
+        return scan_result(rows, head, series.get, start_ns, end_ns)
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
@@ -242,6 +227,8 @@ class SqliteMetricStore:
             self._call("stop")
             self._writer.join()
         self._r.close()
+        for conn in self._reader_conns:
+            conn.close()
         self._w.close()
         self._lockfile.close()
 
@@ -325,15 +312,10 @@ class SqliteMetricStore:
         try:
             w.execute("BEGIN IMMEDIATE")
             last: int | None = 0
+            inserted = []
             for batch, blob, _ in jobs:
                 if batch.new_series:
-                    w.executemany(
-                        "INSERT OR IGNORE INTO series VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            (s.id, s.name, s.key, msgspec.json.encode(s.dimensions).decode(), s.type, s.unit)
-                            for s in batch.new_series
-                        ],
-                    )
+                    inserted += self.index.insert(w, batch.new_series)
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
             w.execute("COMMIT")
         except Exception as exc:
@@ -344,11 +326,9 @@ class SqliteMetricStore:
             for _, _, future in jobs:
                 future.set_exception(error)
             return
+        self.index.committed(inserted)
         with self._lock:
             for batch, _, _ in jobs:
-                for s in batch.new_series:
-                    if s.id not in self._series:
-                        self._remember(s)
                 self._pending.append((batch.series_ids, batch.timestamps, batch.values))
                 self._head_points += len(batch)
             self._log_applied = last or self._log_applied
@@ -443,7 +423,13 @@ class SqliteMetricStore:
 
     def _sweep(self) -> None:
         """Expire by resolution: raw hours past `retention` become minute rollups, and
-        rollups past their own retentions go; series with nothing left are forgotten."""
+        rollups past their own retentions go; then the series left with nothing are forgotten.
+
+        Which series are left is worked out between short transactions, not inside one:
+        with a million series that takes seconds, and a write transaction would hold up every
+        ingest commit meanwhile. Only this (the writer) thread writes, so the candidates stay
+        valid; those that got points in the head meanwhile are kept.
+        """
         self._flush()  # no head point may land in an hour once it has expired
         now = int(self.clock() * NS)
         raw_cut = (now - self.retention_ns) // HOUR_NS * HOUR_NS
@@ -452,34 +438,28 @@ class SqliteMetricStore:
         while rollups.expire(self._w, now, r["raw"], r["1m"], r["1h"], FINALISE_SLICE_S):
             pass
         w = self._w
+        empty = [sid for (sid,) in w.execute(
+            "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM hourly WHERE hourly.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM minutely WHERE minutely.series_id = series.id)")]
+        with self._lock:
+            self._index()
+            empty = [sid for sid in empty if sid not in self._head]
+        if not empty:
+            self._vacuum()
+            return
         w.execute("BEGIN IMMEDIATE")
         try:
-            live = {sid for (sid,) in w.execute(
-                "SELECT DISTINCT series_id FROM chunks UNION SELECT DISTINCT series_id FROM hourly "
-                "UNION SELECT DISTINCT series_id FROM minutely")}
-            with self._lock:
-                self._index()
-            gone = [sid for sid in self._series if sid not in live and sid not in self._head]
-            w.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in gone])
+            gone = self.index.delete(w, empty)
         except Exception:
             w.execute("ROLLBACK")
             raise
         with self._lock:
             w.execute("COMMIT")
-            for sid in gone:
-                s = self._series.pop(sid)
-                self._sorted.pop(s.name, None)
-                self._by_name[s.name].pop(sid, None)
-                if not self._by_name[s.name]:
-                    del self._by_name[s.name]
+            self.index.deleted(gone)
             if gone:
                 self.series_epoch += 1
         self._vacuum()
-
-    def _remember(self, s: Series) -> None:
-        self._sorted.pop(s.name, None)
-        self._series[s.id] = s
-        self._by_name.setdefault(s.name, {})[s.id] = s
 
 
 def _storage_error(exc: BaseException) -> StorageError:

@@ -7,19 +7,26 @@ The reading is `read.py`'s: the coarsest rollups that answer exactly, raw points
 the rest, percentiles from sketches (marked as estimates) where the points have expired.
 Groups are streamed: series are read and folded a block of groups at a time, so memory
 follows the block, not the query; the answer says which resolution served which span.
+
+Every query is bounded before it reads a point (issue 18): the series it selects are counted
+through the store's inverted index (at most MAX_QUERY_SERIES; `!=` and regex filters apply
+to what the equality filters select), its groups and the values of its answer are counted
+from those series and its periods (MAX_GROUPS, MAX_RESPONSE_VALUES), and where only raw
+points answer and the store can estimate them from its chunk metadata (`estimate_points`),
+that estimate must stay under MAX_POINTS_SCANNED. A query past a bound is refused with a
+413 or 422 saying how to narrow it; the work bounds are checked again as blocks are read.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
-from weir.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
+from weir.errors import InvalidInputError, NotFoundError, PayloadTooLargeError, WeirError
 from weir.metrics import limits
-from weir.metrics.aggregate import STATS
 from weir.metrics.model import (
     MetricList,
     MetricSummary,
@@ -30,26 +37,55 @@ from weir.metrics.model import (
     SeriesOut,
 )
 from weir.metrics.query import read as readpath
-from weir.metrics.series import Series, check_dimensions, check_name
+from weir.metrics.query.params import (
+    DEFAULT_LIST_LIMIT,
+    MAX_LIST_LIMIT,
+    Filter,
+    decode_cursor,
+    dimension_filters,
+    encode_cursor,
+    list_limit,
+    parse_group_by,
+    parse_stats,
+    single,
+)
+from weir.metrics.series import Series, check_name
 from weir.metrics.sketch import ALPHA
-from weir.metrics.timeutil import NS, ns_to_datetime, ns_to_rfc3339, parse_duration, parse_time
+from weir.metrics.timeutil import NS, check_ns, ns_to_datetime, ns_to_rfc3339, parse_duration, parse_time
+
+__all__ = ["DEFAULT_LIST_LIMIT", "MAX_LIST_LIMIT", "QueryBounds", "QueryService", "QueryTooLargeError"]
 
 MAX_PERIODS = 100_000
-# Work bounds per query (docs: README "Query limits"). Points and records are folded a
-# block at a time, so these bound time, not memory; the percentile values of one block
-# of groups are held at once, hence the lower bound for them.
+# Points and records are folded a block at a time, so these bound the time a query takes,
+# not its memory; the values ranked for percentiles are held for a block of groups, hence
+# their own bound (README "Query limits").
 MAX_POINTS_SCANNED = 200_000_000
 MAX_ROLLUP_RECORDS = 50_000_000
 MAX_PERCENTILE_POINTS = 20_000_000
-MAX_DATAPOINTS = 1_000_000  # (group, period) cells in one answer
-MAX_GROUP_KEYS = 10
-MAX_REGEX_LENGTH = 256
+MAX_QUERY_SERIES = 100_000
+MAX_GROUPS = 10_000
+MAX_RESPONSE_VALUES = 2_000_000  # groups x periods x statistics: ~40 MB of JSON
 BLOCK_SERIES = 250  # series read and folded at once: a day of 10 s points is 2.2M of them
 BLOCK_CELLS = 2_000_000  # (group, period) cells folded at once
-DIM_PREFIX = "dim."
 _QUERY_PARAMS = {"start", "end", "period", "stat", "group_by"}
-# a quantified group that itself holds a quantifier: (a+)+, (a|b*)*, (x{2,}){3,} ...
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)(?:[*+]|\{\d+,)")
+_LIST_PARAMS = {"limit", "cursor"}
+
+
+@dataclass(frozen=True)
+class QueryBounds:
+    """How much one query may select, read and answer (the module docstring says why)."""
+
+    max_series: int = MAX_QUERY_SERIES
+    max_groups: int = MAX_GROUPS
+    max_values: int = MAX_RESPONSE_VALUES
+    max_points: int = MAX_POINTS_SCANNED
+
+
+class QueryTooLargeError(WeirError):
+    """A query that is valid but asks for more than a bound allows; the message says which."""
+
+    status = 422
+    code = "query_too_large"
 
 
 class QueryService:
@@ -58,8 +94,10 @@ class QueryService:
         store,
         retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
+        bounds: QueryBounds = QueryBounds(),
     ) -> None:
         self.store = store
+        self.bounds = bounds
         self.retention_ns = retention_seconds * NS
         self.clock = clock
         # Totals since start, for tests, benchmarks and debugging: raw points folded,
@@ -74,9 +112,26 @@ class QueryService:
         return MetricList([MetricSummary(n, c) for n, c in sorted(names.items())])
 
     def list_series(self, name: str, params: Mapping) -> SeriesList:
-        filters = dimension_filters(single(params), allowed=set())
-        found = self._select(name, filters)
-        return SeriesList(name, [SeriesOut(s.key, s.name, s.dimensions, s.type, s.unit) for s in found])
+        """One page of the series of a metric, by canonical key; `next_cursor` asks for the next."""
+        params = single(params)
+        filters = dimension_filters(params, allowed=_LIST_PARAMS)
+        limit = list_limit(params.get("limit"))
+        after = decode_cursor(params["cursor"]) if params.get("cursor") else None
+        check_name(name)
+        eq = {f.key: f.value for f in filters if f.indexed}
+        rest = [f for f in filters if not f.indexed]
+        found: list[Series] = []
+        while len(found) <= limit:  # pages of the index until the other filters keep enough
+            page = self.store.select(name, eq, limit=limit + 1, after=after)
+            found += _keep(page, rest)
+            if len(page) <= limit:
+                break
+            after = page[-1].key
+        if not found and params.get("cursor") is None:
+            self._exists(name)
+        cursor = encode_cursor(found[limit - 1].key) if len(found) > limit else None
+        return SeriesList(name, [SeriesOut(s.key, s.name, s.dimensions, s.type, s.unit) for s in found[:limit]],
+                          cursor)
 
     def query(self, name: str, params: Mapping) -> QueryResult:
         params = single(params)
@@ -88,8 +143,8 @@ class QueryService:
             raise InvalidInputError("end: must be later than start")
         stats = parse_stats(params.get("stat", "avg"))
         group_by = parse_group_by(params.get("group_by", ""))
-        start = start // period * period
-        end = -(-end // period) * period
+        start = check_ns(start // period * period, "start")  # whole periods may reach past the range
+        end = check_ns(-(-end // period) * period, "end")
         n_periods = (end - start) // period
         if n_periods > MAX_PERIODS:
             raise InvalidInputError(
@@ -97,14 +152,35 @@ class QueryService:
                 "are returned, so use a longer period or a shorter range"
             )
         series = self._select(name, dimension_filters(params, allowed=_QUERY_PARAMS))
-        p = readpath.plan(self.store, stats, period, start, end, now, self.retention_ns)
         groups: dict[tuple[str, ...], list[Series]] = {}
         for s in series:
             groups.setdefault(tuple(s.dimensions.get(k, "") for k in group_by), []).append(s)
+        self._check_answer(group_by, len(groups), n_periods, len(stats))
+        p = readpath.plan(self.store, stats, period, start, end, now, self.retention_ns)
+        estimate = getattr(self.store, "estimate_points", None)
+        if series and estimate is not None and p.level is None:  # raw points only: bounded before reading
+            expected = estimate([s.id for s in series], p.raw_from, end)
+            if expected > self.bounds.max_points:
+                raise PayloadTooLargeError(
+                    f"the query would aggregate about {expected} points (at most {self.bounds.max_points}); "
+                    "narrow it with dimension filters or a shorter range")
         rank_of = {s.id: i for i, s in enumerate(series)}  # series are sorted by key
         out, spans, estimated = self._fold(p, sorted(groups.items()), rank_of, stats, group_by, period, n_periods)
         return QueryResult(name, ns_to_rfc3339(start), ns_to_rfc3339(end), period // NS, stats, out,
                            resolutions=spans, estimated=estimated)
+
+    def _check_answer(self, group_by: list[str], n_groups: int, n_periods: int, n_stats: int) -> None:
+        b = self.bounds
+        if n_groups > b.max_groups:
+            raise QueryTooLargeError(
+                f"group_by: {','.join(group_by)!r} has {n_groups} values among the series selected; at most "
+                f"{b.max_groups} groups are returned, so group by a dimension with fewer values or add "
+                "dim.<key>=<value> filters")
+        if n_groups * n_periods * n_stats > b.max_values:
+            raise QueryTooLargeError(
+                f"the answer would hold {n_groups * n_periods * n_stats} values ({n_groups} groups x "
+                f"{n_periods} periods x {n_stats} statistics); at most {b.max_values}: use a longer "
+                "period, a shorter range, fewer statistics or fewer groups")
 
     def _fold(self, p, groups, rank_of, stats, group_by, period, n_periods):
         from weir.metrics.query.fold import PeriodFold
@@ -113,7 +189,6 @@ class QueryService:
         step = timedelta(seconds=period // NS)
         out: list[QueryGroup] = []
         totals = readpath.BlockRead()
-        cells_out = 0
         covered: list[tuple[int, int]] = []
         for batch in _batches(groups, n_periods):
             fold = PeriodFold(len(batch), p.start, period, n_periods, stats)
@@ -127,24 +202,18 @@ class QueryService:
                 totals.records += got.records
                 totals.estimated |= got.estimated
                 covered = got.covered if got.level else covered
-                self._check(totals, fold)
+                self._check_work(totals, fold)
             cells, columns = fold.columns()
-            cells_out += len(cells)
-            if cells_out > MAX_DATAPOINTS:
-                raise PayloadTooLargeError(
-                    f"the answer would hold more than {MAX_DATAPOINTS} datapoints (groups x periods); "
-                    "use a longer period, fewer group_by keys or dimension filters"
-                )
             out += _groups(batch, group_by, cells, columns, n_periods, first, step)
         spans = _resolutions(p, covered)
         estimated = {s: ALPHA for s in stats if s.startswith("p")} if totals.estimated else None
         return out, spans, estimated
 
-    def _check(self, totals: readpath.BlockRead, fold) -> None:
-        if totals.raw_points > MAX_POINTS_SCANNED or totals.records > MAX_ROLLUP_RECORDS:
+    def _check_work(self, totals: readpath.BlockRead, fold) -> None:
+        if totals.raw_points > self.bounds.max_points or totals.records > MAX_ROLLUP_RECORDS:
             what = f"{totals.raw_points} points" + (f" and {totals.records} rollups" if totals.records else "")
             raise PayloadTooLargeError(
-                f"the query would aggregate more than {what}; at most {MAX_POINTS_SCANNED} points and "
+                f"the query would aggregate more than {what}; at most {self.bounds.max_points} points and "
                 f"{MAX_ROLLUP_RECORDS} rollups are; narrow it with dimension filters or a shorter range"
             )
         held = fold.held_values
@@ -164,26 +233,39 @@ class QueryService:
                 c["rollup_points"] += got.record_points
 
     def _select(self, name: str, filters: list[Filter]) -> list[Series]:
+        """The series a query reads: counted first through the store's index (equality
+        filters), so a query over too many series is refused before they are even loaded;
+        `!=` and regex filters then apply to those, each distinct value judged once."""
         check_name(name)
-        series = self.store.series_of(name)
-        if not series:
+        eq = {f.key: f.value for f in filters if f.indexed}
+        n = self.store.count_selected(name, eq, self.bounds.max_series)
+        if n > self.bounds.max_series:
+            raise QueryTooLargeError(
+                f"the query selects more than {self.bounds.max_series} series of {name!r}; add "
+                "dim.<key>=<value> filters (GET /metrics/{name}/series lists them, a page at a time)")
+        if n == 0:
+            self._exists(name)
+            return []
+        return _keep(self.store.select(name, eq), [f for f in filters if not f.indexed])
+
+    def _exists(self, name: str) -> None:
+        if not self.store.count_selected(name, {}, 0):
             raise NotFoundError(f"metric {name!r} has no series; GET /metrics lists the metrics that do")
-        for f in filters:  # one pass per filter, with each distinct value judged once
-            key, value = f.key, f.value
-            if f.regex is None and not f.negate:
-                series = [s for s in series if s.dimensions.get(key) == value]
-                continue
-            verdict: dict[str | None, bool] = {}
-            kept = []
-            for s in series:
-                v = s.dimensions.get(key)
-                ok = verdict.get(v)
-                if ok is None:
-                    ok = verdict[v] = f.matches(s.dimensions)
-                if ok:
-                    kept.append(s)
-            series = kept
-        return series
+
+
+def _keep(series: list[Series], filters: list[Filter]) -> list[Series]:
+    for f in filters:
+        verdict: dict[str | None, bool] = {}
+        kept = []
+        for s in series:
+            v = s.dimensions.get(f.key)
+            ok = verdict.get(v)
+            if ok is None:
+                ok = verdict[v] = f.matches(s.dimensions)
+            if ok:
+                kept.append(s)
+        series = kept
+    return series
 
 
 def _batches(groups: list, n_periods: int):
@@ -246,90 +328,3 @@ def _resolutions(p: readpath.Plan, covered: list[tuple[int, int]]) -> list[Resol
         else:
             merged.append((a, b, r))
     return [ResolutionSpan(ns_to_rfc3339(a), ns_to_rfc3339(b), r) for a, b, r in merged]  # type: ignore[arg-type]
-
-
-def single(params: Mapping) -> dict[str, str]:
-    """One value per parameter: a parameter given twice is a 400, not silently the last."""
-    out = {}
-    for k, v in params.items():
-        if isinstance(v, list | tuple):
-            if len(v) != 1:
-                raise InvalidInputError(f"{k}: given {len(v)} times; give each query parameter once")
-            v = v[0]
-        out[k] = v
-    return out
-
-
-def parse_stats(text: str) -> list[str]:
-    stats = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [s for s in stats if s not in STATS]
-    if unknown or not stats:
-        raise InvalidInputError(
-            f"stat: unknown statistic {', '.join(map(repr, unknown)) or '(none)'}; "
-            f"choose from {','.join(STATS)}"
-        )
-    return list(dict.fromkeys(stats))
-
-
-def parse_group_by(text: str) -> list[str]:
-    keys = list(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
-    if len(keys) > MAX_GROUP_KEYS:
-        raise InvalidInputError(f"group_by: {len(keys)} keys; at most {MAX_GROUP_KEYS}")
-    check_dimensions({k: "x" for k in keys})
-    return keys
-
-
-class Filter:
-    """`dim.host=a` (equals), `dim.host!=a`, `dim.host=~web-.*`, `dim.host!~web-.*`.
-
-    The query string splits at the first `=`, so `dim.host!=a` arrives as (`dim.host!`, `a`)
-    and `dim.host=~re` as (`dim.host`, `~re`). Regexes match the whole value (as in
-    PromQL); to match a value that starts with `~`, use a regex (`dim.k=~~x`). A missing
-    dimension matches as the empty string (`dim.k=~` ... `.*` matches series without it).
-    """
-
-    __slots__ = ("key", "value", "negate", "regex")
-
-    def __init__(self, key: str, value: str, negate: bool, regex: re.Pattern | None) -> None:
-        self.key, self.value, self.negate, self.regex = key, value, negate, regex
-
-    def matches(self, dims: dict[str, str]) -> bool:
-        if self.regex is not None:
-            hit = self.regex.fullmatch(dims.get(self.key, "")) is not None
-        else:
-            hit = dims.get(self.key) == self.value
-        return hit != self.negate
-
-
-def dimension_filters(params: Mapping[str, str], allowed: set[str]) -> list[Filter]:
-    """`dim.<key>` parameters as filters; any other unknown parameter is an error, not ignored."""
-    filters = []
-    for k, v in params.items():
-        if not k.startswith(DIM_PREFIX):
-            if k not in allowed:
-                known = ", ".join(sorted(allowed | {"dim.<key>"}))
-                raise InvalidInputError(f"{k}: unknown query parameter; known: {known}")
-            continue
-        key = k[len(DIM_PREFIX):]
-        negate = key.endswith("!")
-        key = key.removesuffix("!")
-        regex = None
-        if v.startswith("~"):
-            regex = _compile(k, v[1:])
-        else:
-            check_dimensions({key: v})
-        check_dimensions({key: "x"})
-        filters.append(Filter(key, v, negate, regex))
-    return filters
-
-
-def _compile(param: str, pattern: str) -> re.Pattern:
-    if len(pattern) > MAX_REGEX_LENGTH:
-        raise InvalidInputError(f"{param}: the regex is {len(pattern)} characters; at most {MAX_REGEX_LENGTH}")
-    if _NESTED_QUANTIFIER.search(pattern):
-        raise InvalidInputError(f"{param}: nested quantifiers such as (a+)+ are refused (they can take "
-                                "exponential time); rewrite the regex without them")
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise InvalidInputError(f"{param}: not a valid regex: {exc}") from None
