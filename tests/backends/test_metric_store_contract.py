@@ -335,6 +335,9 @@ def test_selection_survives_restart_and_retention(h):
     assert h.store.select("cpu", {"host": "h03"}) == [members[3]]
     h.clock.t += RETENTION + 5 * 86_400
     h.expire()  # SQLite: the sweep; DynamoDB: items past their `ttl` read as gone
+    assert h.store.select("cpu", {"host": "h03"}) == [members[3]]  # its hourly rollups are kept
+    h.clock.t += LONGEST_RETENTION
+    h.expire()
     assert h.store.select("cpu", {"host": "h03"}) == []
     assert h.store.select("cpu", {}) == []
     assert h.store.metric_names() == {}
