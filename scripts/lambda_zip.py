@@ -33,6 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # opentelemetry-proto (with protobuf) serves OTLP/protobuf ingest; it is imported on the
 # first protobuf request only, so it costs the cold start nothing.
 RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto")
+# Dependencies of those pinned to the installed version as well: left free, pip picks the
+# newest protobuf, which other packages of this environment (pulumi) do not accept, and
+# prints an `ERROR:` about the conflict although the build succeeds.
+PINNED_TOO = ("protobuf",)
 # Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
 # watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
 # excludes a whole package.
@@ -60,7 +64,7 @@ def python312() -> str | None:
 def build(out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="weir-lambda-") as tmp:
         target = Path(tmp)
-        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS]
+        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS + PINNED_TOO]
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PLATFORM,
              "--target", str(target), *pins],

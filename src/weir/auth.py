@@ -26,7 +26,7 @@ from weir.errors import InvalidInputError, UnauthorizedError
 PREFIX = "weir_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_ALWAYS_OPEN = frozenset({"/health"})
+_ALWAYS_OPEN = frozenset({"/health", "/ping"})  # liveness probes, as InfluxDB's /ping
 
 
 class KeyRecord(msgspec.Struct):

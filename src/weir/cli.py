@@ -8,9 +8,11 @@ from weir.commands.alerts import alerts
 from weir.commands.export import export_command
 from weir.commands.files import files
 from weir.commands.keys import keys
+from weir.commands.metrics import metrics, series
 from weir.commands.push import push
 from weir.commands.query import query
 from weir.commands.serve import serve
+from weir.commands.subscriptions import subscriptions
 
 
 @click.group()
@@ -26,3 +28,6 @@ main.add_command(alerts)
 main.add_command(files)
 main.add_command(push)
 main.add_command(query)
+main.add_command(metrics)
+main.add_command(series)
+main.add_command(subscriptions)

@@ -39,6 +39,7 @@ def test_lifecycle(keyed):
     assert r.headers["www-authenticate"].startswith("Bearer")
     assert api.get("/metrics").status == 401, "reads are closed too unless --open-reads"
     assert api.get("/health").status == 200
+    assert api.get("/ping").status == 204, "InfluxDB's probe is open, as /health"
     assert api.post("/metrics", POINT, headers={"Authorization": f"Bearer {key}"}).status == 200
     assert api.post("/metrics", POINT, headers={"x-api-key": key}).status == 200
     assert api.post("/metrics", POINT, headers={"x-api-key": key + "x"}).status == 401

@@ -13,15 +13,14 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from weir import config
+from weir.commands.output import err, fail, note
 from weir.errors import WeirError
 from weir.metrics.export import render as layout
 from weir.metrics.timeutil import NS
-
-err = Console(stderr=True)
 
 
 def _hour(ctx, param, value):
@@ -88,8 +87,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
     try:
         service, reader = offline_export(settings)
     except WeirError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        sys.exit(1)
+        fail(exc.message)
     service.rows_per_part = rows_per_part
     rows = 0
     failed: list[str] = []
@@ -103,7 +101,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
                     result = service.export_hour(h)
                 except WeirError as exc:
                     failed.append(f"{layout.format_hour(h)}: {exc.message}")
-                    progress.console.print(f"[red]failed[/] {layout.format_hour(h)}: {exc.message}")
+                    progress.console.print("[red]failed[/]", Text(f"{layout.format_hour(h)}: {exc.message}"))
                 else:
                     rows += result.rows
                     if len(hours) == 1:
@@ -113,7 +111,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
     finally:
         reader.close()
     where = service.target.url
-    err.print(f"exported {len(hours) - len(failed)} of {len(hours)} hours, {rows:,} rows, to {where}")
+    note(f"exported {len(hours) - len(failed)} of {len(hours)} hours, {rows:,} rows, to {where}")
     if failed:
         err.print(f"[red]{len(failed)} hours failed[/]; run the same command again to retry them")
         sys.exit(1)

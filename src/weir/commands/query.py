@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from weir.commands.client import ApiError, Client, url_option
+from weir.commands.client import Client, url_option
+from weir.commands.output import number
+from weir.metrics.aggregate import STATS
 
-err = Console(stderr=True)
+TIMES = "now, relative (-30m, -1h, -7d), RFC 3339 (2026-11-22T10:00:00Z) or epoch seconds"
 
 
 @click.command()
 @click.argument("name")
-@click.option("--start", default="-1h", show_default=True)
-@click.option("--end", default="now", show_default=True)
-@click.option("--period", default="1m", show_default=True)
-@click.option("--stat", default="avg", show_default=True, help="Comma-separated statistics.")
+@click.option("--start", default="-1h", show_default=True, help=f"From: {TIMES}.")
+@click.option("--end", default="now", show_default=True, help="To: the same forms as --start.")
+@click.option("--period", default="1m", show_default=True, help="One row per period: 30s, 5m, 1h, 1d, 1w or seconds.")
+@click.option("--stat", default="avg", show_default=True, help=f"Comma-separated statistics of {','.join(STATS)}.")
 @click.option("--dim", multiple=True, help="Dimension filter key=value (repeatable).")
 @click.option("--group-by", default=None, help="A dimension key: one table section per value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON answer.")
 @url_option
 def query(name, start, end, period, stat, dim, group_by, as_json, url, api_key) -> None:
-    """Print statistics per period for metric NAME."""
+    """Print statistics per period for metric NAME.
+
+    Values of a metric named as a Unix time (`*_time_seconds`, `*_timestamp_seconds`, such
+    as push_time_seconds) print as UTC times; --json keeps the numbers.
+    """
     params = {"start": start, "end": end, "period": period, "stat": stat}
     for d in dim:
         key, sep, value = d.partition("=")
@@ -34,11 +39,7 @@ def query(name, start, end, period, stat, dim, group_by, as_json, url, api_key) 
         params[f"dim.{key}"] = value
     if group_by:
         params["group_by"] = group_by
-    try:
-        result = Client(url, api_key=api_key).request("GET", f"/metrics/{name}", params=params)
-    except ApiError as exc:
-        err.print(f"[red]error:[/] {exc.message or exc}")
-        sys.exit(1)
+    result = Client(url, api_key=api_key).call("GET", f"/metrics/{name}", params=params)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -54,17 +55,9 @@ def query(name, start, end, period, stat, dim, group_by, as_json, url, api_key) 
         for p in group["datapoints"]:
             cells = [group["group"].get(group_by, "")] if group_by else []
             cells.append(p["timestamp"])
-            cells.extend(_fmt(p.get(s)) for s in stats)
+            cells.extend(number(p.get(s), metric=name, stat=s) for s in stats)
             table.add_row(*cells)
             rows += 1
     Console().print(table)
     if not rows:
-        err.print("no datapoints in this range")
-
-
-def _fmt(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
+        Console(stderr=True).print("no datapoints in this range")
