@@ -3,8 +3,9 @@
     python scripts/lambda_zip.py [--out build/lambda.zip]
 
 What goes in: the `weir` package (without the local-only front: the CLI and the uvicorn
-server) and, as manylinux2014 aarch64 wheels for CPython 3.12, msgspec and
-aws-lambda-powertools with their own dependencies, at the versions installed here.
+server) and, as manylinux aarch64 wheels for CPython 3.12, msgspec, aws-lambda-powertools,
+opentelemetry-proto, numpy and promql-parser with their own dependencies, at the versions
+installed here.
 What stays out: boto3/botocore (the Lambda runtime has them), uvicorn, click, rich, the
 infra extras (pulumi, aws-cdk-lib), and the X-Ray SDK (tracing is off without it, see
 `weir.lambdas.runtime.make_tracer`). The zip is reproducible: sorted entries, fixed times.
@@ -32,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # opentelemetry-proto (with protobuf) serves OTLP/protobuf ingest; it is imported on the
 # first protobuf request only, so it costs the cold start nothing.
-RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto")
+# numpy and promql-parser serve PromQL (`weir.promql`), imported on the first query only.
+RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "numpy", "promql-parser")
 # Dependencies of those pinned to the installed version as well: left free, pip picks the
 # newest protobuf, which other packages of this environment (pulumi) do not accept, and
 # prints an `ERROR:` about the conflict although the build succeeds.
@@ -42,8 +44,10 @@ PINNED_TOO = ("protobuf",)
 # excludes a whole package.
 LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
               "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py")
-PLATFORM = ("--platform", "manylinux2014_aarch64", "--only-binary=:all:", "--python-version", "3.12",
-            "--implementation", "cp")
+# manylinux_2_28 too: numpy >= 2.3 ships no manylinux2014 arm64 wheel, and Lambda's Python
+# 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs 2_28 wheels.
+PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64", "--only-binary=:all:",
+            "--python-version", "3.12", "--implementation", "cp")
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 
 

@@ -27,6 +27,9 @@ PREFIX = "weir_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ALWAYS_OPEN = frozenset({"/health", "/ping"})  # liveness probes, as InfluxDB's /ping
+# POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
+# parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
+READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
 
 
 class KeyRecord(msgspec.Struct):
@@ -76,7 +79,8 @@ class Authenticator:
 
     def check(self, method: str, path: str, headers: Mapping[str, str]) -> None:
         """Raise UnauthorizedError unless this request may proceed."""
-        if path in _ALWAYS_OPEN or (self.open_reads and method.upper() in _READ_METHODS):
+        if path in _ALWAYS_OPEN or (self.open_reads and (method.upper() in _READ_METHODS or (
+                method.upper() == "POST" and path in READ_POSTS))):
             return
         digests = self.store.digests()
         if not digests:

@@ -76,12 +76,19 @@ def test_the_bundle_holds_the_functions_and_arm64_py312_dependencies(bundle):
                    "weir/wiring/api.py", "weir/wiring/stream.py", "weir/wiring/alerts.py", "weir/wiring/exporter.py",
                    "weir/wiring/file_indexer.py", "weir/backends/aws/alerts.py", "weir/http/app.py",
                    "weir/http/routes/metrics.py", "weir/http/routes/formats.py", "weir/wire/otlp/decode.py",
-                   "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py"):
+                   "weir/backends/aws/metrics.py", "aws_lambda_powertools/__init__.py", "msgspec/__init__.py",
+                   "weir/http/routes/prometheus.py", "weir/promql/engine.py", "numpy/__init__.py",
+                   "promql_parser/__init__.py"):
         assert needed in names
-    natives = [n for n in names if n.endswith(".so")]
+    # (`<dist>.libs/` holds the libraries auditwheel vendored into a wheel, numpy's OpenBLAS: tagged below)
+    natives = [n for n in names if n.endswith(".so") and ".libs/" not in n]
     assert natives and all("cpython-312-aarch64-linux-gnu" in n or n.endswith(".abi3.so") for n in natives), natives
     # abi3 extensions (protobuf's) name no architecture: their wheels' tags must say arm64
     tags = [bundle.read(n).decode() for n in names if n.endswith(".dist-info/WHEEL")]
+    vendored = {n.split(".libs/")[0] for n in names if ".libs/" in n}
+    for dist in vendored:
+        wheel = [bundle.read(n).decode() for n in names if n.startswith(f"{dist}-") and n.endswith(".dist-info/WHEEL")]
+        assert wheel and "aarch64" in wheel[0], dist
     if any(n.endswith(".abi3.so") for n in natives):
         abi3_tags = [t for t in tags if "abi3" in t]
         assert abi3_tags and all("aarch64" in t for t in abi3_tags), abi3_tags

@@ -14,6 +14,7 @@ from weir import __version__
 from weir.files.record import FileList, FileRecord
 from weir.files.service import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT
 from weir.http.openapi.formats import FORMAT_ROUTES
+from weir.http.openapi.prometheus import PROMETHEUS_ROUTES
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS
 from weir.metrics.alerts.model import (
@@ -197,6 +198,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "responses": {"204": {"description": "Deleted"}, **_errors(404, 409)},
     },
     **FORMAT_ROUTES,
+    **PROMETHEUS_ROUTES,
 }
 
 
