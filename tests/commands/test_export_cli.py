@@ -151,3 +151,22 @@ def test_parquet_without_pyarrow_names_the_extra_with_its_brackets(data_dir, mon
                                        "--format", "parquet"])
     assert result.exit_code != 0
     assert "weir[parquet]" in result.output
+
+
+def test_hours_relative_to_now(data_dir):
+    """`--hour -1h` is the last closed hour; `--from -4h` runs from the hour four hours back."""
+    def last_closed() -> int:
+        return export.floor_hour(time.time_ns()) - H
+
+    before = last_closed()  # an hour may turn during the run: either answer is right then
+    result = run("--hour", "-1h", "--data-dir", str(data_dir))
+    after = last_closed()
+    assert result.exit_code == 0, result.output
+    assert any((data_dir / "exports" / export.manifest_key(h)).is_file() for h in {before, after})
+    result = run("--from", "-4h", "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    for hour in range(after - 3 * H, before + H, H):
+        assert (data_dir / "exports" / export.manifest_key(hour)).is_file()
+    assert read_hour(FolderObjectStore(data_dir / "exports"), HOUR)[1], "HOUR (3 h back) has the points"
+    result = run("--hour", "-1x", "--data-dir", str(data_dir))
+    assert result.exit_code == 2 and "is not a time" in result.output

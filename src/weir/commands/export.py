@@ -24,9 +24,15 @@ from weir.metrics.timeutil import NS
 
 
 def _hour(ctx, param, value):
+    """An hour as YYYY-MM-DDTHH (UTC), or relative to now: `-1h` is the hour that began
+    an hour or less ago (the last closed one), `-1d` the same hour yesterday."""
     if value is None:
         return None
     try:
+        if value.strip().startswith("-"):
+            from weir.metrics.timeutil import parse_time
+
+            return layout.floor_hour(parse_time(value, param.opts[0], time.time_ns()))
         return layout.parse_hour(value)
     except WeirError as exc:
         raise click.BadParameter(exc.message) from None
@@ -46,8 +52,9 @@ def _target_options(f):
 
 
 @click.command("export")
-@click.option("--hour", "hour", callback=_hour, default=None, help="One UTC hour, e.g. 2026-11-22T10.")
-@click.option("--from", "start", callback=_hour, default=None, help="First hour of a backfill (UTC).")
+@click.option("--hour", "hour", callback=_hour, default=None,
+              help="One UTC hour, e.g. 2026-11-22T10, or relative: -1h is the last closed hour.")
+@click.option("--from", "start", callback=_hour, default=None, help="First hour of a backfill (UTC, or -6h).")
 @click.option("--to", "end", callback=_hour, default=None,
               help="Last hour of a backfill, included (default: the last closed hour).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_DATA_DIR,
@@ -59,7 +66,9 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
 
     \b
     weir export --hour 2026-11-22T10
+    weir export --hour -1h                    # the last closed hour
     weir export --from 2026-11-20T00 --to 2026-11-22T23
+    weir export --from -1d                    # the last day, up to the last closed hour
     """
     from weir.wiring.local import offline_export
 
