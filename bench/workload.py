@@ -93,14 +93,14 @@ def wait_http(url: str, timeout: float = 30.0) -> float:
 
 
 def send_all(port: int, path: str, bodies: list[bytes], content_type: str, connections: int = CONNECTIONS,
-             expect=(200, 204)) -> float:
+             expect=(200, 204), headers: dict[str, str] | None = None) -> float:
     """Send the bodies over `connections` keep-alive connections; returns elapsed seconds."""
     errors: list[str] = []
 
     def worker(mine: list[bytes]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for body in mine:
-            conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+            conn.request("POST", path, body=body, headers={"Content-Type": content_type, **(headers or {})})
             resp = conn.getresponse()
             data = resp.read()
             if resp.status not in expect:

@@ -100,3 +100,21 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
         assert proc.http.get("/health").status == 200, "health is never limited"
     finally:
         proc.stop()
+
+
+def test_the_web_ui_files_are_open_but_its_data_is_not():
+    from weir.auth import Authenticator, digest
+    from weir.errors import UnauthorizedError
+
+    class Keys:
+        def digests(self):
+            return [digest("weir_k")]
+
+    auth = Authenticator(Keys())  # type: ignore[arg-type]
+    for path in ("/", "/ui", "/ui/", "/ui/explore", "/ui/assets/index-1a.js"):
+        auth.check("GET", path, {})
+    for method, path in [("GET", "/metrics"), ("GET", "/status"), ("POST", "/ui/x"), ("GET", "/uix"),
+                         ("DELETE", "/ui/")]:
+        with pytest.raises(UnauthorizedError):
+            auth.check(method, path, {})
+    auth.check("GET", "/status", {"x-api-key": "weir_k"})

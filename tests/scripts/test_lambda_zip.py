@@ -20,11 +20,12 @@ NEVER = ("boto3/", "botocore/", "uvicorn/", "click/", "rich/", "pulumi", "aws_cd
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, str]:
+def built(tmp_path_factory, built_ui) -> tuple[Path, str]:
     """The zip and what the build printed on stderr."""
     out = tmp_path_factory.mktemp("zip") / "lambda.zip"
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out)], check=True,
-                         timeout=300, stderr=subprocess.PIPE, text=True)
+    ui = [] if built_ui[0] is not None else ["--without-ui"]
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out), *ui],
+                         check=True, timeout=300, stderr=subprocess.PIPE, text=True)
     return out, run.stderr
 
 
@@ -129,3 +130,25 @@ def test_the_bundle_carries_python312_bytecode_when_a_312_interpreter_is_here(bu
         assert pyc in names
         flags = int.from_bytes(bundle.read(pyc)[4:8], "little")
         assert flags == 0b01  # hash-based, not checked against the (unknown) file times
+
+
+def test_the_bundle_carries_the_web_ui_build_and_not_its_source(bundle, built_ui):
+    dist, why = built_ui
+    if dist is None:
+        pytest.skip(why)
+    names = set(bundle.namelist())
+    built = {"weir/ui/dist/" + p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
+    assert "weir/ui/dist/index.html" in built and any(n.endswith(".js") for n in built)
+    assert built <= names
+    assert not [n for n in names if n.startswith("weir/ui/web/")]
+
+
+def test_without_a_build_the_script_stops_and_says_how(tmp_path):
+    import shutil
+
+    fake_root = tmp_path / "repo"
+    shutil.copytree(ROOT / "scripts", fake_root / "scripts")
+    (fake_root / "src" / "weir").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, str(fake_root / "scripts" / "lambda_zip.py"), "--out", str(tmp_path / "z")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "make ui" in proc.stderr

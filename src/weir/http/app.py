@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from weir.auth import digest, presented_key
 from weir.errors import NotFoundError, WeirError
 from weir.http.responses import JSON, encode, error_response, json_response
-from weir.http.routes import alerts, files, formats, metrics, prometheus
+from weir.http.routes import alerts, files, formats, metrics, prometheus, remote, status, ui
 from weir.http.services import ApiServices
 from weir.metrics.model import ErrorBody
 from weir.ratelimit import RateLimitedError
@@ -27,7 +27,7 @@ from weir.ratelimit import RateLimitedError
 log = logging.getLogger(__name__)
 
 # In this order: a request is matched against the routes in the order they were added.
-FEATURES = (metrics, alerts, files, formats, prometheus)
+FEATURES = (metrics, alerts, files, formats, remote, prometheus, status, ui)
 
 
 class _Resolver(APIGatewayRestResolver):

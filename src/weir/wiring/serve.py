@@ -151,6 +151,7 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         alerts = alert_service(core, a.store, on_rules_changed=worker.rules_changed, clock=clock)
         jobs.append(worker)
         closers.append(a.alerts.close)
+    scheduler = None
     if settings.exports:
         from weir.wiring.exports import export_scheduler
 
@@ -173,4 +174,9 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         auth=a.auth,
         limiter=a.limiter,
     )
+    from weir.http.status import StatusService
+
+    local = settings.backend != "aws"
+    api.status = StatusService(api, environment=settings.environment, data_dir=settings.data_dir if local else None,
+                               watched_dir=settings.files_root if local else None, exports=scheduler, clock=clock)
     return Serve(api, jobs, closers)

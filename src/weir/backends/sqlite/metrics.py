@@ -114,6 +114,13 @@ class SqliteMetricStore:
     def ready(self) -> bool:
         return self._ready.is_set()
 
+    def points_held(self) -> int:
+        """Points in chunks and in the head (GET /status; a re-sent point counts twice until flushed)."""
+        self._wait_ready()
+        with self._lock:
+            (n,) = self._r.execute("SELECT COALESCE(SUM(n), 0) FROM chunks").fetchone()
+            return n + self._head_points
+
     def get_series(self, series_id: int) -> Series | None:
         return self._series.get(series_id)
 
