@@ -52,3 +52,4 @@ def test_the_time_rule():
     assert number(120.5, metric="request_time_seconds", stat="max") == "120.5"  # a duration
     assert number(1_790_000_000.0, metric="cpu", stat="max") == "1.79e+09"
     assert number(None) == ""
+
