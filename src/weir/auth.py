@@ -71,6 +71,8 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     auth = lowered.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
+    if auth[:6].lower() == "token ":  # InfluxDB 2.x clients: InfluxDBClient(token=key)
+        return auth[6:].strip()
     return lowered.get("x-api-key")
 
 

@@ -42,6 +42,7 @@ def test_lifecycle(keyed):
     assert api.get("/ping").status == 204, "InfluxDB's probe is open, as /health"
     assert api.post("/metrics", POINT, headers={"Authorization": f"Bearer {key}"}).status == 200
     assert api.post("/metrics", POINT, headers={"x-api-key": key}).status == 200
+    assert api.post("/metrics", POINT, headers={"Authorization": f"Token {key}"}).status == 200, "influxdb-client"
     assert api.post("/metrics", POINT, headers={"x-api-key": key + "x"}).status == 401
     # keys are stored as digests only
     assert key.encode() not in (data / "keys.db").read_bytes()
