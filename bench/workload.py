@@ -123,8 +123,9 @@ def send_all(port: int, path: str, bodies: list[bytes], content_type: str, conne
 class WeirServer:
     """`weir serve` in a subprocess on a free loopback port, in a temporary data folder."""
 
-    def __init__(self, data_dir: str | None = None, src: Path | None = None) -> None:
+    def __init__(self, data_dir: str | None = None, src: Path | None = None, extra: tuple[str, ...] = ()) -> None:
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="weir-bench-")
+        self.extra = extra  # more `weir serve` options
         self.data_dir = data_dir or self._tmp.name
         self.src = src or ROOT / "src"  # another tree's src/ serves another revision (bench/baseline.py)
         self.port = free_port()
@@ -134,7 +135,8 @@ class WeirServer:
         env = {**os.environ, "PYTHONPATH": str(self.src)}
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "weir", "serve", "--port", str(self.port), "--data-dir", self.data_dir],
+            [sys.executable, "-m", "weir", "serve", "--port", str(self.port), "--data-dir", self.data_dir,
+             *self.extra],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_http(self.url + "/health")

@@ -84,16 +84,21 @@ class Authenticator:
     def close(self) -> None:
         self.store.close()
 
-    def check(self, method: str, path: str, headers: Mapping[str, str]) -> None:
-        """Raise UnauthorizedError unless this request may proceed."""
+    def check(self, method: str, path: str, headers: Mapping[str, str]) -> str | None:
+        """Raise UnauthorizedError unless this request may proceed; return the digest of the
+        key that was verified, or None when none was (an open route, no key configured).
+
+        Only a verified key may name the caller (for rate limits): a header nobody checked
+        is whatever the client chose, a fresh one per request if that buys a fresh bucket.
+        """
         if path in _ALWAYS_OPEN or (self.open_reads and (method.upper() in _READ_METHODS or (
                 method.upper() == "POST" and path in READ_POSTS))):
-            return
+            return None
         if method.upper() in _READ_METHODS and (path in _OPEN_READS or path.startswith(_OPEN_READ_PREFIX)):
-            return
+            return None
         digests = self.store.digests()
         if not digests:
-            return  # no key configured: open, as a fresh local install is
+            return None  # no key configured: open, as a fresh local install is
         key = presented_key(headers)
         if not key:
             raise UnauthorizedError(
@@ -106,3 +111,4 @@ class Authenticator:
             ok |= hmac.compare_digest(wanted, d.encode())
         if not ok:
             raise UnauthorizedError("the API key is not valid (revoked or mistyped); `weir keys ls` lists key names")
+        return wanted.decode()

@@ -234,3 +234,64 @@ def test_scan_yields_every_series_of_the_window_by_id(h):
         assert part == {sid: [T0 + HOUR + 1200 * NS] for sid in want}
         assert list(h.store.scan(T0 + 3 * HOUR, T0 + 4 * HOUR)) == []
         h.settle()
+
+
+def _fleet(h, n=30):
+    """cpu{host=h00..h29, region=r0..r2, tier=a|b}: every series one point."""
+    members = [series(host=f"h{i:02d}", region=f"r{i % 3}", tier="ab"[i % 2]) for i in range(n)]
+    h.store.append(batch([(s, T0, float(i)) for i, s in enumerate(members)], members))
+    return members
+
+
+def test_select_by_dimensions_uses_every_filter(h):
+    members = _fleet(h)
+    h.store.append(batch([(series("mem", host="h01"), T0, 1.0)], [series("mem", host="h01")]))
+    assert h.store.select("cpu", {"host": "h07"}) == [members[7]]
+    got = h.store.select("cpu", {"region": "r1", "tier": "b"})
+    assert got == sorted((s for s in members if s.dimensions["region"] == "r1" and s.dimensions["tier"] == "b"),
+                         key=lambda s: s.key)
+    assert [s.key for s in got] == sorted(s.key for s in got) and len(got) == 5
+    assert h.store.select("cpu", {"host": "h07", "region": "r0"}) == []
+    assert h.store.select("cpu", {"host": "nope"}) == []
+    assert h.store.select("mem", {"host": "h01"}) == [series("mem", host="h01")]
+    assert h.store.select("nope", {"host": "h01"}) == []
+    assert h.store.count_selected("cpu", {"region": "r1"}, cap=100) == 10
+    assert h.store.count_selected("cpu", {}, cap=100) == 30
+    assert h.store.count_selected("cpu", {}, cap=5) > 5
+
+
+def test_select_pages_in_key_order(h):
+    members = sorted(_fleet(h), key=lambda s: s.key)
+    pages, after = [], None
+    while True:
+        page = h.store.select("cpu", {}, limit=7, after=after)
+        if not page:
+            break
+        pages.append(page)
+        after = page[-1].key
+    assert [len(p) for p in pages] == [7, 7, 7, 7, 2]
+    assert [s for p in pages for s in p] == members
+    r1 = [s for s in members if s.dimensions["region"] == "r1"]
+    assert h.store.select("cpu", {"region": "r1"}, limit=4) == r1[:4]
+    assert h.store.select("cpu", {"region": "r1"}, limit=4, after=r1[3].key) == r1[4:8]
+
+
+def test_label_stats_count_pairs_and_values(h):
+    _fleet(h, 6)
+    h.store.append(batch([(series("mem", host="h00"), T0, 1.0)], [series("mem", host="h00")]))
+    keys, pairs = h.store.label_stats()
+    assert sorted(keys) == [("host", 6, 18), ("region", 3, 6), ("tier", 2, 2)]
+    counts = {(k, v): n for k, v, n in pairs}
+    assert counts[("host", "h00")] == 2 and counts[("region", "r0")] == 2 and counts[("tier", "a")] == 3
+    assert [n for _, _, n in pairs] == sorted((n for _, _, n in pairs), reverse=True)
+
+
+def test_selection_survives_restart_and_retention(h):
+    members = _fleet(h, 6)
+    h.settle()
+    assert h.store.select("cpu", {"host": "h03"}) == [members[3]]
+    h.clock.t += RETENTION + 5 * 86_400
+    h.expire()  # SQLite: the sweep; DynamoDB: items past their `ttl` read as gone
+    assert h.store.select("cpu", {"host": "h03"}) == []
+    assert h.store.select("cpu", {}) == []
+    assert h.store.metric_names() == {}

@@ -119,3 +119,47 @@ def test_the_web_ui_files_are_open_but_its_data_is_not():
         with pytest.raises(UnauthorizedError):
             auth.check(method, path, {})
     auth.check("GET", "/status", {"x-api-key": "weir_k"})
+
+
+def _until_limited(proc, method: str, **kw) -> tuple[list[int], float]:
+    """Requests with a fresh random `x-api-key` each until one is refused (or 50 pass)."""
+    import uuid
+
+    t0 = time.monotonic()
+    codes: list[int] = []
+    while 429 not in codes and len(codes) < 50:
+        codes.append(proc.http.request(method, "/metrics", headers={"x-api-key": uuid.uuid4().hex},
+                                       **kw).status)
+    return codes, time.monotonic() - t0
+
+
+def test_unchecked_keys_do_not_get_their_own_rate_limit(tmp_path):
+    """No key configured: the header is never checked, so a fresh one per request must not buy a
+    fresh bucket; the caller is limited by its address (issue 18, bug 7)."""
+    proc = WeirProcess(tmp_path / "data", "--rate-limit", "1")
+    proc.start()
+    try:
+        codes, elapsed = _until_limited(proc, "GET")
+        assert codes[-1] == 429, codes
+        assert codes.count(200) <= 2 + elapsed, codes
+    finally:
+        proc.stop()
+
+
+def test_open_reads_are_limited_by_address_and_a_verified_key_by_key(tmp_path):
+    data = tmp_path / "data"
+    key = add_key(data, "writer")
+    proc = WeirProcess(data, "--open-reads", "--rate-limit", "1")
+    proc.start()
+    try:
+        codes, elapsed = _until_limited(proc, "GET")  # reads under --open-reads check no key
+        assert codes[-1] == 429, codes
+        assert codes.count(200) <= 2 + elapsed, codes
+        # a key that was verified has a bucket of its own, untouched by the address's
+        r = proc.http.post("/metrics", POINT, headers={"x-api-key": key})
+        assert r.status == 200, r
+        # wrong keys spend the address's tokens: refused as unauthorized, then limited
+        codes, _ = _until_limited(proc, "POST", json_body=POINT)
+        assert set(codes) <= {401, 429} and codes[-1] == 429, codes
+    finally:
+        proc.stop()

@@ -27,6 +27,20 @@ from weir.metrics.timeutil import parse_duration
 @click.option("--open-reads", is_flag=True, help="With API keys configured, still let anyone read.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Requests per second per API key (or address), bursts of twice that; off by default.")
+@click.option("--query-workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Threads that run queries and other heavy reads, off the event loop.")
+@click.option("--query-queue", type=click.IntRange(0, 10_000), default=32, show_default=True,
+              help="Heavy reads that may wait for a worker; beyond that a 503 with Retry-After.")
+@click.option("--header-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds for a request's line and headers to arrive; else 408 and the connection closed.")
+@click.option("--body-timeout", type=click.FloatRange(0.1, 3600), default=60.0, show_default=True,
+              help="Seconds for a request's body to arrive after its headers; else 408.")
+@click.option("--keep-alive-timeout", type=click.IntRange(1, 3600), default=5, show_default=True,
+              help="Seconds an idle keep-alive connection is kept open.")
+@click.option("--max-series-per-metric", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="Points that would create a series beyond this many of one metric are rejected.")
+@click.option("--max-series", type=click.IntRange(1), default=2_000_000, show_default=True,
+              help="Points that would create a series beyond this many in all are rejected.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="TOML file: alerting settings and webhook subscriptions (see README).")
 @click.option("--watch", "watch_dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_FILES_DIR,
@@ -46,7 +60,9 @@ from weir.metrics.timeutil import parse_duration
 @click.option("--create-tables", is_flag=True, help="With --backend aws: create missing tables (for emulators).")
 @serve_export_options
 def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
-          rate_limit: float | None, config_file: Path | None, watch_dir: Path | None, no_watch: bool,
+          rate_limit: float | None, query_workers: int, query_queue: int, header_timeout: float,
+          body_timeout: float, keep_alive_timeout: int, max_series_per_metric: int, max_series: int,
+          config_file: Path | None, watch_dir: Path | None, no_watch: bool,
           files_deletion: str, backend: str, endpoint_url: str | None, metrics_table: str, series_table: str,
           create_tables: bool, alert_table: str | None, **export_options) -> None:
     """Run the Weir API locally, on SQLite or over DynamoDB."""
@@ -68,7 +84,9 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
         data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
-        open_reads=open_reads, rate_limit=rate_limit,
+        open_reads=open_reads, rate_limit=rate_limit, query_workers=query_workers, query_queue=query_queue,
+        header_timeout=header_timeout, body_timeout=body_timeout, keep_alive_timeout=keep_alive_timeout,
+        max_series_per_metric=max_series_per_metric, max_series=max_series,
         **serve_export_settings(export_options),
         config_file=config_file,
         files_dir=watch_dir, files_deletion=files_deletion, watch_files=not no_watch,
@@ -87,14 +105,18 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
 def run(settings: config.Settings, *, access_log: bool = False) -> None:
     """Build the services first, so a bad data folder fails before the port is bound,
     then serve until SIGINT/SIGTERM; closing the services flushes the store."""
-    from weir.http.app import build_app
-    from weir.http.server import serve_http
+    from weir.http.app import authenticate, build_app
+    from weir.http.server import ServerLimits, serve_http
     from weir.wiring.serve import build_serve
 
     built = build_serve(settings)
     built.start_background()
+    limits = ServerLimits(settings.query_workers, settings.query_queue, settings.header_timeout,
+                          settings.body_timeout, settings.keep_alive_timeout)
     try:
         serve_http(build_app(built.api).resolve, host=settings.host, port=settings.port, on_shutdown=built.close,
-                   access_log=access_log)
+                   access_log=access_log, limits=limits,
+                   # the API key is checked before the body is read: a refused upload is never buffered
+                   precheck=authenticate(built.api) if built.api.auth is not None else None)
     finally:
         built.close()  # when uvicorn never started; a no-op after its lifespan shutdown

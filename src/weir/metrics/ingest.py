@@ -19,6 +19,7 @@ import msgspec
 from weir.durability import after_durable
 from weir.errors import InvalidInputError
 from weir.metrics import limits
+from weir.metrics.cardinality import SeriesBudget
 from weir.metrics.model import IngestResult, MetricType, Rejected, WirePoint, decode_dimensions
 from weir.metrics.ports import MetricStore, PointBatch
 from weir.metrics.series import Series, make_series
@@ -54,12 +55,16 @@ class IngestService:
         retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
         listener: IngestListener | None = None,
+        budget: SeriesBudget | None = None,
     ) -> None:
         self.store = store
+        self.budget = budget  # the series limits (weir.metrics.cardinality); None: unlimited
         self.retention_ns = retention_seconds * NS
         self.clock = clock
         self.listener = listener
         self._series: dict[object, Series] = {}
+        self._made: dict[tuple, Series] = {}  # this batch's prefetched series (see _prefetch)
+        self._stored: dict[int, Series] = {}
         self._epoch: int | None = None  # the store's series_epoch the cache was filled at
         self.accepted_total = 0  # points accepted since start, every format (GET /status's ingest rate)
 
@@ -161,6 +166,8 @@ class IngestService:
                 return fast
         batch = PointBatch()
         fresh: dict[int, Series] = {}  # series first seen in this batch
+        self._made, self._stored = {}, {}
+        prefetched = False
         add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
         cache = self._series
         # The hot loop: keep it to lookups and comparisons (see the module docstring).
@@ -182,6 +189,9 @@ class IngestService:
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
             s = cache.get(key)
             if s is None:
+                if not prefetched:  # the first series not cached: look up the rest of the batch's at once
+                    self._prefetch(points, i)
+                    prefetched = True
                 try:
                     s = self._resolve(key, p, fresh)
                 except InvalidInputError as exc:
@@ -230,10 +240,37 @@ class IngestService:
             return None
         return PointBatch(sids, ns, [p.value for p in points])
 
+    def _prefetch(self, points: list, first: int) -> None:
+        """Look up, in one go, the stored series of the points whose series this process has
+        not cached: one query per few hundred series instead of one each (after a restart,
+        or for a batch of new series, that is most of them)."""
+        get_many = getattr(self.store, "get_series_many", None)
+        if get_many is None:
+            return
+        cache = self._series
+        for p in points[first:]:
+            if p is None:
+                continue
+            key = (p.name, p.type, p.unit, bytes(p.dimensions))
+            if key in cache or key in self._made:
+                continue
+            try:
+                self._made[key] = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
+            except InvalidInputError:
+                continue  # rejected by _resolve, with its message
+        if self._made:
+            self._stored = get_many([s.id for s in self._made.values()])
+
     def _resolve(self, key: tuple, p: WirePoint, fresh: dict[int, Series]) -> Series:
-        made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
-        known = self.store.get_series(made.id) or fresh.get(made.id)
+        made = self._made.get(key)
+        if made is None:
+            made = make_series(p.name, decode_dimensions(p.dimensions), p.type, p.unit)
+            known = self.store.get_series(made.id) or fresh.get(made.id)
+        else:  # prefetched: the store's answer is in hand
+            known = self._stored.get(made.id) or fresh.get(made.id)
         if known is None:
+            if self.budget is not None:
+                self.budget.admit(made)  # a new series: within the limits, or this point is rejected
             fresh[made.id] = known = made
         elif known.type != p.type:  # the cache key holds type and unit: a new pair lands here
             raise InvalidInputError(f"type: series {known.key} is a {known.type}; got {p.type}")

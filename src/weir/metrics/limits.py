@@ -6,6 +6,10 @@ import re
 
 MAX_POINTS_PER_REQUEST = 10_000
 MAX_BODY_BYTES = 6 * 1024 * 1024  # API Gateway's own payload limit for Lambda proxies
+# The request line and headers of `weir serve` (the body has MAX_BODY_BYTES): longer ones
+# are refused before they are buffered (weir.http.protocol). Longer queries go in a body.
+MAX_URL_BYTES = 32 * 1024
+MAX_HEAD_BYTES = 64 * 1024
 MAX_DIMENSIONS = 30
 MAX_NAME_LENGTH = 255
 MAX_DIM_KEY_LENGTH = 128

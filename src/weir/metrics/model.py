@@ -125,6 +125,9 @@ class SeriesOut(msgspec.Struct):
 class SeriesList(msgspec.Struct):
     name: str
     series: list[SeriesOut]
+    next_cursor: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last page")
+    ] = None
 
 
 class StatPoint(msgspec.Struct, omit_defaults=True):

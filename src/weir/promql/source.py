@@ -101,9 +101,12 @@ class StoreSource:
             candidates = [exact[0]] if all(m.matches(exact[0]) for m in names) else []
         else:
             candidates = sorted(n for n in self.store.metric_names() if all(m.matches(n) for m in names))
+        # `label="value"` (not empty: that means "absent") is a dimension filter the store's
+        # inverted index answers, so a few series among millions are found without a scan.
+        exact_dims = {m.name: m.value for m in others if m.op == "=" and m.value}
         out = []
         for name in candidates:
-            for s in self.store.series_of(name):
+            for s in self.store.select(name, exact_dims):
                 if all(m.matches(s.dimensions.get(m.name, "")) for m in others):
                     out.append(s)
         return out

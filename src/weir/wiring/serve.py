@@ -122,6 +122,13 @@ def _aws(settings: Settings, clients: AwsClients, clock: Callable[[], float]) ->
     )
 
 
+def series_budget(settings: Settings, store: MetricStore):
+    """The series limits of ingest (weir.metrics.cardinality), from the settings."""
+    from weir.metrics.cardinality import SeriesBudget, SeriesLimits
+
+    return SeriesBudget(store.metric_names, SeriesLimits(settings.max_series_per_metric, settings.max_series))
+
+
 def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool,
               clock: Callable[[], float]) -> Serve:
     from weir.metrics.ingest import IngestService
@@ -166,7 +173,8 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         closers.append(clients.close)
     api = ApiServices(
         store=a.store,
-        ingest=IngestService(a.store, settings.retention_seconds, clock, listener=listener),
+        ingest=IngestService(a.store, settings.retention_seconds, clock, listener=listener,
+                             budget=series_budget(settings, a.store)),
         query=QueryService(a.store, settings.retention_seconds, clock),
         push_groups=a.push_groups,
         alerts=alerts,

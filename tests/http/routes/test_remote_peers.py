@@ -1,6 +1,9 @@
 """Real senders and a real reader: Prometheus 2.42 and vmagent 1.79 scrape an exporter served
 here and remote-write to `weir serve`, unchanged; a Prometheus whose `remote_read` points at
-Weir answers PromQL over points only Weir holds. Everything is read back through Weir's API."""
+Weir answers PromQL over points only Weir holds. Everything is read back through Weir's API.
+The server has an API key, presented as the README shows: `authorization: credentials` by
+Prometheus (Debian's 2.42 build drops `remote_write.headers`: a test below shows it), the
+`x-api-key` header (what API Gateway checks) by vmagent."""
 
 from __future__ import annotations
 
@@ -10,13 +13,30 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from click.testing import CliRunner
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from tests.helpers import Http, WeirProcess
 from tests.peers import prometheus, vmagent, wait_for
 
 PROM_JOB = "prom scrape/1"
 VM_JOB = "vmagent scrape/ü"
 ROOMS = {("Living room/north", "Zürich"): 21.5, ("Küche", "München"): -3.25}
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    """`weir serve` with an API key: (process, key, a client presenting the key)."""
+    from weir.cli import main
+
+    data = tmp_path_factory.mktemp("weir-keyed") / "data"
+    added = CliRunner().invoke(main, ["keys", "add", "prometheus", "--data-dir", str(data)])
+    assert added.exit_code == 0, added.output
+    key = added.stdout.strip()
+    proc = WeirProcess(data)
+    proc.start()
+    yield proc, key, Http(proc.port, api_key=key)
+    proc.stop()
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +105,16 @@ def metric_lines(url: str, prefix: str) -> list[str]:
         return [line for line in r.read().decode().splitlines() if line.startswith(prefix)]
 
 
-def test_prometheus_remote_writes_into_weir(server, api, exporter, tmp_path):
+def test_prometheus_remote_writes_into_weir(keyed, exporter, tmp_path):
+    server, key, api = keyed
+    assert api.get("/metrics", key=False).status == 401  # the key is needed
     config = json.loads(scrape_config(PROM_JOB, exporter))
     config["global"] = {"scrape_interval": "1s"}
     config["remote_write"] = [{
         "url": f"{server.url}/api/v1/write",
-        "queue_config": {"batch_send_deadline": "1s", "min_backoff": "100ms", "max_backoff": "1s"},
+        "authorization": {"credentials": key},
+        "queue_config": {"batch_send_deadline": "1s", "min_backoff": "100ms", "max_backoff": "1s",
+                         "max_samples_per_send": 10000, "retry_on_http_429": True},
         "metadata_config": {"send_interval": "1s"},
     }]
     prom = prometheus(tmp_path / "prom", json.dumps(config))
@@ -107,8 +131,10 @@ def test_prometheus_remote_writes_into_weir(server, api, exporter, tmp_path):
         prom.stop()
 
 
-def test_vmagent_remote_writes_into_weir(server, api, exporter, tmp_path):
-    agent = vmagent(tmp_path / "vmagent", scrape_config(VM_JOB, exporter), f"{server.url}/api/v1/write")
+def test_vmagent_remote_writes_into_weir(keyed, exporter, tmp_path):
+    server, key, api = keyed
+    agent = vmagent(tmp_path / "vmagent", scrape_config(VM_JOB, exporter), f"{server.url}/api/v1/write",
+                    f"-remoteWrite.headers=x-api-key:{key}")
     try:
         check_scraped(api, VM_JOB)
         codes = metric_lines(agent.url, "vmagent_remotewrite_requests_total")
@@ -126,7 +152,8 @@ def prom_query(prom, path: str, **params) -> list[dict]:
     return body["data"]["result"]
 
 
-def test_prometheus_remote_reads_points_only_weir_holds(server, api, tmp_path):
+def test_prometheus_remote_reads_points_only_weir_holds(keyed, tmp_path):
+    server, key, api = keyed
     base = (int(time.time()) // 3600 - 3) * 3600  # a whole hour 2-3 h ago: fixed, in Prometheus' range
     hosts = {"h0": "eu west/1", "h1": "eu west/1", "h2": "München"}
     written = {h: [(base + 60 * i, round(10 + 5 * k + 0.25 * i, 2)) for i in range(30)] for k, h in enumerate(hosts)}
@@ -136,7 +163,8 @@ def test_prometheus_remote_reads_points_only_weir_holds(server, api, tmp_path):
     assert r.status == 200 and r.json()["accepted"] == 90, r
 
     config = {"global": {"scrape_interval": "1m"}, "scrape_configs": [],
-              "remote_read": [{"url": f"{server.url}/api/v1/read", "read_recent": True}]}
+              "remote_read": [{"url": f"{server.url}/api/v1/read", "read_recent": True,
+                               "authorization": {"credentials": key}}]}
     prom = prometheus(tmp_path / "reader", json.dumps(config))
     try:
         got = prom_query(prom, "query_range", query="rr_cpu", start=base, end=base + 29 * 60, step=60)
@@ -166,3 +194,26 @@ def test_prometheus_remote_reads_points_only_weir_holds(server, api, tmp_path):
         assert prom_query(prom, "query", query="rr_nothing_here", time=at) == []
     finally:
         prom.stop()
+
+
+def test_debians_prometheus_drops_remote_write_headers(keyed, exporter, tmp_path):
+    """Why the README tells Prometheus users of Debian's package to use `authorization`: its
+    2.42 build sends no `remote_write.headers` (upstream builds do), so `x-api-key` set there
+    never arrives and every request is refused (401, which Prometheus does not retry)."""
+    import subprocess
+
+    from tests.peers import need
+
+    version = subprocess.run([need("prometheus"), "--version"], capture_output=True, text=True, timeout=60)
+    if "+ds" not in version.stdout + version.stderr:
+        pytest.skip("not Debian's build of Prometheus")
+    server, key, api = keyed
+    config = json.loads(scrape_config("prom headers", exporter))
+    config["remote_write"] = [{"url": f"{server.url}/api/v1/write", "headers": {"x-api-key": key},
+                               "queue_config": {"batch_send_deadline": "1s"}}]
+    prom = prometheus(tmp_path / "prom-headers", json.dumps(config))
+    try:
+        wait_for("Prometheus reports the refusal", lambda: "401 Unauthorized" in prom.log())
+    finally:
+        prom.stop()
+    assert series_of(api, "rw_temperature_celsius", "prom headers") == []

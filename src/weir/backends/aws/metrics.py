@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from weir.errors import PayloadTooLargeError
 from weir.metrics.points import merge, trim
 from weir.metrics.ports import PointBatch, RollupRead
 from weir.metrics.series import Series
@@ -42,6 +43,7 @@ from .series_index import SeriesIndex
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
 _T = TypeVar("_T")
+LABEL_STATS_MAX_SERIES = 200_000  # the cardinality view reads every series (no per-pair counts are kept)
 BATCH_GET_HOURS = 24  # up to this many compacted hours, chunks are fetched by key
 
 
@@ -90,11 +92,41 @@ class DynamoMetricStore:
     def get_series(self, series_id: int) -> Series | None:
         return self.index.get(series_id)
 
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        return {s.id: s for s in self.index._get_many(ids)}
+
     def metric_names(self) -> dict[str, int]:
         return self.index.names()
 
     def series_of(self, name: str) -> list[Series]:
         return self.index.of(name)
+
+    def select(self, name: str, filters: dict[str, str], *, limit: int | None = None,
+               after: str | None = None) -> list[Series]:
+        return self.index.select(name, filters, limit=limit, after=after)
+
+    def count_selected(self, name: str, filters: dict[str, str], cap: int) -> int:
+        return len(self.index.select(name, filters, limit=cap + 1))
+
+    def label_stats(self) -> tuple[list[tuple[str, int, int]], list[tuple[str, str, int]]]:
+        """Computed from every series of every metric: bounded by LABEL_STATS_MAX_SERIES."""
+        names = self.index.names()
+        total = sum(names.values())
+        if total > LABEL_STATS_MAX_SERIES:
+            raise PayloadTooLargeError(
+                f"the label statistics read every series from DynamoDB; {total} series are more than "
+                f"{LABEL_STATS_MAX_SERIES}. The series count per metric is in GET /metrics")
+        pairs: dict[tuple[str, str], int] = defaultdict(int)
+        for name in names:
+            for s in self.index.of(name):
+                for k, v in s.dimensions.items():
+                    pairs[(k, v)] += 1
+        keys: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for k, v in pairs:
+            keys[k][0] += 1
+            keys[k][1] += len(v.encode())
+        ordered = sorted(((k, v, n) for (k, v), n in pairs.items()), key=lambda p: (-p[2], p[0], p[1]))
+        return [(k, a, b) for k, (a, b) in keys.items()], ordered
 
     def append(self, batch: PointBatch) -> None:
         if not len(batch):

@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
-import msgspec
-
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
 from weir.metrics.points import sorted_unique, trim
@@ -33,7 +31,7 @@ from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import schema
+from . import schema, series_index
 from .chunks import SCAN_SQL, merge_rows, pack_batch, scan_result, unpack_batch
 
 log = logging.getLogger(__name__)
@@ -91,14 +89,13 @@ class SqliteMetricStore:
         self.series_epoch = 0  # bumped whenever series are forgotten; callers drop caches
         self._w = schema.connect(str(path))
         schema.migrate(self._w)
+        series_index.migrate(self._w)
         self._r = schema.connect(str(path), readonly=True)
+        self._readers = threading.local()
+        self._reader_conns: list = []
         self._lock = threading.Lock()
-        self._series: dict[int, Series] = {}
-        self._by_name: dict[str, dict[int, Series]] = {}
-        for sid, name, dims, type_, unit in self._w.execute(
-            "SELECT id, name, dimensions, type, unit FROM series"
-        ):
-            self._remember(Series(sid, name, msgspec.json.decode(dims), type_, unit))
+        # Series live in the database, not in memory (see series_index): start-up reads counts only.
+        self.index = series_index.SqliteSeriesIndex(self._w, self._reader)
         self._head: dict[int, _HeadSeries] = {}
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
         self._head_points = 0
@@ -122,18 +119,41 @@ class SqliteMetricStore:
             return n + self._head_points
 
     def get_series(self, series_id: int) -> Series | None:
-        return self._series.get(series_id)
+        self._wait_ready()
+        return self.index.get(series_id)
+
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        """The stored series among `ids`, by id (for ingest's batched lookups)."""
+        self._wait_ready()
+        return self.index.get_many(ids)
 
     def metric_names(self) -> dict[str, int]:
         self._wait_ready()
-        with self._lock:
-            return {name: len(members) for name, members in self._by_name.items() if members}
+        return self.index.counts()
 
     def series_of(self, name: str) -> list[Series]:
         self._wait_ready()
-        with self._lock:
-            members = list(self._by_name.get(name, {}).values())
-        return sorted(members, key=lambda s: s.key)
+        return self.index.select(name, {})
+
+    def select(self, name: str, filters: dict[str, str], *, limit: int | None = None,
+               after: str | None = None) -> list[Series]:
+        self._wait_ready()
+        return self.index.select(name, filters, limit=limit, after=after)
+
+    def count_selected(self, name: str, filters: dict[str, str], cap: int) -> int:
+        self._wait_ready()
+        return self.index.count(name, filters, cap)
+
+    def label_stats(self):
+        self._wait_ready()
+        return self.index.tsdb_rows()
+
+    def chunk_stats(self) -> tuple[int, int, int]:
+        """(chunks, oldest and newest chunk end in ms) for the cardinality view: from the
+        `chunks_age` index, so the times are those of whole chunks, not of single points."""
+        self._wait_ready()
+        n, lo, hi = self._reader().execute("SELECT COUNT(*), MIN(t_max), MAX(t_max) FROM chunks").fetchone()
+        return n, (lo or 0) // 1_000_000, (hi or 0) // 1_000_000
 
     def append(self, batch: PointBatch) -> None:
         self._wait_ready()
@@ -149,17 +169,66 @@ class SqliteMetricStore:
             "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
         )
         low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
+        conn = self._reader()
+        heads = {}
+        # The head is copied and the chunks' snapshot taken under the lock, as a flush commits
+        # under it: a flush is seen wholly or not at all. The chunks are then read outside
+        # the lock, so a long query never holds up the writer acknowledging ingest.
         with self._lock:
             self._index()
             for sid in series_ids:
-                rows = self._r.execute(sql, (sid, low, high, t_min_high)).fetchall()
                 entry = self._head.get(sid)
                 head = entry.window(start_ns, end_ns) if entry is not None else None
-                if head is not None and not head[0]:
-                    head = None
+                if head is not None and head[0]:
+                    heads[sid] = head
+            conn.execute("BEGIN")
+            try:
+                conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchall()  # WAL: the snapshot starts at the first read
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        try:
+            for sid in series_ids:
+                rows = conn.execute(sql, (sid, low, high, t_min_high)).fetchall()
+                head = heads.get(sid)
                 if rows or head:
                     out[sid] = (rows, head)
+        finally:
+            conn.execute("COMMIT")
         return {sid: trim(*merge_rows(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+
+    def _reader(self):
+        """This thread's read-only connection: a read transaction belongs to a connection, and
+        queries run on several threads at once (the gateway's work pool)."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._readers.conn = schema.connect(str(self.path), readonly=True)
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def estimate_points(self, series_ids: list[int], start_ns: int, end_ns: int) -> int:
+        """An upper bound of the points `read` would return, from chunk metadata (`n` of the
+        chunks overlapping the window: a chunk spans at most an hour) and the head, reading
+        no point: what lets a query be refused before it loads anything."""
+        self._wait_ready()
+        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
+        total = 0
+        with self._lock:
+            self._index()
+            for sid in series_ids:
+                entry = self._head.get(sid)
+                if entry is not None:
+                    ts = entry.ts
+                    total += bisect_left(ts, end_ns) - bisect_left(ts, start_ns) if entry.ordered else len(ts)
+        conn = self._reader()
+        for i in range(0, len(series_ids), 500):
+            part = series_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            total += conn.execute(
+                f"SELECT COALESCE(SUM(n), 0) FROM chunks WHERE series_id IN ({marks}) "  # nosec B608  # '?' marks only
+                "AND t_max >= ? AND t_max < ? AND t_min < ?", (*part, low, high, t_min_high)).fetchone()[0]
+        return total
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
@@ -176,7 +245,8 @@ class SqliteMetricStore:
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
             windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
             head = {sid: w for sid, w in windows if w[0]}
-        return scan_result(rows, head, self._series.get, start_ns, end_ns)
+        series = self.index.get_many({r[0] for r in rows} | head.keys())
+        return scan_result(rows, head, series.get, start_ns, end_ns)
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
@@ -193,6 +263,8 @@ class SqliteMetricStore:
             self._call("stop")
             self._writer.join()
         self._r.close()
+        for conn in self._reader_conns:
+            conn.close()
         self._w.close()
         self._lockfile.close()
 
@@ -266,15 +338,10 @@ class SqliteMetricStore:
         try:
             w.execute("BEGIN IMMEDIATE")
             last: int | None = 0
+            inserted = []
             for batch, blob, _ in jobs:
                 if batch.new_series:
-                    w.executemany(
-                        "INSERT OR IGNORE INTO series VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            (s.id, s.name, s.key, msgspec.json.encode(s.dimensions).decode(), s.type, s.unit)
-                            for s in batch.new_series
-                        ],
-                    )
+                    inserted += self.index.insert(w, batch.new_series)
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
             w.execute("COMMIT")
         except Exception as exc:
@@ -285,11 +352,9 @@ class SqliteMetricStore:
             for _, _, future in jobs:
                 future.set_exception(error)
             return
+        self.index.committed(inserted)
         with self._lock:
             for batch, _, _ in jobs:
-                for s in batch.new_series:
-                    if s.id not in self._series:
-                        self._remember(s)
                 self._pending.append((batch.series_ids, batch.timestamps, batch.values))
                 self._head_points += len(batch)
             self._log_applied = last or self._log_applied
@@ -352,32 +417,40 @@ class SqliteMetricStore:
             self._head_points = 0
 
     def _sweep(self) -> None:
+        """Delete chunks past retention, then the series left with no point.
+
+        Which series are left is worked out between two short transactions, not inside one:
+        with a million series that takes seconds, and a write transaction would hold up every
+        ingest commit meanwhile. Only this (the writer) thread writes, so the candidates stay
+        valid; those that got points in the head meanwhile are kept.
+        """
         cutoff = int(self.clock() * NS) - self.retention_ns
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
             w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
-            live = {sid for (sid,) in w.execute("SELECT DISTINCT series_id FROM chunks")}
-            with self._lock:
-                self._index()
-            gone = [sid for sid in self._series if sid not in live and sid not in self._head]
-            w.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in gone])
+        except Exception:
+            w.execute("ROLLBACK")
+            raise
+        w.execute("COMMIT")
+        empty = [sid for (sid,) in w.execute(
+            "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id)")]
+        with self._lock:
+            self._index()
+            empty = [sid for sid in empty if sid not in self._head]
+        if not empty:
+            return
+        w.execute("BEGIN IMMEDIATE")
+        try:
+            gone = self.index.delete(w, empty)
         except Exception:
             w.execute("ROLLBACK")
             raise
         with self._lock:
             w.execute("COMMIT")
-            for sid in gone:
-                s = self._series.pop(sid)
-                self._by_name[s.name].pop(sid, None)
-                if not self._by_name[s.name]:
-                    del self._by_name[s.name]
+            self.index.deleted(gone)
             if gone:
                 self.series_epoch += 1
-
-    def _remember(self, s: Series) -> None:
-        self._series[s.id] = s
-        self._by_name.setdefault(s.name, {})[s.id] = s
 
 
 def _exclusive(path: Path):

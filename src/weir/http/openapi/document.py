@@ -27,6 +27,7 @@ from weir.metrics.alerts.model import (
     SubscriptionOut,
     SubscriptionSpec,
 )
+from weir.metrics.cardinality import TsdbStatus
 from weir.metrics.model import (
     Batch,
     Datapoint,
@@ -37,7 +38,11 @@ from weir.metrics.model import (
     QueryResult,
     SeriesList,
 )
+from weir.metrics.query.service import DEFAULT_LIST_LIMIT as QUERY_LIST_DEFAULT
+from weir.metrics.query.service import MAX_LIST_LIMIT as QUERY_LIST_MAX
+from weir.metrics.query.service import QueryBounds
 
+QUERY_BOUNDS = QueryBounds()
 _NAME = {
     "name": "name",
     "in": "path",
@@ -107,8 +112,13 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("get", "/metrics"): {"summary": "Metric names with series counts", "responses": _ok(MetricList)},
     ("get", "/metrics/{name}/series"): {
-        "summary": "The series of a metric, filtered by dimensions",
-        "parameters": [_NAME, _DIMS],
+        "summary": "The series of a metric, filtered by dimensions, a page at a time",
+        "description": ("By canonical key. A page holds at most `limit` series; `next_cursor`, when not null, "
+                        "asks for the next page. Selecting by dimensions reads an inverted index: its cost follows "
+                        "the series selected, not the metric's."),
+        "parameters": [_NAME, _DIMS,
+                       _q("limit", f"At most this many series, 1-{QUERY_LIST_MAX}", str(QUERY_LIST_DEFAULT)),
+                       _q("cursor", "`next_cursor` of the previous page")],
         "responses": {**_ok(SeriesList), **_errors(400, 404)},
     },
     ("get", "/metrics/{name}"): {
@@ -122,7 +132,12 @@ ROUTES: dict[tuple[str, str], dict] = {
             _q("group_by", "A dimension key: one group per value"),
             _DIMS,
         ],
-        "responses": {**_ok(QueryResult), **_errors(400, 404, 413)},
+        "description": (
+            f"Bounded before any point is read: at most {QUERY_BOUNDS.max_series} series selected, "
+            f"{QUERY_BOUNDS.max_groups} groups and {QUERY_BOUNDS.max_values} values (groups x periods x "
+            f"statistics) in the answer (422 `query_too_large` past these), and {QUERY_BOUNDS.max_points} points "
+            "read (413; estimated from chunk metadata where the store can, checked again after the read)."),
+        "responses": {**_ok(QueryResult), **_errors(400, 404, 413, 422)},
     },
     ("get", "/files"): {
         "summary": "File metadata records by key prefix",
@@ -226,12 +241,19 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     **FORMAT_ROUTES,
     **PROMETHEUS_ROUTES,
+    ("get", "/api/v1/status/tsdb"): {
+        "summary": "Cardinality: series per metric, values per dimension, the largest label pairs",
+        "description": ("Prometheus' TSDB status shape; the metric name counts as the label `__name__`. On DynamoDB "
+                        "the label statistics read every series: 413 past 200,000."),
+        "parameters": [_q("limit", "Entries per list, 1-10000", "10")],
+        "responses": {**_ok(TsdbStatus), **_errors(400, 413)},
+    },
 }
 
 
 @cache
 def document() -> str:
-    models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList]
+    models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList, TsdbStatus]
     models += [RuleSpec, RuleOut, RuleList, EventList, SubscriptionSpec, SubscriptionOut, SubscriptionList]
     models += [FileList, FileRecord, Status]
     _, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from weir import __version__
+from weir.http import workpool
 from weir.http.responses import JSON, json_response, query_params, request_body
 from weir.http.services import ApiServices
 from weir.metrics.model import Health
@@ -19,6 +20,7 @@ def router(services: ApiServices) -> Router:
         return query_params(app.current_event)
 
     @app.get("/health")
+    @workpool.light
     def health():
         ready = services.store.ready()
         return json_response(200, Health("ok" if ready else "starting", __version__, services.store.backend))
@@ -41,6 +43,7 @@ def router(services: ApiServices) -> Router:
         return json_response(200, services.query.query(name, params()))
 
     @app.get("/openapi.json")
+    @workpool.light
     def openapi():
         from weir.http.openapi.document import document
 

@@ -7,16 +7,26 @@ When the store keeps per-minute rollups (`ports.RollupReader`) and the query nee
 count, sum, avg, min and max over whole minutes, the spans the store has rollups for are
 answered from them and the rest (open or late-written hours, edges) from raw points:
 the answer is the same, only cheaper. `read_counts` says how much came from where.
+
+Every query is bounded before it reads a point (issue 18): the series it selects are counted
+through the store's inverted index (at most MAX_QUERY_SERIES), its groups and the values of
+its answer are counted from those series and its periods (MAX_GROUPS, MAX_RESPONSE_VALUES),
+and where the store can estimate the points from its chunk metadata (`estimate_points`)
+that estimate must stay under MAX_POINTS_SCANNED. A query past a bound is refused with a
+413 or 422 saying how to narrow it; the points bound is checked again after the read, for
+stores that cannot estimate.
 """
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
-from weir.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
+from weir.errors import InvalidInputError, NotFoundError, PayloadTooLargeError, WeirError
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS, bucket_many, bucket_sorted, summarizer
 from weir.metrics.model import (
@@ -29,16 +39,38 @@ from weir.metrics.model import (
 )
 from weir.metrics.ports import RollupRead, RollupReader
 from weir.metrics.rollup import PeriodTotals, usable
-from weir.metrics.series import Series, check_dimensions, check_name, matches
-from weir.metrics.timeutil import NS, ns_to_datetime, ns_to_rfc3339, parse_duration, parse_time
+from weir.metrics.series import Series, check_dimensions, check_name
+from weir.metrics.timeutil import NS, check_ns, ns_to_datetime, ns_to_rfc3339, parse_duration, parse_time
 
 MAX_PERIODS = 100_000
 MAX_POINTS_SCANNED = 20_000_000
 # A minute rollup holds five numbers where a raw point holds two: this many minutes take
 # about the memory of MAX_POINTS_SCANNED raw points, so rollups do not lift that bound.
 MAX_ROLLUP_MINUTES = 8_000_000
+MAX_QUERY_SERIES = 100_000
+MAX_GROUPS = 10_000
+MAX_RESPONSE_VALUES = 2_000_000  # groups x periods x statistics: ~40 MB of JSON
+DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 1_000, 10_000
 DIM_PREFIX = "dim."
 _QUERY_PARAMS = {"start", "end", "period", "stat", "group_by"}
+_LIST_PARAMS = {"limit", "cursor"}
+
+
+@dataclass(frozen=True)
+class QueryBounds:
+    """How much one query may select, read and answer (the module docstring says why)."""
+
+    max_series: int = MAX_QUERY_SERIES
+    max_groups: int = MAX_GROUPS
+    max_values: int = MAX_RESPONSE_VALUES
+    max_points: int = MAX_POINTS_SCANNED
+
+
+class QueryTooLargeError(WeirError):
+    """A query that is valid but asks for more than a bound allows; the message says which."""
+
+    status = 422
+    code = "query_too_large"
 
 
 class QueryService:
@@ -47,8 +79,10 @@ class QueryService:
         store,
         retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
+        bounds: QueryBounds = QueryBounds(),
     ) -> None:
         self.store = store
+        self.bounds = bounds
         self.retention_ns = retention_seconds * NS
         self.clock = clock
         # Totals since start: raw points aggregated, minute rollups used and the points they
@@ -61,9 +95,17 @@ class QueryService:
         return MetricList([MetricSummary(n, c) for n, c in sorted(names.items())])
 
     def list_series(self, name: str, params: Mapping[str, str]) -> SeriesList:
-        filters = dimension_filters(params, allowed=set())
-        found = self._select(name, filters)
-        return SeriesList(name, [SeriesOut(s.key, s.name, s.dimensions, s.type, s.unit) for s in found])
+        """One page of the series of a metric, by canonical key; `next_cursor` asks for the next."""
+        filters = dimension_filters(params, allowed=_LIST_PARAMS)
+        limit = _limit(params.get("limit"))
+        after = decode_cursor(params["cursor"]) if params.get("cursor") else None
+        check_name(name)
+        found = self.store.select(name, filters, limit=limit + 1, after=after)
+        if not found and after is None:
+            self._exists(name)
+        cursor = encode_cursor(found[limit - 1].key) if len(found) > limit else None
+        return SeriesList(name, [SeriesOut(s.key, s.name, s.dimensions, s.type, s.unit) for s in found[:limit]],
+                          cursor)
 
     def query(self, name: str, params: Mapping[str, str]) -> QueryResult:
         now = int(self.clock() * NS)
@@ -76,8 +118,8 @@ class QueryService:
         group_by = params.get("group_by") or None
         if group_by is not None:
             check_dimensions({group_by: "x"})
-        start = start // period * period
-        end = -(-end // period) * period
+        start = check_ns(start // period * period, "start")  # whole periods may reach past the range
+        end = check_ns(-(-end // period) * period, "end")
         n_periods = (end - start) // period
         if n_periods > MAX_PERIODS:
             raise InvalidInputError(
@@ -87,6 +129,24 @@ class QueryService:
         series = self._select(name, dimension_filters(params, allowed=_QUERY_PARAMS))
         read_from = max(start, now - self.retention_ns)
         ids = [s.id for s in series]
+        n_groups = len({_group_key(s, group_by) for s in series})
+        b = self.bounds
+        if n_groups > b.max_groups:
+            raise QueryTooLargeError(
+                f"group_by: {group_by!r} has {n_groups} values among the series selected; at most {b.max_groups} "
+                "groups are returned, so group by a dimension with fewer values or add dim.<key>=<value> filters")
+        if n_groups * n_periods * len(stats) > b.max_values:
+            raise QueryTooLargeError(
+                f"the answer would hold {n_groups * n_periods * len(stats)} values ({n_groups} groups x "
+                f"{n_periods} periods x {len(stats)} statistics); at most {b.max_values}: use a longer "
+                "period, a shorter range, fewer statistics or fewer groups")
+        estimate = getattr(self.store, "estimate_points", None)
+        if ids and estimate is not None and not (usable(stats, period) and isinstance(self.store, RollupReader)):
+            expected = estimate(ids, read_from, end)
+            if expected > b.max_points:
+                raise PayloadTooLargeError(
+                    f"the query would aggregate about {expected} points (at most {b.max_points}); narrow "
+                    "it with dimension filters or a shorter range")
         rollups = RollupRead()
         if ids and usable(stats, period) and isinstance(self.store, RollupReader):
             rollups = self.store.read_rollups(ids, read_from, end)
@@ -94,7 +154,7 @@ class QueryService:
         scanned = sum(len(v[0]) for v in data.values())
         minutes = sum(len(m) for m in rollups.series.values())
         self._count(scanned, minutes, rollups)
-        if scanned > MAX_POINTS_SCANNED or minutes > MAX_ROLLUP_MINUTES:
+        if scanned > b.max_points or minutes > MAX_ROLLUP_MINUTES:
             what = f"{scanned} points" + (f" and {minutes} minute rollups" if minutes else "")
             raise PayloadTooLargeError(
                 f"the query would aggregate {what}; narrow it with dimension filters or a shorter range"
@@ -157,15 +217,46 @@ class QueryService:
                 c["rollup_points"] += sum(m.points() for m in rollups.series.values())
 
     def _select(self, name: str, filters: dict[str, str]) -> list[Series]:
+        """The series a query reads: counted first (through the store's index), so a query
+        over too many series is refused before they are even loaded."""
         check_name(name)
-        series = self.store.series_of(name)
-        if not series:
+        n = self.store.count_selected(name, filters, self.bounds.max_series)
+        if n > self.bounds.max_series:
+            raise QueryTooLargeError(
+                f"the query selects more than {self.bounds.max_series} series of {name!r}; add "
+                "dim.<key>=<value> filters (GET /metrics/{name}/series lists them, a page at a time)")
+        if n == 0:
+            self._exists(name)
+            return []
+        return self.store.select(name, filters)
+
+    def _exists(self, name: str) -> None:
+        if not self.store.count_selected(name, {}, 0):
             raise NotFoundError(f"metric {name!r} has no series; GET /metrics lists the metrics that do")
-        return [s for s in series if matches(s, filters)]
 
 
 def _group_key(series: Series, group_by: str | None) -> tuple[str, ...]:
     return (series.dimensions.get(group_by, ""),) if group_by else ()
+
+
+def _limit(text: str | None) -> int:
+    if text is None or text == "":
+        return DEFAULT_LIST_LIMIT
+    if not (text.isascii() and text.isdigit() and len(text) < 10) or not 1 <= int(text) <= MAX_LIST_LIMIT:
+        raise InvalidInputError(f"limit: a whole number from 1 to {MAX_LIST_LIMIT}, got {text[:40]!r}")
+    return int(text)
+
+
+def encode_cursor(key: str) -> str:
+    """A listing's cursor: the last key of the page, base64url (opaque to clients)."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError("cursor: not one this API returned; repeat the request without it") from None
 
 
 def parse_stats(text: str) -> list[str]:
