@@ -46,7 +46,7 @@ PINNED_TOO = ("protobuf",)
 # Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
 # watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
 # excludes a whole package.
-LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
+LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/http/protocol.py", "weir/commands/",
               "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py",
               "weir/ui/web/")
 UI_DIST = "weir/ui/dist"

@@ -55,7 +55,7 @@ def test_store_failures_are_enveloped_503s(services, monkeypatch):
     def unavailable(*a, **k):
         raise StorageError("throttled; retry")
 
-    monkeypatch.setattr(services.store, "series_of", unavailable)
+    monkeypatch.setattr(services.store, "select", unavailable)
     status, body = resolve(build_router(services), "GET", "/api/v1/query", f"query=cpu&time={BASE}")
     assert (status, body) == (503, {"status": "error", "errorType": "unavailable", "error": "throttled; retry"})
 
