@@ -182,6 +182,7 @@ class Health(msgspec.Struct):
     status: Literal["ok", "starting"]
     version: str
     backend: str
+    name: str = "weir"  # InfluxDB's /health shape has a name: influxdb-client's health() needs it
 
 
 _dimensions = msgspec.json.Decoder(dict[str, str])
