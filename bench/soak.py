@@ -1,6 +1,9 @@
 """Soak: the standard workload without pause for N minutes; throughput and memory per minute.
 
     python bench/soak.py [--minutes 10] [--batch 10000]
+    python bench/soak.py --mix [--minutes 3]   # under heavy queries, a hanging webhook, slow clients
+
+`--mix` is the adversarial soak of `soak_mix.py` (its docstring says what runs).
 
 Four keep-alive connections send batches (the 1,000 series of the standard workload at
 `batch / 1000` instants one second apart; 1,000 points by default, 10,000 for the largest
@@ -47,7 +50,17 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--batch", type=int, default=SERIES, choices=[SERIES * k for k in range(1, 11)])
+    ap.add_argument("--mix", action="store_true", help="ingest under heavy queries, a hanging webhook, slow clients")
+    ap.add_argument("--heavy", type=int, default=20, help="--mix: heavy query clients")
+    ap.add_argument("--series", type=int, default=2000, help="--mix: series of the preloaded metric")
+    ap.add_argument("--points", type=int, default=1000, help="--mix: points per preloaded series")
+    ap.add_argument("--slow", type=int, default=20, help="--mix: slow clients")
     args = ap.parse_args()
+    if args.mix:
+        import soak_mix
+
+        soak_mix.run(args)
+        return
     instants = args.batch // SERIES
     body = template(instants)
     base = int(time.time()) - 3 * 86400

@@ -26,7 +26,15 @@ from weir.errors import InvalidInputError, UnauthorizedError
 PREFIX = "weir_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_ALWAYS_OPEN = frozenset({"/health"})
+_ALWAYS_OPEN = frozenset({"/health", "/ping"})  # liveness probes, as InfluxDB's /ping
+# The web UI's files and the redirect of `/` to them hold no data, and a browser loading a
+# page cannot add a key header: they are open to reads, and the page asks for a key before
+# it reads anything else (kept in the tab's session storage, sent as x-api-key).
+_OPEN_READS = frozenset({"/", "/ui"})
+_OPEN_READ_PREFIX = "/ui/"
+# POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
+# parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
+READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
 
 
 class KeyRecord(msgspec.Struct):
@@ -63,6 +71,8 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     auth = lowered.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
+    if auth[:6].lower() == "token ":  # InfluxDB 2.x clients: InfluxDBClient(token=key)
+        return auth[6:].strip()
     return lowered.get("x-api-key")
 
 
@@ -74,13 +84,21 @@ class Authenticator:
     def close(self) -> None:
         self.store.close()
 
-    def check(self, method: str, path: str, headers: Mapping[str, str]) -> None:
-        """Raise UnauthorizedError unless this request may proceed."""
-        if path in _ALWAYS_OPEN or (self.open_reads and method.upper() in _READ_METHODS):
-            return
+    def check(self, method: str, path: str, headers: Mapping[str, str]) -> str | None:
+        """Raise UnauthorizedError unless this request may proceed; return the digest of the
+        key that was verified, or None when none was (an open route, no key configured).
+
+        Only a verified key may name the caller (for rate limits): a header nobody checked
+        is whatever the client chose, a fresh one per request if that buys a fresh bucket.
+        """
+        if path in _ALWAYS_OPEN or (self.open_reads and (method.upper() in _READ_METHODS or (
+                method.upper() == "POST" and path in READ_POSTS))):
+            return None
+        if method.upper() in _READ_METHODS and (path in _OPEN_READS or path.startswith(_OPEN_READ_PREFIX)):
+            return None
         digests = self.store.digests()
         if not digests:
-            return  # no key configured: open, as a fresh local install is
+            return None  # no key configured: open, as a fresh local install is
         key = presented_key(headers)
         if not key:
             raise UnauthorizedError(
@@ -93,3 +111,4 @@ class Authenticator:
             ok |= hmac.compare_digest(wanted, d.encode())
         if not ok:
             raise UnauthorizedError("the API key is not valid (revoked or mistyped); `weir keys ls` lists key names")
+        return wanted.decode()

@@ -17,6 +17,8 @@ from weir.metrics import limits
 # deployed functions and the code can never disagree on them.
 ENV_DATA_DIR = "WEIR_DATA_DIR"
 ENV_RETENTION = "WEIR_RETENTION"
+ENV_MINUTE_RETENTION = "WEIR_MINUTE_RETENTION"
+ENV_HOUR_RETENTION = "WEIR_HOUR_RETENTION"
 ENV_ENVIRONMENT = "WEIR_ENVIRONMENT"
 ENV_URL = "WEIR_URL"
 ENV_API_KEY = "WEIR_API_KEY"
@@ -94,7 +96,10 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
-    retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS
+    retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS  # raw points
+    # rollups outlive the points: minute ones (SQLite) and hourly ones (both backends)
+    minute_retention_seconds: int = limits.DEFAULT_MINUTE_RETENTION_SECONDS
+    hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS
     environment: str = field(default_factory=lambda: os.environ.get(ENV_ENVIRONMENT) or "local")
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -105,6 +110,19 @@ class Settings:
     open_reads: bool = False
     # Requests per second per API key (or source address), like a usage plan; None: off.
     rate_limit: float | None = None
+    # `weir serve`: heavy reads run on this many worker threads, with at most `query_queue`
+    # more waiting; beyond that a 503 with Retry-After (weir.http.workpool).
+    query_workers: int = 2
+    query_queue: int = 32
+    # `weir serve`: seconds for a request's line and headers, for its body, and an idle
+    # keep-alive connection's life (weir.http.protocol, weir.http.gateway).
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive_timeout: int = 5
+    # Series limits of ingest (weir.metrics.cardinality): points that would create a series
+    # beyond these are rejected, naming the limit.
+    max_series_per_metric: int = 1_000_000
+    max_series: int = 2_000_000
     # Hourly exports: to export_bucket on S3 when set, else to export_dir (default <data-dir>/exports).
     exports: bool = True  # run the export scheduler in `weir serve`
     export_dir: Path | None = None

@@ -1,6 +1,6 @@
 """Per-client request rate limits for `weir serve`, shaped like API Gateway usage plans.
 
-A token bucket per API key (or per source address when no key is sent): `rate` requests
+A token bucket per verified API key (or per source address when no key was checked): `rate` requests
 a second on average, bursts of up to `burst`. In AWS the usage plan attached to the API
 key does this; locally `--rate-limit` turns it on. Buckets idle for a minute are dropped,
 so the table stays as small as the set of active clients.

@@ -18,13 +18,14 @@ def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def served(data) -> int:
-    """How many `dmg` points a fresh server on the folder answers."""
+def served(data, period: str = "1d") -> int:
+    """How many `dmg` points a fresh server on the folder answers (`7s` periods: from the raw
+    points alone; longer ones may come from rollups, which a repair keeps as well)."""
     server = WeirProcess(data, "--no-watch")
     server.start()
     try:
         r = server.http.get("/metrics/dmg", params={"start": str(BASE - 3600), "end": str(BASE + 400_000),
-                                                    "period": "1d", "stat": "count"})
+                                                    "period": period, "stat": "count"})
         assert r.status == 200, r
         return sum(p["count"] for g in r.json()["groups"] for p in g["datapoints"])
     finally:
@@ -73,8 +74,9 @@ def test_repair_metrics_db_cut_in_half(tmp_path):
     conn = sqlite3.connect(path)
     kept = conn.execute("SELECT coalesce(sum(n), 0) FROM chunks").fetchone()[0]
     conn.close()
-    assert 0 < kept < 40 * 5000
-    assert served(data) == kept
+    assert 0 <= kept < 40 * 5000  # how much survives depends on where SQLite put the pages
+    assert served(data, "7s") == kept  # every raw point kept is served
+    assert kept <= served(data) <= 40 * 5000  # and hourly rollups may still count some lost ones
 
 
 def test_repair_a_malformed_series_row_rebuilds_it_from_its_key(tmp_path):

@@ -39,8 +39,10 @@ def test_lifecycle(keyed):
     assert r.headers["www-authenticate"].startswith("Bearer")
     assert api.get("/metrics").status == 401, "reads are closed too unless --open-reads"
     assert api.get("/health").status == 200
+    assert api.get("/ping").status == 204, "InfluxDB's probe is open, as /health"
     assert api.post("/metrics", POINT, headers={"Authorization": f"Bearer {key}"}).status == 200
     assert api.post("/metrics", POINT, headers={"x-api-key": key}).status == 200
+    assert api.post("/metrics", POINT, headers={"Authorization": f"Token {key}"}).status == 200, "influxdb-client"
     assert api.post("/metrics", POINT, headers={"x-api-key": key + "x"}).status == 401
     # keys are stored as digests only
     assert key.encode() not in (data / "keys.db").read_bytes()
@@ -97,5 +99,67 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
         assert r.status == 429 and int(r.headers["retry-after"]) >= 1
         assert "rate limit" in r.json()["message"]
         assert proc.http.get("/health").status == 200, "health is never limited"
+    finally:
+        proc.stop()
+
+
+def test_the_web_ui_files_are_open_but_its_data_is_not():
+    from weir.auth import Authenticator, digest
+    from weir.errors import UnauthorizedError
+
+    class Keys:
+        def digests(self):
+            return [digest("weir_k")]
+
+    auth = Authenticator(Keys())  # type: ignore[arg-type]
+    for path in ("/", "/ui", "/ui/", "/ui/explore", "/ui/assets/index-1a.js"):
+        auth.check("GET", path, {})
+    for method, path in [("GET", "/metrics"), ("GET", "/status"), ("POST", "/ui/x"), ("GET", "/uix"),
+                         ("DELETE", "/ui/")]:
+        with pytest.raises(UnauthorizedError):
+            auth.check(method, path, {})
+    auth.check("GET", "/status", {"x-api-key": "weir_k"})
+
+
+def _until_limited(proc, method: str, **kw) -> tuple[list[int], float]:
+    """Requests with a fresh random `x-api-key` each until one is refused (or 50 pass)."""
+    import uuid
+
+    t0 = time.monotonic()
+    codes: list[int] = []
+    while 429 not in codes and len(codes) < 50:
+        codes.append(proc.http.request(method, "/metrics", headers={"x-api-key": uuid.uuid4().hex},
+                                       **kw).status)
+    return codes, time.monotonic() - t0
+
+
+def test_unchecked_keys_do_not_get_their_own_rate_limit(tmp_path):
+    """No key configured: the header is never checked, so a fresh one per request must not buy a
+    fresh bucket; the caller is limited by its address (issue 18, bug 7)."""
+    proc = WeirProcess(tmp_path / "data", "--rate-limit", "1")
+    proc.start()
+    try:
+        codes, elapsed = _until_limited(proc, "GET")
+        assert codes[-1] == 429, codes
+        assert codes.count(200) <= 2 + elapsed, codes
+    finally:
+        proc.stop()
+
+
+def test_open_reads_are_limited_by_address_and_a_verified_key_by_key(tmp_path):
+    data = tmp_path / "data"
+    key = add_key(data, "writer")
+    proc = WeirProcess(data, "--open-reads", "--rate-limit", "1")
+    proc.start()
+    try:
+        codes, elapsed = _until_limited(proc, "GET")  # reads under --open-reads check no key
+        assert codes[-1] == 429, codes
+        assert codes.count(200) <= 2 + elapsed, codes
+        # a key that was verified has a bucket of its own, untouched by the address's
+        r = proc.http.post("/metrics", POINT, headers={"x-api-key": key})
+        assert r.status == 200, r
+        # wrong keys spend the address's tokens: refused as unauthorized, then limited
+        codes, _ = _until_limited(proc, "POST", json_body=POINT)
+        assert set(codes) <= {401, 429} and codes[-1] == 429, codes
     finally:
         proc.stop()

@@ -79,3 +79,38 @@ def test_event_shape():
     binary = build_event(scope(), {}, b"\x1f\x8b\xff")
     assert binary["isBase64Encoded"] is True
     assert base64.b64decode(binary["body"]) == b"\x1f\x8b\xff"
+
+
+def test_bodies_being_read_share_a_bounded_buffer():
+    """Uploads in progress may hold at most `max_buffered` bytes together: one more is a 503
+    with Retry-After, and what a finished request held is given back (issue 18, bug 8)."""
+    def handler(event, context):
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+    gateway = LocalGateway(handler, max_buffered=1000)
+
+    async def main():
+        first_rest: asyncio.Queue = asyncio.Queue()
+        first_sent: list = []
+        first_parts = [{"type": "http.request", "body": b"x" * 800, "more_body": True}]
+
+        async def first_receive():
+            return first_parts.pop(0) if first_parts else await first_rest.get()
+
+        async def first_send(message):
+            first_sent.append(message)
+
+        first = asyncio.ensure_future(gateway(scope(), first_receive, first_send))
+        while gateway.buffered < 800:  # the first upload holds 800 bytes and waits for more
+            await asyncio.sleep(0)
+        sent, call = run_request(gateway, body=b"y" * 300)
+        await call
+        assert sent[0]["status"] == 503 and (b"retry-after", b"1") in sent[0]["headers"]
+        first_rest.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+        await first
+        assert first_sent[0]["status"] == 200 and gateway.buffered == 0
+        sent, call = run_request(gateway, body=b"y" * 300)
+        await call
+        assert sent[0]["status"] == 200 and gateway.buffered == 0
+
+    asyncio.run(main())

@@ -51,3 +51,24 @@ def test_datetime_helper_matches_epoch():
     from weir.metrics.timeutil import datetime_to_ns
 
     assert datetime_to_ns(datetime.fromtimestamp(T, UTC)) == T * NS
+
+
+@pytest.mark.parametrize("text", ["2300-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "99999999999999999999",
+                                  "-" + "9" * 20 + "w", "9" * 5000, "9" * 65, "1" * 60 + ".5"])
+def test_times_outside_64_bit_nanoseconds_are_refused(text):
+    with pytest.raises(InvalidInputError, match="^start: "):
+        parse_time(text, "start", T * NS)
+
+
+def test_the_edges_of_64_bit_nanoseconds():
+    from weir.metrics.timeutil import MAX_NS, MIN_NS
+
+    assert parse_time("2262-04-11T23:47:16Z", "end", 0) <= MAX_NS
+    assert parse_time("1677-09-21T00:12:44Z", "start", 0) >= MIN_NS
+    assert parse_time(str(MAX_NS), "end", 0) == MAX_NS
+
+
+@pytest.mark.parametrize("text", ["9" * 30, "9" * 5000, "20000w"])
+def test_durations_past_64_bit_nanoseconds_are_refused(text):
+    with pytest.raises(InvalidInputError, match="^period: "):
+        parse_duration(text, "period")

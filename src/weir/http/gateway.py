@@ -5,7 +5,9 @@ proxy event and calls the same resolver the `api` Lambda uses (the pattern of ch
 The resolver runs on the event loop thread: Powertools keeps the current event in a class
 attribute, so two resolves must never overlap. Durable writes do not block the loop:
 a store queues its commit and the gateway awaits it (see `weir.durability`) before it
-answers, while other requests proceed and share the next commit.
+answers, while other requests proceed and share the next commit. Heavy reads do not block
+it either: their route functions run on a bounded pool of worker threads (see
+`weir.http.workpool`), and a full pool is a 503 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from typing import Any
 
 from weir.durability import deferred
 from weir.errors import PayloadTooLargeError, StorageError, WeirError
+from weir.http.workpool import BusyError, WorkPool, offloads
 from weir.metrics import limits
 from weir.metrics.model import ErrorBody
 
@@ -45,17 +49,46 @@ class LambdaContext:
         return 30_000
 
 
+class RequestTimeoutError(WeirError):
+    status = 408
+    code = "request_timeout"
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body was complete: nothing of it is handled."""
+
+
+DEFAULT_BODY_TIMEOUT = 60.0
+DEFAULT_MAX_BUFFERED = 128 * 1024 * 1024
+Precheck = Callable[[str, str, dict, str], object]  # method, path, headers, client address
+
+
 class LocalGateway:
+    """`precheck(method, path, headers, client address)` runs before the body is read (the API-key check): a
+    request it refuses is answered at once, its body never buffered. A body must arrive
+    within `body_timeout` seconds of the headers, and all the bodies being read at once may
+    hold at most `max_buffered` bytes (a 503 with Retry-After beyond), so slow or stalled
+    uploads cost bounded memory for a bounded time."""
+
     def __init__(
         self,
         handler: Handler,
         *,
         max_body: int = limits.MAX_BODY_BYTES,
         on_shutdown: Callable[[], None] | None = None,
+        pool: WorkPool | None = None,
+        precheck: Precheck | None = None,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
         self.handler = handler
         self.max_body = max_body
         self.on_shutdown = on_shutdown
+        self.pool = pool if pool is not None else WorkPool()
+        self.precheck = precheck
+        self.body_timeout = body_timeout
+        self.max_buffered = max_buffered
+        self.buffered = 0  # bytes of request bodies held now (touched on the loop thread only)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -71,6 +104,7 @@ class LocalGateway:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.pool.close()
                 if self.on_shutdown:
                     await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -81,14 +115,35 @@ class LocalGateway:
         for k, v in scope["headers"]:
             key = k.decode("latin-1").lower()
             headers[key] = f"{headers[key]},{v.decode('latin-1')}" if key in headers else v.decode("latin-1")
+        held = [0]
         try:
-            body = await self._read_body(headers, receive)
-        except WeirError as exc:
-            await _send(send, exc.status, _error(exc))
+            if self.precheck is not None:
+                client = scope.get("client") or ("127.0.0.1", 0)
+                self.precheck(scope["method"], scope["path"], headers, client[0])
+            body = await self._read_body(headers, receive, held)
+        except _ClientGone:
+            self.buffered -= held[0]
             return
+        except WeirError as exc:
+            self.buffered -= held[0]
+            # Answered before the body is read: uvicorn discards the rest of it as it arrives,
+            # so a client that sends it all before reading still gets this answer, and the
+            # protocol closes the connection if the rest never comes (its linger timeout).
+            # A body that timed out closes at once.
+            await _send(send, exc.status, _error(exc), _error_headers(exc),
+                        close=isinstance(exc, RequestTimeoutError))
+            return
+        try:
+            await self._answer(scope, headers, body, send)
+        finally:
+            self.buffered -= held[0]
+
+    async def _answer(self, scope, headers: dict[str, str], body: bytes, send) -> None:
         event = build_event(scope, headers, body)
-        with deferred() as pending:
+        with deferred() as pending, offloads() as jobs:
             result = self.handler(event, LambdaContext())
+        if jobs:  # a heavy route: the resolve left its work for the pool
+            result = await self._offload(jobs[0])
         if pending:
             try:
                 await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
@@ -111,25 +166,58 @@ class LocalGateway:
         await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def _read_body(self, headers: dict[str, str], receive) -> bytes:
+    async def _offload(self, job: Callable[[], dict]) -> dict:
+        try:
+            return await self.pool.run(job)
+        except BusyError as exc:
+            return {"statusCode": exc.status, "body": _error(exc).decode(),
+                    "headers": {"Content-Type": "application/json", "Retry-After": str(math.ceil(exc.retry_after))}}
+        except Exception:  # the exception handlers answer every error; this is a bug
+            log.exception("a heavy request failed")
+            return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
+                    "body": _error(WeirError("internal error; the server log has the details")).decode()}
+
+    async def _read_body(self, headers: dict[str, str], receive, held: list[int]) -> bytes:
+        """The whole body, within the size, time and memory bounds; `held[0]` counts the bytes
+        this request added to `buffered` (the caller gives them back)."""
         declared = headers.get("content-length")
-        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self.max_body:
+        if (declared is not None and declared.isascii() and declared.isdigit()
+                and (len(declared) > 18 or int(declared) > self.max_body)):
             raise PayloadTooLargeError(f"the body is larger than {self.max_body} bytes; split it into smaller requests")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
         chunks, size = [], 0
         while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise RequestTimeoutError(
+                    f"the body did not arrive within {self.body_timeout:g} s of the headers; "
+                    "the connection is closed") from None
+            if message["type"] == "http.disconnect":  # gone before its body was complete
+                raise _ClientGone
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
                 raise PayloadTooLargeError(
                     f"the body is larger than {self.max_body} bytes; split it into smaller requests"
                 )
+            if self.buffered + len(chunk) > self.max_buffered:
+                raise BusyError(f"the server is holding {self.buffered} bytes of uploads in progress, its limit; "
+                                "retry shortly")
+            self.buffered += len(chunk)
+            held[0] += len(chunk)
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
         return b"".join(chunks)
+
+
+def _error_headers(exc: WeirError) -> dict[str, str]:
+    if exc.status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="weir"'}
+    retry = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(math.ceil(retry))} if retry is not None else {}
 
 
 def build_event(scope: dict, headers: dict[str, str], body: bytes) -> dict:
@@ -180,7 +268,10 @@ def _error(exc: WeirError) -> bytes:
     return msgspec.json.encode(ErrorBody(exc.code, exc.message))
 
 
-async def _send(send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json")]
+async def _send(send, status: int, body: bytes, extra: dict[str, str] | None = None, *, close: bool = False) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+    if close:  # uvicorn closes the connection after a response that says so
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

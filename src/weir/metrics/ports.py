@@ -59,6 +59,20 @@ class MetricStore(Protocol):
     def series_of(self, name: str) -> list[Series]:
         """All series of a metric, sorted by canonical key."""
 
+    def select(self, name: str, filters: dict[str, str], *, limit: int | None = None,
+               after: str | None = None) -> list[Series]:
+        """The series of a metric whose dimensions include `filters`, sorted by canonical key:
+        at most `limit`, only those whose key sorts after `after` (a listing's cursor). The
+        cost follows the series selected and the most selective filter (an inverted index),
+        not the metric's series."""
+
+    def count_selected(self, name: str, filters: dict[str, str], cap: int) -> int:
+        """How many series `select` would return; any count above `cap` may be cap + 1."""
+
+    def label_stats(self) -> tuple[list[tuple[str, int, int]], list[tuple[str, str, int]]]:
+        """For the cardinality view: per dimension key (key, distinct values, bytes of those
+        values), and every (key, value) pair with its series count, most series first."""
+
     def read(self, series_ids: list[int], start_ns: int, end_ns: int) -> dict[int, tuple[list[int], list[float]]]:
         """Points in [start, end) of each series, sorted by time, one per timestamp."""
 

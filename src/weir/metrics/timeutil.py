@@ -3,6 +3,11 @@
 Clients send epoch seconds, milliseconds, microseconds or nanoseconds (told apart by
 magnitude, as InfluxDB and OpenTelemetry clients leave no other clue) or RFC 3339 text.
 Query parameters also take relative times such as `-1h` and the word `now`.
+
+Every instant is a signed 64-bit count of nanoseconds (what SQLite and numpy hold): from
+1677-09-21T00:12:43Z to 2262-04-11T23:47:16Z. A query time or duration outside it is a 400
+naming the parameter, and so is a text longer than any valid one (`int()` refuses more than
+4,300 digits, and would be slow on them anyway).
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ _US = timedelta(microseconds=1)
 # Magnitude bands: a value below 1e11 is seconds (up to year 5138), below 1e14
 # milliseconds, below 1e17 microseconds, anything larger nanoseconds.
 _S_MAX, _MS_MAX, _US_MAX = 10**11, 10**14, 10**17
+
+MIN_NS, MAX_NS = -(2**63), 2**63 - 1
+MAX_TEXT = 64  # longer than any valid time or duration (RFC 3339 with nanoseconds and an offset is 35)
+_RANGE = "1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z"
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 _DURATION_RE = re.compile(r"(\d+)([smhdw])\Z")
@@ -67,7 +76,7 @@ def ns_to_datetime(ns: int) -> datetime:
 
 def parse_duration(text: str, field: str) -> int:
     """`30s`, `5m`, `1h`, `7d`, `1w` or a plain number of seconds, in seconds."""
-    text = text.strip()
+    text = _short(text.strip(), field, "a duration")
     if text.isascii() and text.isdigit():  # str.isdigit() also takes "²", which int() refuses
         seconds = int(text)
     else:
@@ -80,29 +89,50 @@ def parse_duration(text: str, field: str) -> int:
         seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
         raise InvalidInputError(f"{field}: must be at least one second, got {text!r}")
+    if seconds > MAX_NS // NS:
+        raise InvalidInputError(f"{field}: {text!r} is longer than the {MAX_NS // NS} seconds (292 years) "
+                                "of time Weir can represent")
     return seconds
 
 
 def parse_time(text: str, field: str, now_ns: int) -> int:
     """A query time: `now`, relative (`-1h`), RFC 3339, or an epoch number in any unit."""
-    text = text.strip()
+    text = _short(text.strip(), field, "a time")
     if text == "now":
         return now_ns
     m = _RELATIVE_RE.match(text)
     if m:
-        return now_ns - int(m.group(1)) * _UNITS[m.group(2)] * NS
+        return check_ns(now_ns - int(m.group(1)) * _UNITS[m.group(2)] * NS, field, text)
     try:
-        return epoch_to_ns(int(text))
+        return check_ns(epoch_to_ns(int(text)), field, text)
     except ValueError:
         pass
     try:
-        return epoch_to_ns(float(text)) if text.isascii() and text.replace(".", "", 1).isdigit() else _rfc3339(text)
-    except ValueError:
+        if text.isascii() and text.replace(".", "", 1).isdigit():
+            return check_ns(epoch_to_ns(float(text)), field, text)
+        return check_ns(_rfc3339(text), field, text)
+    except (ValueError, OverflowError):
         pass
     raise InvalidInputError(
         f"{field}: {text!r} is not a time; use 'now', a relative time such as -1h or -7d, "
         "RFC 3339 such as 2026-11-22T10:00:00Z, or epoch seconds"
     )
+
+
+def check_ns(ns: int, field: str, text: str | None = None) -> int:
+    """`ns` if it fits 64-bit nanoseconds, else a 400 naming the field and the range."""
+    if MIN_NS <= ns <= MAX_NS:
+        return ns
+    shown = f"{text!r}" if text is not None else "the time"
+    raise InvalidInputError(f"{field}: {shown} is outside the times Weir can represent ({_RANGE}, "
+                            "64-bit nanoseconds); choose a time in that range")
+
+
+def _short(text: str, field: str, what: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise InvalidInputError(f"{field}: {len(text)} characters is too long for {what} "
+                                f"(at most {MAX_TEXT}); for example 2026-11-22T10:00:00Z, -1h or 5m")
+    return text
 
 
 def _rfc3339(text: str) -> int:

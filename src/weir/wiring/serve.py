@@ -88,6 +88,8 @@ def _local(settings: Settings) -> _Adapters:
     store = SqliteMetricStore(
         settings.metrics_db,
         retention_seconds=settings.retention_seconds,
+        minute_retention_seconds=settings.minute_retention_seconds,
+        hour_retention_seconds=settings.hour_retention_seconds,
         flush_points=settings.flush_points,
         flush_seconds=settings.flush_seconds,
     )
@@ -137,6 +139,11 @@ def _chain(first: Callable[[PointBatch], None] | None,
             then(batch)
 
     return both
+def series_budget(settings: Settings, store: MetricStore):
+    """The series limits of ingest (weir.metrics.cardinality), from the settings."""
+    from weir.metrics.cardinality import SeriesBudget, SeriesLimits
+
+    return SeriesBudget(store.metric_names, SeriesLimits(settings.max_series_per_metric, settings.max_series))
 
 
 def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool,
@@ -169,6 +176,7 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         alerts = alert_service(core, a.store, on_rules_changed=worker.rules_changed, clock=clock)
         jobs.append(worker)
         closers.append(a.alerts.close)
+    scheduler = None
     if settings.exports:
         from weir.wiring.exports import export_scheduler
 
@@ -184,7 +192,8 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         closers.append(clients.close)
     api = ApiServices(
         store=a.store,
-        ingest=IngestService(a.store, settings.retention_seconds, clock, listener=listener),
+        ingest=IngestService(a.store, settings.retention_seconds, clock, listener=listener,
+                             budget=series_budget(settings, a.store)),
         query=QueryService(a.store, settings.retention_seconds, clock),
         push_groups=a.push_groups,
         alerts=alerts,
@@ -192,4 +201,9 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         auth=a.auth,
         limiter=a.limiter,
     )
+    from weir.http.status import StatusService
+
+    local = settings.backend != "aws"
+    api.status = StatusService(api, environment=settings.environment, data_dir=settings.data_dir if local else None,
+                               watched_dir=settings.files_root if local else None, exports=scheduler, clock=clock)
     return Serve(api, jobs, closers)

@@ -10,6 +10,7 @@ tests/e2e/test_full_disk.py fills a real tmpfs where the machine allows it).
 from __future__ import annotations
 
 import logging
+import random
 import time
 
 import pytest
@@ -50,8 +51,9 @@ def test_flush_on_a_full_disk_says_so_and_keeps_the_points(tmp_path, caplog):
     series = make_series("disk", {"host": "a"}, "gauge", None)
     store = SqliteMetricStore(tmp_path / "metrics.db", retention_seconds=86400)
     n = 20_000
-    store.append(PointBatch([series.id] * n, [NOW - i * NS for i in range(n)], [float(i) for i in range(n)],
-                            [series]))
+    rng = random.Random(9)  # irregular times and random values: chunks that do not compress away
+    stamps = sorted(NOW - i * NS - rng.randrange(NS) for i in range(n))
+    store.append(PointBatch([series.id] * n, stamps, [rng.random() for _ in range(n)], [series]))
     fill(store._w)
     with pytest.raises(StorageError) as caught:
         store.flush()
@@ -63,7 +65,7 @@ def test_flush_on_a_full_disk_says_so_and_keeps_the_points(tmp_path, caplog):
     assert "full" in said and "cannot rollback" not in said
     store = SqliteMetricStore(tmp_path / "metrics.db", retention_seconds=86400)
     try:
-        got = store.read([series.id], NOW - n * NS, NOW + 1)
+        got = store.read([series.id], NOW - (n + 1) * NS, NOW + 1)
         assert len(got[series.id][0]) == n
     finally:
         store.close()

@@ -29,20 +29,24 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from weir.errors import PayloadTooLargeError
+from weir.metrics import limits
 from weir.metrics.points import merge, trim
-from weir.metrics.ports import PointBatch, RollupRead
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import key_schema
+from . import arrays, key_schema
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
-from .rollups import RollupSource, read_rollups, rollup_requests
+from .hourly import hourly_requests
+from .rollups import rollup_requests
 from .series_index import SeriesIndex
 from .state import mark_changed
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
 _T = TypeVar("_T")
+LABEL_STATS_MAX_SERIES = 200_000  # the cardinality view reads every series (no per-pair counts are kept)
 BATCH_GET_HOURS = 24  # up to this many compacted hours, chunks are fetched by key
 
 
@@ -57,7 +61,7 @@ class CompactionResult:
     points: int = 0
 
 
-class DynamoMetricStore:
+class DynamoMetricStore(arrays.ArrayReads):
     backend = "dynamodb"
 
     def __init__(
@@ -67,6 +71,7 @@ class DynamoMetricStore:
         metrics_table: str,
         series_table: str,
         retention_seconds: int,
+        hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         read_threads: int = 8,
@@ -74,8 +79,11 @@ class DynamoMetricStore:
         self.db = Dynamo(client, sleep=sleep)
         self.table = metrics_table
         self.retention_s = retention_seconds
+        self.hour_retention_s = hour_retention_seconds
         self.clock = clock
-        self.index = SeriesIndex(self.db, series_table, retention_seconds=retention_seconds, clock=clock)
+        # a series stays known as long as any of its data: its hourly rollups outlive its points
+        kept = max(retention_seconds, hour_retention_seconds)
+        self.index = SeriesIndex(self.db, series_table, retention_seconds=kept, clock=clock)
         self.series_epoch = 0  # bumped when a failed write may have left callers' series caches wrong
         self._registered: set[tuple[str, int]] = set()
         self._last_version = 0
@@ -94,11 +102,41 @@ class DynamoMetricStore:
     def get_series(self, series_id: int) -> Series | None:
         return self.index.get(series_id)
 
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        return {s.id: s for s in self.index._get_many(ids)}
+
     def metric_names(self) -> dict[str, int]:
         return self.index.names()
 
     def series_of(self, name: str) -> list[Series]:
         return self.index.of(name)
+
+    def select(self, name: str, filters: dict[str, str], *, limit: int | None = None,
+               after: str | None = None) -> list[Series]:
+        return self.index.select(name, filters, limit=limit, after=after)
+
+    def count_selected(self, name: str, filters: dict[str, str], cap: int) -> int:
+        return len(self.index.select(name, filters, limit=cap + 1))
+
+    def label_stats(self) -> tuple[list[tuple[str, int, int]], list[tuple[str, str, int]]]:
+        """Computed from every series of every metric: bounded by LABEL_STATS_MAX_SERIES."""
+        names = self.index.names()
+        total = sum(names.values())
+        if total > LABEL_STATS_MAX_SERIES:
+            raise PayloadTooLargeError(
+                f"the label statistics read every series from DynamoDB; {total} series are more than "
+                f"{LABEL_STATS_MAX_SERIES}. The series count per metric is in GET /metrics")
+        pairs: dict[tuple[str, str], int] = defaultdict(int)
+        for name in names:
+            for s in self.index.of(name):
+                for k, v in s.dimensions.items():
+                    pairs[(k, v)] += 1
+        keys: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for k, v in pairs:
+            keys[k][0] += 1
+            keys[k][1] += len(v.encode())
+        ordered = sorted(((k, v, n) for (k, v), n in pairs.items()), key=lambda p: (-p[2], p[0], p[1]))
+        return [(k, a, b) for k, (a, b) in keys.items()], ordered
 
     def append(self, batch: PointBatch) -> None:
         if not len(batch):
@@ -125,9 +163,8 @@ class DynamoMetricStore:
         for (name, hour, shard), points in groups.items():
             for part in _split(points, key_schema.SEGMENT_POINTS):
                 requests.append({"PutRequest": {"Item": self._segment_item(name, hour, shard, part, now_ns)}})
-        late = {hour for _, hour, _ in groups if hour + key_schema.BUCKET_NS <= now_ns}
-        if late:  # closed hours, maybe exported: marked first, so a crash after the write cannot lose the mark
-            mark_changed(self.index.db, self.index.table, late, now_ns)
+        closed = {h for _, h, _ in groups if h + key_schema.BUCKET_NS <= now_ns}  # maybe exported: marked
+        mark_changed(self.index.db, self.index.table, closed, now_ns)  # first, so a crash cannot lose the mark
         self.db.batch_write(self.table, requests)
         self._register({(name, hour) for name, hour, _ in groups})
 
@@ -143,12 +180,6 @@ class DynamoMetricStore:
         for name, sids in by_name.items():
             out.update(self._read_metric(name, sids, start_ns, end_ns))
         return out
-
-    def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
-        """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
-        source = RollupSource(self.db, self.table, lambda sid: self.index.cached(sid) or self.index.get(sid),
-                              self._pending_hours, self._run, self.clock())
-        return read_rollups(source, series_ids, start_ns, end_ns)
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending id (what an export reads).
@@ -259,6 +290,8 @@ class DynamoMetricStore:
                 requests.append({"PutRequest": {"Item": item}})
         # rollups go with the chunks, before the mark is cleared: see rollups.py
         requests += rollup_requests(name, hour_ns, merged, self._expiry(hour_ns + key_schema.BUCKET_NS - 1))
+        hour_ttl = (hour_ns + key_schema.BUCKET_NS) // NS + self.hour_retention_s
+        requests += hourly_requests(name, hour_ns, merged, hour_ttl)
         self.db.batch_write(self.table, requests)
         with self._lock:
             self._registered.discard((name, hour_ns))

@@ -1,14 +1,20 @@
 """Whether a stored chunk is sound: it decodes, and its count and bounds agree with its points.
 
-This is the chunk encoding's checksum: `weir doctor` and `weir repair` check every chunk with
-`chunk_problem`, and a read that meets a chunk which does not decode answers a clear 503
-naming the file (never a 500). It follows the encoding: change both together.
+This is the chunk encoding's checksum (`chunks.decode_row`, compressed columns or the raw
+arrays of older folders): `weir doctor` and `weir repair` check every chunk with
+`chunk_problem`, the start-up check the newest ones, and a read that meets a chunk which
+does not decode answers a clear 503 naming the file (never a 500). It follows the
+encoding: change both together.
 """
 
 from __future__ import annotations
 
-from array import array
+import struct
+import zlib
 
+from weir.metrics.encoding.columns import CodecError
+
+from .chunks import decode_row
 from .schema import HOUR_NS
 
 
@@ -16,29 +22,20 @@ class ChunkError(ValueError):
     """A chunk row does not decode, or its parts disagree."""
 
 
-def decode_chunk(ts_blob: bytes, vals_blob: bytes) -> tuple[list[int], list[float]]:
-    ta, va = array("q"), array("d")
-    try:
-        ta.frombytes(ts_blob)
-        va.frombytes(vals_blob)
-    except (ValueError, TypeError) as exc:
-        raise ChunkError(f"a chunk does not decode ({exc})") from None
-    if len(ta) != len(va) or not ta:
-        raise ChunkError(f"a chunk holds {len(ta)} timestamps and {len(va)} values")
-    return ta.tolist(), va.tolist()
+# What decoding a damaged chunk raises (the codec's own error, and what a cut-short header
+# or payload makes struct and zlib raise before the codec can say more).
+DECODE_ERRORS = (ChunkError, CodecError, struct.error, zlib.error)
 
 
-def chunk_problem(n: int, t_min: int, t_max: int, ts_blob: bytes, vals_blob: bytes) -> str | None:
+def chunk_problem(n: int, t_min: int, t_max: int, fmt: int, ts_blob: bytes, vals_blob: bytes) -> str | None:
     """What is wrong with one stored chunk, or None: it decodes, and its count and time
-    bounds agree with its points (sorted, one per timestamp, within one hour).
-
-    `weir doctor` and `weir repair` check every chunk with this; it is the chunk encoding's
-    own checksum, and changes with the encoding.
-    """
+    bounds agree with its points (sorted, one per timestamp, within one hour)."""
     try:
-        ts, vals = decode_chunk(ts_blob, vals_blob)
-    except ChunkError as exc:
-        return str(exc)
+        ts, vals = decode_row(fmt, ts_blob, vals_blob)
+    except (*DECODE_ERRORS, ValueError, TypeError) as exc:  # ValueError: raw arrays of a wrong length
+        return f"it does not decode ({exc})"
+    if len(ts) != len(vals) or not ts:
+        return f"it holds {len(ts)} timestamps and {len(vals)} values"
     if len(ts) != n:
         return f"its count says {n} points but it holds {len(ts)}"
     if ts[0] != t_min or ts[-1] != t_max:
@@ -50,12 +47,14 @@ def chunk_problem(n: int, t_min: int, t_max: int, ts_blob: bytes, vals_blob: byt
     return None
 
 
-# The chunks, among the newest `?` (and the first `?` found), whose stored sizes disagree
-# with their counts (8 bytes a timestamp, 8 a value): what the start-up check runs. It reads
-# only the rows' records, never the blobs themselves (SQLite's length() of a blob reads its
-# size from the record header): about 0.3 s per 200,000 chunks, where decoding every chunk
-# of a large store would take minutes (`weir doctor` does that).
-SIZE_MISMATCH_SQL = (
-    "SELECT id FROM (SELECT id, n, ts, vals FROM chunks ORDER BY id DESC LIMIT ?) "
-    "WHERE length(ts) != 8 * n OR length(vals) != 8 * n OR n < 1 LIMIT ?"
-)
+def size_mismatch_sql(fmt: str) -> str:
+    """The chunks, among the newest `?` (and the first `?` found), whose stored sizes cannot be
+    right: raw arrays (fmt 1) are 8 bytes a point; a compressed column (fmt 2) is at least
+    its 5-byte header. It reads only the rows' records, never the blobs (SQLite's length()
+    of a blob reads its size from the record header): about 0.3 s per 200,000 chunks.
+    `fmt` is the column, or `1` for a folder older than the column."""
+    return (
+        f"SELECT id FROM (SELECT id, n, {fmt} AS fmt, ts, vals FROM chunks ORDER BY id DESC LIMIT ?) "  # nosec B608  # fmt is 'fmt' or '1'
+        "WHERE n < 1 OR fmt NOT IN (1, 2) OR (fmt = 1 AND (length(ts) != 8 * n OR length(vals) != 8 * n)) "
+        "OR (fmt = 2 AND (length(ts) < 5 OR length(vals) < 5)) LIMIT ?"
+    )

@@ -1,14 +1,19 @@
-"""Telling damage from other failures, and checking the rows the store loads at start-up."""
+"""Telling damage from other failures, and what the store does when a read meets it."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
 
-from weir.errors import damaged
+from weir.errors import DamagedDataError, StorageError, damaged
 from weir.metrics.series import Series, canonical_key, series_id
+
+from .chunk_check import DECODE_ERRORS
 
 
 def is_corruption(exc: sqlite3.DatabaseError) -> bool:
@@ -46,3 +51,39 @@ def series_problem(row: tuple) -> str | None:
 
 
 _dimensions = msgspec.json.Decoder(dict[str, str]).decode
+
+
+class DamageAware:
+    """Mixed into the metrics store: damage met by a read is a clear 503 naming the file (not
+    a 500), and from then on `problem()`, which `/health` answers with as a 503, says so."""
+
+    path: Path
+    _failed: BaseException | None
+    _damage: str | None = None
+
+    def problem(self) -> str | None:
+        """Why the store cannot serve (its log could not be recovered, a read met damage), or None."""
+        failed = self._failed
+        return self._damage if failed is None else getattr(failed, "message", None) or str(failed)
+
+    def _checked(self, rows: Iterator) -> Iterator:
+        with self._reading():
+            yield from rows
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except DECODE_ERRORS as exc:
+            raise self._damaged(f"a chunk does not decode ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise StorageError(f"the metrics store could not read {self.path}: {exc}") from None
+            raise self._damaged(str(exc)) from None
+
+    def _damaged(self, what: str) -> DamagedDataError:
+        error = damaged(self.path, what)
+        if self._damage is None:
+            logging.getLogger(__name__).error("%s", error.message)
+        self._damage = error.message
+        return error

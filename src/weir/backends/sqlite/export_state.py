@@ -28,7 +28,7 @@ _PREFIX = "export.last_hour "
 class SqliteExportState:
     def __init__(self, path: Path) -> None:
         self._conn = schema.connect(str(path))
-        self._conn.executescript(schema.DDL)
+        self._conn.executescript(_DDL)
         self._lock = threading.Lock()
 
     def last_exported(self, destination: str) -> int | None:
@@ -79,6 +79,12 @@ class SqliteExportState:
         self._conn.close()
 
 
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS export_changed (
+    hour INTEGER PRIMARY KEY, version INTEGER NOT NULL, changed_ns INTEGER NOT NULL
+);
+"""
 _UPSERT = ("INSERT INTO export_changed (hour, version, changed_ns) VALUES (?, ?, ?) "
            "ON CONFLICT (hour) DO UPDATE SET version = excluded.version, changed_ns = excluded.changed_ns")
 

@@ -5,10 +5,15 @@ How a write travels (see docs/architecture.md for the measurements behind it):
 2. The writer takes every queued batch, inserts one `log` row per batch in a single
    transaction, commits (WAL, fsync), then appends the points to the head (a dict of
    per-series lists) and resolves the futures: the client is answered only now.
-3. When the head is large or old, the writer flushes it into `chunks` and deletes the
-   log rows it covered, in one transaction. After a crash the log is replayed into the head.
+3. When the head is large or old, the writer flushes it into `chunks` (compressed
+   columns, `chunks.py`) and deletes the log rows it covered, in one transaction, which
+   also marks each (hour, series) it wrote pending. After a crash the log is replayed.
+4. Between writes, the writer finalises closed hours and expires old ones (`rollups.py`):
+   one chunk per series and hour, hourly rollups and sketches, minute rollups once the
+   raw points expire. Each step is one transaction; a kill loses nothing.
 
 Queries read chunks and the head under one lock, so a flush is never seen half-done.
+The query path reads arrays (`read_arrays`, `read_rollups`); `read` and `scan` give lists.
 """
 
 from __future__ import annotations
@@ -18,63 +23,40 @@ import queue
 import sqlite3
 import threading
 import time
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
 from pathlib import Path
-
-import msgspec
+from typing import TYPE_CHECKING
 
 from weir.durability import settle
-from weir.errors import DamagedDataError, StorageError, UnavailableError, damaged
-from weir.metrics.points import sorted_unique, trim
+from weir.errors import StorageError, UnavailableError, damaged
+from weir.metrics import limits
 from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import schema, txn
-from .chunk_check import ChunkError
-from .chunks import SCAN_SQL, merge_rows, pack_batch, scan_result, unpack_batch
-from .damage import is_corruption, series_row
+from . import chunks, rollups, schema, series_index, txn
+from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
+from .damage import DamageAware
 from .export_state import mark_late
-from .folder_lock import exclusive
+from .head import HeadSeries, exclusive
 from .logrow import LogRowError
+from .reads import ArrayReads
+
+if TYPE_CHECKING:
+    pass
 
 log = logging.getLogger(__name__)
 
-CHUNK_POINTS = 4096
+CHUNK_POINTS = chunks.CHUNK_POINTS
+HOUR_NS = schema.HOUR_NS
 _STOP = object()
+FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
 
 
-class _HeadSeries:
-    """One series' unflushed points, in arrival order, and whether that order is by time.
-
-    Most series receive points in time order; for them a query bisects the lists and
-    copies only its window, instead of copying and sorting everything since the last flush.
-    """
-
-    __slots__ = ("ts", "vals", "ordered")
-
-    def __init__(self, t: int, v: float) -> None:
-        self.ts = [t]
-        self.vals = [v]
-        self.ordered = True
-
-    def sorted_unique(self) -> tuple[list[int], list[float]]:
-        return (self.ts, self.vals) if self.ordered else sorted_unique(self.ts, self.vals)
-
-    def window(self, start: int, end: int) -> tuple[list[int], list[float]]:
-        """A copy of the points in [start, end), sorted, one per timestamp."""
-        if self.ordered:
-            lo, hi = bisect_left(self.ts, start), bisect_left(self.ts, end)
-            return self.ts[lo:hi], self.vals[lo:hi]
-        return trim(*sorted_unique(list(self.ts), list(self.vals)), start, end)
-
-
-class SqliteMetricStore:
+class SqliteMetricStore(DamageAware, ArrayReads):
     backend = "sqlite"
+    record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
     def __init__(
         self,
@@ -84,33 +66,55 @@ class SqliteMetricStore:
         flush_points: int = 1_000_000,
         flush_seconds: float = 300.0,
         sweep_seconds: float = 600.0,
+        minute_retention_seconds: int = limits.DEFAULT_MINUTE_RETENTION_SECONDS,
+        hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS,
+        finalise_grace_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lockfile = exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
+        # how long each resolution is kept: raw points, minute and hourly rollups
+        self.retention = {"raw": retention_seconds, "1m": minute_retention_seconds, "1h": hour_retention_seconds}
         self.flush_points = flush_points
         self.flush_seconds = flush_seconds
         self.sweep_seconds = sweep_seconds
+        # an hour is finalised this long after it closes: by then its points are flushed
+        grace = flush_seconds + 60 if finalise_grace_seconds is None else finalise_grace_seconds
+        self.finalise_grace_ns = int(grace * NS)
         self.clock = clock
         self.series_epoch = 0  # bumped whenever series are forgotten; callers drop caches
-        self._w = schema.connect(str(path))
-        schema.migrate(self._w)
+        try:
+            try:
+                self._w = schema.connect(str(path))
+            except sqlite3.DatabaseError as exc:
+                raise schema.unreadable(path, exc) from None
+            self.upgraded_from = schema.migrate(self._w, path)
+            series_index.migrate(self._w)
+        except BaseException:
+            if hasattr(self, "_w"):
+                self._w.close()
+            self._lockfile.close()
+            raise
+        if self.upgraded_from and self.upgraded_from < schema.VERSION:
+            log.warning("%s: upgraded from schema %d; its hours are being rewritten compressed in the background "
+                        "(`weir migrate` does it at once, with progress)", path, self.upgraded_from)
         self._r = schema.connect(str(path), readonly=True)
+        self._readers = threading.local()
+        self._reader_conns: list = []
         self._lock = threading.Lock()
-        self._series: dict[int, Series] = {}
-        self._by_name: dict[str, dict[int, Series]] = {}
-        for row in self._w.execute("SELECT id, name, dimensions, type, unit FROM series"):
-            self._remember(series_row(path, row))
-        self._head: dict[int, _HeadSeries] = {}
+        # Series live in the database, not in memory (see series_index): start-up reads counts only.
+        self.index = series_index.SqliteSeriesIndex(self._w, self._reader)
+        self._head: dict[int, HeadSeries] = {}
+        self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
+        self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
         self._head_points = 0
         self._log_applied = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._ready = threading.Event()
         self._failed: BaseException | None = None
-        self._damage: str | None = None  # what a read found damaged since the start
         self._writer = threading.Thread(target=self._run, name="weir-sqlite-writer", daemon=True)
         self._writer.start()
 
@@ -119,24 +123,49 @@ class SqliteMetricStore:
     def ready(self) -> bool:
         return self._ready.is_set()
 
-    def problem(self) -> str | None:
-        """Why the store cannot serve (its log could not be recovered, a read met damage), or None."""
-        failed = self._failed
-        return self._damage if failed is None else getattr(failed, "message", None) or str(failed)
+    def points_held(self) -> int:
+        """Points in chunks and in the head (GET /status; a re-sent point counts twice until flushed)."""
+        self._wait_ready()
+        with self._lock:
+            (n,) = self._r.execute("SELECT COALESCE(SUM(n), 0) FROM chunks").fetchone()
+            return n + self._head_points
 
     def get_series(self, series_id: int) -> Series | None:
-        return self._series.get(series_id)
+        self._wait_ready()
+        return self.index.get(series_id)
+
+    def get_series_many(self, ids: list[int]) -> dict[int, Series]:
+        """The stored series among `ids`, by id (for ingest's batched lookups)."""
+        self._wait_ready()
+        return self.index.get_many(ids)
 
     def metric_names(self) -> dict[str, int]:
         self._wait_ready()
-        with self._lock:
-            return {name: len(members) for name, members in self._by_name.items() if members}
+        return self.index.counts()
 
     def series_of(self, name: str) -> list[Series]:
         self._wait_ready()
-        with self._lock:
-            members = list(self._by_name.get(name, {}).values())
-        return sorted(members, key=lambda s: s.key)
+        return self.index.select(name, {})
+
+    def select(self, name: str, filters: dict[str, str], *, limit: int | None = None,
+               after: str | None = None) -> list[Series]:
+        self._wait_ready()
+        return self.index.select(name, filters, limit=limit, after=after)
+
+    def count_selected(self, name: str, filters: dict[str, str], cap: int) -> int:
+        self._wait_ready()
+        return self.index.count(name, filters, cap)
+
+    def label_stats(self):
+        self._wait_ready()
+        return self.index.tsdb_rows()
+
+    def chunk_stats(self) -> tuple[int, int, int]:
+        """(chunks, oldest and newest chunk end in ms) for the cardinality view: from the
+        `chunks_age` index, so the times are those of whole chunks, not of single points."""
+        self._wait_ready()
+        n, lo, hi = self._reader().execute("SELECT COUNT(*), MIN(t_max), MAX(t_max) FROM chunks").fetchone()
+        return n, (lo or 0) // 1_000_000, (hi or 0) // 1_000_000
 
     def append(self, batch: PointBatch) -> None:
         self._wait_ready()
@@ -145,25 +174,21 @@ class SqliteMetricStore:
         settle(future)
 
     def read(self, series_ids, start_ns, end_ns):
-        self._wait_ready()
-        out = {}
-        sql = (
-            "SELECT t_min, t_max, ts, vals FROM chunks "
-            "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
-        )
-        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
-        with self._lock, self._reading():
-            self._index()
-            for sid in series_ids:
-                rows = self._r.execute(sql, (sid, low, high, t_min_high)).fetchall()
-                entry = self._head.get(sid)
-                head = entry.window(start_ns, end_ns) if entry is not None else None
-                if head is not None and not head[0]:
-                    head = None
-                if rows or head:
-                    out[sid] = (rows, head)
+        return self.read_arrays(series_ids, start_ns, end_ns).to_lists()
+
+    def _reader(self):
+        """This thread's read-only connection: a read transaction belongs to a connection, and
+        queries run on several threads at once (the gateway's work pool)."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._readers.conn = schema.connect(str(self.path), readonly=True)
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
         with self._reading():
-            return {sid: trim(*merge_rows(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+            return super().read_arrays(series_ids, start_ns, end_ns)
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
@@ -180,38 +205,27 @@ class SqliteMetricStore:
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
             windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
             head = {sid: w for sid, w in windows if w[0]}
-        return self._checked(scan_result(rows, head, self._series.get, start_ns, end_ns))
-
-    def _checked(self, rows: Iterator) -> Iterator:
-        with self._reading():
-            yield from rows
-
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
-        """Damage met by a read is a clear 503 naming the file, and /health says so from then on."""
-        try:
-            yield
-        except ChunkError as exc:
-            raise self._damaged(str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            if not is_corruption(exc):
-                raise StorageError(f"the metrics store could not read {self.path}: {exc}") from None
-            raise self._damaged(str(exc)) from None
-
-    def _damaged(self, what: str) -> DamagedDataError:
-        error = damaged(self.path, what)
-        if self._damage is None:
-            log.error("%s", error.message)
-        self._damage = error.message
-        return error
+        series = self.index.get_many({r[0] for r in rows} | head.keys())
+        return self._checked(scan_result(rows, head, series.get, start_ns, end_ns))
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
         self._call("flush")
 
     def sweep(self) -> None:
-        """Delete chunks past retention now (also done on its own periodically)."""
+        """Expire what is past its retention now (also done on its own periodically)."""
         self._call("sweep")
+
+    def finalise(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Flush, then finalise every closed hour now (also done on its own, in slices);
+        `progress(done, total)` is called from the writer thread as pairs are finalised."""
+        self._call("finalise", progress)
+
+    def backlog(self) -> int:
+        """(hour, series) pairs of closed hours waiting to be finalised."""
+        self._wait_ready()
+        with self._lock:
+            return rollups.backlog(self._r, self._closed_before())
 
     def close(self) -> None:
         if self._lockfile.closed:
@@ -223,6 +237,8 @@ class SqliteMetricStore:
                 log.error("%s", exc.message)
             self._writer.join()
         self._r.close()
+        for conn in self._reader_conns:
+            conn.close()
         self._w.close()
         self._lockfile.close()
 
@@ -235,9 +251,9 @@ class SqliteMetricStore:
             raise self._failed if isinstance(self._failed, StorageError) else StorageError(
                 f"the metrics store has stopped: {self._failed}")
 
-    def _call(self, command: str) -> None:
+    def _call(self, command: str, arg: object = None) -> None:
         future: Future = Future()
-        self._queue.put((command, None, future))
+        self._queue.put((command, arg, future))
         future.result()
 
     def _run(self) -> None:
@@ -250,9 +266,10 @@ class SqliteMetricStore:
             return
         self._ready.set()
         last_flush = last_sweep = time.monotonic()
+        busy = False  # finalising hours: look at the queue without waiting
         while True:
             try:
-                jobs = [self._queue.get(timeout=1.0)]
+                jobs = [self._queue.get_nowait()] if busy else [self._queue.get(timeout=1.0)]
             except queue.Empty:
                 jobs = []
             while True:
@@ -273,12 +290,20 @@ class SqliteMetricStore:
             if now - last_sweep >= self.sweep_seconds:
                 self._guard(self._sweep)
                 last_sweep = now
-            for command, _, future in commands:
+            busy = False
+            if not commands and now >= self._finalise_at:
+                busy = bool(self._guard(self._finalise_some))
+                if not busy:
+                    self._finalise_at = now + min(5.0, self.flush_seconds)
+            for command, arg, future in commands:
                 try:
                     if command == "flush" or command == "stop":
                         self._flush()
                     elif command == "sweep":
                         self._sweep()
+                    elif command == "finalise":
+                        self._flush()
+                        self._finalise_all(arg)  # the progress callback
                 except Exception as exc:  # reported to the caller, writer carries on
                     future.set_exception(self._job_error(command, exc))
                 else:
@@ -286,35 +311,31 @@ class SqliteMetricStore:
                 if command == "stop":
                     return
 
-    def _guard(self, job: Callable[[], None]) -> None:
+    def _guard(self, job: Callable[[], object]) -> object:
         try:
-            job()
+            return job()
         except Exception as exc:
             log.error("%s; will retry", self._job_error(job.__name__.strip("_"), exc).message)
+            return None
 
     def _job_error(self, command: str, exc: BaseException) -> StorageError:
-        """What a failed flush or sweep says: the real cause, and that nothing was lost."""
+        """What a failed background job says: the real cause, and that nothing was lost."""
         if isinstance(exc, StorageError):
             return exc
-        if command == "sweep":
-            return StorageError(f"{self.path}: could not delete points past retention: {exc}")
-        return StorageError(f"{self.path}: could not move the in-memory points into chunks: {exc}; "
-                            "they stay in the write-ahead log and are replayed at the next start")
+        if command in ("flush", "stop", "finalise"):
+            return StorageError(f"{self.path}: could not move the in-memory points into chunks: {exc}; "
+                                "they stay in the write-ahead log and are replayed at the next start")
+        return StorageError(f"{self.path}: background {command} failed: {exc}")
 
     def _commit(self, jobs: list) -> None:
         w = self._w
         try:
             w.execute("BEGIN IMMEDIATE")
             last: int | None = 0
+            inserted = []
             for batch, blob, _ in jobs:
                 if batch.new_series:
-                    w.executemany(
-                        "INSERT OR IGNORE INTO series VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            (s.id, s.name, s.key, msgspec.json.encode(s.dimensions).decode(), s.type, s.unit)
-                            for s in batch.new_series
-                        ],
-                    )
+                    inserted += self.index.insert(w, batch.new_series)
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
                 mark_late(w, batch.timestamps, last or 0, int(self.clock() * NS))  # exported hours redone
             w.execute("COMMIT")
@@ -325,11 +346,9 @@ class SqliteMetricStore:
             for _, _, future in jobs:
                 future.set_exception(error)
             return
+        self.index.committed(inserted)
         with self._lock:
             for batch, _, _ in jobs:
-                for s in batch.new_series:
-                    if s.id not in self._series:
-                        self._remember(s)
                 self._pending.append((batch.series_ids, batch.timestamps, batch.values))
                 self._head_points += len(batch)
             self._log_applied = last or self._log_applied
@@ -343,11 +362,13 @@ class SqliteMetricStore:
         and each point is grouped by series once.
         """
         head = self._head
+        hours = self._head_hours
         for sids, tss, vals in self._pending:
+            hours.update({t - t % HOUR_NS for t in tss})
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
-                    head[sid] = _HeadSeries(t, v)
+                    head[sid] = HeadSeries(t, v)
                 else:
                     if t <= entry.ts[-1]:
                         entry.ordered = False
@@ -374,58 +395,94 @@ class SqliteMetricStore:
             return
         rows = []
         for sid, entry in self._head.items():
-            ts, vals = entry.sorted_unique()
             # A chunk never crosses an hour: that is what bounds `scan`.
-            for i, j in schema.split_at_hours(ts):
-                for k in range(i, j, CHUNK_POINTS):
-                    e = min(j, k + CHUNK_POINTS)
-                    t, v = ts[k:e], vals[k:e]
-                    rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
+            rows += chunks.encode_rows(sid, *entry.sorted_unique())
+        touched = {(r[1] - r[1] % HOUR_NS, r[0]) for r in rows}
         w = self._w
         try:
             w.execute("BEGIN IMMEDIATE")
-            w.executemany("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)", rows)
+            w.executemany(chunks.INSERT_SQL, rows)
+            w.executemany("INSERT OR IGNORE INTO pending (hour, series_id) VALUES (?, ?)", sorted(touched))
             w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
             with self._lock:
                 w.execute("COMMIT")
                 self._head = {}
+                self._head_hours = set()
                 self._head_points = 0
         except BaseException:
-            txn.rollback(w)  # the head and the log rows stay as they were
+            txn.rollback(w)  # a full disk: the head and the log rows stay as they were
             raise
+        self._finalise_at = 0.0
+
+    def _closed_before(self) -> int:
+        """Hours starting before this are closed for at least the grace: finalise them."""
+        return (int(self.clock() * NS) - self.finalise_grace_ns) // HOUR_NS * HOUR_NS
+
+    def _finalise_some(self) -> bool:
+        """One slice of finalising; True when there may be more to do."""
+        done = rollups.finalise(self._w, self._closed_before(), FINALISE_SLICE_S)
+        if done.pairs:
+            self._vacuum()
+        return done.pairs > 0
+
+    def _finalise_all(self, progress: Callable[[int, int], None] | None = None) -> rollups.Progress:
+        """Finalise every closed hour now; `progress(done, total)` after each transaction."""
+        before = self._closed_before()
+        total = rollups.backlog(self._w, before)
+        done = rollups.Progress()
+        while True:
+            was = done.pairs
+            rollups.finalise(self._w, before, 0.0, done)  # one transaction
+            if progress is not None:
+                progress(done.pairs, max(total, done.pairs))
+            if done.pairs == was:
+                break
+        self._vacuum()
+        return done
+
+    def _vacuum(self) -> None:
+        """Hand free pages back to the file system (folders created with auto_vacuum)."""
+        self._w.execute("PRAGMA incremental_vacuum").fetchall()  # it frees a page per step
 
     def _sweep(self) -> None:
-        cutoff = int(self.clock() * NS) - self.retention_ns
+        """Expire by resolution: raw hours past `retention` become minute rollups, and
+        rollups past their own retentions go; then the series left with nothing are forgotten.
+
+        Which series are left is worked out between short transactions, not inside one:
+        with a million series that takes seconds, and a write transaction would hold up every
+        ingest commit meanwhile. Only this (the writer) thread writes, so the candidates stay
+        valid; those that got points in the head meanwhile are kept.
+        """
+        self._flush()  # no head point may land in an hour once it has expired
+        now = int(self.clock() * NS)
+        raw_cut = (now - self.retention_ns) // HOUR_NS * HOUR_NS
+        rollups.finalise(self._w, raw_cut, 3600.0)
+        r = self.retention
+        while rollups.expire(self._w, now, r["raw"], r["1m"], r["1h"], FINALISE_SLICE_S):
+            pass
         w = self._w
+        empty = [sid for (sid,) in w.execute(
+            "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM hourly WHERE hourly.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM minutely WHERE minutely.series_id = series.id)")]
+        with self._lock:
+            self._index()
+            empty = [sid for sid in empty if sid not in self._head]
+        if not empty:
+            self._vacuum()
+            return
         try:
             w.execute("BEGIN IMMEDIATE")
-            w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
-            live = {sid for (sid,) in w.execute("SELECT DISTINCT series_id FROM chunks")}
-            with self._lock:
-                self._index()
-            gone = [sid for sid in self._series if sid not in live and sid not in self._head]
-            w.executemany("DELETE FROM series WHERE id = ?", [(sid,) for sid in gone])
+            gone = self.index.delete(w, empty)
             with self._lock:
                 w.execute("COMMIT")
-                self._forget(gone)
+                self.index.deleted(gone)
+                if gone:
+                    self.series_epoch += 1
         except BaseException:
             txn.rollback(w)
             raise
-
-    def _forget(self, gone: list[int]) -> None:
-        for sid in gone:
-            s = self._series.pop(sid)
-            self._by_name[s.name].pop(sid, None)
-            if not self._by_name[s.name]:
-                del self._by_name[s.name]
-        if gone:
-            self.series_epoch += 1
-
-    def _remember(self, s: Series) -> None:
-        self._series[s.id] = s
-        self._by_name.setdefault(s.name, {})[s.id] = s
-
-
+        self._vacuum()
 
 
 def _storage_error(exc: BaseException) -> StorageError:

@@ -42,13 +42,15 @@ class SqliteMetricReader:
             raise StorageError(f"could not open {path}: {exc}") from exc
         if version > schema.VERSION:
             raise StorageError(f"{path} was written by a newer Weir (schema {version}); upgrade this one")
+        # a folder not yet opened by this version's server: its chunks are all arrays
+        self._scan_sql = SCAN_SQL if version >= 2 else SCAN_SQL.replace("fmt,", f"{schema.FMT_ARRAYS} AS fmt,")
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         conn = self._conn
         try:
             conn.execute("BEGIN")  # one snapshot for chunks, log and series
             try:
-                rows = conn.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+                rows = conn.execute(self._scan_sql, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
                 for log_id, blob in conn.execute("SELECT id, data FROM log ORDER BY id"):
                     try:
@@ -72,14 +74,14 @@ class SqliteMetricReader:
         return scan_result(rows, ordered, series.get, start_ns, end_ns)
 
     def _series(self, ids: set[int]) -> dict[int, Series]:
+        # The ids go in as one JSON array parameter (json_each), so the SQL text is constant.
         out = {}
         ids_list = sorted(ids)
-        for i in range(0, len(ids_list), 500):
-            batch = ids_list[i : i + 500]
-            marks = ",".join("?" * len(batch))
+        for i in range(0, len(ids_list), 5000):
+            batch = msgspec.json.encode(ids_list[i : i + 5000]).decode()
             for sid, name, dims, type_, unit in self._conn.execute(
-                f"SELECT id, name, dimensions, type, unit FROM series WHERE id IN ({marks})",  # nosec B608  # only '?' marks interpolated; ids are bound
-                batch,
+                "SELECT id, name, dimensions, type, unit FROM series WHERE id IN (SELECT value FROM json_each(?))",
+                (batch,),
             ):
                 out[sid] = Series(sid, name, msgspec.json.decode(dims), type_, unit)
         return out

@@ -1,6 +1,7 @@
 """What `weir repair` keeps of each store's rows: the checks Weir itself applies when it reads.
 
-- `metrics.db`: a series row is kept when it is sound, or rebuilt from its canonical key
+- `metrics.db`: the labels index is left out and rebuilt from the kept series at the next
+  start; a series row is kept when it is sound, or rebuilt from its canonical key
   when only its dimensions are damaged (the id, the key's hash, proves the key); a chunk is
   kept when `chunk_problem` finds nothing and its series was kept; a log row when its
   checksum holds, without the points of series that were lost. Every kept log row is
@@ -51,7 +52,7 @@ def _metrics_rules() -> dict[str, Rule]:
         return None
 
     def chunks(row: dict, report: FileRepair) -> dict | None:
-        problem = chunk_problem(row["n"], row["t_min"], row["t_max"], row["ts"], row["vals"])
+        problem = chunk_problem(row["n"], row["t_min"], row["t_max"], row.get("fmt", 1), row["ts"], row["vals"])
         if problem is not None:
             report.lost.append(f"chunk {row['id']} ({row['n']} points by its count): {problem}")
             return None
@@ -77,7 +78,10 @@ def _metrics_rules() -> dict[str, Rule]:
         batch = PointBatch([sids[i] for i in keep], [tss[i] for i in keep], [vals[i] for i in keep])
         return {**row, "data": logrow.pack(batch)}
 
-    return {"meta": lambda row, report: row, "series": series, "chunks": chunks, "log": log}
+    def meta(row: dict, report: FileRepair) -> dict | None:
+        return None if row["key"] == "labels_index" else row  # the labels are rebuilt from the series kept
+
+    return {"meta": meta, "series": series, "chunks": chunks, "log": log, "labels": lambda row, report: None}
 
 
 def _say_unnamed(report: FileRepair, lost_points: dict[str, int]) -> None:

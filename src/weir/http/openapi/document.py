@@ -14,6 +14,8 @@ from weir import __version__
 from weir.files.record import FileList, FileRecord
 from weir.files.service import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT
 from weir.http.openapi.formats import FORMAT_ROUTES
+from weir.http.openapi.prometheus import PROMETHEUS_ROUTES
+from weir.http.status import Status
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS
 from weir.metrics.alerts.model import (
@@ -25,6 +27,7 @@ from weir.metrics.alerts.model import (
     SubscriptionOut,
     SubscriptionSpec,
 )
+from weir.metrics.cardinality import TsdbStatus
 from weir.metrics.model import (
     Batch,
     Datapoint,
@@ -35,7 +38,11 @@ from weir.metrics.model import (
     QueryResult,
     SeriesList,
 )
+from weir.metrics.query.service import DEFAULT_LIST_LIMIT as QUERY_LIST_DEFAULT
+from weir.metrics.query.service import MAX_LIST_LIMIT as QUERY_LIST_MAX
+from weir.metrics.query.service import QueryBounds
 
+QUERY_BOUNDS = QueryBounds()
 _NAME = {
     "name": "name",
     "in": "path",
@@ -110,8 +117,13 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("get", "/metrics"): {"summary": "Metric names with series counts", "responses": _ok(MetricList)},
     ("get", "/metrics/{name}/series"): {
-        "summary": "The series of a metric, filtered by dimensions",
-        "parameters": [_NAME, _DIMS],
+        "summary": "The series of a metric, filtered by dimensions, a page at a time",
+        "description": ("By canonical key. A page holds at most `limit` series; `next_cursor`, when not null, "
+                        "asks for the next page. Selecting by dimensions reads an inverted index: its cost follows "
+                        "the series selected, not the metric's."),
+        "parameters": [_NAME, _DIMS,
+                       _q("limit", f"At most this many series, 1-{QUERY_LIST_MAX}", str(QUERY_LIST_DEFAULT)),
+                       _q("cursor", "`next_cursor` of the previous page")],
         "responses": {**_ok(SeriesList), **_errors(400, 404)},
     },
     ("get", "/metrics/{name}"): {
@@ -125,7 +137,12 @@ ROUTES: dict[tuple[str, str], dict] = {
             _q("group_by", "A dimension key: one group per value"),
             _DIMS,
         ],
-        "responses": {**_ok(QueryResult), **_errors(400, 404, 413)},
+        "description": (
+            f"Bounded before any point is read: at most {QUERY_BOUNDS.max_series} series selected, "
+            f"{QUERY_BOUNDS.max_groups} groups and {QUERY_BOUNDS.max_values} values (groups x periods x "
+            f"statistics) in the answer (422 `query_too_large` past these), and {QUERY_BOUNDS.max_points} points "
+            "read (413; estimated from chunk metadata where the store can, checked again after the read)."),
+        "responses": {**_ok(QueryResult), **_errors(400, 404, 413, 422)},
     },
     ("get", "/files"): {
         "summary": "File metadata records by key prefix",
@@ -136,6 +153,8 @@ ROUTES: dict[tuple[str, str], dict] = {
             _q("limit", f"At most this many records, 1-{MAX_LIST_LIMIT}", str(DEFAULT_LIST_LIMIT)),
             _q("cursor", "`next_cursor` of the previous page"),
             _q("include_deleted", "Also list tombstones", "false"),
+            _q("delimiter", "Group keys by what follows the prefix up to this (`/`): each group once in "
+               "`prefixes`, as folders (S3's CommonPrefixes); without it every key is listed"),
         ],
         "responses": {**_ok(FileList), **_errors(400)},
     },
@@ -150,6 +169,30 @@ ROUTES: dict[tuple[str, str], dict] = {
         "responses": {**_ok(FileRecord), **_errors(400, 404)},
     },
     ("get", "/openapi.json"): {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}},
+    ("get", "/status"): {
+        "summary": "Version, uptime, ingest rate, what is stored, exports and the configured limits",
+        "responses": _ok(Status),
+    },
+    # -- the web UI (issue 16): pages and files, open to reads even where keys are required --
+    ("get", "/"): {
+        "summary": "A browser (Accept: text/html) is redirected to the web UI; other clients get a 404",
+        "responses": {"302": {"description": "To /ui/"}, **_errors(404)},
+    },
+    ("get", "/ui"): {"summary": "Redirects to /ui/", "responses": {"302": {"description": "To /ui/"}}},
+    ("get", "/ui/capabilities.json"): {
+        "summary": "What this API offers the web UI (PromQL, metadata, status, folders in the file listing)",
+        "responses": {"200": {"description": "Flags", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    },
+    ("get", "/ui/{path}"): {
+        "summary": "The web UI: its pages (`/ui/`, `/ui/explore`, `/ui/alerts`, `/ui/files`, `/ui/status`) and files",
+        "description": "Without a built UI (`make ui`), every page says how to build it (404).",
+        "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "HTML, JavaScript, CSS (gzip when accepted)",
+                    "content": {"text/html": {"schema": {"type": "string"}}}},
+            "404": {"description": "No such page or file"},
+        },
+    },
     # -- alerts and subscriptions (issue 3) --
     ("post", "/alerts"): {
         "summary": "Create an alert rule",
@@ -202,14 +245,22 @@ ROUTES: dict[tuple[str, str], dict] = {
         "responses": {"204": {"description": "Deleted"}, **_errors(404, 409)},
     },
     **FORMAT_ROUTES,
+    **PROMETHEUS_ROUTES,
+    ("get", "/api/v1/status/tsdb"): {
+        "summary": "Cardinality: series per metric, values per dimension, the largest label pairs",
+        "description": ("Prometheus' TSDB status shape; the metric name counts as the label `__name__`. On DynamoDB "
+                        "the label statistics read every series: 413 past 200,000."),
+        "parameters": [_q("limit", "Entries per list, 1-10000", "10")],
+        "responses": {**_ok(TsdbStatus), **_errors(400, 413)},
+    },
 }
 
 
 @cache
 def document() -> str:
-    models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList]
+    models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList, TsdbStatus]
     models += [RuleSpec, RuleOut, RuleList, EventList, SubscriptionSpec, SubscriptionOut, SubscriptionList]
-    models += [FileList, FileRecord]
+    models += [FileList, FileRecord, Status]
     _, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")
     paths: dict[str, dict] = {}
     for (method, path), spec in ROUTES.items():

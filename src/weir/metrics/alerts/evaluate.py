@@ -121,7 +121,11 @@ class AlertEngine:
         return events
 
     def _read(self, metric: str, rules: list[Rule], now: int) -> tuple[list[Series], dict]:
-        series = [s for s in self.store.series_of(metric) if any(matches(s, r.spec.dimensions) for r in rules)]
+        # Through the store's index: the series of the rules' dimensions, not all of the metric's.
+        chosen: dict[int, Series] = {}
+        for r in rules:
+            chosen.update((s.id, s) for s in self.store.select(metric, r.spec.dimensions))
+        series = sorted(chosen.values(), key=lambda s: s.key)
         if not series:
             return series, {}
         start = min(_window(r, now)[0] for r in rules)

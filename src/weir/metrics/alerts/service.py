@@ -151,7 +151,7 @@ class AlertService:
         return rule
 
     def _check_metric(self, spec: RuleSpec, allow_unknown: bool) -> None:
-        if not allow_unknown and not self.metrics.series_of(spec.metric):
+        if not allow_unknown and not self.metrics.count_selected(spec.metric, {}, 0):  # not every series
             raise InvalidInputError(
                 f"metric: {spec.metric!r} has no series; check the name (GET /metrics lists them) or pass "
                 "allow_unknown_metric=true to create the rule before its first datapoint"
@@ -228,7 +228,7 @@ def subscription_from(
 
 def _limit(params: Mapping[str, str]) -> int:
     text = params.get("limit", "100")
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit() and len(text) < 10) or not 1 <= int(text) <= MAX_LIMIT:
         raise InvalidInputError(f"limit: a whole number from 1 to {MAX_LIMIT}, got {text!r}")
     return int(text)
 

@@ -1,0 +1,117 @@
+"""A million series: creating them, restarting over them, ingesting into them, picking one.
+
+    python bench/series_scale.py [--series 1000000] [--rev REV]
+
+Targets (issue 18): with 1M series, ingest of known series >= 150k points/s, selecting one
+series <= 50 ms, restart <= 10 s. Against `weir serve` over HTTP, in a fresh data folder:
+
+1. create: `--series` series of `cpu{host, rack}` (10,000 points a request, 4 connections);
+2. restart: SIGTERM, start again; seconds until /health says "ok" (the store is ready);
+3. known: the same series again, at later instants: points acknowledged per second (the
+   first round after the restart apart: each series is then validated and looked up once);
+4. select: `GET /metrics/cpu/series?dim.host=...` and `GET /metrics/cpu?dim.host=...` for
+   20 random hosts: median and worst milliseconds;
+5. list: the first page of `GET /metrics/cpu/series` (paged) and the server's peak memory.
+
+`--rev` runs the same against an older revision (bench/baseline.py) for the before figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import statistics
+import time
+import urllib.parse
+import urllib.request
+
+from soak import memory_mb
+from workload import ROOT, WeirServer, send_all
+
+PER_REQUEST = 10_000
+
+
+def bodies(series: int, ts: int) -> list[bytes]:
+    out = []
+    for start in range(0, series, PER_REQUEST):
+        pts = [{"name": "cpu", "value": float(i % 100), "timestamp": ts,
+                "dimensions": {"host": f"h{i}", "rack": f"r{i % 100}"}}
+               for i in range(start, min(series, start + PER_REQUEST))]
+        out.append(json.dumps({"metrics": pts}).encode())
+    return out
+
+
+def get_ms(port: int, path: str, params: dict) -> tuple[float, int]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    t = time.perf_counter()
+    conn.request("GET", path + "?" + urllib.parse.urlencode(params))
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    return (time.perf_counter() - t) * 1000, r.status
+
+
+def ready_seconds(url: str, t0: float, timeout: float = 600) -> float:
+    while time.perf_counter() - t0 < timeout:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=5) as r:
+                if json.loads(r.read())["status"] == "ok":
+                    return time.perf_counter() - t0
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("the server did not get ready")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--series", type=int, default=1_000_000)
+    ap.add_argument("--known-rounds", type=int, default=2, help="times every series gets a point after the restart")
+    ap.add_argument("--rev", default=None)
+    args = ap.parse_args()
+    src = ROOT / "src"
+    if args.rev:
+        from baseline import extract
+
+        _, src = extract(args.rev)
+    base = int(time.time()) - 3600
+    rnd = random.Random(7)
+    server = WeirServer(src=src)
+    with server:
+        created = bodies(args.series, base)
+        t = time.perf_counter()
+        send_all(server.port, "/metrics", created, "application/json")
+        create = args.series / (time.perf_counter() - t)
+        server.proc.terminate()
+        server.proc.wait(600)
+        t = time.perf_counter()
+        server.__enter__()  # the same folder and port
+        restart = ready_seconds(server.url, t)
+        first = bodies(args.series, base + 60)
+        t = time.perf_counter()  # the first round after the restart: every series is looked up once
+        send_all(server.port, "/metrics", first, "application/json")
+        cold = args.series / (time.perf_counter() - t)
+        known_bodies = [b for k in range(args.known_rounds) for b in bodies(args.series, base + 60 * (k + 2))]
+        t = time.perf_counter()
+        send_all(server.port, "/metrics", known_bodies, "application/json")
+        known = args.known_rounds * args.series / (time.perf_counter() - t)
+        hosts = [f"h{rnd.randrange(args.series)}" for _ in range(20)]
+        listing = [get_ms(server.port, "/metrics/cpu/series", {"dim.host": h}) for h in hosts]
+        queries = [get_ms(server.port, "/metrics/cpu", {"dim.host": h, "start": "-2h", "period": "3600"})
+                   for h in hosts]
+        page = get_ms(server.port, "/metrics/cpu/series", {"limit": "1000"})
+        _, peak = memory_mb(server.proc.pid)
+    bad = [s for _, s in listing + queries if s != 200]
+    print(f"weir series scale ({args.rev or 'working tree'}), {args.series:,} series: create {create:,.0f} points/s; "
+          f"restart {restart:.1f} s; known series {known:,.0f} points/s (the first round after the restart "
+          f"{cold:,.0f}); select one series: listing median "
+          f"{statistics.median(m for m, _ in listing):.1f} ms (worst {max(m for m, _ in listing):.1f}), query median "
+          f"{statistics.median(m for m, _ in queries):.1f} ms (worst {max(m for m, _ in queries):.1f}); first page of "
+          f"the listing {page[0]:.0f} ms (status {page[1]}); peak memory {peak:.0f} MB"
+          + (f"; {len(bad)} selections failed: {bad[:3]}" if bad else ""))
+
+
+if __name__ == "__main__":
+    main()
