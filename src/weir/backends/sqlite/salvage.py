@@ -55,9 +55,11 @@ def repair_folder(data_dir: Path, rules_for: Callable[[str], dict[str, Rule]], *
     rows, see `salvage_rules`); [] when none is damaged."""
     if not (data_dir / "metrics.db").exists() and not any(data_dir.glob("*.db")):
         raise FileNotFoundError(f"no Weir data in {data_dir}")
+    if not check_folder(data_dir, full=True):
+        return []  # nothing to do, whether a server runs or not
     lock = exclusive(data_dir / "metrics.lock")
     try:
-        damaged = sorted({f.file for f in check_folder(data_dir, full=True)})
+        damaged = sorted({f.file for f in check_folder(data_dir, full=True)})  # again, now alone with it
         if not damaged:
             return []
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
