@@ -8,6 +8,7 @@ from weir.commands.alerts import alerts
 from weir.commands.export import export_command
 from weir.commands.files import files
 from weir.commands.keys import keys
+from weir.commands.migrate import migrate
 from weir.commands.push import push
 from weir.commands.query import query
 from weir.commands.serve import serve
@@ -26,3 +27,4 @@ main.add_command(alerts)
 main.add_command(files)
 main.add_command(push)
 main.add_command(query)
+main.add_command(migrate)

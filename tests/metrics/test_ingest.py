@@ -96,12 +96,13 @@ def test_unit_conflict(store):
 
 def test_cache_is_dropped_when_the_store_forgets_series(tmp_path):
     fake_now = [time.time()]
-    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=3600, clock=lambda: fake_now[0])
+    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=3600, minute_retention_seconds=3600,
+                              hour_retention_seconds=3600, clock=lambda: fake_now[0])
     try:
         svc = IngestService(store, 3600, clock=lambda: fake_now[0])
         ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))
         store.flush()
-        fake_now[0] += 7200
+        fake_now[0] += 2 * 86400  # hourly rollups go a whole UTC day at a time
         store.sweep()
         assert store.metric_names() == {}
         ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))

@@ -65,7 +65,7 @@ def alerts() -> None:
 @click.option("--threshold", required=True, type=float)
 @click.option("--comparison", type=click.Choice([">", ">=", "<", "<="]), default=">", show_default=True)
 @click.option("--stat", "statistic", default="avg", show_default=True,
-              type=click.Choice(["avg", "min", "max", "sum", "count", "p90", "p99", "last"]))
+              type=click.Choice(["avg", "min", "max", "sum", "count", "p50", "p90", "p99", "last"]))
 @click.option("--period", default=60, show_default=True, type=int, help="Seconds per datapoint.")
 @click.option("--evaluation-periods", "-m", default=1, show_default=True, type=int, help="M: periods looked at.")
 @click.option("--datapoints-to-alarm", "-n", default=None, type=int, help="N of those M must breach (default M).")

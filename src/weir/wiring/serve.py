@@ -86,6 +86,8 @@ def _local(settings: Settings) -> _Adapters:
     store = SqliteMetricStore(
         settings.metrics_db,
         retention_seconds=settings.retention_seconds,
+        minute_retention_seconds=settings.minute_retention_seconds,
+        hour_retention_seconds=settings.hour_retention_seconds,
         flush_points=settings.flush_points,
         flush_seconds=settings.flush_seconds,
     )

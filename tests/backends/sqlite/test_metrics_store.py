@@ -105,10 +105,11 @@ def test_clean_close_flushes_the_log(open_store, tmp_path):
 
 def test_retention_sweep_deletes_old_chunks_and_forgets_series(open_store):
     fake_now = [time.time()]
-    store = open_store(retention_seconds=3600, clock=lambda: fake_now[0])
-    store.append(batch([(A, NOW, 1.0), (B, NOW + 3 * 3600 * NS, 2.0)]))
+    store = open_store(retention_seconds=3600, minute_retention_seconds=3600, hour_retention_seconds=3600,
+                       clock=lambda: fake_now[0])
+    store.append(batch([(A, NOW, 1.0), (B, NOW + 48 * 3600 * NS, 2.0)]))
     store.flush()
-    fake_now[0] += 2 * 3600
+    fake_now[0] += 26 * 3600  # hourly rollups go a whole UTC day at a time
     store.sweep()
     assert store.read([A.id], 0, NOW + 10 * 3600 * NS) == {}
     assert [s.id for s in store.series_of("cpu")] == [B.id]

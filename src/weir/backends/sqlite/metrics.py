@@ -5,68 +5,55 @@ How a write travels (see docs/architecture.md for the measurements behind it):
 2. The writer takes every queued batch, inserts one `log` row per batch in a single
    transaction, commits (WAL, fsync), then appends the points to the head (a dict of
    per-series lists) and resolves the futures: the client is answered only now.
-3. When the head is large or old, the writer flushes it into `chunks` and deletes the
-   log rows it covered, in one transaction. After a crash the log is replayed into the head.
+3. When the head is large or old, the writer flushes it into `chunks` (compressed
+   columns, `chunks.py`) and deletes the log rows it covered, in one transaction, which
+   also marks each (hour, series) it wrote pending. After a crash the log is replayed.
+4. Between writes, the writer finalises closed hours and expires old ones (`rollups.py`):
+   one chunk per series and hour, hourly rollups and sketches, minute rollups once the
+   raw points expire. Each step is one transaction; a kill loses nothing.
 
 Queries read chunks and the head under one lock, so a flush is never seen half-done.
+The query path reads arrays (`read_arrays`, `read_rollups`); `read` and `scan` give lists.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import queue
+import sqlite3
 import threading
 import time
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
-from weir.metrics.points import sorted_unique, trim
+from weir.metrics import limits
 from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import schema, series_index
-from .chunks import SCAN_SQL, merge_rows, pack_batch, scan_result, unpack_batch
+from . import chunks, rollups, schema, series_index
+from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
+from .head import HeadSeries, exclusive
+from .reads import ArrayReads
+
+if TYPE_CHECKING:
+    pass
 
 log = logging.getLogger(__name__)
 
-CHUNK_POINTS = 4096
+CHUNK_POINTS = chunks.CHUNK_POINTS
+HOUR_NS = schema.HOUR_NS
 _STOP = object()
+FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
 
 
-class _HeadSeries:
-    """One series' unflushed points, in arrival order, and whether that order is by time.
-
-    Most series receive points in time order; for them a query bisects the lists and
-    copies only its window, instead of copying and sorting everything since the last flush.
-    """
-
-    __slots__ = ("ts", "vals", "ordered")
-
-    def __init__(self, t: int, v: float) -> None:
-        self.ts = [t]
-        self.vals = [v]
-        self.ordered = True
-
-    def sorted_unique(self) -> tuple[list[int], list[float]]:
-        return (self.ts, self.vals) if self.ordered else sorted_unique(self.ts, self.vals)
-
-    def window(self, start: int, end: int) -> tuple[list[int], list[float]]:
-        """A copy of the points in [start, end), sorted, one per timestamp."""
-        if self.ordered:
-            lo, hi = bisect_left(self.ts, start), bisect_left(self.ts, end)
-            return self.ts[lo:hi], self.vals[lo:hi]
-        return trim(*sorted_unique(list(self.ts), list(self.vals)), start, end)
-
-
-class SqliteMetricStore:
+class SqliteMetricStore(ArrayReads):
     backend = "sqlite"
+    record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
     def __init__(
         self,
@@ -76,28 +63,50 @@ class SqliteMetricStore:
         flush_points: int = 1_000_000,
         flush_seconds: float = 300.0,
         sweep_seconds: float = 600.0,
+        minute_retention_seconds: int = limits.DEFAULT_MINUTE_RETENTION_SECONDS,
+        hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS,
+        finalise_grace_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lockfile = _exclusive(path.with_suffix(".lock"))
+        self._lockfile = exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
+        # how long each resolution is kept: raw points, minute and hourly rollups
+        self.retention = {"raw": retention_seconds, "1m": minute_retention_seconds, "1h": hour_retention_seconds}
         self.flush_points = flush_points
         self.flush_seconds = flush_seconds
         self.sweep_seconds = sweep_seconds
+        # an hour is finalised this long after it closes: by then its points are flushed
+        grace = flush_seconds + 60 if finalise_grace_seconds is None else finalise_grace_seconds
+        self.finalise_grace_ns = int(grace * NS)
         self.clock = clock
         self.series_epoch = 0  # bumped whenever series are forgotten; callers drop caches
-        self._w = schema.connect(str(path))
-        schema.migrate(self._w)
-        series_index.migrate(self._w)
+        try:
+            try:
+                self._w = schema.connect(str(path))
+            except sqlite3.DatabaseError as exc:
+                raise schema.unreadable(path, exc) from None
+            self.upgraded_from = schema.migrate(self._w, path)
+            series_index.migrate(self._w)
+        except BaseException:
+            if hasattr(self, "_w"):
+                self._w.close()
+            self._lockfile.close()
+            raise
+        if self.upgraded_from and self.upgraded_from < schema.VERSION:
+            log.warning("%s: upgraded from schema %d; its hours are being rewritten compressed in the background "
+                        "(`weir migrate` does it at once, with progress)", path, self.upgraded_from)
         self._r = schema.connect(str(path), readonly=True)
         self._readers = threading.local()
         self._reader_conns: list = []
         self._lock = threading.Lock()
         # Series live in the database, not in memory (see series_index): start-up reads counts only.
         self.index = series_index.SqliteSeriesIndex(self._w, self._reader)
-        self._head: dict[int, _HeadSeries] = {}
+        self._head: dict[int, HeadSeries] = {}
+        self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
+        self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
         self._head_points = 0
         self._log_applied = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -162,40 +171,7 @@ class SqliteMetricStore:
         settle(future)
 
     def read(self, series_ids, start_ns, end_ns):
-        self._wait_ready()
-        out = {}
-        sql = (
-            "SELECT t_min, t_max, ts, vals FROM chunks "
-            "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
-        )
-        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
-        conn = self._reader()
-        heads = {}
-        # The head is copied and the chunks' snapshot taken under the lock, as a flush commits
-        # under it: a flush is seen wholly or not at all. The chunks are then read outside
-        # the lock, so a long query never holds up the writer acknowledging ingest.
-        with self._lock:
-            self._index()
-            for sid in series_ids:
-                entry = self._head.get(sid)
-                head = entry.window(start_ns, end_ns) if entry is not None else None
-                if head is not None and head[0]:
-                    heads[sid] = head
-            conn.execute("BEGIN")
-            try:
-                conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchall()  # WAL: the snapshot starts at the first read
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        try:
-            for sid in series_ids:
-                rows = conn.execute(sql, (sid, low, high, t_min_high)).fetchall()
-                head = heads.get(sid)
-                if rows or head:
-                    out[sid] = (rows, head)
-        finally:
-            conn.execute("COMMIT")
-        return {sid: trim(*merge_rows(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+        return self.read_arrays(series_ids, start_ns, end_ns).to_lists()
 
     def _reader(self):
         """This thread's read-only connection: a read transaction belongs to a connection, and
@@ -206,29 +182,6 @@ class SqliteMetricStore:
             with self._lock:
                 self._reader_conns.append(conn)
         return conn
-
-    def estimate_points(self, series_ids: list[int], start_ns: int, end_ns: int) -> int:
-        """An upper bound of the points `read` would return, from chunk metadata (`n` of the
-        chunks overlapping the window: a chunk spans at most an hour) and the head, reading
-        no point: what lets a query be refused before it loads anything."""
-        self._wait_ready()
-        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
-        total = 0
-        with self._lock:
-            self._index()
-            for sid in series_ids:
-                entry = self._head.get(sid)
-                if entry is not None:
-                    ts = entry.ts
-                    total += bisect_left(ts, end_ns) - bisect_left(ts, start_ns) if entry.ordered else len(ts)
-        conn = self._reader()
-        for i in range(0, len(series_ids), 500):
-            part = series_ids[i : i + 500]
-            marks = ",".join("?" * len(part))
-            total += conn.execute(
-                f"SELECT COALESCE(SUM(n), 0) FROM chunks WHERE series_id IN ({marks}) "  # nosec B608  # '?' marks only
-                "AND t_max >= ? AND t_max < ? AND t_min < ?", (*part, low, high, t_min_high)).fetchone()[0]
-        return total
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
@@ -253,8 +206,19 @@ class SqliteMetricStore:
         self._call("flush")
 
     def sweep(self) -> None:
-        """Delete chunks past retention now (also done on its own periodically)."""
+        """Expire what is past its retention now (also done on its own periodically)."""
         self._call("sweep")
+
+    def finalise(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Flush, then finalise every closed hour now (also done on its own, in slices);
+        `progress(done, total)` is called from the writer thread as pairs are finalised."""
+        self._call("finalise", progress)
+
+    def backlog(self) -> int:
+        """(hour, series) pairs of closed hours waiting to be finalised."""
+        self._wait_ready()
+        with self._lock:
+            return rollups.backlog(self._r, self._closed_before())
 
     def close(self) -> None:
         if self._lockfile.closed:
@@ -276,9 +240,9 @@ class SqliteMetricStore:
         if not self._ready.wait(timeout=60):
             raise UnavailableError("the metrics store is still recovering its log; retry shortly")
 
-    def _call(self, command: str) -> None:
+    def _call(self, command: str, arg: object = None) -> None:
         future: Future = Future()
-        self._queue.put((command, None, future))
+        self._queue.put((command, arg, future))
         future.result()
 
     def _run(self) -> None:
@@ -291,9 +255,10 @@ class SqliteMetricStore:
             return
         self._ready.set()
         last_flush = last_sweep = time.monotonic()
+        busy = False  # finalising hours: look at the queue without waiting
         while True:
             try:
-                jobs = [self._queue.get(timeout=1.0)]
+                jobs = [self._queue.get_nowait()] if busy else [self._queue.get(timeout=1.0)]
             except queue.Empty:
                 jobs = []
             while True:
@@ -314,12 +279,20 @@ class SqliteMetricStore:
             if now - last_sweep >= self.sweep_seconds:
                 self._guard(self._sweep)
                 last_sweep = now
-            for command, _, future in commands:
+            busy = False
+            if not commands and now >= self._finalise_at:
+                busy = bool(self._guard(self._finalise_some))
+                if not busy:
+                    self._finalise_at = now + min(5.0, self.flush_seconds)
+            for command, arg, future in commands:
                 try:
                     if command == "flush" or command == "stop":
                         self._flush()
                     elif command == "sweep":
                         self._sweep()
+                    elif command == "finalise":
+                        self._flush()
+                        self._finalise_all(arg)  # the progress callback
                 except Exception as exc:  # reported to the caller, writer carries on
                     future.set_exception(_storage_error(exc))
                 else:
@@ -327,11 +300,12 @@ class SqliteMetricStore:
                 if command == "stop":
                     return
 
-    def _guard(self, job: Callable[[], None]) -> None:
+    def _guard(self, job: Callable[[], object]) -> object:
         try:
-            job()
+            return job()
         except Exception:
             log.exception("background %s failed; will retry", job.__name__)
+            return None
 
     def _commit(self, jobs: list) -> None:
         w = self._w
@@ -368,11 +342,13 @@ class SqliteMetricStore:
         and each point is grouped by series once.
         """
         head = self._head
+        hours = self._head_hours
         for sids, tss, vals in self._pending:
+            hours.update({t - t % HOUR_NS for t in tss})
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
-                    head[sid] = _HeadSeries(t, v)
+                    head[sid] = HeadSeries(t, v)
                 else:
                     if t <= entry.ts[-1]:
                         entry.ordered = False
@@ -396,17 +372,14 @@ class SqliteMetricStore:
             return
         rows = []
         for sid, entry in self._head.items():
-            ts, vals = entry.sorted_unique()
             # A chunk never crosses an hour: that is what bounds `scan`.
-            for i, j in schema.split_at_hours(ts):
-                for k in range(i, j, CHUNK_POINTS):
-                    e = min(j, k + CHUNK_POINTS)
-                    t, v = ts[k:e], vals[k:e]
-                    rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
+            rows += chunks.encode_rows(sid, *entry.sorted_unique())
+        touched = {(r[1] - r[1] % HOUR_NS, r[0]) for r in rows}
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
-            w.executemany("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)", rows)
+            w.executemany(chunks.INSERT_SQL, rows)
+            w.executemany("INSERT OR IGNORE INTO pending (hour, series_id) VALUES (?, ?)", sorted(touched))
             w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
         except Exception:
             w.execute("ROLLBACK")
@@ -414,31 +387,66 @@ class SqliteMetricStore:
         with self._lock:
             w.execute("COMMIT")
             self._head = {}
+            self._head_hours = set()
             self._head_points = 0
+        self._finalise_at = 0.0
+
+    def _closed_before(self) -> int:
+        """Hours starting before this are closed for at least the grace: finalise them."""
+        return (int(self.clock() * NS) - self.finalise_grace_ns) // HOUR_NS * HOUR_NS
+
+    def _finalise_some(self) -> bool:
+        """One slice of finalising; True when there may be more to do."""
+        done = rollups.finalise(self._w, self._closed_before(), FINALISE_SLICE_S)
+        if done.pairs:
+            self._vacuum()
+        return done.pairs > 0
+
+    def _finalise_all(self, progress: Callable[[int, int], None] | None = None) -> rollups.Progress:
+        """Finalise every closed hour now; `progress(done, total)` after each transaction."""
+        before = self._closed_before()
+        total = rollups.backlog(self._w, before)
+        done = rollups.Progress()
+        while True:
+            was = done.pairs
+            rollups.finalise(self._w, before, 0.0, done)  # one transaction
+            if progress is not None:
+                progress(done.pairs, max(total, done.pairs))
+            if done.pairs == was:
+                break
+        self._vacuum()
+        return done
+
+    def _vacuum(self) -> None:
+        """Hand free pages back to the file system (folders created with auto_vacuum)."""
+        self._w.execute("PRAGMA incremental_vacuum").fetchall()  # it frees a page per step
 
     def _sweep(self) -> None:
-        """Delete chunks past retention, then the series left with no point.
+        """Expire by resolution: raw hours past `retention` become minute rollups, and
+        rollups past their own retentions go; then the series left with nothing are forgotten.
 
-        Which series are left is worked out between two short transactions, not inside one:
+        Which series are left is worked out between short transactions, not inside one:
         with a million series that takes seconds, and a write transaction would hold up every
         ingest commit meanwhile. Only this (the writer) thread writes, so the candidates stay
         valid; those that got points in the head meanwhile are kept.
         """
-        cutoff = int(self.clock() * NS) - self.retention_ns
+        self._flush()  # no head point may land in an hour once it has expired
+        now = int(self.clock() * NS)
+        raw_cut = (now - self.retention_ns) // HOUR_NS * HOUR_NS
+        rollups.finalise(self._w, raw_cut, 3600.0)
+        r = self.retention
+        while rollups.expire(self._w, now, r["raw"], r["1m"], r["1h"], FINALISE_SLICE_S):
+            pass
         w = self._w
-        w.execute("BEGIN IMMEDIATE")
-        try:
-            w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
-        except Exception:
-            w.execute("ROLLBACK")
-            raise
-        w.execute("COMMIT")
         empty = [sid for (sid,) in w.execute(
-            "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id)")]
+            "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM hourly WHERE hourly.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM minutely WHERE minutely.series_id = series.id)")]
         with self._lock:
             self._index()
             empty = [sid for sid in empty if sid not in self._head]
         if not empty:
+            self._vacuum()
             return
         w.execute("BEGIN IMMEDIATE")
         try:
@@ -451,20 +459,7 @@ class SqliteMetricStore:
             self.index.deleted(gone)
             if gone:
                 self.series_epoch += 1
-
-
-def _exclusive(path: Path):
-    """Hold an exclusive lock for the store's lifetime: the head lives in this process's
-    memory, so a second writer on the same folder would replay and flush the same log."""
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise StorageError(
-            f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
-        ) from None
-    return handle
+        self._vacuum()
 
 
 def _storage_error(exc: BaseException) -> StorageError:

@@ -40,13 +40,15 @@ class SqliteMetricReader:
             raise StorageError(f"could not open {path}: {exc}") from exc
         if version > schema.VERSION:
             raise StorageError(f"{path} was written by a newer Weir (schema {version}); upgrade this one")
+        # a folder not yet opened by this version's server: its chunks are all arrays
+        self._scan_sql = SCAN_SQL if version >= 2 else SCAN_SQL.replace("fmt,", f"{schema.FMT_ARRAYS} AS fmt,")
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         conn = self._conn
         try:
             conn.execute("BEGIN")  # one snapshot for chunks, log and series
             try:
-                rows = conn.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+                rows = conn.execute(self._scan_sql, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
                 for (blob,) in conn.execute("SELECT data FROM log ORDER BY id"):
                     for sid, t, v in zip(*unpack_batch(blob)):

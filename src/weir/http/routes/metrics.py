@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from weir import __version__
 from weir.http import workpool
-from weir.http.responses import JSON, json_response, query_params, request_body
+from weir.http.responses import JSON, json_response, query_params_once, request_body
 from weir.http.services import ApiServices
 from weir.metrics.model import Health
 from weir.wire.json import ingest_json
@@ -17,7 +17,7 @@ def router(services: ApiServices) -> Router:
     app = Router()
 
     def params() -> dict[str, str]:
-        return query_params(app.current_event)
+        return query_params_once(app.current_event)
 
     @app.get("/health")
     @workpool.light
