@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 # on the request path or the store's writer thread, so it must only hand the batch off.
 IngestListener = Callable[[PointBatch], None]
 
-_CACHE_LIMIT = 1_000_000
+# Series ids by (name, type, unit, dimension bytes): ~300 bytes each. As large as the default
+# series limit, so a store at that limit is served from the cache, not cleared and refilled
+# every pass over its series (at 1M series the cache of 1M was cleared each time it filled).
+_CACHE_LIMIT = 2_000_000
 _SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
 _NS_MIN = 10**17  # from here on an epoch number is nanoseconds (see timeutil)
 
@@ -55,7 +58,7 @@ class IngestService:
         self.retention_ns = retention_seconds * NS
         self.clock = clock
         self.listener = listener
-        self._series: dict[object, Series] = {}
+        self._series: dict[object, int] = {}  # cache key -> series id (validated once per process)
         self._made: dict[tuple, Series] = {}  # this batch's prefetched series (see _prefetch)
         self._stored: dict[int, Series] = {}
         self._epoch: int | None = None  # the store's series_epoch the cache was filled at
@@ -68,6 +71,8 @@ class IngestService:
         batch = self._validate(points, rejected)
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
+        if self.listener is not None:  # the alert worker's metrics, named (a superset: rejected points too)
+            batch.names = {p.name for p in points if p is not None}
         self.store.append(batch)
         if self.listener is not None:
             after_durable(lambda: self._tell(batch))
@@ -114,17 +119,17 @@ class IngestService:
                 rejected.append(Rejected(i, self._time_error(ns, oldest, newest)))
                 continue
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
-            s = cache.get(key)
-            if s is None:
+            sid = cache.get(key)
+            if sid is None:
                 if not prefetched:  # the first series not cached: look up the rest of the batch's at once
                     self._prefetch(points, i)
                     prefetched = True
                 try:
-                    s = self._resolve(key, p, fresh)
+                    sid = self._resolve(key, p, fresh).id
                 except InvalidInputError as exc:
                     rejected.append(Rejected(i, exc.message))
                     continue
-            add_sid(s.id)
+            add_sid(sid)
             add_ts(ns)
             add_val(p.value)
         batch.new_series = list(fresh.values())
@@ -154,12 +159,10 @@ class IngestService:
         else:
             return None
         get = self._series.get
-        series = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
-        try:
-            sids = [s.id for s in series]  # type: ignore[union-attr]  # a None raises, caught below: no check per point
-        except AttributeError:  # a None: some series is not cached yet
+        sids = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
+        if None in sids:  # some series is not cached yet
             return None
-        return PointBatch(sids, ns, [p.value for p in points])
+        return PointBatch(cast(list[int], sids), ns, [p.value for p in points])
 
     def _prefetch(self, points: list, first: int) -> None:
         """Look up, in one go, the stored series of the points whose series this process has
@@ -202,7 +205,7 @@ class IngestService:
             )
         if len(self._series) >= _CACHE_LIMIT:
             self._series.clear()
-        self._series[key] = known
+        self._series[key] = known.id
         return known
 
     @staticmethod
