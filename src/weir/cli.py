@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from weir.commands.alerts import alerts
+from weir.commands.backup import backup, restore
+from weir.commands.doctor import doctor, repair
 from weir.commands.export import export_command
 from weir.commands.files import files
 from weir.commands.keys import keys
@@ -33,3 +35,7 @@ main.add_command(migrate)
 main.add_command(metrics)
 main.add_command(series)
 main.add_command(subscriptions)
+main.add_command(doctor)
+main.add_command(repair)
+main.add_command(backup)
+main.add_command(restore)

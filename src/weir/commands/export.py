@@ -3,7 +3,10 @@
 `weir export` works on the data folder directly, read-only (see
 `backends/sqlite/reader.py`): it needs no running server, and is safe beside one, since
 SQLite in WAL mode lets another process read while the server's writer thread writes.
-It does not move the server's watermark; exporting an hour twice gives the same objects.
+It does not move the server's watermark; exporting an hour twice gives the same objects. An
+hour the server has already exported to the same destination is marked as changed while it
+is replaced, so an export that stops half-way (and has removed the hour's manifest) is
+redone by the server.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
     weir export --from 2026-11-20T00 --to 2026-11-22T23
     weir export --from -1d                    # the last day, up to the last closed hour
     """
-    from weir.wiring.local import offline_export
+    from weir.wiring.local import offline_export, offline_export_state
 
     if (hour is None) == (start is None):
         raise click.UsageError("give either --hour, or --from (with an optional --to)")
@@ -98,6 +101,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
     except WeirError as exc:
         fail(exc.message)
     service.rows_per_part = rows_per_part
+    state = offline_export_state(settings)
     rows = 0
     failed: list[str] = []
     try:
@@ -107,7 +111,7 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
             task = progress.add_task("export", total=len(hours), rows=0)
             for h in hours:
                 try:
-                    result = service.export_hour(h)
+                    result = _export_marked(service, state, h)
                 except WeirError as exc:
                     failed.append(f"{layout.format_hour(h)}: {exc.message}")
                     progress.console.print("[red]failed[/]", Text(f"{layout.format_hour(h)}: {exc.message}"))
@@ -119,11 +123,25 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
                 progress.update(task, advance=1, rows=rows)
     finally:
         reader.close()
+        state.close()
     where = service.target.url
     note(f"exported {len(hours) - len(failed)} of {len(hours)} hours, {rows:,} rows, to {where}")
     if failed:
         err.print(f"[red]{len(failed)} hours failed[/]; run the same command again to retry them")
         sys.exit(1)
+
+
+def _export_marked(service, state, hour: int):
+    """Export one hour. When it is an hour the server has exported to this destination, it
+    is marked as changed first and unmarked once complete: the export removes the manifest
+    before it writes, and should it stop half-way the server exports the hour again."""
+    last = state.last_exported(service.target.url)
+    if last is None or hour > last:
+        return service.export_hour(hour)
+    version = state.mark_changed([hour], time.time_ns())[hour]
+    result = service.export_hour(hour)
+    state.forget_changed(hour, version)
+    return result
 
 
 def serve_export_options(f):

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import msgspec
 
-from weir.errors import NotFoundError, StorageError
+from weir.errors import NotFoundError, StorageError, damaged
 from weir.metrics.points import sorted_unique
 from weir.metrics.series import Series
 
 from . import schema
 from .chunks import SCAN_SQL, scan_result, unpack_batch
+from .logrow import LogRowError
 
 
 class SqliteMetricReader:
@@ -33,6 +34,7 @@ class SqliteMetricReader:
     def __init__(self, path: Path) -> None:
         if not Path(path).is_file():
             raise NotFoundError(f"no metrics database at {path}; is --data-dir the folder `weir serve` uses?")
+        self.path = path
         try:
             self._conn = schema.connect(str(path), readonly=True)
             version = schema.schema_version(self._conn)
@@ -50,8 +52,12 @@ class SqliteMetricReader:
             try:
                 rows = conn.execute(self._scan_sql, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
-                for (blob,) in conn.execute("SELECT data FROM log ORDER BY id"):
-                    for sid, t, v in zip(*unpack_batch(blob)):
+                for log_id, blob in conn.execute("SELECT id, data FROM log ORDER BY id"):
+                    try:
+                        points = unpack_batch(blob)
+                    except LogRowError as exc:
+                        raise damaged(self.path, f"write-ahead log row {log_id}: {exc}") from None
+                    for sid, t, v in zip(*points):
                         if start_ns <= t < end_ns:
                             entry = head.get(sid)
                             if entry is None:

@@ -36,6 +36,7 @@ from weir.metrics.records import (
 )
 from weir.metrics.sketch import Sketch
 
+from . import txn
 from .chunks import CHUNK_POINTS, INSERT_SQL, decode_row, encode_rows
 from .schema import DAY_NS, FMT_COLUMNS
 
@@ -142,7 +143,7 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
         w.executemany("DELETE FROM pending WHERE hour = ? AND series_id = ?", [(hour, sid) for sid in sids])
         w.execute("COMMIT")
     except BaseException:
-        w.execute("ROLLBACK")
+        txn.rollback(w)  # never over the error that stopped it (a full disk)
         raise
     return points
 
@@ -174,7 +175,7 @@ def expire(w: sqlite3.Connection, now_ns: int, raw_s: int, minute_s: int, hour_s
         w.execute("DELETE FROM hourly_sketch WHERE day + ? <= ?", (DAY_NS, day_cut))
         w.execute("COMMIT")
     except BaseException:
-        w.execute("ROLLBACK")
+        txn.rollback(w)  # never over the error that stopped it (a full disk)
         raise
     return converted
 
@@ -201,7 +202,7 @@ def _expire_hour(w: sqlite3.Connection, hour: int, keep_minutes: bool) -> None:
         w.execute("DELETE FROM chunks WHERE t_max >= ? AND t_max < ?", (hour, hour + HOUR_NS))
         w.execute("COMMIT")
     except BaseException:
-        w.execute("ROLLBACK")
+        txn.rollback(w)  # never over the error that stopped it (a full disk)
         raise
 
 
