@@ -34,7 +34,8 @@ _OPEN_READS = frozenset({"/", "/ui"})
 _OPEN_READ_PREFIX = "/ui/"
 # POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
 # parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
-READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
+# Remote read (`weir.http.routes.remote`) is a read too, though a protobuf POST.
+READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query", "read"))
 
 
 class KeyRecord(msgspec.Struct):

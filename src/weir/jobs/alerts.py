@@ -76,7 +76,7 @@ class AlertWorker:
     # -- inputs (any thread; must return at once) -------------------------------------
 
     def metrics_ingested(self, batch: PointBatch) -> None:
-        self._queue.put(batch.series_ids)
+        self._queue.put(set(batch.names) if batch.names is not None else batch.series_ids)
 
     def metrics_changed(self, names: set[str]) -> None:
         self._queue.put(set(names))

@@ -25,6 +25,9 @@ class PointBatch:
     timestamps: list[int] = field(default_factory=list)  # ns since epoch, UTC
     values: list[float] = field(default_factory=list)
     new_series: list[Series] = field(default_factory=list)
+    # The metric names of the batch, when the producer knows them (ingest does): what the
+    # alert worker needs, without a series lookup per id (a million of them, at scale).
+    names: set[str] | None = None
 
     def __len__(self) -> int:
         return len(self.values)

@@ -113,6 +113,10 @@ class StoreSource:
                     out.append(s)
         return out
 
+    def select(self, matchers: list[Matcher]) -> list:
+        """The store's `Series` the matchers select (remote read reads them in batches)."""
+        return self._select(matchers)
+
     def series(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesInfo]:
         return [SeriesInfo({"__name__": s.name, **s.dimensions}, s.type, s.unit) for s in self._select(matchers)]
 

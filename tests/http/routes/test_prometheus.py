@@ -79,4 +79,6 @@ def test_form_bodies(services):
 
 
 def test_the_reads_auth_lets_through_are_the_routes_post_endpoints():
-    assert READ_POSTS == ROUTE_READ_POSTS
+    from weir.http.routes.remote import READ_PATH  # remote read, a protobuf POST that reads
+
+    assert READ_POSTS == ROUTE_READ_POSTS | {READ_PATH}

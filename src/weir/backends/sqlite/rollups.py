@@ -89,7 +89,7 @@ def finalise(w: sqlite3.Connection, before_hour: int, budget_s: float, done: Pro
 
 def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
     rows = w.execute(
-        "SELECT series_id, id, fmt, ts, vals, n <= ? FROM chunks INDEXED BY chunks_series "
+        "SELECT series_id, id, fmt, ts, vals, n <= ? FROM chunks INDEXED BY chunks_series "  # nosec B608
         f"WHERE series_id IN {_IDS} AND t_max >= ? AND t_max < ? ORDER BY series_id, id",
         (CHUNK_POINTS, _ids(sids), hour, hour + HOUR_NS),
     ).fetchall()
@@ -122,9 +122,9 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
         sketches[sid] = Sketch.of(vals).encode()
         points += len(ts)
     day = hour - hour % DAY_NS
-    old = dict(w.execute(f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day = ?",
+    old = dict(w.execute(f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day = ?",  # nosec B608
                          (_ids(records), day)).fetchall())
-    old_sk = dict(w.execute(f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day = ?",
+    old_sk = dict(w.execute(f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day = ?",  # nosec B608
                             (_ids(records), day)).fetchall())
     w.execute("BEGIN IMMEDIATE")
     try:
@@ -224,7 +224,7 @@ def read_hourly(r: sqlite3.Connection, sids: list[int], first: int, end: int) ->
     import numpy as np
 
     rows = r.execute(
-        f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day >= ? AND day < ?",
+        f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day >= ? AND day < ?",  # nosec B608
         (_ids(sids), first - first % DAY_NS, end),
     ).fetchall()
     dtype = hour_dtype()
@@ -244,7 +244,7 @@ def read_minutely(r: sqlite3.Connection, sids: list[int], first: int, end: int) 
     from weir.metrics.records import decode_minute_rows
 
     rows = r.execute(
-        f"SELECT series_id, data FROM minutely WHERE series_id IN {_IDS} AND hour >= ? AND hour < ?",
+        f"SELECT series_id, data FROM minutely WHERE series_id IN {_IDS} AND hour >= ? AND hour < ?",  # nosec B608
         (_ids(sids), first, end),
     ).fetchall()
     if not rows:
@@ -259,7 +259,7 @@ def read_minutely(r: sqlite3.Connection, sids: list[int], first: int, end: int) 
 def read_sketches(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> list[tuple[int, int, Sketch]]:
     """(series id, hour, sketch) for hours in [first, end)."""
     rows = r.execute(
-        f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day >= ? AND day < ?",
+        f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day >= ? AND day < ?",  # nosec B608
         (_ids(sids), first - first % DAY_NS, end),
     ).fetchall()
     out = []

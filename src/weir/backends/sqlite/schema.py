@@ -143,7 +143,7 @@ def migrate(conn: sqlite3.Connection, path: object = "the metrics database") -> 
         if "fmt" not in columns:
             conn.execute(f"ALTER TABLE chunks ADD COLUMN fmt INTEGER NOT NULL DEFAULT {FMT_ARRAYS}")
         conn.execute(
-            "INSERT OR IGNORE INTO pending (hour, series_id) "
+            "INSERT OR IGNORE INTO pending (hour, series_id) "  # nosec B608
             f"SELECT DISTINCT t_min - (t_min % {HOUR_NS}), series_id FROM chunks WHERE fmt = {FMT_ARRAYS}"
         )
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(VERSION),))
