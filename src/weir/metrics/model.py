@@ -178,13 +178,13 @@ class QueryResult(msgspec.Struct, omit_defaults=True):
     ] = None
 
 
-class Health(msgspec.Struct):
-    """`ok` only when the stores can serve; `failed` (a 503) says why in `reason`."""
+class Health(msgspec.Struct, omit_defaults=True):
+    """`ok` only when the stores can serve; `failed` (a 503) says why in `reason` (absent otherwise)."""
 
     status: Literal["ok", "starting", "failed"]
     version: str
     backend: str
-    name: str = "weir"  # InfluxDB's /health shape has a name: influxdb-client's health() needs it
+    name: str  # "weir": InfluxDB's /health shape has a name, influxdb-client's health() needs it
     reason: str | None = None
 
 

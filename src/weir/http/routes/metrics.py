@@ -25,8 +25,8 @@ def router(services: ApiServices) -> Router:
         store = services.store
         problem = store.problem()
         if problem is not None:
-            return json_response(503, Health("failed", __version__, store.backend, reason=problem))
-        return json_response(200, Health("ok" if store.ready() else "starting", __version__, store.backend))
+            return json_response(503, Health("failed", __version__, store.backend, "weir", problem))
+        return json_response(200, Health("ok" if store.ready() else "starting", __version__, store.backend, "weir"))
 
     @app.post("/metrics")
     def post_metrics():
