@@ -24,6 +24,7 @@ import base64
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from weir.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError, WeirError
+from weir.http import workpool
 from weir.http.responses import error_response, json_response
 from weir.http.services import ApiServices
 from weir.metrics import limits
@@ -88,6 +89,7 @@ def router(services: ApiServices) -> Router:
         return Response(status_code=204, content_type=None, body="", headers=written)
 
     @app.post(READ_PATH)
+    @workpool.heavy  # a read: on `weir serve`'s work pool, off the event loop
     def remote_read():
         event = app.current_event
         headers = {k.lower(): v for k, v in (event.headers or {}).items()}
