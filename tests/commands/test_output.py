@@ -25,3 +25,13 @@ def test_note_and_cell_keep_brackets(capsys):
     console = Console(width=200, record=True)
     console.print(output.cell("cpu [prod]"), output.cell(None))
     assert console.export_text().strip() == "cpu [prod]"
+
+
+def test_migrate_of_a_folder_without_a_store_is_a_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from weir.cli import main
+
+    folder = tmp_path / "data [old]"
+    r = CliRunner().invoke(main, ["migrate", "--data-dir", str(folder)])
+    assert r.exit_code == 1 and f"no metrics database at {folder}" in r.stderr

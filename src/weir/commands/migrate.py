@@ -10,7 +10,6 @@ at any point loses nothing: every step is a transaction, and the next run (or st
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from weir import config
+from weir.commands.output import fail
 from weir.errors import WeirError
 
 err = Console(stderr=True)
@@ -36,14 +36,12 @@ def migrate(data_dir: Path | None, vacuum: bool) -> None:
     settings = config.Settings(data_dir=data_dir or config.default_data_dir())
     path = settings.metrics_db
     if not path.is_file():
-        err.print(f"[red]error:[/] no metrics database at {path}; is --data-dir the folder `weir serve` uses?")
-        sys.exit(1)
+        fail(f"no metrics database at {path}; is --data-dir the folder `weir serve` uses?")
     before = path.stat().st_size
     try:
         store = SqliteMetricStore(path, retention_seconds=settings.retention_seconds)
     except WeirError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        sys.exit(1)
+        fail(exc.message)
     try:
         found = store.upgraded_from
         err.print(f"{path}: schema {found} → {VERSION}" if found < VERSION else f"{path}: schema {VERSION}")
