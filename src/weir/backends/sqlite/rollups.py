@@ -166,8 +166,7 @@ def expire(w: sqlite3.Connection, now_ns: int, raw_s: int, minute_s: int, hour_s
     w.execute("BEGIN IMMEDIATE")
     try:
         if done:  # every hour before raw_cut is minutes now: queries read no raw points there
-            w.execute("INSERT INTO meta VALUES ('minutes_until', ?) ON CONFLICT (key) DO UPDATE SET "
-                      "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", (str(raw_cut),))
+            _advance_watermark(w, raw_cut)
         w.execute("DELETE FROM minutely WHERE hour + ? <= ?", (HOUR_NS, minute_cut))
         day_cut = now_ns - hour_s * 10**9
         w.execute("DELETE FROM hourly WHERE day + ? <= ?", (DAY_NS, day_cut))
@@ -199,6 +198,7 @@ def _expire_hour(w: sqlite3.Connection, hour: int, keep_minutes: bool) -> None:
             "ON CONFLICT (series_id, hour) DO UPDATE SET data = excluded.data", minutes,
         )
         w.execute("DELETE FROM chunks WHERE t_max >= ? AND t_max < ?", (hour, hour + HOUR_NS))
+        _advance_watermark(w, hour + HOUR_NS)  # with the conversion: a reader sees both or neither
         w.execute("COMMIT")
     except BaseException:
         w.execute("ROLLBACK")
@@ -206,6 +206,11 @@ def _expire_hour(w: sqlite3.Connection, hour: int, keep_minutes: bool) -> None:
 
 
 # -- reads (numpy) ---------------------------------------------------------------------
+
+
+def _advance_watermark(w: sqlite3.Connection, hour: int) -> None:
+    w.execute("INSERT INTO meta VALUES ('minutes_until', ?) ON CONFLICT (key) DO UPDATE SET "
+              "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", (str(hour),))
 
 
 def minutes_until(r: sqlite3.Connection) -> int:
