@@ -45,6 +45,8 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY)
 	touch $@
 
 run: $(VENV)/.run-installed ui-if-node
+	@echo 'The README runs `weir` from $(VENV)/bin: in another terminal, in this folder:'
+	@echo '    export PATH="$$PWD/$(VENV)/bin:$$PATH"'
 	$(VENV)/bin/weir serve
 
 # The peers the tests compare Weir with (Prometheus, vmagent/vmalert, Chromium) come from

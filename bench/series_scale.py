@@ -28,7 +28,44 @@ import urllib.parse
 import urllib.request
 
 from soak import memory_mb
-from workload import ROOT, WeirServer, send_all
+from workload import ROOT, WeirServer
+
+SLOWEST: list[float] = []  # the slowest request of each phase, seconds
+
+
+def send_all(port: int, path: str, bodies: list[bytes], content_type: str, connections: int = 4) -> None:
+    """Like workload.send_all, but a request that fails or times out fails the bench, and the
+    slowest request's seconds are kept (an ingest stall shows there)."""
+    import threading
+
+    errors: list[str] = []
+    slowest = [0.0]
+
+    def worker(mine: list[bytes]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        try:
+            for body in mine:
+                t = time.perf_counter()
+                conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+                resp = conn.getresponse()
+                data = resp.read()
+                slowest[0] = max(slowest[0], time.perf_counter() - t)
+                if resp.status != 200:
+                    errors.append(f"{resp.status} {data[:200]!r}")
+                    return
+        except OSError as exc:
+            errors.append(repr(exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, args=(bodies[i::connections],)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    SLOWEST.append(slowest[0])
+    if errors:
+        raise SystemExit(f"{len(errors)} requests failed, first: {errors[0]}")
 
 PER_REQUEST = 10_000
 
@@ -109,7 +146,8 @@ def main() -> None:
           f"{cold:,.0f}); select one series: listing median "
           f"{statistics.median(m for m, _ in listing):.1f} ms (worst {max(m for m, _ in listing):.1f}), query median "
           f"{statistics.median(m for m, _ in queries):.1f} ms (worst {max(m for m, _ in queries):.1f}); first page of "
-          f"the listing {page[0]:.0f} ms (status {page[1]}); peak memory {peak:.0f} MB"
+          f"the listing {page[0]:.0f} ms (status {page[1]}); peak memory {peak:.0f} MB; slowest ingest request "
+          f"per phase (create, first round, known) {', '.join(f'{x:.1f}' for x in SLOWEST)} s"
           + (f"; {len(bad)} selections failed: {bad[:3]}" if bad else ""))
 
 

@@ -39,10 +39,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # numpy and promql-parser serve PromQL (`weir.promql`), imported on the first query only.
 # cramjam: snappy for Prometheus remote write and read.
 RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "numpy", "promql-parser", "cramjam")
+# Dependencies of those pinned to the installed version as well: left free, pip picks the
+# newest protobuf, which other packages of this environment (pulumi) do not accept, and
+# prints an `ERROR:` about the conflict although the build succeeds.
+PINNED_TOO = ("protobuf",)
 # Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
 # watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
 # excludes a whole package.
-LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
+LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/http/protocol.py", "weir/commands/",
               "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py",
               "weir/ui/web/")
 UI_DIST = "weir/ui/dist"
@@ -90,7 +94,7 @@ def build(out: Path, *, ui: bool = True) -> Path:
                          "or pass --without-ui for a bundle whose /ui/ says how to build it")
     with tempfile.TemporaryDirectory(prefix="weir-lambda-") as tmp:
         target = Path(tmp)
-        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS]
+        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS + PINNED_TOO]
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PLATFORM,
              "--target", str(target), *pins],

@@ -39,8 +39,10 @@ def test_lifecycle(keyed):
     assert r.headers["www-authenticate"].startswith("Bearer")
     assert api.get("/metrics").status == 401, "reads are closed too unless --open-reads"
     assert api.get("/health").status == 200
+    assert api.get("/ping").status == 204, "InfluxDB's probe is open, as /health"
     assert api.post("/metrics", POINT, headers={"Authorization": f"Bearer {key}"}).status == 200
     assert api.post("/metrics", POINT, headers={"x-api-key": key}).status == 200
+    assert api.post("/metrics", POINT, headers={"Authorization": f"Token {key}"}).status == 200, "influxdb-client"
     assert api.post("/metrics", POINT, headers={"x-api-key": key + "x"}).status == 401
     # keys are stored as digests only
     assert key.encode() not in (data / "keys.db").read_bytes()

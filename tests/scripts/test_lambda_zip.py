@@ -20,13 +20,24 @@ NEVER = ("boto3/", "botocore/", "uvicorn/", "click/", "rich/", "pulumi", "aws_cd
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory, built_ui) -> zipfile.ZipFile:
+def built(tmp_path_factory, built_ui) -> tuple[Path, str]:
+    """The zip and what the build printed on stderr."""
     out = tmp_path_factory.mktemp("zip") / "lambda.zip"
     ui = [] if built_ui[0] is not None else ["--without-ui"]
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out), *ui], check=True,
-                   timeout=300)
-    with zipfile.ZipFile(out) as zf:
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out), *ui],
+                         check=True, timeout=300, stderr=subprocess.PIPE, text=True)
+    return out, run.stderr
+
+
+@pytest.fixture(scope="module")
+def bundle(built) -> zipfile.ZipFile:
+    with zipfile.ZipFile(built[0]) as zf:
         yield zf
+
+
+def test_the_build_prints_no_error_line(built):
+    """A successful build must not print pip's `ERROR:` (a dependency conflict with this venv)."""
+    assert [line for line in built[1].splitlines() if line.startswith("ERROR")] == []
 
 
 def top_level(names: list[str]) -> set[str]:

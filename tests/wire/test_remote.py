@@ -9,6 +9,7 @@ import pytest
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.metrics.ingest import IngestService
 from weir.metrics.timeutil import NS
+from weir.promql.source import Matcher
 from weir.wire import remote_encode as enc
 from weir.wire import remote_read as rr
 from weir.wire import remote_write as rw
@@ -109,7 +110,7 @@ def test_read_selects_with_matchers_and_is_bounded(store, ingest):
     reader = RemoteReadService(store)
 
     def keys(*m, start=NOW_MS, end=NOW_MS + 2):
-        [res] = reader.read([rr.Query(start, end, [rr.Matcher(*x) for x in m])])
+        [res] = reader.read([rr.Query(start, end, [Matcher(name, op, value) for op, name, value in m])])
         return [(labels["__name__"], labels["host"], len(t)) for labels, t, _ in res]
 
     assert keys(("=", "__name__", "cpu"), ("=", "dc", "")) == [("cpu", "h0", 3), ("cpu", "h2", 3)]
@@ -119,10 +120,10 @@ def test_read_selects_with_matchers_and_is_bounded(store, ingest):
     assert keys(("!~", "__name__", ".*")) == []
     small = RemoteReadService(store, max_samples=5)
     with pytest.raises(ReadLimitError, match="more than 5 samples"):
-        small.read([rr.Query(NOW_MS, NOW_MS + 2, [rr.Matcher("=", "__name__", "cpu")])])
+        small.read([rr.Query(NOW_MS, NOW_MS + 2, [Matcher("__name__", "=", "cpu")])])
     few = RemoteReadService(store, max_series=2)
-    with pytest.raises(ReadLimitError, match="more than 2 series"):
-        few.read([rr.Query(NOW_MS, NOW_MS + 2, [rr.Matcher("=", "__name__", "cpu")])])
+    with pytest.raises(ReadLimitError, match="select 4 series, more than the 2"):
+        few.read([rr.Query(NOW_MS, NOW_MS + 2, [Matcher("__name__", "=", "cpu")])])
 
 
 def test_points_within_one_millisecond_keep_the_last():

@@ -65,6 +65,7 @@ def method_table(open_reads: bool) -> list[tuple[str, str, bool]]:
     methods = [(res, m, not open_reads and res != "/") for res in ("/", "/{proxy+}") for m in READ_METHODS]
     methods += [(res, m, True) for res in ("/", "/{proxy+}") for m in WRITE_METHODS]
     methods.append(("/health", "GET", False))
+    methods.append(("/ping", "GET", False))  # InfluxDB clients' and Telegraf's probe, keyless as in InfluxDB
     methods += [(res, "GET", False) for res in UI_RESOURCES]
     return methods
 
@@ -92,6 +93,9 @@ class Api(pulumi.ComponentResource):
             "/health": aws.apigateway.Resource(naming.name("api-health", env), rest_api=self.rest_api.id,
                                                parent_id=self.rest_api.root_resource_id, path_part="health",
                                                opts=child).id,
+            "/ping": aws.apigateway.Resource(naming.name("api-ping", env), rest_api=self.rest_api.id,
+                                             parent_id=self.rest_api.root_resource_id, path_part="ping",
+                                             opts=child).id,
         }
         ui = aws.apigateway.Resource(naming.name("api-ui", env), rest_api=self.rest_api.id,
                                      parent_id=self.rest_api.root_resource_id, path_part="ui", opts=child)
@@ -102,7 +106,7 @@ class Api(pulumi.ComponentResource):
         self.integrations: dict[tuple[str, str], aws.apigateway.Integration] = {}
         table = method_table(args.open_reads)
         for path, verb, key_required in table:
-            slug = {"/": "root", "/{proxy+}": "proxy", "/health": "health", "/ui": "ui",
+            slug = {"/": "root", "/{proxy+}": "proxy", "/health": "health", "/ping": "ping", "/ui": "ui",
                     "/ui/{proxy+}": "ui-proxy"}[path]
             method = aws.apigateway.Method(
                 naming.name(f"api-{slug}-{verb.lower()}", env),

@@ -4,18 +4,15 @@ configured backend (SQLite, or DynamoDB real or emulated)."""
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from weir import config
 from weir.commands.export import serve_export_options, serve_export_settings
+from weir.commands.output import err, fail
 from weir.errors import WeirError
 from weir.metrics.timeutil import parse_duration
-
-err = Console(stderr=True)
 
 
 @click.command()
@@ -108,10 +105,7 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, minute_re
     try:
         run(settings, access_log=access_log)
     except WeirError as exc:
-        from rich.markup import escape
-
-        err.print(f"[red]error:[/] {escape(exc.message)}")  # a message may quote TOML such as [alerts]
-        sys.exit(1)
+        fail(exc.message)  # escaped: a message may quote TOML such as [alerts]
 
 
 def duration(value: str, name: str) -> int:

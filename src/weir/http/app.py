@@ -121,6 +121,12 @@ def build_app(services: ApiServices) -> APIGatewayRestResolver:
     @app.not_found
     def not_found(_exc: RouteNotFound):
         ev = app.current_event
+        allowed = _allowed_methods(app, ev.path)
+        if allowed:
+            response = json_response(405, ErrorBody(
+                "method_not_allowed", f"{ev.http_method} is not allowed on {ev.path}; use {', '.join(allowed)}"))
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
         return json_response(
             404,
             ErrorBody("not_found", f"no route for {ev.http_method} {ev.path}; GET /openapi.json lists the routes"),
@@ -132,6 +138,13 @@ def build_app(services: ApiServices) -> APIGatewayRestResolver:
         return json_response(500, ErrorBody("internal_error", "internal error; the server log has the details"))
 
     return app
+
+
+def _allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    """The methods of the routes whose pattern matches `path` (Powertools keeps its routes in
+    these two lists; tests/http/test_app.py fails if that changes)."""
+    routes = app._static_routes + app._dynamic_routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
 
 
 def authenticate(services: ApiServices):

@@ -35,7 +35,10 @@ IngestListener = Callable[[PointBatch], None]
 # dimensions as their raw JSON bytes).
 SeriesKey = tuple[str, MetricType, "str | None", bytes]
 
-_CACHE_LIMIT = 1_000_000
+# Series ids by (name, type, unit, dimension bytes): ~300 bytes each. As large as the default
+# series limit, so a store at that limit is served from the cache, not cleared and refilled
+# every pass over its series (at 1M series the cache of 1M was cleared each time it filled).
+_CACHE_LIMIT = 2_000_000
 _SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
 _NS_MIN = 10**17  # from here on an epoch number is nanoseconds (see timeutil)
 
@@ -62,7 +65,7 @@ class IngestService:
         self.retention_ns = retention_seconds * NS
         self.clock = clock
         self.listener = listener
-        self._series: dict[object, Series] = {}
+        self._series: dict[object, int] = {}  # cache key -> series id (validated once per process)
         self._made: dict[tuple, Series] = {}  # this batch's prefetched series (see _prefetch)
         self._stored: dict[int, Series] = {}
         self._epoch: int | None = None  # the store's series_epoch the cache was filled at
@@ -81,6 +84,8 @@ class IngestService:
         batch = self._validate(points, rejected, now_ns)
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
+        if self.listener is not None:  # the alert worker's metrics, named (a superset: rejected points too)
+            batch.names = {p.name for p in points if p is not None}
         self.store.append(batch)
         self.accepted_total += len(batch)
         if self.listener is not None:
@@ -113,7 +118,7 @@ class IngestService:
             for k, key in enumerate(keys):
                 if found[k] is None:
                     try:
-                        found[k] = self._resolve(key, _point(key), fresh)
+                        found[k] = self._resolve(key, _point(key), fresh).id
                     except InvalidInputError:
                         clean = False
                         break
@@ -123,10 +128,13 @@ class IngestService:
                     self._series.pop(key, None)
         if not clean:
             return self._as_points(keys, counts, timestamps, values, now)
-        ids = [s.id for s in found]  # type: ignore[union-attr]  # no None left
+        ids: list[int] = found  # type: ignore[assignment]  # no None left
         sids = list(chain.from_iterable(map(repeat, ids, counts)))
         batch = PointBatch(sids, list(timestamps), list(values), list(fresh.values()))
+        if self.listener is not None:  # the alert worker's metrics, named
+            batch.names = {key[0] for key in keys}
         self.store.append(batch)
+        self.accepted_total += len(batch)
         if self.listener is not None:
             after_durable(lambda: self._tell(batch))
         return IngestResult(len(batch), [])
@@ -187,17 +195,17 @@ class IngestService:
                 rejected.append(Rejected(i, self.time_error(ns, oldest, newest)))
                 continue
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
-            s = cache.get(key)
-            if s is None:
+            sid = cache.get(key)
+            if sid is None:
                 if not prefetched:  # the first series not cached: look up the rest of the batch's at once
                     self._prefetch(points, i)
                     prefetched = True
                 try:
-                    s = self._resolve(key, p, fresh)
+                    sid = self._resolve(key, p, fresh).id
                 except InvalidInputError as exc:
                     rejected.append(Rejected(i, exc.message))
                     continue
-            add_sid(s.id)
+            add_sid(sid)
             add_ts(ns)
             add_val(p.value)
         batch.new_series = list(fresh.values())
@@ -233,12 +241,10 @@ class IngestService:
         else:
             return None
         get = self._series.get
-        series = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
-        try:
-            sids = [s.id for s in series]  # type: ignore[union-attr]  # a None raises, caught below: no check per point
-        except AttributeError:  # a None: some series is not cached yet
+        sids = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
+        if None in sids:  # some series is not cached yet
             return None
-        return PointBatch(sids, ns, [p.value for p in points])
+        return PointBatch(cast(list[int], sids), ns, [p.value for p in points])
 
     def _prefetch(self, points: list, first: int) -> None:
         """Look up, in one go, the stored series of the points whose series this process has
@@ -281,7 +287,7 @@ class IngestService:
             )
         if len(self._series) >= _CACHE_LIMIT:
             self._series.clear()
-        self._series[key] = known
+        self._series[key] = known.id
         return known
 
     @staticmethod

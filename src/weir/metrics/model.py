@@ -179,9 +179,13 @@ class QueryResult(msgspec.Struct, omit_defaults=True):
 
 
 class Health(msgspec.Struct):
-    status: Literal["ok", "starting"]
+    """`ok` only when the stores can serve; `failed` (a 503) says why in `reason`."""
+
+    status: Literal["ok", "starting", "failed"]
     version: str
     backend: str
+    name: str = "weir"  # InfluxDB's /health shape has a name: influxdb-client's health() needs it
+    reason: str | None = None
 
 
 _dimensions = msgspec.json.Decoder(dict[str, str])

@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from weir.promql.errors import BadDataError
 from weir.promql.regex import compile_anchored
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NS_PER_MS = 1_000_000
 OPS = ("=", "!=", "=~", "!~")
@@ -112,10 +113,16 @@ class StoreSource:
                     out.append(s)
         return out
 
+    def select(self, matchers: list[Matcher]) -> list:
+        """The store's `Series` the matchers select (remote read reads them in batches)."""
+        return self._select(matchers)
+
     def series(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesInfo]:
         return [SeriesInfo({"__name__": s.name, **s.dimensions}, s.type, s.unit) for s in self._select(matchers)]
 
     def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        import numpy as np  # here, not at import: the metadata endpoints need matchers only
+
         from weir.metrics.query.read import read_points
 
         selected = self._select(matchers)

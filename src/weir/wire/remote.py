@@ -18,8 +18,8 @@ lies before the first sample and within the retention window, as Prometheus does
 created-timestamp feature: the counter was zero when it was created, and `rate` and
 `increase` see the reset. Each start instant is written once per process and series.
 
-Read: matchers select series among the store's metrics (`metric_names`, `series_of`) and
-their points are read (`read`), bounded by `MAX_READ_SAMPLES`.
+Read: matchers select series as PromQL does (`weir.promql.source`), their points are read
+(`MetricStore.read`), bounded by `MAX_READ_SERIES` and `MAX_READ_SAMPLES`.
 """
 
 from __future__ import annotations
@@ -161,8 +161,14 @@ class ReadLimitError(InvalidInputError):
 
 
 class RemoteReadService:
+    """Reads for remote read: series selected as PromQL selects them (`StoreSource`: matchers,
+    the store's inverted index), points read in batches against a sample budget."""
+
     def __init__(self, store, max_samples: int = MAX_READ_SAMPLES, max_series: int = MAX_READ_SERIES) -> None:
+        from weir.promql.source import StoreSource
+
         self.store = store
+        self.source = StoreSource(store)
         self.max_samples = max_samples
         self.max_series = max_series
 
@@ -170,29 +176,13 @@ class RemoteReadService:
         budget = [self.max_samples]
         return [self._query(q, budget) for q in queries]
 
-    def select(self, matchers: list[rr.Matcher]):
-        """The stored series every matcher accepts (a missing label reads as "")."""
-        by_name = [m for m in matchers if m.name == "__name__"]
-        others = [m for m in matchers if m.name != "__name__"]
-        exact = [m.value for m in by_name if m.op == "="]
-        if exact:
-            names = [exact[0]] if all(m.matches(exact[0]) for m in by_name) else []
-        else:
-            names = sorted(n for n in self.store.metric_names() if all(m.matches(n) for m in by_name))
-        found = []
-        for name in names:
-            for s in self.store.series_of(name):
-                dims = s.dimensions
-                if all(m.matches(dims.get(m.name, "")) for m in others):
-                    found.append(s)
-                    if len(found) > self.max_series:
-                        raise ReadLimitError(
-                            f"the matchers {matchers} select more than {self.max_series} series; narrow them"
-                        )
-        return found
-
     def _query(self, q: rr.Query, budget: list[int]):
-        series = self.select(q.matchers)
+        series = self.source.select(q.matchers)
+        if len(series) > self.max_series:
+            raise ReadLimitError(
+                f"the matchers {', '.join(map(str, q.matchers))} select {len(series)} series, more than the "
+                f"{self.max_series} a remote read may return; narrow them"
+            )
         start, end = q.start_ms * MS, (q.end_ms + 1) * MS  # the query's end is inclusive, in ms
         out = []
         for i in range(0, len(series), _READ_BATCH):

@@ -12,57 +12,25 @@ and SAMPLES after it and read whichever the answer's Content-Type says. A reques
 accepts streamed chunks only is refused with a 400 naming SAMPLES. Hints are ignored, as
 the protocol allows (they are an optimisation a server may use).
 
-Matchers follow Prometheus: a label a series lacks has the value "" (so `{env=""}` selects
-series without `env`), and regular expressions are fully anchored (`=~"a|b"` is
-`^(?:a|b)$`). Python's `re` stands in for RE2; the syntax both share (the usual classes,
-alternation, repetition) means the same.
+Matchers are PromQL's (`weir.promql.source.Matcher`): a label a series lacks has the value ""
+(so `{env=""}` selects series without `env`), and regular expressions are RE2's syntax, fully
+anchored (`=~"a|b"` is `^(?:a|b)$`), with the patterns that could backtrack exponentially
+refused (`weir.promql.regex`).
 """
 
 from __future__ import annotations
 
 import math
-import re
 import struct
 from collections.abc import Iterable, Sequence
 
 from weir.errors import InvalidInputError
+from weir.promql.source import OPS, Matcher
 from weir.wire import pb
 
 SAMPLES, STREAMED_XOR_CHUNKS = 0, 1
-OPS = ("=", "!=", "=~", "!~")
 MAX_REGEX_LENGTH = 4096
 _REC = struct.Struct("<3sd1s6s")
-
-
-class Matcher:
-    __slots__ = ("op", "name", "value", "_re")
-
-    def __init__(self, op: str, name: str, value: str) -> None:
-        if op not in OPS:
-            raise InvalidInputError(f"matcher type {op!r} is not one of {', '.join(OPS)}")
-        self.op, self.name, self.value = op, name, value
-        self._re = None
-        if op in ("=~", "!~"):
-            if len(value) > MAX_REGEX_LENGTH:
-                raise InvalidInputError(
-                    f"the regular expression for {name!r} is longer than {MAX_REGEX_LENGTH} characters")
-            try:
-                self._re = re.compile(value)
-            except (re.error, RecursionError, OverflowError) as exc:
-                raise InvalidInputError(
-                    f"matcher {name}{op}{value[:100]!r}: not a valid regular expression ({exc})") from None
-
-    def matches(self, value: str) -> bool:
-        op = self.op
-        if op == "=":
-            return value == self.value
-        if op == "!=":
-            return value != self.value
-        hit = self._re.fullmatch(value) is not None  # type: ignore[union-attr]
-        return hit if op == "=~" else not hit
-
-    def __repr__(self) -> str:
-        return f"{self.name}{self.op}{self.value!r}"
 
 
 class Query:
@@ -134,7 +102,9 @@ def _matcher(body: bytes) -> Matcher:
         raise InvalidInputError(f"matcher type {op} is not one of 0 (=), 1 (!=), 2 (=~), 3 (!~)")
     if not name:
         raise InvalidInputError("a matcher has no label name")
-    return Matcher(OPS[op], name, value)
+    if len(value) > MAX_REGEX_LENGTH and op >= 2:
+        raise InvalidInputError(f"the regular expression for {name!r} is longer than {MAX_REGEX_LENGTH} characters")
+    return Matcher(name, OPS[op], value)
 
 
 # -- the answer --------------------------------------------------------------------------

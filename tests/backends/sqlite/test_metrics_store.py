@@ -132,3 +132,23 @@ def test_a_second_process_on_the_same_folder_is_refused(open_store):
     open_store()
     with pytest.raises(StorageError, match="in use by another Weir process"):
         open_store()
+
+
+def test_a_log_that_cannot_be_recovered_is_a_problem_health_reports(tmp_path):
+    """Recovery that meets a damaged log row stops the store: every call and `problem()`
+    (what `/health` answers with, as a 503) name the file, the row and `weir repair`."""
+    from weir.backends.sqlite import logrow, schema
+    from weir.errors import DamagedDataError
+
+    conn = schema.connect(str(tmp_path / "m.db"))
+    schema.migrate(conn)
+    row = logrow.pack(batch([(A, NOW, 1.0)]))
+    conn.execute("INSERT INTO log (id, data) VALUES (1, ?)", (row[:-1],))  # a row cut short, as after a bad write
+    conn.close()
+    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=86400)
+    try:
+        with pytest.raises(DamagedDataError, match="write-ahead log row 1"):
+            store.read([A.id], NOW, NOW + 1)
+        assert "weir repair" in store.problem() and "m.db" in store.problem()
+    finally:
+        store.close()

@@ -162,8 +162,26 @@ def test_remote_read_matchers_and_errors(api):
     assert r.status == 400 and "SAMPLES" in r.json()["message"]
     r, _ = read(api, [(NOW_MS, NOW_MS, [("=~", "host", "(")])])
     assert r.status == 400 and "regular expression" in r.json()["message"]
+    r, _ = read(api, [(NOW_MS, NOW_MS, [("=~", "host", "(a+)+b")])])  # could backtrack exponentially
+    assert r.status == 400 and "exponential" in r.json()["message"]
     r = api.request("POST", "/api/v1/read", b"\x01\x02", headers={"Content-Encoding": "snappy"})
     assert r.status == 400
+
+
+def test_remote_read_is_a_read_for_open_reads(tmp_path):
+    from weir.cli import main
+
+    data = tmp_path / "data"
+    assert CliRunner().invoke(main, ["keys", "add", "w", "--data-dir", str(data)]).exit_code == 0
+    proc = WeirProcess(data, "--open-reads")
+    proc.start()
+    try:
+        body = enc.write_request_v1([({"__name__": "rwapi_open"}, [(NOW_MS, 1.0)])])
+        assert write(proc.http, body).status == 401, "writes still need the key"
+        r, got = read(proc.http, [(NOW_MS, NOW_MS, [("=", "__name__", "rwapi_open")])])
+        assert r.status == 200 and got == [{}]
+    finally:
+        proc.stop()
 
 
 def test_keys_and_rate_limits_apply(tmp_path):

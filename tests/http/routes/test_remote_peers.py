@@ -99,6 +99,14 @@ def check_scraped(api, job: str) -> None:
     [up] = wait_for(f"{job}: up", lambda: series_of(api, "up", job))
     assert latest(api, "up", up["dimensions"]) == 1.0
 
+    # and through Weir's PromQL API, as Grafana would ask
+    r = api.get("/api/v1/query", params={"query": f'rw_temperature_celsius{{job="{job}"}}'})
+    assert r.status == 200, r
+    got = {(s["metric"]["room"], s["metric"]["city"]): float(s["value"][1]) for s in r.json()["data"]["result"]}
+    assert got == ROOMS
+    r = api.get("/api/v1/query", params={"query": f'sum(rw_latency_seconds_bucket{{job="{job}",le="1.0"}})'})
+    assert [float(s["value"][1]) for s in r.json()["data"]["result"]] == [2.0]
+
 
 def metric_lines(url: str, prefix: str) -> list[str]:
     with urllib.request.urlopen(url + "/metrics", timeout=30) as r:

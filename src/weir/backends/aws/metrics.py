@@ -42,6 +42,7 @@ from .dynamo import ConditionFailed, Dynamo
 from .hourly import hourly_requests
 from .rollups import rollup_requests
 from .series_index import SeriesIndex
+from .state import mark_changed
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
 _T = TypeVar("_T")
@@ -94,6 +95,9 @@ class DynamoMetricStore(arrays.ArrayReads):
 
     def ready(self) -> bool:
         return True
+
+    def problem(self) -> str | None:
+        return None  # DynamoDB's health is AWS's; a failing call is a 503 of its own
 
     def get_series(self, series_id: int) -> Series | None:
         return self.index.get(series_id)
@@ -159,6 +163,8 @@ class DynamoMetricStore(arrays.ArrayReads):
         for (name, hour, shard), points in groups.items():
             for part in _split(points, key_schema.SEGMENT_POINTS):
                 requests.append({"PutRequest": {"Item": self._segment_item(name, hour, shard, part, now_ns)}})
+        closed = {h for _, h, _ in groups if h + key_schema.BUCKET_NS <= now_ns}  # maybe exported: marked
+        mark_changed(self.index.db, self.index.table, closed, now_ns)  # first, so a crash cannot lose the mark
         self.db.batch_write(self.table, requests)
         self._register({(name, hour) for name, hour, _ in groups})
 

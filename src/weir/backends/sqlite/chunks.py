@@ -1,7 +1,7 @@
 """Chunk rows of the SQLite store, and the byte layout of its log; shared by the store and
 the read-only reader. Merging and trimming lists are `weir.metrics.points`'.
 
-A log row packs one acknowledged batch. A chunk row holds one series' sorted, unique
+A log row packs one acknowledged batch, with a checksum (`logrow`). A chunk row holds one series' sorted, unique
 points within one UTC hour as two compressed columns (`weir.metrics.encoding.columns`,
 `fmt` 2), or, in folders written before schema 2 and not yet rewritten, as raw
 int64/float64 arrays (`fmt` 1).
@@ -25,6 +25,7 @@ from weir.metrics.points import Run, merge, trim
 from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 
+from . import logrow
 from .schema import FMT_COLUMNS, split_at_hours
 
 if TYPE_CHECKING:
@@ -36,22 +37,13 @@ CHUNK_POINTS = 4096
 
 
 def pack_batch(batch: PointBatch) -> bytes:
-    n = len(batch)
-    return (
-        n.to_bytes(4, "little")
-        + array("q", batch.series_ids).tobytes()
-        + array("q", batch.timestamps).tobytes()
-        + array("d", batch.values).tobytes()
-    )
+    """One log row, with its checksum (`logrow`)."""
+    return logrow.pack(batch)
 
 
 def unpack_batch(blob: bytes) -> tuple[list[int], list[int], list[float]]:
-    n = int.from_bytes(blob[:4], "little")
-    sids, tss, vals = array("q"), array("q"), array("d")
-    columns: tuple[array, ...] = (sids, tss, vals)
-    for i, column in enumerate(columns):
-        column.frombytes(blob[4 + i * 8 * n : 4 + (i + 1) * 8 * n])
-    return sids.tolist(), tss.tolist(), vals.tolist()
+    """A log row's (series ids, timestamps, values); `logrow.LogRowError` when it is damaged."""
+    return logrow.unpack(blob)
 
 
 # INDEXED BY makes SQLite fail loudly rather than silently fall back to a full scan.

@@ -29,15 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weir.durability import settle
-from weir.errors import StorageError, UnavailableError
+from weir.errors import StorageError, UnavailableError, damaged
 from weir.metrics import limits
 from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import chunks, rollups, schema, series_index
+from . import chunks, rollups, schema, series_index, txn
 from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
+from .damage import DamageAware
+from .export_state import mark_late
 from .head import HeadSeries, exclusive
+from .logrow import LogRowError
 from .reads import ArrayReads
 
 if TYPE_CHECKING:
@@ -51,7 +54,7 @@ _STOP = object()
 FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
 
 
-class SqliteMetricStore(ArrayReads):
+class SqliteMetricStore(DamageAware, ArrayReads):
     backend = "sqlite"
     record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
@@ -183,6 +186,10 @@ class SqliteMetricStore(ArrayReads):
                 self._reader_conns.append(conn)
         return conn
 
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
+        with self._reading():
+            return super().read_arrays(series_ids, start_ns, end_ns)
+
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
 
@@ -193,13 +200,13 @@ class SqliteMetricStore(ArrayReads):
         points are decoded and merged afterwards, outside the lock.
         """
         self._wait_ready()
-        with self._lock:
+        with self._lock, self._reading():
             self._index()
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
             windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
             head = {sid: w for sid, w in windows if w[0]}
         series = self.index.get_many({r[0] for r in rows} | head.keys())
-        return scan_result(rows, head, series.get, start_ns, end_ns)
+        return self._checked(scan_result(rows, head, series.get, start_ns, end_ns))
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
@@ -224,7 +231,10 @@ class SqliteMetricStore(ArrayReads):
         if self._lockfile.closed:
             return
         if self._writer.is_alive():
-            self._call("stop")
+            try:
+                self._call("stop")
+            except StorageError as exc:  # the points stay in the log: said, and closing goes on
+                log.error("%s", exc.message)
             self._writer.join()
         self._r.close()
         for conn in self._reader_conns:
@@ -235,10 +245,11 @@ class SqliteMetricStore(ArrayReads):
     # -- the writer thread ----------------------------------------------------------
 
     def _wait_ready(self) -> None:
-        if self._failed is not None:
-            raise StorageError(f"the metrics store has stopped: {self._failed}")
-        if not self._ready.wait(timeout=60):
+        if not self._ready.wait(timeout=60):  # set when recovery ends, however it ends
             raise UnavailableError("the metrics store is still recovering its log; retry shortly")
+        if self._failed is not None:
+            raise self._failed if isinstance(self._failed, StorageError) else StorageError(
+                f"the metrics store has stopped: {self._failed}")
 
     def _call(self, command: str, arg: object = None) -> None:
         future: Future = Future()
@@ -294,7 +305,7 @@ class SqliteMetricStore(ArrayReads):
                         self._flush()
                         self._finalise_all(arg)  # the progress callback
                 except Exception as exc:  # reported to the caller, writer carries on
-                    future.set_exception(_storage_error(exc))
+                    future.set_exception(self._job_error(command, exc))
                 else:
                     future.set_result(None)
                 if command == "stop":
@@ -303,9 +314,18 @@ class SqliteMetricStore(ArrayReads):
     def _guard(self, job: Callable[[], object]) -> object:
         try:
             return job()
-        except Exception:
-            log.exception("background %s failed; will retry", job.__name__)
+        except Exception as exc:
+            log.error("%s; will retry", self._job_error(job.__name__.strip("_"), exc).message)
             return None
+
+    def _job_error(self, command: str, exc: BaseException) -> StorageError:
+        """What a failed background job says: the real cause, and that nothing was lost."""
+        if isinstance(exc, StorageError):
+            return exc
+        if command in ("flush", "stop", "finalise"):
+            return StorageError(f"{self.path}: could not move the in-memory points into chunks: {exc}; "
+                                "they stay in the write-ahead log and are replayed at the next start")
+        return StorageError(f"{self.path}: background {command} failed: {exc}")
 
     def _commit(self, jobs: list) -> None:
         w = self._w
@@ -317,10 +337,10 @@ class SqliteMetricStore(ArrayReads):
                 if batch.new_series:
                     inserted += self.index.insert(w, batch.new_series)
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
+                mark_late(w, batch.timestamps, last or 0, int(self.clock() * NS))  # exported hours redone
             w.execute("COMMIT")
         except Exception as exc:
-            if w.in_transaction:
-                w.execute("ROLLBACK")
+            txn.rollback(w)
             self.series_epoch += 1
             error = _storage_error(exc)
             for _, _, future in jobs:
@@ -358,7 +378,10 @@ class SqliteMetricStore(ArrayReads):
 
     def _recover(self) -> None:
         for log_id, blob in self._w.execute("SELECT id, data FROM log ORDER BY id"):
-            sids, tss, vals = unpack_batch(blob)
+            try:
+                sids, tss, vals = unpack_batch(blob)
+            except LogRowError as exc:
+                raise damaged(self.path, f"write-ahead log row {log_id}: {exc}") from None
             self._pending.append((sids, tss, vals))
             self._head_points += len(vals)
             self._log_applied = log_id
@@ -376,19 +399,19 @@ class SqliteMetricStore(ArrayReads):
             rows += chunks.encode_rows(sid, *entry.sorted_unique())
         touched = {(r[1] - r[1] % HOUR_NS, r[0]) for r in rows}
         w = self._w
-        w.execute("BEGIN IMMEDIATE")
         try:
+            w.execute("BEGIN IMMEDIATE")
             w.executemany(chunks.INSERT_SQL, rows)
             w.executemany("INSERT OR IGNORE INTO pending (hour, series_id) VALUES (?, ?)", sorted(touched))
             w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
-        except Exception:
-            w.execute("ROLLBACK")
+            with self._lock:
+                w.execute("COMMIT")
+                self._head = {}
+                self._head_hours = set()
+                self._head_points = 0
+        except BaseException:
+            txn.rollback(w)  # a full disk: the head and the log rows stay as they were
             raise
-        with self._lock:
-            w.execute("COMMIT")
-            self._head = {}
-            self._head_hours = set()
-            self._head_points = 0
         self._finalise_at = 0.0
 
     def _closed_before(self) -> int:
@@ -448,17 +471,17 @@ class SqliteMetricStore(ArrayReads):
         if not empty:
             self._vacuum()
             return
-        w.execute("BEGIN IMMEDIATE")
         try:
+            w.execute("BEGIN IMMEDIATE")
             gone = self.index.delete(w, empty)
-        except Exception:
-            w.execute("ROLLBACK")
+            with self._lock:
+                w.execute("COMMIT")
+                self.index.deleted(gone)
+                if gone:
+                    self.series_epoch += 1
+        except BaseException:
+            txn.rollback(w)
             raise
-        with self._lock:
-            w.execute("COMMIT")
-            self.index.deleted(gone)
-            if gone:
-                self.series_epoch += 1
         self._vacuum()
 
 

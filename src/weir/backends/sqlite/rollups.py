@@ -36,6 +36,7 @@ from weir.metrics.records import (
 )
 from weir.metrics.sketch import Sketch
 
+from . import txn
 from .chunks import CHUNK_POINTS, INSERT_SQL, decode_row, encode_rows
 from .schema import DAY_NS, FMT_COLUMNS
 
@@ -88,7 +89,7 @@ def finalise(w: sqlite3.Connection, before_hour: int, budget_s: float, done: Pro
 
 def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
     rows = w.execute(
-        "SELECT series_id, id, fmt, ts, vals, n <= ? FROM chunks INDEXED BY chunks_series "
+        "SELECT series_id, id, fmt, ts, vals, n <= ? FROM chunks INDEXED BY chunks_series "  # nosec B608
         f"WHERE series_id IN {_IDS} AND t_max >= ? AND t_max < ? ORDER BY series_id, id",
         (CHUNK_POINTS, _ids(sids), hour, hour + HOUR_NS),
     ).fetchall()
@@ -121,9 +122,9 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
         sketches[sid] = Sketch.of(vals).encode()
         points += len(ts)
     day = hour - hour % DAY_NS
-    old = dict(w.execute(f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day = ?",
+    old = dict(w.execute(f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day = ?",  # nosec B608
                          (_ids(records), day)).fetchall())
-    old_sk = dict(w.execute(f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day = ?",
+    old_sk = dict(w.execute(f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day = ?",  # nosec B608
                             (_ids(records), day)).fetchall())
     w.execute("BEGIN IMMEDIATE")
     try:
@@ -142,7 +143,7 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
         w.executemany("DELETE FROM pending WHERE hour = ? AND series_id = ?", [(hour, sid) for sid in sids])
         w.execute("COMMIT")
     except BaseException:
-        w.execute("ROLLBACK")
+        txn.rollback(w)  # never over the error that stopped it (a full disk)
         raise
     return points
 
@@ -173,7 +174,7 @@ def expire(w: sqlite3.Connection, now_ns: int, raw_s: int, minute_s: int, hour_s
         w.execute("DELETE FROM hourly_sketch WHERE day + ? <= ?", (DAY_NS, day_cut))
         w.execute("COMMIT")
     except BaseException:
-        w.execute("ROLLBACK")
+        txn.rollback(w)  # never over the error that stopped it (a full disk)
         raise
     return converted
 
@@ -201,7 +202,7 @@ def _expire_hour(w: sqlite3.Connection, hour: int, keep_minutes: bool) -> None:
         _advance_watermark(w, hour + HOUR_NS)  # with the conversion: a reader sees both or neither
         w.execute("COMMIT")
     except BaseException:
-        w.execute("ROLLBACK")
+        txn.rollback(w)  # never over the error that stopped it (a full disk)
         raise
 
 
@@ -228,7 +229,7 @@ def read_hourly(r: sqlite3.Connection, sids: list[int], first: int, end: int) ->
     import numpy as np
 
     rows = r.execute(
-        f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day >= ? AND day < ?",
+        f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day >= ? AND day < ?",  # nosec B608
         (_ids(sids), first - first % DAY_NS, end),
     ).fetchall()
     dtype = hour_dtype()
@@ -251,7 +252,7 @@ def read_minutely(r: sqlite3.Connection, sids: list[int], first: int, end: int) 
     from weir.metrics.records import decode_minute_rows
 
     rows = r.execute(
-        f"SELECT series_id, data FROM minutely WHERE series_id IN {_IDS} AND hour >= ? AND hour < ?",
+        f"SELECT series_id, data FROM minutely WHERE series_id IN {_IDS} AND hour >= ? AND hour < ?",  # nosec B608
         (_ids(sids), first, end),
     ).fetchall()
     if not rows:
@@ -266,7 +267,7 @@ def read_minutely(r: sqlite3.Connection, sids: list[int], first: int, end: int) 
 def read_sketches(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> list[tuple[int, int, Sketch]]:
     """(series id, hour, sketch) for hours in [first, end)."""
     rows = r.execute(
-        f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day >= ? AND day < ?",
+        f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day >= ? AND day < ?",  # nosec B608
         (_ids(sids), first - first % DAY_NS, end),
     ).fetchall()
     out = []

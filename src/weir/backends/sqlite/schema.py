@@ -6,6 +6,8 @@
   float64 values packed as arrays), written when the in-memory head is flushed; the log
   rows it covers are deleted in the same transaction.
 - `series`: the series index (name, canonical key, dimensions, type, unit).
+- `export_changed`: closed hours that received points after they closed, so their export
+  is redone (see `export_state`); written in the same transaction as the points.
 
 Schema 2 (reads at scale, docs/architecture.md "Storage"):
 - `chunks.fmt`: 1 for the arrays schema 1 wrote, 2 for compressed columns
@@ -32,6 +34,8 @@ import sqlite3
 from bisect import bisect_left
 
 from weir.errors import StorageError
+
+from . import txn
 
 VERSION = 2
 HOUR_NS = 3600 * 1_000_000_000
@@ -60,6 +64,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, t_max);
 CREATE INDEX IF NOT EXISTS chunks_age ON chunks (t_max);
+CREATE TABLE IF NOT EXISTS export_changed (
+    hour INTEGER PRIMARY KEY, version INTEGER NOT NULL, changed_ns INTEGER NOT NULL
+);
 """
 # What schema 2 adds to schema 1 (run in the upgrade's transaction, or after TABLES).
 TABLES_2 = """
@@ -136,13 +143,13 @@ def migrate(conn: sqlite3.Connection, path: object = "the metrics database") -> 
         if "fmt" not in columns:
             conn.execute(f"ALTER TABLE chunks ADD COLUMN fmt INTEGER NOT NULL DEFAULT {FMT_ARRAYS}")
         conn.execute(
-            "INSERT OR IGNORE INTO pending (hour, series_id) "
+            "INSERT OR IGNORE INTO pending (hour, series_id) "  # nosec B608
             f"SELECT DISTINCT t_min - (t_min % {HOUR_NS}), series_id FROM chunks WHERE fmt = {FMT_ARRAYS}"
         )
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(VERSION),))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        txn.rollback(conn)  # never over the error that stopped it (a full disk)
         raise
     return found
 

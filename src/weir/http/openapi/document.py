@@ -96,7 +96,12 @@ _ALLOW_UNKNOWN = {
 
 
 ROUTES: dict[tuple[str, str], dict] = {
-    ("get", "/health"): {"summary": "Liveness and readiness", "responses": _ok(Health)},
+    ("get", "/health"): {
+        "summary": "Liveness and readiness",
+        "description": "`ok` only when the stores can serve; a damaged or unrecoverable store is a 503 "
+                       "whose `reason` names the file and the command that repairs it.",
+        "responses": {**_ok(Health), **_ok(Health, "The stores cannot serve", "503")},
+    },
     ("post", "/metrics"): {
         "summary": "Ingest datapoints",
         "description": (

@@ -105,6 +105,13 @@ FORMAT_ROUTES: dict[tuple[str, str], dict] = {
     },
     ("post", "/write"): {"summary": "InfluxDB 1.x write (line protocol)", **_WRITE},
     ("post", "/api/v2/write"): {"summary": "InfluxDB 2.x write (line protocol)", **_WRITE},
+    **{(method, "/ping"): {
+        "summary": "InfluxDB liveness probe",
+        "description": "As InfluxDB's /ping, for Telegraf and influxdb-client's ping(): no key needed.",
+        "responses": {"204": {"description": "Up", "headers": {
+            "X-Influxdb-Version": {"schema": {"type": "string"}, "description": "1.8-weir-<Weir's version>"},
+            "X-Influxdb-Build": {"schema": {"type": "string"}}}}},
+    } for method in ("get", "head")},
     ("put", "/metrics/job/{grouping}"): {
         "summary": "Pushgateway push: replace the group",
         "description": "Stores the samples; the group's membership becomes this push's series.",

@@ -22,8 +22,11 @@ def router(services: ApiServices) -> Router:
     @app.get("/health")
     @workpool.light
     def health():
-        ready = services.store.ready()
-        return json_response(200, Health("ok" if ready else "starting", __version__, services.store.backend))
+        store = services.store
+        problem = store.problem()
+        if problem is not None:
+            return json_response(503, Health("failed", __version__, store.backend, reason=problem))
+        return json_response(200, Health("ok" if store.ready() else "starting", __version__, store.backend))
 
     @app.post("/metrics")
     def post_metrics():

@@ -30,6 +30,7 @@ from weir.metrics import limits
 from weir.metrics.model import ErrorBody
 
 PROTOBUF = "application/x-protobuf"
+WRITE_PATH, READ_PATH = "/api/v1/write", "/api/v1/read"
 V1, V2 = "prometheus.WriteRequest", "io.prometheus.write.v2.Request"  # as `weir.wire.remote_write` names them
 ACCEPTED = (f"{PROTOBUF};proto={V1}", f"{PROTOBUF};proto={V2}")
 # A decompressed write body: a full request of MAX_POINTS_PER_REQUEST samples, each series
@@ -63,7 +64,7 @@ def router(services: ApiServices) -> Router:
             made["reader"] = RemoteReadService(services.store)
         return made["reader"]
 
-    @app.post("/api/v1/write")
+    @app.post(WRITE_PATH)
     def remote_write():
         event = app.current_event
         headers = {k.lower(): v for k, v in (event.headers or {}).items()}
@@ -86,7 +87,7 @@ def router(services: ApiServices) -> Router:
             return response
         return Response(status_code=204, content_type=None, body="", headers=written)
 
-    @app.post("/api/v1/read")
+    @app.post(READ_PATH)
     def remote_read():
         event = app.current_event
         headers = {k.lower(): v for k, v in (event.headers or {}).items()}
