@@ -72,6 +72,8 @@ class ArrayReads:
         if level == "1h" and end <= first:
             return RollupBlock.empty(level)
         conn = self._reader()
+        if level == "1m" and rollups.minutes_until(conn) <= start_ns:
+            return RollupBlock.empty(level)  # no hour of the range has turned into minutes (it only grows)
         with self._lock:
             self._index()
             in_head = {h for h in self._head_hours if first <= h < end}
