@@ -184,3 +184,16 @@ def test_trim_drops_points_and_empty_series():
                                       (2, np.array([20]), np.array([2.0]))])
     got = trim(block, 4, 10)
     assert got.to_lists() == {1: ([5, 9], [5.0, 9.0])}
+
+
+INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+@given(start=INT64, period=st.integers(1, 2**62), ts=st.lists(INT64, min_size=1, max_size=20))
+def test_period_index_is_exact_over_the_whole_int64_range(start, period, ts):
+    """`ts - start` overflows int64 for ranges over 292 years (1680 to 2260 is a valid query);
+    the index itself is exact wherever it fits in int64 (a query's is below 100,000)."""
+    fold = PeriodFold(1, start, period, 1, ["count"])
+    ts = [t for t in ts if abs((t - start) // period) < 2**63 - 1]
+    got = fold._index(np.array(ts, dtype=np.int64))
+    assert got.tolist() == [(t - start) // period for t in ts]

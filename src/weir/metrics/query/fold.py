@@ -67,8 +67,14 @@ class PeriodFold:
     def estimated(self) -> bool:
         return bool(self.sketches) and bool(self.ranked)
 
+    def _index(self, ts):
+        """The period of each timestamp: `(ts - start) // period` without forming `ts - start`,
+        which overflows int64 when the range spans more than 292 years (1680 to 2260 is allowed)."""
+        qs, rs = divmod(self.start, self.period)
+        return ts // self.period - qs - (ts % self.period < rs)
+
     def _cells(self, groups: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = (ts - self.start) // self.period
+        p = self._index(ts)
         inside = (p >= 0) & (p < self.n_periods)
         return groups * self.n_periods + p, inside
 
@@ -112,7 +118,7 @@ class PeriodFold:
     def add_sketches(self, groups: list[int], t: list[int], sketches: list[Sketch]) -> None:
         """Sketches of rollup records, for percentiles where the points have expired."""
         for g, ts, s in zip(groups, t, sketches):
-            p = (ts - self.start) // self.period
+            p = self._index(ts)
             if 0 <= p < self.n_periods:
                 cell = g * self.n_periods + p
                 got = self.sketches.get(cell)
