@@ -153,8 +153,9 @@ def _batches(source, fmt: str, skip: int = 0):
         if not {"name", "value"} <= set(header):
             # Without this, a file without a header reads its first point as one and
             # then sends nothing, silently.
-            raise BadHeader(f"line 1: a CSV file starts with a header naming its columns, at least name and value "
-                            f"(and optionally timestamp, type, unit, dimensions); found {','.join(header) or 'nothing'}")
+            found = ",".join(header) or "nothing"
+            raise BadHeader("line 1: a CSV file starts with a header naming its columns, at least name and value "
+                            f"(and optionally timestamp, type, unit, dimensions); found {found}")
         rows = ((reader.line_num, row, 0) for row in reader)
         parse = _csv_point
     else:
