@@ -83,16 +83,24 @@ class Sums:
     some 1e16 times smaller than the values before it."""
 
     def __init__(self, x: np.ndarray) -> None:
-        p = np.zeros(len(x) + 1)
+        # TwoSum of each running addition a + x = s, in place: two temporaries, not five
+        # (at millions of samples the allocations cost more than the arithmetic)
+        p = np.empty(len(x) + 1)
+        p[0] = 0.0
         np.cumsum(x, out=p[1:])
         a, s = p[:-1], p[1:]
+        e = np.empty(len(x) + 1)
+        e[0] = 0.0
+        err = e[1:]
         with np.errstate(invalid="ignore", over="ignore"):
-            bb = s - a
-            err = (a - (s - bb)) + (x - bb)
+            bb = np.subtract(s, a)
+            np.subtract(s, bb, out=err)
+            np.subtract(a, err, out=err)  # a - (s - bb)
+            np.subtract(x, bb, out=bb)  # x - bb
+            np.add(err, bb, out=err)
         if len(x) and not np.isfinite(p[-1]):  # an overflow: its "errors" are not numbers
-            err = np.where(np.isfinite(err), err, 0.0)
-        e = np.zeros(len(x) + 1)
-        np.cumsum(err, out=e[1:])
+            err[~np.isfinite(err)] = 0.0
+        np.cumsum(err, out=err)
         self.p, self.e = p, e
 
     def window(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -157,31 +165,35 @@ def avg_over_time(t, v, lo, hi, **_) -> Out:
 def _sparse(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, op) -> np.ndarray:
     """`op` (fmax or fmin) over each window [lo, hi).
 
-    Windows that do not overlap (a step at least the range) take one `reduceat` pass. Else
-    a sparse table: level j holds op over runs of 2**j samples, and a window of length L is
-    op of two (overlapping) runs of 2**floor(log2 L); levels are built one from the last and
-    dropped once their windows are answered, so memory stays at two copies of the samples.
+    The samples are cut at every window's first and one-past-last index into segments,
+    reduced in one `reduceat` pass; a window is then a run of whole segments, answered by
+    a sparse table over the segments (level j holds op over runs of 2**j segments; a run
+    of L is op of two overlapping runs of 2**floor(log2 L)). With few windows per series
+    (a step as long as the range: windows share at most their edge sample) the table is a
+    couple of levels over a few segments per window, not a pass per level over every sample.
+    fmax/fmin are exact and associative (NaN only where every sample is NaN, as Prometheus).
     """
     ok = hi > lo
     out = np.zeros(len(lo))
     if not len(v) or not ok.any():
         return out
     a, b = lo[ok], hi[ok]
-    if (a[1:] >= b[:-1]).all():
-        bounds = np.empty(2 * len(a), dtype=np.intp)
-        bounds[0::2], bounds[1::2] = a, b
-        padded = np.append(v, v[-1:])  # reduceat needs every index inside the array
-        out[ok] = op.reduceat(padded, bounds)[0::2]
-        return out
-    span = b - a
-    k = np.floor(np.log2(span)).astype(np.intp)
+    # the samples cut at every window's bounds: segments no window boundary splits
+    cuts = np.unique(np.concatenate((a, b)))
+    if cuts[-1] == len(v):
+        cuts = cuts[:-1]
+    seg = op.reduceat(v, cuts)  # segment k: v[cuts[k]:cuts[k + 1]]
+    sa = np.searchsorted(cuts, a)  # a window is segments [sa, sb)
+    sb = np.searchsorted(cuts, b)
+    span = sb - sa
     answer = np.empty(len(a))
-    table, width, level = v, 1, 0
+    table, width, level = seg, 1, 0
+    k = np.floor(np.log2(span)).astype(np.intp)
     top = int(k.max())
     while True:
         sel = k == level
         if sel.any():
-            answer[sel] = op(table[a[sel]], table[b[sel] - width])
+            answer[sel] = op(table[sa[sel]], table[sb[sel] - width])
         if level == top:
             break
         table = op(table[:-width], table[width:])

@@ -129,3 +129,15 @@ def test_damaged_columns_raise_codec_errors(blob):
         C.decode_vals(blob)
     with pytest.raises(C.CodecError):
         decode_vals_many([blob])
+
+
+@given(st.lists(st.lists(any_float | decimals, min_size=3, max_size=3), min_size=1, max_size=12), st.booleans())
+def test_bulk_decoding_of_columns_of_one_length_matches_one_by_one(columns, odd_one):
+    """Many columns of one length (full chunks), with or without one of another length:
+    each column's byte planes are un-shuffled with its own length."""
+    if odd_one:
+        columns = [*columns, columns[0][:2]]
+    blobs = [C.encode_vals(v) for v in columns]
+    lens, vals = decode_vals_many(blobs)
+    assert lens.tolist() == [len(v) for v in columns]
+    assert vals.tobytes() == bits([x for v in columns for x in v])
