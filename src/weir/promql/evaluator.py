@@ -100,8 +100,25 @@ class Evaluator:
             return np.full(self.n, self.at_ms(at) - offset_ms, dtype=np.int64)
         return self.steps - offset_ms
 
-    def read(self, sel: ast.VectorSel, start_ms: int, end_ms: int) -> list[Series]:
+    def read(self, sel: ast.VectorSel, start_ms: int, end_ms: int) -> tuple[list[Labels], windows.Batch]:
+        """The selected series' label sets, sorted (Prometheus' order), and their samples
+        as one batch, row i the series of `labels[i]`. A source that reads blocks
+        (`read_block`: the store's) hands its arrays over as they are: no copy per series."""
         self.budget.check_time()
+        read_block = getattr(self.source, "read_block", None)
+        if read_block is not None:
+            block = read_block(sel.matchers, start_ms, end_ms)
+            self.budget.load(len(block.t))
+            lens = np.asarray(block.lens, dtype=np.int64)
+            have = np.flatnonzero(lens).tolist()
+            labels = [labels_of(block.labels[i]) for i in have]
+            order = sorted(range(len(have)), key=labels.__getitem__)
+            rows = np.array([have[i] for i in order], dtype=np.int64)
+            starts = np.cumsum(lens) - lens
+            batch = windows.Batch.views(
+                np.asarray(block.t, dtype=np.int64), np.asarray(block.v, dtype=np.float64), starts[rows], lens[rows]
+            )
+            return [labels[i] for i in order], batch
         data = self.source.read(sel.matchers, start_ms, end_ms)
         self.budget.load(sum(len(d.t) for d in data))
         out = [
@@ -109,7 +126,7 @@ class Evaluator:
             for d in data
         ]
         out.sort(key=lambda s: s.labels)
-        return out
+        return [s.labels for s in out], windows.Batch([s.t for s in out], [s.v for s in out])
 
     def scalar(self, node: ast.Node) -> np.ndarray:
         return expect(self.eval(node), np.ndarray)
@@ -149,15 +166,14 @@ class Evaluator:
         """The instant vector at each step, and the timestamps of the samples it took."""
         refs = self.ends(node.at, node.offset_ms)
         first, last = int(refs.min()) - self.lookback_ms, int(refs.max())
-        series = self.read(node, first, last)
-        if not series:
+        labels, batch = self.read(node, first, last)
+        if not labels:
             return Block.empty(self.n), np.zeros((0, self.n), dtype=np.int64)
-        self.budget.hold(len(series) * self.n)  # held densely, series × steps
-        batch = windows.Batch([s.t for s in series], [s.v for s in series])
+        self.budget.hold(len(labels) * self.n)  # held densely, series × steps
         idx, found = batch.at_or_before(refs)
         t, v = batch.t[idx], batch.v[idx]
         ok = found & (t >= refs[None, :] - self.lookback_ms)
-        block = Block([s.labels for s in series], v, ok)
+        block = Block(labels, v, ok)
         keep = ok.any(axis=1)
         if not keep.all():
             rows = np.flatnonzero(keep)
@@ -165,17 +181,20 @@ class Evaluator:
         self.budget.hold(block.samples())
         return block, t
 
-    def range_series(self, node: ast.Node) -> tuple[list[Series], np.ndarray, int]:
-        """A range-vector argument: its series' samples, each step's window end, its range."""
+    def range_series(self, node: ast.Node) -> tuple[list[Labels], windows.Batch, np.ndarray, int]:
+        """A range-vector argument: its series' label sets and samples (a batch, row by
+        row), each step's window end, its range."""
         while isinstance(node, ast.Paren):
             node = node.expr
         if isinstance(node, ast.MatrixSel):
             ends = self.ends(node.sel.at, node.sel.offset_ms)
-            series = self.read(node.sel, int(ends.min()) - node.range_ms, int(ends.max()))
-            return series, ends, node.range_ms
+            labels, batch = self.read(node.sel, int(ends.min()) - node.range_ms, int(ends.max()))
+            return labels, batch, ends, node.range_ms
         if isinstance(node, ast.Subquery):
             ends = self.ends(node.at, node.offset_ms)
-            return self.subquery(node, ends), ends, node.range_ms
+            series = self.subquery(node, ends)
+            batch = windows.Batch([s.t for s in series], [s.v for s in series])
+            return [s.labels for s in series], batch, ends, node.range_ms
         raise BadDataError(f"expected a range vector, got {type(node).__name__}")
 
     def subquery(self, node: ast.Subquery, ends: np.ndarray) -> list[Series]:
@@ -203,13 +222,13 @@ class Evaluator:
 
     def matrix(self, node: ast.Node) -> list[Series]:
         """A range vector as an instant query's result: the raw samples of each window."""
-        series, ends, range_ms = self.range_series(node)
+        labels, batch, ends, range_ms = self.range_series(node)
         end = int(ends[0])
         out = []
-        for s in series:
-            keep = (s.t >= end - range_ms) & (s.t <= end)
+        for ls, t, v in zip(labels, batch.ts, batch.vs):
+            keep = (t >= end - range_ms) & (t <= end)
             if keep.any():
-                out.append(Series(s.labels, s.t[keep], s.v[keep]))
+                out.append(Series(ls, t[keep], v[keep]))
         return out
 
     def aggregate(self, node: ast.Aggregate) -> Block:
@@ -234,14 +253,14 @@ class Evaluator:
         name = node.name
         index = windows.MATRIX_ARG.get(name, 0)
         args = [self.scalar(a) for i, a in enumerate(node.args) if i != index]
-        series, ends, range_ms = self.range_series(node.args[index])
+        series, batch, ends, range_ms = self.range_series(node.args[index])
         fn = windows.FUNCTIONS[name]
-        values, oks = self._windows(fn, series, ends, range_ms, args)
+        values, oks = self._windows(fn, batch, ends, range_ms, args)
         labels: list[Labels] = []
         vs, ms = [], []
-        for s, value, ok in zip(series, values, oks):
+        for ls, value, ok in zip(series, values, oks):
             if ok.any():
-                labels.append(s.labels if name == "last_over_time" else drop_name(s.labels))
+                labels.append(ls if name == "last_over_time" else drop_name(ls))
                 vs.append(value)
                 ms.append(ok)
         if name == "absent_over_time":
@@ -257,7 +276,7 @@ class Evaluator:
         self.budget.hold(block.samples())
         return merge_rows(block, strict=True)
 
-    def _windows(self, fn, series: list[Series], ends: np.ndarray, range_ms: int, args: list[np.ndarray]):
+    def _windows(self, fn, series: windows.Batch, ends: np.ndarray, range_ms: int, args: list[np.ndarray]):
         """`fn` over every (series, step) window: (series × steps) values and presence.
 
         Series go in chunks of about `WINDOWS_PER_CHUNK` windows, so the index arrays stay
@@ -269,9 +288,8 @@ class Evaluator:
         size = max(1, WINDOWS_PER_CHUNK // self.n)
         for first in range(0, len(series), size):
             self.budget.check_time()
-            chunk = series[first : first + size]
-            batch = windows.Batch([s.t for s in chunk], [s.v for s in chunk])
-            k = len(chunk)
+            batch = series.rows(first, first + size)
+            k = len(batch)
             lo, hi = batch.bounds(ends, range_ms)
             value, ok = fn(
                 batch.t,

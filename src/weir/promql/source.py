@@ -79,6 +79,17 @@ class SeriesData:
     v: np.ndarray
 
 
+@dataclass(slots=True)
+class SeriesBlock:
+    """Samples of several series end to end: series i (`labels[i]`) owns `lens[i]` samples
+    (possibly none) after those of the series before it; `t`, `v` as in `SeriesData`."""
+
+    labels: list[dict[str, str]]
+    lens: np.ndarray
+    t: np.ndarray
+    v: np.ndarray
+
+
 class SeriesSource(Protocol):
     def series(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesInfo]:
         """The series the matchers select. `start_ms`/`end_ms` may narrow the answer but need
@@ -120,29 +131,42 @@ class StoreSource:
     def series(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesInfo]:
         return [SeriesInfo({"__name__": s.name, **s.dimensions}, s.type, s.unit) for s in self._select(matchers)]
 
-    def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+    def read_block(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> SeriesBlock:
+        """What `read` answers, as the one read path hands it over: every series' samples
+        end to end in two arrays (in series id order), floored to milliseconds and the latest
+        of a millisecond kept, all in a few numpy passes whatever the number of series."""
         import numpy as np  # here, not at import: the metadata endpoints need matchers only
 
         from weir.metrics.query.read import read_points
 
         selected = self._select(matchers)
         if not selected:
-            return []
+            return SeriesBlock([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
         # The one read path's bulk read: chunks decoded into arrays, never into Python lists.
         block = read_points(self.store, [s.id for s in selected], start_ms * NS_PER_MS, (end_ms + 1) * NS_PER_MS)
-        by_id = {sid: (t, v) for sid, t, v in block.items()}
-        out = []
-        for s in selected:
-            got = by_id.get(s.id)
-            if got is None or not len(got[0]):
-                continue
-            t = got[0] // NS_PER_MS
-            v = got[1]
-            if len(t) > 1:
-                last = np.empty(len(t), dtype=bool)
-                np.not_equal(t[:-1], t[1:], out=last[:-1])
-                last[-1] = True
-                if not last.all():
-                    t, v = t[last], v[last]
-            out.append(SeriesData({"__name__": s.name, **s.dimensions}, t, v))
+        lens = block.lens
+        t = block.ts // NS_PER_MS
+        v = block.vals
+        if len(t) > 1:
+            last = np.empty(len(t), dtype=bool)  # the last point of its millisecond in its series
+            np.not_equal(t[:-1], t[1:], out=last[:-1])
+            last[-1] = True
+            offsets = np.cumsum(lens) - lens
+            last[offsets[1:] - 1] = True  # a series' last point, whatever the next series' first
+            if not last.all():
+                kept = np.zeros(len(t) + 1, dtype=np.int64)
+                np.cumsum(last, out=kept[1:])
+                lens = kept[offsets + lens] - kept[offsets]
+                t, v = t[last], v[last]
+        by_id = {s.id: s for s in selected}
+        labels = [{"__name__": by_id[sid].name, **by_id[sid].dimensions} for sid in block.ids.tolist()]
+        return SeriesBlock(labels, lens, t, v)
+
+    def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        b = self.read_block(matchers, start_ms, end_ms)
+        out, o = [], 0
+        for labels, n in zip(b.labels, b.lens.tolist()):
+            if n:
+                out.append(SeriesData(labels, b.t[o : o + n], b.v[o : o + n]))
+            o += n
         return out

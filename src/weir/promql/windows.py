@@ -41,16 +41,37 @@ class Batch:
     Window bounds are found per series (a binary search in a small, cache-friendly array)
     and shifted to the concatenation. Windows never cross from one series into the next,
     so the functions below work on the concatenation unchanged (pair-based ones only pair
-    samples inside a window).
+    samples inside a window). Row i is the series at `starts[i]`: rows need not be in the
+    concatenation's order (`views`), so a store's block is used as read, not copied.
     """
 
     def __init__(self, ts: list[np.ndarray], vs: list[np.ndarray]) -> None:
-        self.ts = ts
+        self.ts, self.vs = ts, vs
         self.t = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
         self.v = np.concatenate(vs) if vs else np.zeros(0)
         lengths = np.array([len(x) for x in ts], dtype=np.int64)
         self.starts = np.zeros(len(ts), dtype=np.int64)
         np.cumsum(lengths[:-1], out=self.starts[1:])
+
+    @classmethod
+    def views(cls, t: np.ndarray, v: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> Batch:
+        """Row i: the `lens[i]` samples of `t`, `v` from `starts[i]` (no copy)."""
+        b = cls.__new__(cls)
+        b.t, b.v = t, v
+        b.starts = np.asarray(starts, dtype=np.int64)
+        spans = list(zip(b.starts.tolist(), np.asarray(lens).tolist()))
+        b.ts = [t[a : a + n] for a, n in spans]
+        b.vs = [v[a : a + n] for a, n in spans]
+        return b
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def rows(self, first: int, last: int) -> Batch:
+        """Rows [first, last) as a batch of their own (all of them: this one)."""
+        if first == 0 and last >= len(self.ts):
+            return self
+        return Batch(self.ts[first:last], self.vs[first:last])
 
     def _search(self, times: np.ndarray, side: str) -> np.ndarray:
         out = np.empty((len(self.ts), len(times)), dtype=np.int64)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -141,7 +142,9 @@ def read_arrays(
             lens = np.array([len(p[0]) for p in parts], dtype=np.int64)
             ts = np.array([t for p in parts for t in p[0]], dtype=np.int64)
             vals = np.array([v for p in parts for v in p[1]], dtype=np.float64)
-        meta = np.array([(r[0], r[1], r[2], r[3]) for r in rows], dtype=np.int64)
+        # one flat iterator, not a list of tuples: numpy reads tuples element by element
+        meta = np.fromiter(chain.from_iterable(r[:4] for r in rows), dtype=np.int64, count=4 * len(rows))
+        meta = meta.reshape(len(rows), 4)
         sid, t_min, t_max = meta[:, 0], meta[:, 2], meta[:, 3]
         new_series = np.empty(len(rows), dtype=bool)
         new_series[0] = True
