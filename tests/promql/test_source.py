@@ -83,3 +83,24 @@ def test_a_bad_regex_or_operator_is_bad_data():
         Matcher("a", "=~", "(")
     with pytest.raises(BadDataError):
         Matcher("a", "==", "x")
+
+
+def test_read_block_keeps_each_series_points_at_the_next_series_first_millisecond(store):
+    """The block's latest-of-a-millisecond pass runs over every series end to end: a series'
+    last point never counts as a duplicate of the next series' first, and duplicates inside
+    a series shorten that series only."""
+    _put(store, "cpu", {"host": "a"}, [(T * NS, 1.0), (T * NS + 7, 2.0), ((T + 5) * NS, 3.0)])
+    _put(store, "cpu", {"host": "b"}, [((T + 5) * NS, 4.0), ((T + 6) * NS, 5.0)])
+    _put(store, "cpu", {"host": "c"}, [((T + 6) * NS, 6.0), ((T + 6) * NS + 1, 7.0)])
+    src = StoreSource(store)
+    block = src.read_block([Matcher("__name__", "=", "cpu")], T, T + 10)
+    got = {}
+    o = 0
+    for labels, n in zip(block.labels, block.lens.tolist()):
+        got[labels["host"]] = (block.t[o : o + n].tolist(), block.v[o : o + n].tolist())
+        o += n
+    assert o == len(block.t) == len(block.v)
+    assert got == {"a": ([T, T + 5], [2.0, 3.0]), "b": ([T + 5, T + 6], [4.0, 5.0]), "c": ([T + 6], [7.0])}
+    by_host = {d.labels["host"]: (d.t.tolist(), d.v.tolist()) for d in src.read([Matcher("__name__", "=", "cpu")],
+                                                                                 T, T + 10)}
+    assert by_host == got

@@ -173,3 +173,55 @@ def test_long_per_window_loops_check_the_deadline():
     with pytest.raises(QueryTimeoutError):
         windows.stddev_over_time(t, v, lo, hi, check=expired)
     assert windows.stddev_over_time(t, v, lo, hi, check=lambda: None)[1].all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.integers(1, 20_000), st.floats(-1e6, 1e6) | st.sampled_from([0.0, 5.0, math.nan])),
+            min_size=0,
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([(60_000, 60_000), (30_000, 60_000), (120_000, 60_000), (10_000, 7_000)]),
+    st.sampled_from(NAMES),
+    st.randoms(use_true_random=False),
+)
+def test_many_series_in_any_row_order_match_the_per_series_reference(series, range_step, name, rnd):
+    """Every window of every series at once, rows taken from one concatenation in another
+    order (as the store's block is used), against the plain reference per series and step;
+    steps aligned to the range included, where neighbouring windows share their edge sample."""
+    range_ms, step = range_step
+    ts, vs = [], []
+    for points in series:
+        t, acc = [], 0
+        for gap, _ in points:
+            acc += gap
+            t.append(acc)
+        ts.append(np.asarray(t, dtype=np.int64))
+        vs.append(np.asarray([v for _, v in points], dtype=np.float64))
+    lens = np.array([len(t) for t in ts], dtype=np.int64)
+    starts = np.cumsum(lens) - lens
+    order = list(range(len(ts)))
+    rnd.shuffle(order)
+    batch = windows.Batch.views(np.concatenate(ts), np.concatenate(vs), starts[order], lens[order])
+    last = max([int(t[-1]) for t in ts if len(t)], default=0)
+    ends = np.arange(0, last + 2 * range_ms, step, dtype=np.int64)
+    lo, hi = batch.bounds(ends, range_ms)
+    k = len(order)
+    got, ok = windows.FUNCTIONS[name](
+        batch.t, batch.v, lo.ravel(), hi.ravel(), ends=np.tile(ends, k), range_ms=range_ms,
+        steps=np.tile(ends, k), args=[],
+    )
+    got, ok = got.reshape(k, len(ends)), ok.reshape(k, len(ends))
+    for row, i in enumerate(order):
+        t, v = ts[i].tolist(), vs[i].tolist()
+        for j, end in enumerate(ends.tolist()):
+            idx = [x for x, tt in enumerate(t) if end - range_ms <= tt <= end]
+            want = _reference(name, [t[x] for x in idx], [v[x] for x in idx], end, range_ms)
+            assert bool(ok[row, j]) == (want is not None), (name, i, end)
+            if want is not None:
+                assert _close(float(got[row, j]), want), (name, i, end, float(got[row, j]), want)
