@@ -149,7 +149,11 @@ def test_sum_and_avg_over_time_with_infinities_as_prometheus():
 @given(
     st.lists(
         st.lists(
-            st.tuples(st.integers(1, 20_000), st.floats(-1e6, 1e6) | st.sampled_from([0.0, 5.0, math.nan])),
+            st.tuples(
+                st.integers(1, 20_000),
+                # not 1e16 times below the samples before it: the prefix sums' documented limit (`Sums`)
+                st.floats(-1e6, 1e6).filter(lambda x: x == 0 or abs(x) > 1e-6) | st.sampled_from([0.0, 5.0, math.nan]),
+            ),
             min_size=0,
             max_size=30,
         ),
@@ -195,3 +199,40 @@ def test_many_series_in_any_row_order_match_the_per_series_reference(series, ran
             assert bool(ok[row, j]) == (want is not None), (name, i, end)
             if want is not None:
                 assert _close(float(got[row, j]), want), (name, i, end, float(got[row, j]), want)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6).filter(lambda x: x == 0 or abs(x) > 1e-6) | st.sampled_from([1e15, -1e15, 0.1, 3.0]),
+             min_size=40, max_size=400),
+    st.integers(5, 60),
+    st.sampled_from(["sum_over_time", "avg_over_time"]),
+)
+def test_sums_of_long_windows_are_within_1e_12_of_exact(values, range_ms, name):
+    """Windows of many samples each (a step as long as the range, as `avg_over_time(x[1h])`
+    at 1 h): segment sums where their error bound allows, double-double prefix sums where
+    it does not (cancellation); either way within 1e-12 of the exactly rounded sum."""
+    t = np.arange(len(values), dtype=np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    ends = np.arange(0, len(values) + range_ms, range_ms, dtype=np.int64)
+    lo, hi = windows.bounds(t, ends, range_ms)
+    got, ok = windows.FUNCTIONS[name](t, v, lo, hi, ends=ends, range_ms=range_ms, steps=ends, args=[])
+    for k in range(len(ends)):
+        part = values[lo[k] : hi[k]]
+        assert bool(ok[k]) == bool(part)
+        if part:
+            exact = math.fsum(part) / (len(part) if name == "avg_over_time" else 1)
+            slack = 1e-25 * sum(abs(x) for x in values)
+            assert abs(float(got[k]) - exact) <= 1e-12 * abs(exact) + slack, (k, float(got[k]), exact)
+
+
+def test_segment_sums_are_taken_only_where_their_error_bound_allows():
+    t = np.arange(3600, dtype=np.int64)
+    v = np.round(np.random.default_rng(7).uniform(0, 100, 3600), 1)
+    ends = np.arange(0, 3600, 360, dtype=np.int64)
+    lo, hi = windows.bounds(t, ends, 360)
+    fast = windows._segment_sums(v, lo, hi)
+    assert fast is not None
+    assert np.allclose(fast, [math.fsum(v[a:b]) for a, b in zip(lo, hi)], rtol=1e-13, atol=0)
+    v[:360] = [1e15, -1e15] * 180  # a window that cancels to zero: the bound cannot hold
+    assert windows._segment_sums(v, lo, hi) is None
