@@ -102,12 +102,17 @@ class Engine:
         if isinstance(value, np.ndarray):
             points = list(map(list, zip(seconds.tolist(), format_values(value))))
             return Result("matrix", [{"metric": {}, "values": points}])
-        out = []
-        for ls, v, m in zip(*_sorted(expect(value, Block))):
-            if not m.any():
-                continue
-            points = list(map(list, zip(seconds[m].tolist(), format_values(v[m]))))
-            out.append({"metric": dict(ls), "values": points})
+        # every series' values formatted in one pass (row by row, as the mask selects them),
+        # then cut per series: no numpy calls per series, which add up at thousands of them
+        labels, v, m = _sorted(expect(value, Block))
+        texts = format_values(v[m])
+        times = np.broadcast_to(seconds, m.shape)[m].tolist()
+        out, o = [], 0
+        for ls, count in zip(labels, m.sum(axis=1).tolist()):
+            if count:
+                points = list(map(list, zip(times[o : o + count], texts[o : o + count])))
+                out.append({"metric": dict(ls), "values": points})
+                o += count
         return Result("matrix", out)
 
 
