@@ -176,14 +176,15 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         alerts = alert_service(core, a.store, on_rules_changed=worker.rules_changed, clock=clock)
         jobs.append(worker)
         closers.append(a.alerts.close)
-    scheduler = None
+    exports = None
     if settings.exports:
+        from weir.jobs.exports import ExportWorker
         from weir.wiring.exports import export_scheduler
 
-        scheduler = export_scheduler(settings, a.store, a.export_state(), clients, clock=clock)
-        jobs.append(scheduler)
-        closers.append(scheduler.state.close)
-        listener = _chain(listener, scheduler.points_ingested)  # late points wake it
+        exports = ExportWorker(export_scheduler(settings, a.store, a.export_state(), clients, clock=clock))
+        jobs.append(exports)
+        closers.append(exports.state.close)
+        listener = _chain(listener, exports.points_ingested)  # late points wake it
     closers.append(a.push_groups.close)
     if a.auth is not None:
         closers.append(a.auth.close)
@@ -205,5 +206,5 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
 
     local = settings.backend != "aws"
     api.status = StatusService(api, environment=settings.environment, data_dir=settings.data_dir if local else None,
-                               watched_dir=settings.files_root if local else None, exports=scheduler, clock=clock)
+                               watched_dir=settings.files_root if local else None, exports=exports, clock=clock)
     return Serve(api, jobs, closers)
