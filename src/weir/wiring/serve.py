@@ -106,7 +106,8 @@ def _local(settings: Settings) -> _Adapters:
 def _aws(settings: Settings, clients: AwsClients, clock: Callable[[], float]) -> _Adapters:
     """DynamoDB: push groups and the export watermark in the series table; alerting when
     `alert_table` is set. No API keys: the local server over DynamoDB is a development aid."""
-    from weir.backends.aws.state import DynamoExportState, DynamoPushGroupStore
+    from weir.backends.aws.export_state import DynamoExportState
+    from weir.backends.aws.pushgroups import DynamoPushGroupStore
     from weir.wiring.aws import dynamo_store
 
     store = dynamo_store(settings, clients, clock=clock)

@@ -66,14 +66,14 @@ class Dynamo:
         max_attempts: int = 8,
         base_delay: float = 0.05,
         max_delay: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.client = client
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep  # stores pass theirs through: None is the real one
         self.rng = rng
 
     def backoff(self, attempt: int) -> None:
