@@ -90,3 +90,21 @@ def test_the_same_shapes_at_the_bound_are_answered(weir, shape):
             continue  # a selector: any operator is a 400 there anyway
         r = ask(weir, method, path, params)
         assert r.status == 200, (shape, method, path, r)
+
+
+def test_a_deeply_nested_regex_is_a_400_wherever_a_matcher_is_taken(weir):
+    """Nesting inside a string is the regex engine's: promql-parser's (Rust) and Weir's (the
+    matchers of remote read, which parses no PromQL text) both refuse it without crashing."""
+    from weir.wire import pb
+    from weir.wire import remote_encode as enc
+
+    pattern = "(" * 10_000 + "a" + ")" * 10_000
+    selector = f'x{{host=~"{pattern}"}}'
+    for path, params in (("/api/v1/query", {"query": selector}), ("/api/v1/series", {"match[]": selector})):
+        r = ask(weir, "POST", path, params)
+        assert r.status == 400 and r.json()["errorType"] == "bad_data", (path, r)
+    body = pb.snappy(enc.read_request([(0, 1_700_000_000_000, [("=", "__name__", "x"), ("=~", "host", pattern)])], ()))
+    r = weir.http.request("POST", "/api/v1/read", body,
+                          headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"})
+    assert r.status == 400 and "regular expression" in r.json()["message"], r
+    assert weir.proc.poll() is None and weir.http.get("/health").status == 200
