@@ -59,6 +59,29 @@ def _integrate(x: np.ndarray, lens: np.ndarray, firsts: np.ndarray) -> np.ndarra
     return np.cumsum(x, out=x)
 
 
+def _unshuffle(parts: list[bytes], lens: list[int], width: int) -> np.ndarray:
+    """Payloads stored as byte planes (a column's low bytes, then its higher ones) back to
+    little-endian integers, end to end. Runs of consecutive columns of one length (full
+    chunks: most of them) are one transposed copy each; a column alone, one on its own.
+    (A few numpy calls per column cost as much as its decompression.)"""
+    if width == 1:
+        return np.frombuffer(b"".join(parts), dtype=np.uint8)
+    out = np.empty((sum(lens), width), dtype=np.uint8)
+    o = c = 0
+    while c < len(lens):
+        n = lens[c]
+        e = c + 1
+        while e < len(lens) and lens[e] == n:
+            e += 1
+        k = e - c
+        data = parts[c] if k == 1 else b"".join(parts[c:e])
+        out[o : o + k * n].reshape(k, n, width)[:] = np.frombuffer(data, dtype=np.uint8).reshape(
+            k, width, n).transpose(0, 2, 1)
+        o += k * n
+        c = e
+    return out.reshape(-1)
+
+
 class _Payloads:
     """Integer payloads of one width and order, to be integrated together."""
 
@@ -82,9 +105,7 @@ class _Payloads:
             raise CodecError(f"unknown compression {comp}")
         if len(data) != n * width:
             raise CodecError(f"column payload holds {len(data)} bytes, expected {n * width}")
-        if width > 1:  # un-shuffle: planes of low bytes, then higher ones, back to integers
-            data = np.frombuffer(data, dtype=np.uint8).reshape(width, n).T.tobytes()
-        self.index.append(i)
+        self.index.append(i)  # still in byte planes: `integrate` un-shuffles them together
         self.lens.append(n)
         self.parts.append(data)
         self.firsts.append(first)
@@ -93,7 +114,7 @@ class _Payloads:
     def integrate(self, width: int, order: int, dtype=_I64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(column indexes, lengths, integrated values, concatenated)."""
         lens = np.array(self.lens, dtype=_I64)
-        entries = np.frombuffer(b"".join(self.parts), dtype=f"<i{width}").astype(_I64)
+        entries = _unshuffle(self.parts, self.lens, width).view(f"<i{width}").astype(_I64)
         if any(s != 1 for s in self.scales):
             scales = set(self.scales)
             entries *= scales.pop() if len(scales) == 1 else np.repeat(np.array(self.scales, dtype=_I64), lens)
@@ -214,7 +235,7 @@ def decode_vals_many(blobs: Sequence) -> tuple[np.ndarray, np.ndarray]:
 
 def _xor_values(xor: _Payloads) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lens = np.array(xor.lens, dtype=_I64)
-    entries = np.frombuffer(b"".join(xor.parts), dtype="<u8").copy()
+    entries = _unshuffle(xor.parts, xor.lens, 8).view("<u8").copy()
     starts = _starts(lens)
     entries[starts] = np.array(xor.firsts, dtype=np.uint64)
     acc = np.bitwise_xor.accumulate(entries)
