@@ -141,3 +141,10 @@ def test_bulk_decoding_of_columns_of_one_length_matches_one_by_one(columns, odd_
     lens, vals = decode_vals_many(blobs)
     assert lens.tolist() == [len(v) for v in columns]
     assert vals.tobytes() == bits([x for v in columns for x in v])
+
+
+def test_whole_numbers_whose_differences_leave_int64_are_kept_as_bits():
+    """2**62 - -2**62 is 2**63, one past int64: such a column is encoded as XOR'd bits (it
+    raised OverflowError, so a flush holding these values failed)."""
+    roundtrip_vals([0.0, -(2.0**62), 2.0**62])
+    roundtrip_vals([2.0**62, -(2.0**62)] * 5)

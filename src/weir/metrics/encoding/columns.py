@@ -39,7 +39,7 @@ V_CONST, V_DECIMAL, V_XOR = 3, 4, 5
 COMP_NONE, COMP_ZLIB = 0, 1
 MAX_DECIMALS = 12
 _EXACT = 2**53
-_INT64 = 2**62  # whole numbers up to this: their differences still fit in int64
+_INT64 = 2**62 - 1  # whole numbers up to this: their differences still fit in int64 (2**62 - -2**62 does not)
 
 _TYPECODES = {1: "b", 2: "h", 4: "i", 8: "q"}
 # headers: kind u8, n u32, then per kind (see the encoders)
