@@ -26,43 +26,20 @@ from pathlib import Path
 
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError
-from weir.metrics.points import sorted_unique, trim
+from weir.metrics.points import merge, trim
 from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
 from . import schema, series_index
 from .chunks import SCAN_SQL, merge_rows, pack_batch, scan_result, unpack_batch
+from .head import HeadSeries
 
 log = logging.getLogger(__name__)
 
 CHUNK_POINTS = 4096
+FLUSH_SLICE = 20_000  # series per flush transaction (see _flush_start)
 _STOP = object()
-
-
-class _HeadSeries:
-    """One series' unflushed points, in arrival order, and whether that order is by time.
-
-    Most series receive points in time order; for them a query bisects the lists and
-    copies only its window, instead of copying and sorting everything since the last flush.
-    """
-
-    __slots__ = ("ts", "vals", "ordered")
-
-    def __init__(self, t: int, v: float) -> None:
-        self.ts = [t]
-        self.vals = [v]
-        self.ordered = True
-
-    def sorted_unique(self) -> tuple[list[int], list[float]]:
-        return (self.ts, self.vals) if self.ordered else sorted_unique(self.ts, self.vals)
-
-    def window(self, start: int, end: int) -> tuple[list[int], list[float]]:
-        """A copy of the points in [start, end), sorted, one per timestamp."""
-        if self.ordered:
-            lo, hi = bisect_left(self.ts, start), bisect_left(self.ts, end)
-            return self.ts[lo:hi], self.vals[lo:hi]
-        return trim(*sorted_unique(list(self.ts), list(self.vals)), start, end)
 
 
 class SqliteMetricStore:
@@ -96,7 +73,12 @@ class SqliteMetricStore:
         self._lock = threading.Lock()
         # Series live in the database, not in memory (see series_index): start-up reads counts only.
         self.index = series_index.SqliteSeriesIndex(self._w, self._reader)
-        self._head: dict[int, _HeadSeries] = {}
+        self._head: dict[int, HeadSeries] = {}
+        # A flush in progress (see _flush_start): the head it took, moved into chunks a slice
+        # of series per transaction; readers see it beside the head until it is done.
+        self._flushing: dict[int, HeadSeries] | None = None
+        self._flush_todo: list[int] = []
+        self._flush_upto = 0  # the last log row the flushing head covers
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
         self._head_points = 0
         self._log_applied = 0
@@ -170,9 +152,8 @@ class SqliteMetricStore:
         with self._lock:
             self._index()
             for sid in series_ids:
-                entry = self._head.get(sid)
-                head = entry.window(start_ns, end_ns) if entry is not None else None
-                if head is not None and head[0]:
+                head = self._head_window(sid, start_ns, end_ns)
+                if head is not None:
                     heads[sid] = head
             conn.execute("BEGIN")
             try:
@@ -189,6 +170,20 @@ class SqliteMetricStore:
         finally:
             conn.execute("COMMIT")
         return {sid: trim(*merge_rows(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
+
+    def _head_window(self, sid: int, start_ns: int, end_ns: int) -> tuple[list[int], list[float]] | None:
+        """The series' unflushed points in [start, end): the head, and the head a flush is
+        moving (older: the head's points win at equal timestamps). Call with the lock held."""
+        parts = []
+        for head in (self._flushing, self._head):
+            entry = head.get(sid) if head is not None else None
+            if entry is not None:
+                window = entry.window(start_ns, end_ns)
+                if window[0]:
+                    parts.append(window)
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else merge(parts, each_sorted=True)
 
     def _reader(self):
         """This thread's read-only connection: a read transaction belongs to a connection, and
@@ -209,11 +204,12 @@ class SqliteMetricStore:
         total = 0
         with self._lock:
             self._index()
-            for sid in series_ids:
-                entry = self._head.get(sid)
-                if entry is not None:
-                    ts = entry.ts
-                    total += bisect_left(ts, end_ns) - bisect_left(ts, start_ns) if entry.ordered else len(ts)
+            for head in (self._flushing, self._head):
+                for sid in series_ids if head is not None else ():
+                    entry = head.get(sid)  # type: ignore[union-attr]  # not None: see the loop
+                    if entry is not None:
+                        ts = entry.ts
+                        total += bisect_left(ts, end_ns) - bisect_left(ts, start_ns) if entry.ordered else len(ts)
         conn = self._reader()
         for i in range(0, len(series_ids), 500):
             part = series_ids[i : i + 500]
@@ -236,8 +232,9 @@ class SqliteMetricStore:
         with self._lock:
             self._index()
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
-            windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
-            head = {sid: w for sid, w in windows if w[0]}
+            sids = set(self._head) | set(self._flushing or ())
+            windows = ((sid, self._head_window(sid, start_ns, end_ns)) for sid in sids)
+            head = {sid: w for sid, w in windows if w is not None}
         series = self.index.get_many({r[0] for r in rows} | head.keys())
         return scan_result(rows, head, series.get, start_ns, end_ns)
 
@@ -285,8 +282,8 @@ class SqliteMetricStore:
         self._ready.set()
         last_flush = last_sweep = time.monotonic()
         while True:
-            try:
-                jobs = [self._queue.get(timeout=1.0)]
+            try:  # a flush in progress takes its next slice at once when no ingest is waiting
+                jobs = [self._queue.get(timeout=1.0 if self._flushing is None else 0.001)]
             except queue.Empty:
                 jobs = []
             while True:
@@ -299,10 +296,12 @@ class SqliteMetricStore:
                 self._commit(appends)
             commands = [j for j in jobs if not isinstance(j[0], PointBatch)]
             now = time.monotonic()
-            if self._head_points >= self.flush_points or (
+            if self._flushing is not None:
+                self._guard(self._flush_step)  # one slice, then back to acknowledging ingest
+            elif self._head_points >= self.flush_points or (
                 self._head_points and now - last_flush >= self.flush_seconds
             ):
-                self._guard(self._flush)
+                self._guard(self._flush_start)
                 last_flush = now
             if now - last_sweep >= self.sweep_seconds:
                 self._guard(self._sweep)
@@ -365,7 +364,7 @@ class SqliteMetricStore:
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
-                    head[sid] = _HeadSeries(t, v)
+                    head[sid] = HeadSeries(t, v)
                 else:
                     if t <= entry.ts[-1]:
                         entry.ordered = False
@@ -383,31 +382,63 @@ class SqliteMetricStore:
             log.info("replayed %d points from the write-ahead log", self._head_points)
 
     def _flush(self) -> None:
+        """Move the whole head into chunks now: the flush in progress, then what is left."""
+        while self._flushing is not None:
+            self._flush_step()
+        self._flush_start()
+        while self._flushing is not None:
+            self._flush_step()
+
+    def _flush_start(self) -> None:
+        """Take the head aside for a flush; new points go to a fresh head meanwhile.
+
+        Why in slices: with a million series one flush wrote a million chunk rows in one
+        transaction, and the writer acknowledged no ingest for its whole length (over a
+        minute on the development machine). Now each slice of FLUSH_SLICE series is its own
+        short transaction, with the ingest queue served between them; the log rows the
+        flushing head came from are deleted, in the last one, only once all are in chunks.
+        Readers see the flushing head beside the chunks written so far: a point in both is
+        the same point. A crash mid-flush keeps the log rows, so the replay writes those
+        chunks again: duplicates of the same points, which reads merge away.
+        """
         with self._lock:
             self._index()
-        if not self._head:
+            if not self._head:
+                return
+            self._flushing, self._head = self._head, {}
+            self._flush_todo = list(self._flushing)
+            self._flush_upto = self._log_applied
+            self._head_points = 0
+
+    def _flush_step(self) -> None:
+        flushing = self._flushing
+        if flushing is None:
             return
+        part, self._flush_todo = self._flush_todo[:FLUSH_SLICE], self._flush_todo[FLUSH_SLICE:]
         rows = []
-        for sid, entry in self._head.items():
-            ts, vals = entry.sorted_unique()
+        for sid in part:
+            ts, vals = flushing[sid].sorted_unique()
             # A chunk never crosses an hour: that is what bounds `scan`.
             for i, j in schema.split_at_hours(ts):
                 for k in range(i, j, CHUNK_POINTS):
                     e = min(j, k + CHUNK_POINTS)
                     t, v = ts[k:e], vals[k:e]
                     rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
+        last = not self._flush_todo
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
             w.executemany("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)", rows)
-            w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
+            if last:
+                w.execute("DELETE FROM log WHERE id <= ?", (self._flush_upto,))
         except Exception:
             w.execute("ROLLBACK")
+            self._flush_todo = part + self._flush_todo  # this slice again, next time
             raise
         with self._lock:
             w.execute("COMMIT")
-            self._head = {}
-            self._head_points = 0
+            if last:
+                self._flushing = None
 
     def _sweep(self) -> None:
         """Delete chunks past retention, then the series left with no point.
@@ -430,7 +461,7 @@ class SqliteMetricStore:
             "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id)")]
         with self._lock:
             self._index()
-            empty = [sid for sid in empty if sid not in self._head]
+            empty = [sid for sid in empty if sid not in self._head and sid not in (self._flushing or ())]
         if not empty:
             return
         w.execute("BEGIN IMMEDIATE")
