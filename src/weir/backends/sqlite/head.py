@@ -1,9 +1,13 @@
-"""The in-memory head of the SQLite store: one series' points not yet flushed into chunks."""
+"""The in-memory head of the SQLite store: one series' points not yet flushed into chunks, and
+the lock that keeps a second process from holding a head over the same data folder."""
 
 from __future__ import annotations
 
+import fcntl
 from bisect import bisect_left
+from pathlib import Path
 
+from weir.errors import StorageError
 from weir.metrics.points import sorted_unique, trim
 
 
@@ -30,3 +34,17 @@ class HeadSeries:
             lo, hi = bisect_left(self.ts, start), bisect_left(self.ts, end)
             return self.ts[lo:hi], self.vals[lo:hi]
         return trim(*sorted_unique(list(self.ts), list(self.vals)), start, end)
+
+
+def exclusive(path: Path):
+    """Hold an exclusive lock for the store's lifetime: the head lives in this process's
+    memory, so a second writer on the same folder would replay and flush the same log."""
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StorageError(
+            f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
+        ) from None
+    return handle

@@ -13,7 +13,6 @@ Queries read chunks and the head under one lock, so a flush is never seen half-d
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import queue
 import threading
@@ -33,12 +32,15 @@ from weir.metrics.timeutil import NS
 
 from . import schema, series_index
 from .chunks import SCAN_SQL, merge_rows, pack_batch, scan_result, unpack_batch
-from .head import HeadSeries
+from .head import HeadSeries, exclusive
 
 log = logging.getLogger(__name__)
 
 CHUNK_POINTS = 4096
 FLUSH_SLICE = 20_000  # series per flush transaction (see _flush_start)
+# A flush by size also waits for this many points per series: at 1M series and 1M points
+# every point became a chunk row of its own. Age (`flush_seconds`) still flushes any head.
+FLUSH_POINTS_PER_SERIES = 8
 _STOP = object()
 
 
@@ -57,7 +59,7 @@ class SqliteMetricStore:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lockfile = _exclusive(path.with_suffix(".lock"))
+        self._lockfile = exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
         self.flush_points = flush_points
         self.flush_seconds = flush_seconds
@@ -298,9 +300,7 @@ class SqliteMetricStore:
             now = time.monotonic()
             if self._flushing is not None:
                 self._guard(self._flush_step)  # one slice, then back to acknowledging ingest
-            elif self._head_points >= self.flush_points or (
-                self._head_points and now - last_flush >= self.flush_seconds
-            ):
+            elif self._size_due() or (self._head_points and now - last_flush >= self.flush_seconds):
                 self._guard(self._flush_start)
                 last_flush = now
             if now - last_sweep >= self.sweep_seconds:
@@ -381,6 +381,15 @@ class SqliteMetricStore:
         if self._head_points:
             log.info("replayed %d points from the write-ahead log", self._head_points)
 
+    def _size_due(self) -> bool:
+        """Whether the head is large enough to flush: `flush_points`, and on average
+        FLUSH_POINTS_PER_SERIES points per series (the head is folded to count them)."""
+        if self._head_points < self.flush_points:
+            return False
+        with self._lock:
+            self._index()
+            return self._head_points >= FLUSH_POINTS_PER_SERIES * len(self._head)
+
     def _flush(self) -> None:
         """Move the whole head into chunks now: the flush in progress, then what is left."""
         while self._flushing is not None:
@@ -392,14 +401,11 @@ class SqliteMetricStore:
     def _flush_start(self) -> None:
         """Take the head aside for a flush; new points go to a fresh head meanwhile.
 
-        Why in slices: with a million series one flush wrote a million chunk rows in one
-        transaction, and the writer acknowledged no ingest for its whole length (over a
-        minute on the development machine). Now each slice of FLUSH_SLICE series is its own
-        short transaction, with the ingest queue served between them; the log rows the
-        flushing head came from are deleted, in the last one, only once all are in chunks.
-        Readers see the flushing head beside the chunks written so far: a point in both is
-        the same point. A crash mid-flush keeps the log rows, so the replay writes those
-        chunks again: duplicates of the same points, which reads merge away.
+        In slices (docs/architecture.md): a million series used to be one transaction that
+        held up every ingest acknowledgement for over a minute. Each slice of FLUSH_SLICE
+        series is its own transaction, ingest served between them; the log rows go in the
+        last. Readers see the flushing head beside the chunks so far (a point in both is the
+        same point); a crash mid-flush replays the log, and reads merge the duplicates.
         """
         with self._lock:
             self._index()
@@ -475,20 +481,6 @@ class SqliteMetricStore:
             self.index.deleted(gone)
             if gone:
                 self.series_epoch += 1
-
-
-def _exclusive(path: Path):
-    """Hold an exclusive lock for the store's lifetime: the head lives in this process's
-    memory, so a second writer on the same folder would replay and flush the same log."""
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise StorageError(
-            f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
-        ) from None
-    return handle
 
 
 def _storage_error(exc: BaseException) -> StorageError:
