@@ -6,7 +6,32 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test check bench bench-aws clean iac-venv check-iac lambda-zip
+.PHONY: run test check bench bench-aws clean iac-venv check-iac lambda-zip ui ui-if-node
+
+# The web UI (src/weir/ui/web, Node.js 20+): `make ui` installs its locked npm packages and
+# builds it into src/weir/ui/dist, which `weir serve` and the api Lambda serve under /ui/.
+# `run` and `test` build it when it is missing or older than its sources.
+UI_WEB := src/weir/ui/web
+UI_DIST := src/weir/ui/dist/index.html
+UI_SOURCES := $(shell find $(UI_WEB)/src -type f 2>/dev/null) $(addprefix $(UI_WEB)/,index.html vite.config.ts tsconfig.json package.json)
+HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
+
+$(UI_WEB)/node_modules/.package-lock.json: $(UI_WEB)/package-lock.json
+	cd $(UI_WEB) && npm ci --no-audit --no-fund
+
+$(UI_DIST): $(UI_WEB)/node_modules/.package-lock.json $(UI_SOURCES)
+	cd $(UI_WEB) && npm run build
+
+ui:
+	cd $(UI_WEB) && npm ci --no-audit --no-fund && npm run build
+
+# The UI when Node.js is here; a note otherwise (the server's /ui/ then says how to build it).
+ui-if-node:
+ifeq ($(HAVE_NODE),yes)
+	@$(MAKE) --no-print-directory $(UI_DIST)
+else
+	@echo "Node.js not found: the web UI is not built (install Node.js 20+, then make ui)"
+endif
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +44,14 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY)
 	$(PIP) install -e ".[dev,infra]"
 	touch $@
 
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed ui-if-node
+	@echo 'The README runs `weir` from $(VENV)/bin: in another terminal, in this folder:'
+	@echo '    export PATH="$$PWD/$(VENV)/bin:$$PATH"'
 	$(VENV)/bin/weir serve
 
 # The peers the tests compare Weir with (Prometheus, vmagent/vmalert, Chromium) come from
 # Debian's packages; the script installs only what is missing.
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed ui-if-node
 	scripts/install_peers.sh
 	$(PY) -m pytest
 
@@ -60,8 +87,8 @@ bench-aws: $(VENV)/.dev-installed
 	$(PY) bench/cold_start.py
 
 # The Lambda bundle (src/weir + msgspec + Powertools for Python 3.12 arm64; no boto3).
-lambda-zip: $(VENV)/.dev-installed
+lambda-zip: $(VENV)/.dev-installed $(UI_DIST)
 	$(PY) scripts/lambda_zip.py --out build/lambda.zip
 
 clean:
-	rm -rf $(VENV) $(IAC_VENV) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) $(IAC_VENV) .pytest_cache build src/*.egg-info src/weir/ui/dist $(UI_WEB)/node_modules

@@ -1,6 +1,6 @@
 """Ingest throughput of `weir serve` on the standard workload, beside InfluxDB 1.x.
 
-    python bench/ingest.py [--format json|influx|otlp] [--rounds 3] [--install-influxdb] [--baseline REV]
+    python bench/ingest.py [--format json|influx|otlp|remote-write] [--rounds 3] [--install-influxdb] [--baseline REV]
 
 `--format` picks what Weir is sent: `json` (`POST /metrics`, the default), `influx` (the line
 protocol at `POST /write?precision=s`: byte for byte the payloads InfluxDB gets), or `otlp`
@@ -8,7 +8,8 @@ protocol at `POST /write?precision=s`: byte for byte the payloads InfluxDB gets)
 is installed) on the same points, so the ratio is measured under the same machine load.
 `--baseline REV` also serves git revision REV (bench/baseline.py) each round, after the working
 tree, so the two see the same machine load. Prints points/s for each and, last, the ratio of
-the best rounds.
+the best rounds. `--format remote-write` runs `bench/remote_write.py` instead: Weir beside
+VictoriaMetrics and Prometheus' receiver on the same remote write payloads.
 """
 
 from __future__ import annotations
@@ -48,11 +49,17 @@ def run_influx(bodies: list[bytes]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--format", choices=sorted(FORMATS), default="json", help="what Weir is sent")
+    ap.add_argument("--format", choices=[*sorted(FORMATS), "remote-write"], default="json", help="what Weir is sent")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--install-influxdb", action="store_true", help="apt-get install influxdb first")
     ap.add_argument("--baseline", metavar="REV", help="also serve git revision REV each round, for a same-load ratio")
+    ap.add_argument("--batches", type=int, default=BATCHES, help="remote-write: points per receiver / 1,000")
     args = ap.parse_args()
+    if args.format == "remote-write":
+        import remote_write
+
+        remote_write.main(args.rounds, args.batches)
+        return
     if args.install_influxdb and not influxdb.available():
         influxdb.install()
     line = line_bodies(BATCHES)

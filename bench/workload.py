@@ -93,14 +93,14 @@ def wait_http(url: str, timeout: float = 30.0) -> float:
 
 
 def send_all(port: int, path: str, bodies: list[bytes], content_type: str, connections: int = CONNECTIONS,
-             expect=(200, 204)) -> float:
+             expect=(200, 204), headers: dict[str, str] | None = None) -> float:
     """Send the bodies over `connections` keep-alive connections; returns elapsed seconds."""
     errors: list[str] = []
 
     def worker(mine: list[bytes]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for body in mine:
-            conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+            conn.request("POST", path, body=body, headers={"Content-Type": content_type, **(headers or {})})
             resp = conn.getresponse()
             data = resp.read()
             if resp.status not in expect:
@@ -184,3 +184,41 @@ def otlp_json_bodies(batches: int = BATCHES) -> list[bytes]:
                    separators=(",", ":")).encode()
         for b in otlp_bodies(batches)
     ]
+
+
+# -- the read benchmarks' dataset (docs/architecture.md "Reads at scale") ------------------
+
+READ_HOSTS = 1_000
+READ_REGIONS = 10
+
+
+def cpu_value(host: int, ts: int, rnd: random.Random) -> float:
+    """A CPU percentage with one decimal: a daily wave per host (its own phase and level)
+    plus noise, clipped to 0..100."""
+    import math
+
+    level = 20 + (host * 37) % 50
+    phase = (host * 2654435761 % 86400)
+    wave = 15 * math.sin(2 * math.pi * (ts + phase) / 86400)
+    return round(min(100.0, max(0.0, level + wave + rnd.gauss(0, 2))), 1)
+
+
+def cpu_batches(end: int, seconds: int, step: int = 10, hosts: int = READ_HOSTS, metric: str = "cpu"):
+    """Yield lists of (metric, host, region, ts_seconds, value), one instant of every host per
+    list, for `seconds` up to `end` (exclusive) every `step` s. Deterministic."""
+    rnd = random.Random(1234)
+    for ts in range(end - seconds, end, step):
+        yield [(metric, f"h{h}", f"r{h % READ_REGIONS}", ts, cpu_value(h, ts, rnd)) for h in range(hosts)]
+
+
+def cpu_line_bodies(end: int, seconds: int, step: int = 10, hosts: int = READ_HOSTS, metric: str = "cpu",
+                    per_body: int = 10_000):
+    """The dataset as line-protocol bodies (seconds precision), `per_body` points each."""
+    lines: list[str] = []
+    for batch in cpu_batches(end, seconds, step, hosts, metric):
+        lines += [f"{m},host={h},region={r} value={v} {ts}" for m, h, r, ts, v in batch]
+        while len(lines) >= per_body:
+            yield "\n".join(lines[:per_body]).encode()
+            lines = lines[per_body:]
+    if lines:
+        yield "\n".join(lines).encode()

@@ -6,6 +6,9 @@ What goes in: the `weir` package (without the local-only front: the CLI and the 
 server) and, as manylinux aarch64 wheels for CPython 3.12, msgspec, aws-lambda-powertools,
 opentelemetry-proto, numpy and promql-parser with their own dependencies, at the versions
 installed here.
+The web UI's build (`src/weir/ui/dist`, from `make ui`) goes in too, so the `api` function
+serves `/ui/` as `weir serve` does; without a build the script stops and says so, unless
+`--without-ui` is given. The UI's source and its node_modules stay out.
 What stays out: boto3/botocore (the Lambda runtime has them), uvicorn, click, rich, the
 infra extras (pulumi, aws-cdk-lib), and the X-Ray SDK (tracing is off without it, see
 `weir.lambdas.runtime.make_tracer`). The zip is reproducible: sorted entries, fixed times.
@@ -34,14 +37,22 @@ ROOT = Path(__file__).resolve().parent.parent
 # opentelemetry-proto (with protobuf) serves OTLP/protobuf ingest; it is imported on the
 # first protobuf request only, so it costs the cold start nothing.
 # numpy and promql-parser serve PromQL (`weir.promql`), imported on the first query only.
-RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "numpy", "promql-parser")
+# cramjam: snappy for Prometheus remote write and read.
+RUNTIME_DEPS = ("msgspec", "aws-lambda-powertools", "opentelemetry-proto", "numpy", "promql-parser", "cramjam")
+# Dependencies of those pinned to the installed version as well: left free, pip picks the
+# newest protobuf, which other packages of this environment (pulumi) do not accept, and
+# prints an `ERROR:` about the conflict although the build succeeds.
+PINNED_TOO = ("protobuf",)
 # Modules of `weir` that only the local front uses: they import click, rich, uvicorn and
 # watchfiles, or run `weir serve`'s threads and local adapters. A path ending in "/"
 # excludes a whole package.
-LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/commands/",
-              "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py")
+LOCAL_ONLY = ("weir/cli.py", "weir/__main__.py", "weir/http/server.py", "weir/http/protocol.py", "weir/commands/",
+              "weir/backends/folder/watcher.py", "weir/jobs/", "weir/wiring/serve.py", "weir/wiring/local.py",
+              "weir/ui/web/")
+UI_DIST = "weir/ui/dist"
 # manylinux_2_28 too: numpy >= 2.3 ships no manylinux2014 arm64 wheel, and Lambda's Python
-# 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs 2_28 wheels.
+# 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs 2_28 wheels; recent cramjam releases
+# publish aarch64 wheels only for 2_28.
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64", "--only-binary=:all:",
             "--python-version", "3.12", "--implementation", "cp")
 _EPOCH = (2020, 1, 1, 0, 0, 0)
@@ -61,21 +72,39 @@ def python312() -> str | None:
     return None
 
 
-def build(out: Path) -> Path:
+def weir_files(src: Path) -> list[str]:
+    """What of src/weir goes in: Python modules and the UI's build (the UI's source folder,
+    with its node_modules, is never walked)."""
+    found = []
+    for dirpath, dirs, files in os.walk(src / "weir"):
+        rel_dir = Path(dirpath).relative_to(src).as_posix()
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not f"{rel_dir}/{d}/".startswith(LOCAL_ONLY)]
+        in_ui = rel_dir == UI_DIST or rel_dir.startswith(UI_DIST + "/")
+        for name in files:
+            rel = f"{rel_dir}/{name}"
+            if (name.endswith(".py") or in_ui) and not rel.startswith(LOCAL_ONLY):
+                found.append(rel)
+    return sorted(found)
+
+
+def build(out: Path, *, ui: bool = True) -> Path:
+    src = ROOT / "src"
+    if ui and not (src / UI_DIST / "index.html").is_file():
+        raise SystemExit(f"the web UI is not built ({UI_DIST} is missing): run `make ui` first, "
+                         "or pass --without-ui for a bundle whose /ui/ says how to build it")
     with tempfile.TemporaryDirectory(prefix="weir-lambda-") as tmp:
         target = Path(tmp)
-        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS]
+        pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPS + PINNED_TOO]
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PLATFORM,
              "--target", str(target), *pins],
             check=True,
         )
-        src = ROOT / "src"
-        for path in (src / "weir").rglob("*.py"):
-            rel = path.relative_to(src).as_posix()
-            if "__pycache__" not in rel and not rel.startswith(LOCAL_ONLY):
-                (target / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target / rel)
+        for rel in weir_files(src):
+            if not ui and rel.startswith(UI_DIST + "/"):
+                continue
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / rel, target / rel)
         for cache in target.rglob("__pycache__"):
             shutil.rmtree(cache)
         exe = python312()
@@ -102,8 +131,9 @@ def build(out: Path) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "lambda.zip")
+    ap.add_argument("--without-ui", action="store_true", help="leave the web UI's build out (its /ui/ then says so)")
     args = ap.parse_args()
-    out = build(args.out)
+    out = build(args.out, ui=not args.without_ui)
     with zipfile.ZipFile(out) as zf:
         n = len(zf.namelist())
     print(f"{out}: {n} files, {out.stat().st_size / 1e6:.1f} MB")

@@ -6,7 +6,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.helpers import WeirProcess
+from tests.helpers import WeirProcess, ui_build
 
 # Hypothesis' time limits measure the machine, not the code: its 200 ms per-example deadline
 # and its too_slow health check fail property tests on a loaded CI runner (and a deadline
@@ -27,6 +27,13 @@ def server(tmp_path_factory):
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def built_ui():
+    """The web UI's build folder (built once per session when stale), or None when Node.js is absent."""
+    dist, why = ui_build()
+    return dist, why
 
 
 @pytest.fixture

@@ -192,3 +192,28 @@ class WeirProcess:
         self.proc.kill()
         self.proc.wait(30)
         self.log.close()
+
+
+UI_WEB = ROOT / "src" / "weir" / "ui" / "web"
+UI_DIST = ROOT / "src" / "weir" / "ui" / "dist"
+
+
+def ui_build() -> tuple[Path | None, str]:
+    """The web UI's build folder, built first when missing or older than its sources;
+    (None, why) when it cannot be: Node.js absent (tests that need the build then skip)."""
+    import shutil
+
+    sources = [p for p in (UI_WEB / "src").rglob("*") if p.is_file()]
+    sources += [UI_WEB / n for n in ("index.html", "package-lock.json", "vite.config.ts", "tsconfig.json")]
+    index = UI_DIST / "index.html"
+    fresh = index.is_file() and index.stat().st_mtime >= max(p.stat().st_mtime for p in sources)
+    if fresh:
+        return UI_DIST, ""
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        return None, "Node.js (node and npm) is not installed: the web UI cannot be built (`make ui` needs Node 20+)"
+    installed = UI_WEB / "node_modules" / ".package-lock.json"  # written by npm ci
+    if not installed.is_file() or (UI_WEB / "package-lock.json").stat().st_mtime > installed.stat().st_mtime:
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=UI_WEB, check=True, timeout=600)
+    subprocess.run([npm, "run", "build"], cwd=UI_WEB, check=True, timeout=600)
+    return UI_DIST, ""

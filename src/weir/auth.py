@@ -26,10 +26,16 @@ from weir.errors import InvalidInputError, UnauthorizedError
 PREFIX = "weir_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_ALWAYS_OPEN = frozenset({"/health"})
+_ALWAYS_OPEN = frozenset({"/health", "/ping"})  # liveness probes, as InfluxDB's /ping
+# The web UI's files and the redirect of `/` to them hold no data, and a browser loading a
+# page cannot add a key header: they are open to reads, and the page asks for a key before
+# it reads anything else (kept in the tab's session storage, sent as x-api-key).
+_OPEN_READS = frozenset({"/", "/ui"})
+_OPEN_READ_PREFIX = "/ui/"
 # POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
 # parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
-READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query"))
+# Remote read (`weir.http.routes.remote`) is a read too, though a protobuf POST.
+READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query", "read"))
 
 
 class KeyRecord(msgspec.Struct):
@@ -66,6 +72,8 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     auth = lowered.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
+    if auth[:6].lower() == "token ":  # InfluxDB 2.x clients: InfluxDBClient(token=key)
+        return auth[6:].strip()
     return lowered.get("x-api-key")
 
 
@@ -86,6 +94,8 @@ class Authenticator:
         """
         if path in _ALWAYS_OPEN or (self.open_reads and (method.upper() in _READ_METHODS or (
                 method.upper() == "POST" and path in READ_POSTS))):
+            return None
+        if method.upper() in _READ_METHODS and (path in _OPEN_READS or path.startswith(_OPEN_READ_PREFIX)):
             return None
         digests = self.store.digests()
         if not digests:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import click
 
 from weir.commands.alerts import alerts
+from weir.commands.backup import backup, restore
+from weir.commands.doctor import doctor, repair
 from weir.commands.export import export_command
 from weir.commands.files import files
 from weir.commands.keys import keys
+from weir.commands.metrics import metrics, series
+from weir.commands.migrate import migrate
 from weir.commands.push import push
 from weir.commands.query import query
 from weir.commands.serve import serve
+from weir.commands.subscriptions import subscriptions
 
 
 @click.group()
@@ -26,3 +31,11 @@ main.add_command(alerts)
 main.add_command(files)
 main.add_command(push)
 main.add_command(query)
+main.add_command(migrate)
+main.add_command(metrics)
+main.add_command(series)
+main.add_command(subscriptions)
+main.add_command(doctor)
+main.add_command(repair)
+main.add_command(backup)
+main.add_command(restore)

@@ -17,6 +17,8 @@ from weir.metrics import limits
 # deployed functions and the code can never disagree on them.
 ENV_DATA_DIR = "WEIR_DATA_DIR"
 ENV_RETENTION = "WEIR_RETENTION"
+ENV_MINUTE_RETENTION = "WEIR_MINUTE_RETENTION"
+ENV_HOUR_RETENTION = "WEIR_HOUR_RETENTION"
 ENV_ENVIRONMENT = "WEIR_ENVIRONMENT"
 ENV_URL = "WEIR_URL"
 ENV_API_KEY = "WEIR_API_KEY"
@@ -94,7 +96,10 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
-    retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS
+    retention_seconds: int = limits.DEFAULT_RETENTION_SECONDS  # raw points
+    # rollups outlive the points: minute ones (SQLite) and hourly ones (both backends)
+    minute_retention_seconds: int = limits.DEFAULT_MINUTE_RETENTION_SECONDS
+    hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS
     environment: str = field(default_factory=lambda: os.environ.get(ENV_ENVIRONMENT) or "local")
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT

@@ -8,6 +8,8 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:weir-alerts"   # optional, n
 max_attempts = 8             # deliveries are retried with exponential backoff...
 backoff_seconds = 1.0        # ...starting here...
 backoff_max_seconds = 300.0  # ...up to this, then marked failed
+circuit_failures = 5         # a target failing this many times in a row is not tried...
+circuit_open_seconds = 30.0  # ...for this long (doubling up to backoff_max_seconds), then probed once
 # Webhook destinations (weir.metrics.alerts.destinations): link-local, metadata, multicast
 # and reserved addresses are always refused; private and loopback ones are allowed when
 # `weir serve` binds to loopback (the default) and refused otherwise, unless set here.
@@ -47,6 +49,8 @@ class AlertsConfig(msgspec.Struct, forbid_unknown_fields=True):
     max_attempts: Annotated[int, Meta(ge=1, le=100)] = 8
     backoff_seconds: Annotated[float, Meta(gt=0, le=3600)] = 1.0
     backoff_max_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 300.0
+    circuit_failures: Annotated[int, Meta(ge=1, le=1000)] = 5
+    circuit_open_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
     allow_private_webhooks: bool | None = None  # None: allowed when `weir serve` binds to loopback
     webhook_allow: list[str] = []  # networks and host names allowed although private
 

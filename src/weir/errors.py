@@ -71,3 +71,22 @@ class DeliveryError(WeirError):
 
     status = 502
     code = "delivery_failed"
+
+
+class DamagedDataError(StorageError):
+    """A file of the data folder is damaged: the message names it and the way out."""
+
+    code = "damaged_data"
+
+
+def damaged(path: object, what: str) -> DamagedDataError:
+    """The error for damage found in `path` (a file of the data folder): what is wrong, that
+    nothing was changed, and the two commands that inspect and salvage the folder."""
+    from pathlib import Path
+
+    folder = Path(str(path)).parent
+    return DamagedDataError(
+        f"{path} is damaged: {what}. Nothing was changed. Run `weir doctor --data-dir {folder}` to see "
+        f"what is damaged, then, with the server stopped, `weir repair --data-dir {folder}` to salvage "
+        "what can be into fresh files (the damaged ones are kept aside)"
+    )

@@ -196,3 +196,18 @@ def test_last_delivery_is_the_newest_event_to_that_target(store):
     assert (hook.target, hook.status, hook.attempts) == ("webhook:s-1", "delivered", 1)
     assert store.last_delivery("log").status == "pending"  # e2's, still pending
     assert store.last_delivery("webhook:none") is None
+
+
+def test_due_deliveries_leave_out_held_back_targets_and_deliveries_in_flight(store):
+    """What the dispatcher of `weir serve` asks for: nothing for a busy or failing target,
+    nothing already handed to a lane, and the limit counts only what is returned."""
+    store.put_rule(rule("r-1", "a"))
+    targets = ("log", "webhook:a", "webhook:b")
+    for i in range(3):
+        store.record("r-1", 1, [change({"i": str(i)}, 1, T, event(f"r-1.x.{i}"), targets)])
+    first = store.due_deliveries(T + NS, skip_targets=["webhook:a", "webhook:b"])
+    assert sorted(d.target for d in first) == ["log"] * 3
+    second = store.due_deliveries(T + NS, skip_targets=["webhook:a"], skip_ids=[d.id for d in first])
+    assert sorted(d.target for d in second) == ["webhook:b"] * 3
+    third = store.due_deliveries(T + NS, limit=2, skip_ids=[d.id for d in first + second])
+    assert [d.target for d in third] == ["webhook:a"] * 2

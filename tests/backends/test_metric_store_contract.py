@@ -20,6 +20,7 @@ from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS
 
 RETENTION = 30 * 86_400
+LONGEST_RETENTION = 455 * 86_400  # hourly rollups outlive the raw points
 HOUR = 3600 * NS
 T0 = (int(time.time()) // 3600 - 3) * 3600 * NS  # an hour boundary three hours ago
 
@@ -204,7 +205,12 @@ def test_reads_of_unknown_or_empty_ranges(h):
 def test_retention_forgets_points_and_series(h):
     s = series(host="old")
     h.store.append(batch([(s, T0, 1.0)], [s]))
+    h.settle()
     h.clock.t = T0 / NS + RETENTION + 3 * 86_400
+    h.expire()
+    assert read(h, [s.id], 0, T0 + HOUR) == {}  # the points are gone, the series stays for its rollups
+    assert h.store.get_series(s.id) == s
+    h.clock.t = T0 / NS + LONGEST_RETENTION + 3 * 86_400
     h.expire()
     assert read(h, [s.id], 0, T0 + HOUR) == {}
     assert h.store.metric_names() == {}
@@ -234,6 +240,43 @@ def test_scan_yields_every_series_of_the_window_by_id(h):
         assert part == {sid: [T0 + HOUR + 1200 * NS] for sid in want}
         assert list(h.store.scan(T0 + 3 * HOUR, T0 + 4 * HOUR)) == []
         h.settle()
+
+
+def test_past_the_raw_retention_hourly_rollups_answer_and_say_so(h):
+    """The same questions, the same answers from both backends: hourly rollups for hours
+    whose points have expired (exact for count, sum, min, max, last; percentiles from
+    sketches, marked as estimates), and a clear 400 for what they cannot answer."""
+    from weir.errors import InvalidInputError
+    from weir.metrics.query.service import QueryService
+
+    members = [series(host=f"h{i}", region="eu" if i < 2 else "us") for i in range(3)]
+    pts = [(s, T0 + k * 60 * NS, float(i * 100 + k)) for i, s in enumerate(members) for k in range(120)]
+    h.store.append(batch(pts, members))
+    h.settle()
+    h.clock.t = T0 / NS + RETENTION + 86_400  # the points have expired; the hourly rollups have not
+    h.expire()
+    assert read(h, [s.id for s in members], 0, T0 + 3 * HOUR) == {}
+    svc = QueryService(h.store, RETENTION, h.clock)
+    q = {"start": str(T0 // NS), "end": str((T0 + 2 * HOUR) // NS), "period": "3600", "group_by": "region"}
+    r = svc.query("cpu", {**q, "stat": "count,sum,min,max,last"})
+    assert [(x.resolution, x.start) for x in r.resolutions][:1] == [("1h", r.start)]
+    got = {g.group["region"]: [(p["count"], p["sum"], p["min"], p["max"], p["last"]) for p in g.datapoints]
+           for g in r.groups}
+    assert got == {
+        "eu": [(120, sum(range(60)) + sum(range(100, 160)), 0.0, 159.0, 159.0),
+               (120, sum(range(60, 120)) + sum(range(160, 220)), 60.0, 219.0, 219.0)],
+        "us": [(60, float(sum(range(200, 260))), 200.0, 259.0, 259.0),
+               (60, float(sum(range(260, 320))), 260.0, 319.0, 319.0)],
+    }
+    assert r.estimated is None
+    r = svc.query("cpu", {**q, "stat": "p50"})
+    assert r.estimated == {"p50": 0.01}
+    exact = {"eu": [79.5, 139.5], "us": [229.5, 289.5]}  # interpolated medians of the raw points
+    for g in r.groups:
+        for p, want in zip(g.datapoints, exact[g.group["region"]]):
+            assert abs(p["p50"] - want) <= 0.0101 * 260  # within 1% of the neighbouring values
+    with pytest.raises(InvalidInputError, match="multiple of 3600"):
+        svc.query("cpu", {**q, "period": "60", "stat": "p50"})
 
 
 def _fleet(h, n=30):
@@ -292,6 +335,9 @@ def test_selection_survives_restart_and_retention(h):
     assert h.store.select("cpu", {"host": "h03"}) == [members[3]]
     h.clock.t += RETENTION + 5 * 86_400
     h.expire()  # SQLite: the sweep; DynamoDB: items past their `ttl` read as gone
+    assert h.store.select("cpu", {"host": "h03"}) == [members[3]]  # its hourly rollups are kept
+    h.clock.t += LONGEST_RETENTION
+    h.expire()
     assert h.store.select("cpu", {"host": "h03"}) == []
     assert h.store.select("cpu", {}) == []
     assert h.store.metric_names() == {}

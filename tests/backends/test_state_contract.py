@@ -83,3 +83,23 @@ def test_several_writers_to_one_group_each_keep_their_family(backend):
         for i, store in enumerate(stores):
             store.record(group({f"f{i}": [f"s{i}.{k}"]}, "POST", 10 + k), replace_all=False)
     assert stores[0].groups()[0].members == {f"f{i}": [f"s{i}.2"] for i in range(4)}
+
+
+def test_changed_hours_are_marked_versioned_and_forgotten_only_when_unchanged(backend):
+    open_state, _ = backend
+    state = open_state()
+    h = 3600 * 10**9
+    assert state.changed_hours() == []
+    first = state.mark_changed([2 * h, h, 2 * h], 5)
+    assert sorted(first) == [h, 2 * h]
+    assert [(hour, at) for hour, _, at in state.changed_hours()] == [(h, 5), (2 * h, 5)]
+    again = state.mark_changed([h], 9)  # changed again while being exported
+    assert again[h] != first[h]
+    state.forget_changed(h, first[h])  # the export that read the old version: the mark stays
+    state.forget_changed(2 * h, first[2 * h])
+    state.close()
+    state = open_state()
+    assert [(hour, version, at) for hour, version, at in state.changed_hours()] == [(h, again[h], 9)]
+    state.forget_changed(h, again[h])
+    assert state.changed_hours() == []
+    state.close()

@@ -50,3 +50,43 @@ def test_add_reports_bad_input(server):
     assert r.exit_code == 1 and "must not exceed" in r.stderr
     r = run(server, "add", "--name", "x", "--metric", "cli_cpu", "--threshold", "1", "--dim", "novalue")
     assert r.exit_code == 2 and "key=value" in r.output
+
+
+def test_update_changes_the_given_fields_and_keeps_the_others(server):
+    assert server.http.post("/metrics", {"name": "cli_upd", "value": 1, "dimensions": {"host": "a"}}).status == 200
+    r = run(server, "add", "--name", "cli-upd", "--metric", "cli_upd", "--threshold", "90", "--stat", "max",
+            "-m", "3", "-n", "2", "--label", "team=ops", "--renotify", "600")
+    assert r.exit_code == 0, r.output
+    rule_id = r.stdout.strip().splitlines()[-1]
+    r = run(server, "update", rule_id, "--threshold", "95", "--severity", "critical", "--disable")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == rule_id
+    shown = json.loads(run(server, "show", rule_id, "--json").stdout)
+    assert (shown["threshold"], shown["severity"], shown["enabled"]) == (95, "critical", False)
+    assert (shown["name"], shown["statistic"], shown["evaluation_periods"], shown["datapoints_to_alarm"],
+            shown["labels"], shown["renotify_seconds"]) == ("cli-upd", "max", 3, 2, {"team": "ops"}, 600)
+    r = run(server, "update", rule_id, "--enable", "--no-renotify", "--label", "team=web", "--json")
+    assert r.exit_code == 0, r.output
+    updated = json.loads(r.stdout)
+    assert (updated["enabled"], updated["renotify_seconds"], updated["labels"]) == (True, None, {"team": "web"})
+    r = run(server, "update", rule_id)
+    assert r.exit_code == 2 and "nothing to change" in r.output
+    r = run(server, "update", rule_id, "-n", "4")
+    assert r.exit_code == 1 and "must not exceed" in r.stderr
+    r = run(server, "update", "r-000000000000", "--threshold", "1")
+    assert r.exit_code == 1 and "no alert rule" in r.stderr
+    assert run(server, "rm", rule_id).exit_code == 0
+
+
+def test_brackets_in_names_and_errors_are_printed_as_they_are(server):
+    """Rich markup must not eat text in square brackets: rule names, error messages."""
+    assert server.http.post("/metrics", {"name": "cli_br", "value": 1}).status == 200
+    r = run(server, "add", "--name", "cpu [prod] [red]x[/red]", "--metric", "cli_br", "--threshold", "1")
+    assert r.exit_code == 0, r.output
+    rule_id = r.stdout.strip().splitlines()[-1]
+    shown = run(server, "show", rule_id)
+    assert "name: cpu [prod] [red]x[/red]" in shown.stdout
+    assert "cpu [prod] [red]x[/red]" in r.stderr
+    again = run(server, "add", "--name", "cpu [prod] [red]x[/red]", "--metric", "cli_br", "--threshold", "1")
+    assert again.exit_code == 1 and "[prod] [red]x[/red]" in again.stderr
+    assert run(server, "rm", rule_id).exit_code == 0

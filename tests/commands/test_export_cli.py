@@ -123,3 +123,50 @@ def test_serve_has_export_options():
     assert "--no-exports" in result.output and "--export-format" in result.output
     bad = CliRunner().invoke(main, ["serve", "--export-delay", "soon"])
     assert bad.exit_code == 2 and "--export-delay" in bad.output
+
+
+def _without(monkeypatch, *packages: str, reimport: tuple[str, ...] = ()) -> None:
+    """Make `packages` unimportable (failure injection), and forget the modules that import them."""
+    import sys
+
+    for name in list(sys.modules):
+        if name.split(".")[0] in packages or name.startswith(reimport):
+            monkeypatch.delitem(sys.modules, name)
+    for package in packages:
+        monkeypatch.setitem(sys.modules, package, None)
+
+
+def test_a_bucket_without_boto3_is_a_clear_error(data_dir, monkeypatch):
+    _without(monkeypatch, "boto3", "botocore", reimport=("weir.backends.aws", "weir.wiring.aws"))
+    result = CliRunner().invoke(main, ["export", "--hour", export.format_hour(HOUR), "--data-dir", str(data_dir),
+                                       "--bucket", "my-bucket"])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), "a message, not a traceback"
+    assert "'my-bucket' needs boto3" in result.stderr and "pip install 'weir[aws]'" in result.stderr
+
+
+def test_parquet_without_pyarrow_names_the_extra_with_its_brackets(data_dir, monkeypatch):
+    _without(monkeypatch, "pyarrow", reimport=("weir.metrics.export.parquet",))
+    result = CliRunner().invoke(main, ["export", "--hour", export.format_hour(HOUR), "--data-dir", str(data_dir),
+                                       "--format", "parquet"])
+    assert result.exit_code != 0
+    assert "weir[parquet]" in result.output
+
+
+def test_hours_relative_to_now(data_dir):
+    """`--hour -1h` is the last closed hour; `--from -4h` runs from the hour four hours back."""
+    def last_closed() -> int:
+        return export.floor_hour(time.time_ns()) - H
+
+    before = last_closed()  # an hour may turn during the run: either answer is right then
+    result = run("--hour", "-1h", "--data-dir", str(data_dir))
+    after = last_closed()
+    assert result.exit_code == 0, result.output
+    assert any((data_dir / "exports" / export.manifest_key(h)).is_file() for h in {before, after})
+    result = run("--from", "-4h", "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    for hour in range(after - 3 * H, before + H, H):
+        assert (data_dir / "exports" / export.manifest_key(hour)).is_file()
+    assert read_hour(FolderObjectStore(data_dir / "exports"), HOUR)[1], "HOUR (3 h back) has the points"
+    result = run("--hour", "-1x", "--data-dir", str(data_dir))
+    assert result.exit_code == 2 and "is not a time" in result.output

@@ -177,3 +177,66 @@ def test_query_lists_pages_and_checks_parameters(catalog):
     ]:
         with pytest.raises(InvalidInputError, match=fragment):
             q.list(params)
+
+
+def _put_keys(catalog, keys, deleted=()):
+    from weir.files.record import FileRecord
+
+    for i, key in enumerate(keys):
+        state = "deleted" if key in deleted else "created"
+        catalog.put(FileRecord(bucket="b", key=key, state=state, sequencer=f"{i + 1:08X}",
+                               event_name="ObjectCreated:Put", event_time="2024-05-01T00:00:00.000Z",
+                               processed_at="2024-05-01T00:00:00.000Z", size=1))
+
+
+def _grouped_reference(keys, prefix, delimiter):
+    """What S3 lists with a delimiter: direct keys and each common prefix once, in byte order."""
+    entries = set()
+    for k in keys:
+        if not k.startswith(prefix):
+            continue
+        cut = k.find(delimiter, len(prefix))
+        entries.add(("p", k[: cut + len(delimiter)]) if cut >= 0 else ("f", k))
+    return sorted(entries, key=lambda e: e[1].encode())
+
+
+@pytest.mark.parametrize("limit", ["1", "2", "3", "1000"])
+@pytest.mark.parametrize("prefix", ["", "a/", "a/b", "zz/"])
+def test_delimiter_lists_folders_once_across_pages(catalog, prefix, limit):
+    keys = ["top.txt", "a/1", "a/2", "a/b/x", "a/b/y/z", "a/bc", "a/c/d", "a/é/1", "a/é/2", "a!", "b/1", "zz/q",
+            "a/b/\U0010fffe"]
+    _put_keys(catalog, keys)
+    q = FileQuery(catalog, bucket="b", clock_ns=lambda: NOW_NS)
+    got, cursor = [], None
+    for _ in range(100):
+        page = q.list({"prefix": prefix, "delimiter": "/", "limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert len(page.files) + len(page.prefixes) <= int(limit)
+        got += [("f", f.key) for f in page.files] + [("p", p) for p in page.prefixes]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(got, key=lambda e: e[1].encode()) == _grouped_reference(keys, prefix, "/")
+    assert len(got) == len(set(got))
+
+
+def test_delimiter_hides_tombstones_unless_asked_and_is_bounded(catalog):
+    _put_keys(catalog, ["d/gone.txt", "d/kept.txt", "only-gone/x"], deleted={"d/gone.txt", "only-gone/x"})
+    q = FileQuery(catalog, bucket="b", clock_ns=lambda: NOW_NS)
+    assert q.list({"delimiter": "/"}).prefixes == ["d/"]
+    assert q.list({"delimiter": "/", "include_deleted": "true"}).prefixes == ["d/", "only-gone/"]
+    assert [f.key for f in q.list({"prefix": "d/", "delimiter": "/", "include_deleted": "true"}).files] == [
+        "d/gone.txt", "d/kept.txt"]
+    with pytest.raises(InvalidInputError, match="delimiter"):
+        q.list({"delimiter": "/" * 17})
+
+
+def test_delimiter_page_stops_after_its_call_budget_and_continues(catalog):
+    from weir.files.service import MAX_GROUP_CALLS
+
+    folders = [f"f{i:03d}/" for i in range(MAX_GROUP_CALLS + 50)]
+    _put_keys(catalog, [f + "x" for f in folders])
+    q = FileQuery(catalog, bucket="b", clock_ns=lambda: NOW_NS)
+    first = q.list({"delimiter": "/", "limit": "1000"})
+    assert len(first.prefixes) == MAX_GROUP_CALLS and first.next_cursor
+    rest = q.list({"delimiter": "/", "limit": "1000", "cursor": first.next_cursor})
+    assert first.prefixes + rest.prefixes == folders and rest.next_cursor is None

@@ -39,8 +39,10 @@ def test_lifecycle(keyed):
     assert r.headers["www-authenticate"].startswith("Bearer")
     assert api.get("/metrics").status == 401, "reads are closed too unless --open-reads"
     assert api.get("/health").status == 200
+    assert api.get("/ping").status == 204, "InfluxDB's probe is open, as /health"
     assert api.post("/metrics", POINT, headers={"Authorization": f"Bearer {key}"}).status == 200
     assert api.post("/metrics", POINT, headers={"x-api-key": key}).status == 200
+    assert api.post("/metrics", POINT, headers={"Authorization": f"Token {key}"}).status == 200, "influxdb-client"
     assert api.post("/metrics", POINT, headers={"x-api-key": key + "x"}).status == 401
     # keys are stored as digests only
     assert key.encode() not in (data / "keys.db").read_bytes()
@@ -99,6 +101,24 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
         assert proc.http.get("/health").status == 200, "health is never limited"
     finally:
         proc.stop()
+
+
+def test_the_web_ui_files_are_open_but_its_data_is_not():
+    from weir.auth import Authenticator, digest
+    from weir.errors import UnauthorizedError
+
+    class Keys:
+        def digests(self):
+            return [digest("weir_k")]
+
+    auth = Authenticator(Keys())  # type: ignore[arg-type]
+    for path in ("/", "/ui", "/ui/", "/ui/explore", "/ui/assets/index-1a.js"):
+        auth.check("GET", path, {})
+    for method, path in [("GET", "/metrics"), ("GET", "/status"), ("POST", "/ui/x"), ("GET", "/uix"),
+                         ("DELETE", "/ui/")]:
+        with pytest.raises(UnauthorizedError):
+            auth.check(method, path, {})
+    auth.check("GET", "/status", {"x-api-key": "weir_k"})
 
 
 def _until_limited(proc, method: str, **kw) -> tuple[list[int], float]:

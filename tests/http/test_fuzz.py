@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import checks
 
 from tests.helpers import WeirProcess
@@ -25,6 +26,18 @@ def fuzz_schema(tmp_path_factory):
     proc.http.post("/metrics", {"metrics": [{"name": "cpu", "value": 1, "dimensions": {"host": "a"}}]})
     yield schemathesis.openapi.from_url(f"{proc.url}/openapi.json")
     proc.stop()
+
+
+# Remote write/read bodies (snappy-compressed protobuf): random bytes, and random bytes snappy-compressed,
+# so that some reach the protobuf decoders.
+schemathesis.openapi.media_type(
+    "application/x-protobuf", st.binary(max_size=300) | st.binary(max_size=300).map(lambda b: _snappy(b)))
+
+
+def _snappy(data: bytes) -> bytes:
+    from weir.wire.pb import snappy
+
+    return snappy(data)
 
 
 # Not `positive_data_acceptance`: a schema-valid query can still be refused for reasons a

@@ -302,6 +302,10 @@ def test_alarms_on_errors_throttles_and_iterator_age_notify_the_topic(p):
 # --- API Gateway ------------------------------------------------------------------------------------
 
 def test_api_binary_media_types_for_protobuf_and_gzip(p):
+    """OTLP protobuf, Prometheus remote write/read (snappy protobuf, both ways) and gzip bodies
+    are binary; `*/*` also turns remote read's answers back into bytes for a client that sends
+    no `Accept` (Prometheus)."""
+
     def verify(types):
         assert {"application/x-protobuf", "application/gzip", "*/*"} <= set(types)
 
@@ -311,7 +315,8 @@ def test_api_binary_media_types_for_protobuf_and_gzip(p):
 def test_api_methods_proxy_to_the_api_function_writes_need_a_key(p):
     methods, integrations = p.api.methods, p.api.integrations
     assert {(path, verb) for path, verb in methods} == {
-        (path, verb) for path in ("/", "/{proxy+}") for verb in ("GET", "POST", "PUT", "DELETE")} | {("/health", "GET")}
+        (path, verb) for path in ("/", "/{proxy+}") for verb in ("GET", "POST", "PUT", "DELETE")} | {
+        ("/health", "GET"), ("/ping", "GET"), ("/ui", "GET"), ("/ui/{proxy+}", "GET")}
     keys_ = list(methods)
     outputs = [o for k in keys_ for o in (methods[k].api_key_required, integrations[k].type, integrations[k].uri,
                                           integrations[k].integration_http_method)]
@@ -322,8 +327,8 @@ def test_api_methods_proxy_to_the_api_function_writes_need_a_key(p):
             assert kind == "AWS_PROXY" and uri == invoke_arn and via == "POST"
             if verb in ("POST", "PUT", "DELETE"):
                 assert required is True, (path, verb)
-            elif path == "/health":
-                assert required is False
+            elif path in ("/health", "/ping", "/", "/ui", "/ui/{proxy+}"):
+                assert required is False  # no data: health, ping, and the web UI's files (it asks for a key)
             else:
                 assert required is True, (path, verb)  # openReads is off by default
 

@@ -216,3 +216,27 @@ def test_an_encoded_path_is_read_as_weir_serve_reads_it(lambda_env):
     assert api_call("POST", "/metrics", {"metrics": [{"name": "job:rate", "value": 1.0}]})[0] == 200
     status, body = api_call("GET", "/metrics/job%3Arate/series")
     assert status == 200 and [s["key"] for s in body["series"]] == ["job:rate"], body
+
+
+def test_the_web_ui_through_the_handler_on_a_stage(lambda_env, built_ui):
+    """API Gateway delivers /prod/ui/explore as path /ui/explore with the stage in requestContext.path."""
+    import base64
+    import gzip
+
+    from weir.lambdas import api
+
+    dist, why = built_ui
+    if dist is None:
+        pytest.skip(why)
+    ev = apigw_event("get_metrics")
+    ev.update(path="/ui/explore", resource="/ui/{proxy+}", pathParameters={"proxy": "explore"})
+    ev["headers"] = {**ev["headers"], "Accept": "text/html", "Accept-Encoding": "gzip, deflate, br"}
+    ev["requestContext"] = {**ev["requestContext"], "path": "/prod/ui/explore"}
+    out = api.handler(ev, context())
+    headers = {k.lower(): v[0] for k, v in out["multiValueHeaders"].items()}
+    assert out["statusCode"] == 200 and out["isBase64Encoded"] is True and headers["content-encoding"] == "gzip"
+    assert gzip.decompress(base64.b64decode(out["body"])) == (dist / "index.html").read_bytes()
+    root = {**ev, "path": "/", "resource": "/", "pathParameters": None,
+            "requestContext": {**ev["requestContext"], "path": "/prod/"}}
+    out = api.handler(root, context())
+    assert out["statusCode"] == 302 and out["multiValueHeaders"]["Location"] == ["/prod/ui/"]

@@ -170,3 +170,26 @@ def test_the_exporter_needs_its_bucket(lambda_env, monkeypatch):
     runtime.reset()
     with pytest.raises(config.MissingSettingError, match="METRICS_BUCKET not set"):
         run_exporter()
+
+
+def test_late_points_for_an_exported_hour_are_exported_again(exporter_env, install):
+    """Issue 18, bug 10 on AWS: points written through the `api` function into an hour the
+    exporter has exported mark that hour (in the series table); the next run, once the hour
+    has been quiet for the export delay, exports it again with them, and clears the mark."""
+    bucket = exporter_env["bucket"]
+    clock = FakeClock(time.time())
+    install("api_services", built("api", clock))
+    install("exporter", built("exporter", clock))
+    due = latest_due_hour(int(clock.t * NS), DELAY)
+    first = [("web-1", due + 60 * NS, 1.0)]
+    ingest(first)
+    assert run_exporter()["exported"] == [export.format_hour(due)]
+    late = [("web-2", due + 120 * NS, 2.0), ("web-1", due + H - NS, 3.0)]
+    ingest(late)  # the api function's store marks the closed hour as it writes
+    assert run_exporter()["exported"] == []  # not quiet for the delay yet
+    clock.t += 301
+    result = run_exporter()
+    assert export.format_hour(due) in result["exported"]
+    assert rows_of(bucket, due) == set(first + late)
+    clock.t += 301
+    assert export.format_hour(due) not in run_exporter()["exported"]  # the mark is gone

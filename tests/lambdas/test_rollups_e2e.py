@@ -48,7 +48,10 @@ def test_stream_writes_rollups_and_queries_answer_from_them_with_the_raw_numbers
         assert sorted(int(i["timestamp"]["N"]) for i in got) == [(h0 + k * 3600) * 10**9 for k in range(3)]
 
     before = dict(counts)
-    assert [query(c) for c in cases] == raw
+    rolled = [query(c) for c in cases]
+    assert [r["groups"] for r in rolled] == [r["groups"] for r in raw]
+    assert {r["resolution"] for r in raw[0]["resolutions"]} == {"raw"}
+    assert {r["resolution"] for r in rolled[0]["resolutions"]} == {"1m", "raw"}  # the first half hour raw
     assert counts["rollup_queries"] - before["rollup_queries"] == 3
     # Whole hours from rollups, the first half hour from points; the 1h query's start is
     # rounded down to h0, so it reads all three hours from rollups.

@@ -6,9 +6,12 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.metrics.ingest import IngestService, NoValidPointsError
+from weir.metrics.model import Rejected
 from weir.metrics.series import make_series
 from weir.metrics.timeutil import NS
 from weir.wire.json import ingest_json
@@ -93,12 +96,13 @@ def test_unit_conflict(store):
 
 def test_cache_is_dropped_when_the_store_forgets_series(tmp_path):
     fake_now = [time.time()]
-    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=3600, clock=lambda: fake_now[0])
+    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=3600, minute_retention_seconds=3600,
+                              hour_retention_seconds=3600, clock=lambda: fake_now[0])
     try:
         svc = IngestService(store, 3600, clock=lambda: fake_now[0])
         ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))
         store.flush()
-        fake_now[0] += 7200
+        fake_now[0] += 2 * 86400  # hourly rollups go a whole UTC day at a time
         store.sweep()
         assert store.metric_names() == {}
         ingest_json(svc, body(pts(2, ts=int(fake_now[0]))))
@@ -111,3 +115,69 @@ def test_series_ids_match_the_domain(store):
     ingest_json(IngestService(store, 86400), body(pts(1)))
     [s] = store.series_of("m")
     assert s.id == make_series("m", {"h": "h0"}, "gauge", None).id
+
+
+class _Store:
+    """An in-memory MetricStore: what ingest hands it, to compare two ingest paths."""
+
+    backend, series_epoch = "memory", 0
+
+    def __init__(self) -> None:
+        self.series: dict[int, object] = {}
+        self.points: list[tuple[int, int, float]] = []
+
+    def get_series(self, sid):
+        return self.series.get(sid)
+
+    def append(self, batch) -> None:
+        for s in batch.new_series:
+            assert s.id not in self.series, "a series announced twice"
+            self.series[s.id] = s
+        assert set(batch.series_ids) <= set(self.series), "points of a series never announced"
+        self.points += zip(batch.series_ids, batch.timestamps, batch.values)
+
+
+_series_st = st.tuples(st.sampled_from(["m", "n", "bad name"]), st.sampled_from(["gauge", "counter"]),
+                       st.sampled_from([None, "ms"]),
+                       st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["x", "\n"]), max_size=2))
+_points_st = st.lists(st.tuples(st.sampled_from([0, -2 * 86400, 3600, 1]),
+                                st.sampled_from([1.0, -2.5, float("nan"), float("inf")])), min_size=1, max_size=3)
+
+
+@settings(max_examples=150)
+@given(st.lists(st.tuples(_series_st, _points_st), min_size=1, max_size=5), st.booleans())
+def test_columns_and_points_store_the_same_and_answer_the_same(batch, warm):
+    """`ingest_columns` against `ingest_points` on the same series and points: valid or not,
+    out of bounds or not, finite or not, cached (warm) or first seen."""
+    import msgspec
+
+    from weir.metrics.ingest import NoValidPointsError
+    from weir.metrics.model import WirePoint
+
+    now_ns = NOW * NS
+    outcomes = []
+    for way in ("columns", "points"):
+        svc = IngestService(_Store(), 86400, clock=lambda: NOW)
+        keys, counts, times, values, points = [], [], [], [], []
+        for (name, mtype, unit, dims), pts_ in batch:
+            raw = msgspec.json.encode(dict(sorted(dims.items())))
+            keys.append((name, mtype, unit, raw))
+            counts.append(len(pts_))
+            for dt, v in pts_:
+                times.append(now_ns + dt * NS)
+                values.append(v)
+                points.append(WirePoint(name, v, now_ns + dt * NS, mtype, unit, msgspec.Raw(raw)) if v - v == 0.0
+                              else None)
+        rejected = [Rejected(i, "value: not finite") for i, p in enumerate(points) if p is None]
+        for _ in range(2 if warm else 1):
+            svc.store.points.clear()
+            try:
+                if way == "columns":
+                    result = svc.ingest_columns(keys, counts, times, values, now_ns=now_ns)
+                else:
+                    result = svc.ingest_points(list(points), list(rejected), now_ns=now_ns)
+                got = (result.accepted, [r.index for r in result.rejected])
+            except NoValidPointsError as exc:
+                got = ("none", [r.index for r in exc.details])
+        outcomes.append((got, sorted(svc.store.points, key=repr), sorted(svc.store.series)))
+    assert outcomes[0] == outcomes[1]

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers import _listens, free_port
-from weir.metrics.series import make_series
 from weir.metrics.ports import PointBatch
+from weir.metrics.series import make_series
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z, in ms
 MIN = 60_000
@@ -113,6 +113,10 @@ def dataset() -> list[Spec]:
         out.append(Spec("temp_celsius", {"sensor": f"s{s}"}, ts, [round(rng.uniform(-20, 35), 2) for _ in ts]))
     ts = _times(rng, T0, T0 + SPAN, 20_000)
     out.append(Spec("ratio", {"kind": "unit"}, ts, [round(rng.uniform(-0.99, 0.99), 4) for _ in ts]))
+    # Exactly aligned samples (every 15 s on the minute), stopping at 60 min and resuming at
+    # 65 min: windows and the lookback land exactly on samples.
+    ts = [t for t in range(T0, T0 + SPAN, 15_000) if not (T0 + 60 * MIN < t < T0 + 65 * MIN + 15_000)]
+    out.append(Spec("aligned_total", {"k": "a"}, ts, [float(3 * j + (j // 50) % 3) for j in range(len(ts))], "counter"))
     dates = [951_782_400, 978_220_800, 1_709_164_800, 1_704_067_199, 1_735_689_599, 4_107_542_400, 0, 1_234_567_890]
     for j, d in enumerate(dates):
         ts = _times(rng, T0, T0 + SPAN, 60_000)
@@ -350,3 +354,130 @@ def weir_answer(fn, *args) -> dict:
     except PromQLError as e:
         return {"status": "error", "errorType": e.error_type, "error": str(e)}
     return json.loads(json.dumps({"status": "success", "data": {"resultType": r.result_type, "result": r.result}}))
+
+
+# -- random expressions ----------------------------------------------------------------------
+
+
+class RandomExpressions:
+    """PromQL expressions drawn from a small grammar over the dataset's metrics, for a
+    seeded comparison beyond the hand-written corpus. No topk/bottomk: Prometheus breaks
+    their ties in an order that varies between runs when their input is computed."""
+
+    SELS = [
+        "cpu_usage",
+        "temp_celsius",
+        "up",
+        "http_requests_total",
+        "mem_bytes",
+        'cpu_usage{region="r1"}',
+        'http_requests_total{code="500"}',
+        "ratio",
+        "label_test",
+        "aligned_total",
+        "collide_a",
+        "new_series",
+    ]
+    COUNTERS = ["http_requests_total", "aligned_total", 'http_request_duration_seconds_bucket{job="api"}']
+    LABELS = ["host", "region", "job", "instance", "code", "sensor", "path", "k"]
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def duration(self) -> str:
+        return self.rng.choice(["1m", "5m", "30s", "10m", "2m"])
+
+    def scalar(self, depth: int) -> str:
+        c = self.rng.random()
+        if c < 0.5 or depth > 2:
+            return self.rng.choice(["1", "2.5", "-3", "0", "10", "0.5"])
+        if c < 0.7:
+            return f"scalar({self.vector(depth + 1)})"
+        if c < 0.8:
+            return "time()"
+        return f"({self.scalar(depth + 1)} {self.rng.choice('+-*/')} {self.scalar(depth + 1)})"
+
+    def grouping(self) -> str:
+        if self.rng.random() < 0.3:
+            return ""
+        labels = ", ".join(self.rng.sample(self.LABELS, self.rng.randint(0, 2)))
+        return f" {self.rng.choice(['by', 'without'])} ({labels})"
+
+    def vector(self, depth: int = 0) -> str:
+        rng = self.rng
+        c = rng.random()
+        if depth > 3 or c < 0.25:
+            s = rng.choice(self.SELS)
+            return s + (f" offset {self.duration()}" if rng.random() < 0.15 else "")
+        if c < 0.42:
+            op = rng.choice(["sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "quantile"])
+            param = f"{rng.choice(['0.5', '0.9'])}, " if op == "quantile" else ""
+            return f"{op}{self.grouping()} ({param}{self.vector(depth + 1)})"
+        if c < 0.6:
+            f = rng.choice(
+                [
+                    "rate",
+                    "increase",
+                    "irate",
+                    "delta",
+                    "idelta",
+                    "resets",
+                    "changes",
+                    "deriv",
+                    "avg_over_time",
+                    "max_over_time",
+                    "min_over_time",
+                    "sum_over_time",
+                    "count_over_time",
+                    "stddev_over_time",
+                    "last_over_time",
+                    "present_over_time",
+                ]
+            )
+            if rng.random() < 0.2:
+                step = rng.choice(["15s", "1m", "20s"])
+                return f"{f}(({self.vector(depth + 2)})[{self.duration()}:{step}])"
+            base = rng.choice(self.COUNTERS if f in ("rate", "increase", "irate", "resets") else self.SELS)
+            return f"{f}({base}[{self.duration()}])"
+        if c < 0.72:
+            f = rng.choice(
+                [
+                    "abs",
+                    "ceil",
+                    "floor",
+                    "sqrt",
+                    "ln",
+                    "exp",
+                    "sgn",
+                    "round",
+                    "clamp_min",
+                    "clamp_max",
+                    "timestamp",
+                    "-",
+                    "histogram_quantile",
+                ]
+            )
+            if f == "-":
+                return f"-{self.vector(depth + 1)}"
+            if f in ("clamp_min", "clamp_max"):
+                return f"{f}({self.vector(depth + 1)}, {self.scalar(depth + 1)})"
+            if f == "histogram_quantile":
+                by = rng.choice(["", ", job"])
+                q = rng.choice(["0.5", "0.9"])
+                return f"histogram_quantile({q}, sum by (le{by}) (rate(http_request_duration_seconds_bucket[5m])))"
+            return f"{f}({self.vector(depth + 1)})"
+        if c < 0.8:
+            op = rng.choice(["+", "-", "*", "/", ">", "<", "==", "!=", ">=", "%", "^"])
+            b = " bool" if op in (">", "<", "==", "!=", ">=") and rng.random() < 0.5 else ""
+            if rng.random() < 0.5:
+                return f"({self.vector(depth + 1)} {op}{b} {self.scalar(depth + 1)})"
+            return f"({self.scalar(depth + 1)} {op}{b} {self.vector(depth + 1)})"
+        op = rng.choice(["+", "-", "*", "/", ">", "and", "or", "unless", "<"])
+        m = ""
+        r = rng.random()
+        if r < 0.5:
+            labels = ", ".join(rng.sample(self.LABELS, rng.randint(0, 2)))
+            m = f" {'on' if r < 0.3 else 'ignoring'}({labels})"
+            if op not in ("and", "or", "unless") and rng.random() < 0.4:
+                m += f" {rng.choice(['group_left', 'group_right'])}"
+        return f"({self.vector(depth + 1)} {op}{m} {self.vector(depth + 1)})"

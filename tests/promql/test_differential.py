@@ -29,10 +29,12 @@ INSTANTS = [
     T0 + 64 * MIN + 59_000,  # h2's last sample still within the lookback
     T0 + 90_000,  # near the start: windows reach before the first sample
     T0 + 184 * MIN,  # after the end, within the lookback
+    T0 + 65 * MIN,  # exactly 5 minutes after aligned_total's sample at 60 min
 ]
 RANGES = [
     (T0 - 10 * MIN, T0 + 182 * MIN, 60_000),
     (T0 + 55 * MIN + 7_000, T0 + 125 * MIN, 37_000),
+    (T0 + 59 * MIN, T0 + 67 * MIN, 15_000),  # on aligned_total's samples, across its gap
 ]
 H = "http_request_duration_seconds_bucket"
 
@@ -61,6 +63,12 @@ SELECTORS = [
     'label_test{path=~"f\\\\x{f6}.*"}',
     'label_test{path=~"(foo|bar)+"}',
     'label_test{path=~"\\\\w+"}',
+    'label_test{path=~"(?:f|F)o+"}',
+    'label_test{path=~"[[:upper:]][[:lower:]]"}',
+    'label_test{path=~"x-y|a.b"}',
+    'label_test{path=~"(?i)F(?-i)oo"}',
+    'label_test{path=~"a{,3}|fo{1,2}"}',
+    'label_test{path=~"(GET|foo)+"}',
     '{__name__=~"cpu_.*|mem_.*"}',
     '{__name__=~"http_.*", job="api"}',
     '{__name__!~".*_total|.*_bucket|label_test|ts_values|up", host="h1"}',
@@ -113,6 +121,17 @@ RANGE_FUNCTIONS = [
     'absent_over_time(nonexistent{job="x"}[5m])',
     "holt_winters(cpu_usage[10m], 0.3, 0.6)",
     "holt_winters(cpu_usage[10m], 1.5, 0.6)",
+]
+ALIGNED = [
+    "aligned_total",
+    "rate(aligned_total[1m])",
+    "increase(aligned_total[30s])",
+    "irate(aligned_total[15s])",
+    "count_over_time(aligned_total[1m])",
+    "aligned_total offset 5m",
+    "changes(aligned_total[2m])",
+    "delta(aligned_total[45s])",
+    "last_over_time(aligned_total[5m] offset 15s)",
 ]
 SUBQUERIES = [
     "max_over_time(rate(http_requests_total[5m])[30m:1m])",
@@ -285,6 +304,34 @@ FUNCTIONS = [
     'label_join(up, "combo", "-", "job", "instance")',
     'label_join(up, "job", "", "nonexistent")',
     "histogram_count(cpu_usage)",
+    "histogram_sum(cpu_usage)",
+    f"histogram_fraction(0, 0.5, {H})",
+]
+MORE = [
+    "quantile_over_time(NaN, cpu_usage[5m])",
+    "round(temp_celsius, -3)",
+    "clamp_min(temp_celsius, NaN)",
+    f"histogram_quantile(NaN, {H})",
+    "scalar(vector(1))",
+    "-(-cpu_usage)",
+    "sum(-cpu_usage)",
+    "count(count by (region) (cpu_usage))",
+    "abs(vector(-1))",
+    "sgn(0 * temp_celsius)",
+    "cpu_usage ^ 0.5",
+    "temp_celsius % -3",
+    "temp_celsius % 0",
+    "time() % 3600",
+    "topk(3, label_test)",
+    "stdvar_over_time(aligned_total[1m])",
+    "timestamp(timestamp(cpu_usage))",
+    "1 - cpu_usage / 100 > bool 0.5",
+    "sum by (job) (up) * on(job) group_right sum by (job, instance) (up)",
+    "max_over_time(deriv(rate(http_requests_total[2m])[10m:1m])[30m:5m])",
+    "sum_over_time(cpu_usage[5m] @ start())",
+    "changes(ts_values[10m])",
+    "avg_over_time(ratio[1h]) * 1e17",
+    "min_over_time(cpu_usage[1s])",
 ]
 SORTS = ["sort(cpu_usage)", "sort_desc(temp_celsius)", "sort(ratio * 0 / 0 or temp_celsius)"]
 LITERALS_AND_ERRORS = [
@@ -315,10 +362,12 @@ CORPUS = (
     SELECTORS
     + MODIFIERS
     + RANGE_FUNCTIONS
+    + ALIGNED
     + SUBQUERIES
     + AGGREGATIONS
     + BINARY
     + FUNCTIONS
+    + MORE
     + SORTS
     + LITERALS_AND_ERRORS
 )
@@ -369,3 +418,23 @@ def test_the_data_is_really_there(peers):
     assert int(prom["data"]["result"][0]["value"][1]) == len(d.dataset()) - 1  # all but old_series
     weir = engine.instant(count, INSTANTS[0])
     assert weir.result[0]["value"][1] == prom["data"]["result"][0]["value"][1]
+
+
+RANDOM = d.RandomExpressions(20240101)
+RANDOM_CASES = []
+for _ in range(150):
+    _start = T0 + RANDOM.rng.randint(-20, 180) * MIN + RANDOM.rng.randint(0, 59_999)
+    _step = RANDOM.rng.choice([15_000, 60_000, 37_000])
+    RANDOM_CASES.append((RANDOM.vector(), _start, _start + RANDOM.rng.randint(0, 40) * _step, _step))
+
+
+@pytest.mark.parametrize(("query", "start", "end", "step"), RANDOM_CASES, ids=[c[0] for c in RANDOM_CASES])
+def test_same_answers_random(peers, query, start, end, step):
+    prometheus, engine = peers
+    params = {"query": query, "start": d.seconds(start), "end": d.seconds(end), "step": f"{step / 1000:g}"}
+    problems = d.compare(
+        prometheus.query("/api/v1/query_range", params), d.weir_answer(engine.range, query, start, end, step)
+    )
+    prom = prometheus.query("/api/v1/query", {"query": query, "time": d.seconds(end)})
+    problems += d.compare(prom, d.weir_answer(engine.instant, query, end))
+    assert not problems, "\n".join(problems[:12])

@@ -255,3 +255,13 @@ def test_fuzz_token_soup(engine, text):
 @given(st.text(max_size=40))
 def test_fuzz_any_text(engine, text):
     _answer_or_bad_data(engine, text)
+
+
+def test_matchers_need_no_numpy():
+    """The metadata endpoints parse `match[]` only: that must not load numpy."""
+    import subprocess
+    import sys
+
+    code = "import sys; from weir.promql.parse import parse_selector as p; p('up'); print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False"

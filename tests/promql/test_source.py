@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from weir.backends.sqlite.metrics import SqliteMetricStore
-from weir.metrics.series import make_series
 from weir.metrics.ports import PointBatch
+from weir.metrics.series import make_series
 from weir.promql.errors import BadDataError
 from weir.promql.source import Matcher, StoreSource
 

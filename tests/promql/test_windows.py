@@ -96,7 +96,10 @@ def _close(a: float, b: float) -> bool:
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(1, 30_000), st.floats(-1e6, 1e6).filter(lambda x: x == 0 or abs(x) > 1e-6) | st.sampled_from([0.0, 5.0, math.nan])),
+        st.tuples(
+            st.integers(1, 30_000),
+            st.floats(-1e6, 1e6).filter(lambda x: x == 0 or abs(x) > 1e-6) | st.sampled_from([0.0, 5.0, math.nan]),
+        ),
         min_size=0,
         max_size=60,
     ),
@@ -154,3 +157,19 @@ def test_holt_winters_refuses_bad_factors():
     got, ok = windows.holt_winters(t, v, lo, hi, args=[np.array([0.5]), np.array([0.5])])
     # s1=1, b=1; i=1: s1 = 0.5*2 + 0.5*(1+1) = 2; i=2: b = 0.5*(2-1) + 0.5*1 = 1, s1 = 0.5*4 + 0.5*(2+1)
     assert ok[0] and got[0] == 3.5
+
+
+def test_long_per_window_loops_check_the_deadline():
+    from weir.promql.errors import QueryTimeoutError
+
+    t = np.arange(3000, dtype=np.int64)
+    v = np.arange(3000, dtype=float)
+    ends = np.arange(3000, dtype=np.int64)
+    lo, hi = windows.bounds(t, ends, 5)
+
+    def expired():
+        raise QueryTimeoutError("query timed out in expression evaluation")
+
+    with pytest.raises(QueryTimeoutError):
+        windows.stddev_over_time(t, v, lo, hi, check=expired)
+    assert windows.stddev_over_time(t, v, lo, hi, check=lambda: None)[1].all()

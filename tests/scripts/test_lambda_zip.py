@@ -20,12 +20,24 @@ NEVER = ("boto3/", "botocore/", "uvicorn/", "click/", "rich/", "pulumi", "aws_cd
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> zipfile.ZipFile:
+def built(tmp_path_factory, built_ui) -> tuple[Path, str]:
+    """The zip and what the build printed on stderr."""
     out = tmp_path_factory.mktemp("zip") / "lambda.zip"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out)], check=True,
-                   timeout=300)
-    with zipfile.ZipFile(out) as zf:
+    ui = [] if built_ui[0] is not None else ["--without-ui"]
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_zip.py"), "--out", str(out), *ui],
+                         check=True, timeout=300, stderr=subprocess.PIPE, text=True)
+    return out, run.stderr
+
+
+@pytest.fixture(scope="module")
+def bundle(built) -> zipfile.ZipFile:
+    with zipfile.ZipFile(built[0]) as zf:
         yield zf
+
+
+def test_the_build_prints_no_error_line(built):
+    """A successful build must not print pip's `ERROR:` (a dependency conflict with this venv)."""
+    assert [line for line in built[1].splitlines() if line.startswith("ERROR")] == []
 
 
 def top_level(names: list[str]) -> set[str]:
@@ -69,15 +81,16 @@ def test_the_bundle_holds_the_functions_and_arm64_py312_dependencies(bundle):
                    "weir/http/routes/prometheus.py", "weir/promql/engine.py", "numpy/__init__.py",
                    "promql_parser/__init__.py"):
         assert needed in names
-    # (`<dist>.libs/` holds the libraries auditwheel vendored into a wheel, numpy's OpenBLAS: tagged below)
-    natives = [n for n in names if n.endswith(".so") and ".libs/" not in n]
-    assert natives and all("cpython-312-aarch64-linux-gnu" in n or n.endswith(".abi3.so") for n in natives), natives
+    natives = [n for n in names if n.endswith(".so") or ".so." in n.rsplit("/", 1)[-1]]
+    assert natives
+    for n in natives:  # every shared object is an ELF for AArch64 (e_machine 183)
+        head = bundle.read(n)[:20]
+        assert head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little") == 183, n
+    # Python extensions say their ABI; libraries a wheel vendors (numpy.libs/) need not
+    extensions = [n for n in natives if n.endswith(".so") and ".libs/" not in n]
+    assert all("cpython-312-aarch64-linux-gnu" in n or n.endswith(".abi3.so") for n in extensions), extensions
     # abi3 extensions (protobuf's) name no architecture: their wheels' tags must say arm64
     tags = [bundle.read(n).decode() for n in names if n.endswith(".dist-info/WHEEL")]
-    vendored = {n.split(".libs/")[0] for n in names if ".libs/" in n}
-    for dist in vendored:
-        wheel = [bundle.read(n).decode() for n in names if n.startswith(f"{dist}-") and n.endswith(".dist-info/WHEEL")]
-        assert wheel and "aarch64" in wheel[0], dist
     if any(n.endswith(".abi3.so") for n in natives):
         abi3_tags = [t for t in tags if "abi3" in t]
         assert abi3_tags and all("aarch64" in t for t in abi3_tags), abi3_tags
@@ -118,3 +131,25 @@ def test_the_bundle_carries_python312_bytecode_when_a_312_interpreter_is_here(bu
         assert pyc in names
         flags = int.from_bytes(bundle.read(pyc)[4:8], "little")
         assert flags == 0b01  # hash-based, not checked against the (unknown) file times
+
+
+def test_the_bundle_carries_the_web_ui_build_and_not_its_source(bundle, built_ui):
+    dist, why = built_ui
+    if dist is None:
+        pytest.skip(why)
+    names = set(bundle.namelist())
+    built = {"weir/ui/dist/" + p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
+    assert "weir/ui/dist/index.html" in built and any(n.endswith(".js") for n in built)
+    assert built <= names
+    assert not [n for n in names if n.startswith("weir/ui/web/")]
+
+
+def test_without_a_build_the_script_stops_and_says_how(tmp_path):
+    import shutil
+
+    fake_root = tmp_path / "repo"
+    shutil.copytree(ROOT / "scripts", fake_root / "scripts")
+    (fake_root / "src" / "weir").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, str(fake_root / "scripts" / "lambda_zip.py"), "--out", str(tmp_path / "z")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "make ui" in proc.stderr

@@ -34,6 +34,28 @@ def test_per_index_errors_keep_the_rest():
     ]
 
 
+@pytest.mark.parametrize("body, batch", [
+    ('{"name": "cpu", "value": "42"}', '{"metrics": [{"name": "cpu", "value": "42"}]}'),
+    ('{"name": "cpu", "value": 1, "type": "histogram"}',
+     '{"metrics": [{"name": "cpu", "value": 1, "type": "histogram"}]}'),
+    ('{"metric_name": "cpu", "value": "42"}', None),
+])
+def test_a_single_point_of_the_wrong_type_gets_the_per_point_message(body, batch):
+    """Not "body is not valid JSON": the body is JSON, one field has the wrong type."""
+    with pytest.raises(InvalidInputError) as single:
+        decode_points(body)
+    assert "not valid JSON" not in single.value.message
+    assert single.value.message.startswith("value: " if "value\": \"42" in body else "type: ")
+    if batch is not None:
+        _, [rejected] = decode_points(batch)
+        assert single.value.message == rejected.error
+
+
+def test_a_body_that_is_not_json_still_says_so():
+    with pytest.raises(InvalidInputError, match="body is not valid JSON"):
+        decode_points('{"name": "cpu", "value": 4')
+
+
 def test_count_limits():
     with pytest.raises(InvalidInputError, match="empty"):
         decode_points('{"metrics": []}')

@@ -6,12 +6,20 @@ Writes (POST, PUT, DELETE) need an API key, as `weir serve` wants one once any k
 exists; reads need one too unless `open_reads` (`weir serve --open-reads`). The key's
 usage plan throttles and caps it, as `weir serve --rate-limit` does locally.
 
-Binary media types: OTLP sends `application/x-protobuf`, and any client may gzip a body
+Binary media types: OTLP sends `application/x-protobuf`, Prometheus remote write and read
+send it snappy-compressed (`Content-Encoding: snappy`), and any client may gzip a body
 (`Content-Encoding: gzip`) whatever its Content-Type; API Gateway decides "binary" by
 Content-Type alone, so `*/*` is listed too: every body reaches the function base64
 encoded and `weir.http.responses.request_body` decodes it, byte for byte. Text responses
-pass through unchanged; binary ones (protobuf) are sent base64 by the function.
+pass through unchanged; binary ones (protobuf, remote read's snappy answers) are sent
+base64 by the function, and `*/*` turns them back into bytes whatever the client's
+`Accept` (Prometheus sends none).
 Errors API Gateway answers itself (bad key, throttled, quota) use Weir's error shape.
+
+The web UI (`/ui`, `/ui/{proxy+}`) and `GET /` (which sends a browser to it) need no key: a
+browser loading a page cannot send one, and they hold no data; the page asks for the key
+before it reads anything, as `weir serve` does. Its files go out gzipped and base64 encoded,
+which API Gateway decodes for the browser since `*/*` is a binary media type.
 """
 
 from __future__ import annotations
@@ -49,11 +57,16 @@ class ApiArgs:
     stage_burst_limit: int = 1000
 
 
+UI_RESOURCES = ("/ui", "/ui/{proxy+}")
+
+
 def method_table(open_reads: bool) -> list[tuple[str, str, bool]]:
     """(resource, HTTP method, API key required) for every method the API defines."""
-    methods = [(res, m, not open_reads) for res in ("/", "/{proxy+}") for m in READ_METHODS]
+    methods = [(res, m, not open_reads and res != "/") for res in ("/", "/{proxy+}") for m in READ_METHODS]
     methods += [(res, m, True) for res in ("/", "/{proxy+}") for m in WRITE_METHODS]
     methods.append(("/health", "GET", False))
+    methods.append(("/ping", "GET", False))  # InfluxDB clients' and Telegraf's probe, keyless as in InfluxDB
+    methods += [(res, "GET", False) for res in UI_RESOURCES]
     return methods
 
 
@@ -80,12 +93,21 @@ class Api(pulumi.ComponentResource):
             "/health": aws.apigateway.Resource(naming.name("api-health", env), rest_api=self.rest_api.id,
                                                parent_id=self.rest_api.root_resource_id, path_part="health",
                                                opts=child).id,
+            "/ping": aws.apigateway.Resource(naming.name("api-ping", env), rest_api=self.rest_api.id,
+                                             parent_id=self.rest_api.root_resource_id, path_part="ping",
+                                             opts=child).id,
         }
+        ui = aws.apigateway.Resource(naming.name("api-ui", env), rest_api=self.rest_api.id,
+                                     parent_id=self.rest_api.root_resource_id, path_part="ui", opts=child)
+        resources["/ui"] = ui.id
+        resources["/ui/{proxy+}"] = aws.apigateway.Resource(naming.name("api-ui-proxy", env), rest_api=self.rest_api.id,
+                                                            parent_id=ui.id, path_part="{proxy+}", opts=child).id
         self.methods: dict[tuple[str, str], aws.apigateway.Method] = {}
         self.integrations: dict[tuple[str, str], aws.apigateway.Integration] = {}
         table = method_table(args.open_reads)
         for path, verb, key_required in table:
-            slug = {"/": "root", "/{proxy+}": "proxy", "/health": "health"}[path]
+            slug = {"/": "root", "/{proxy+}": "proxy", "/health": "health", "/ping": "ping", "/ui": "ui",
+                    "/ui/{proxy+}": "ui-proxy"}[path]
             method = aws.apigateway.Method(
                 naming.name(f"api-{slug}-{verb.lower()}", env),
                 rest_api=self.rest_api.id,

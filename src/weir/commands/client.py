@@ -9,11 +9,14 @@ import urllib.parse
 import click
 
 from weir import config
+from weir.commands.output import fail
 
 
 class ApiError(Exception):
+    """An answer of 400 or more, or (status 0) no answer at all: the server was not reached."""
+
     def __init__(self, status: int, message: str, data: dict | None = None) -> None:
-        super().__init__(f"HTTP {status}: {message}")
+        super().__init__(f"HTTP {status}: {message}" if status else message)
         self.status = status
         self.message = message
         self.data = data or {}
@@ -23,6 +26,7 @@ class Client:
     def __init__(self, url: str, timeout: float = 60.0, api_key: str | None = None) -> None:
         # x-api-key: the header API Gateway checks, so one client works against `weir serve` and the stack.
         self._auth = {"x-api-key": api_key} if api_key else {}
+        self.url = url
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -41,7 +45,8 @@ class Client:
             raw = resp.read()
         except (ConnectionError, OSError) as exc:
             self._conn.close()
-            raise ApiError(0, f"cannot reach the server ({exc}); is `weir serve` running?") from None
+            raise ApiError(0, f"cannot reach {self.url} ({_reason(exc)}): is `weir serve` running there? "
+                              f"Start it, or give the server's address with --url or {config.ENV_URL}") from None
         try:
             data = json.loads(raw) if raw else {}
         except ValueError:
@@ -54,6 +59,21 @@ class Client:
 
     def close(self) -> None:
         self._conn.close()
+
+    def call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        """`request` with a JSON body; an error is printed (escaped) and the command exits 1."""
+        try:
+            return self.request(method, path, json.dumps(body).encode() if body is not None else None, params)
+        except ApiError as exc:
+            fail(exc.message or str(exc))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def url_option(f):

@@ -3,7 +3,10 @@
 `weir export` works on the data folder directly, read-only (see
 `backends/sqlite/reader.py`): it needs no running server, and is safe beside one, since
 SQLite in WAL mode lets another process read while the server's writer thread writes.
-It does not move the server's watermark; exporting an hour twice gives the same objects.
+It does not move the server's watermark; exporting an hour twice gives the same objects. An
+hour the server has already exported to the same destination is marked as changed while it
+is replaced, so an export that stops half-way (and has removed the hour's manifest) is
+redone by the server.
 """
 
 from __future__ import annotations
@@ -13,21 +16,26 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from weir import config
+from weir.commands.output import err, fail, note
 from weir.errors import WeirError
 from weir.metrics.export import render as layout
 from weir.metrics.timeutil import NS
 
-err = Console(stderr=True)
-
 
 def _hour(ctx, param, value):
+    """An hour as YYYY-MM-DDTHH (UTC), or relative to now: `-1h` is the hour that began
+    an hour or less ago (the last closed one), `-1d` the same hour yesterday."""
     if value is None:
         return None
     try:
+        if value.strip().startswith("-"):
+            from weir.metrics.timeutil import parse_time
+
+            return layout.floor_hour(parse_time(value, param.opts[0], time.time_ns()))
         return layout.parse_hour(value)
     except WeirError as exc:
         raise click.BadParameter(exc.message) from None
@@ -47,8 +55,9 @@ def _target_options(f):
 
 
 @click.command("export")
-@click.option("--hour", "hour", callback=_hour, default=None, help="One UTC hour, e.g. 2026-11-22T10.")
-@click.option("--from", "start", callback=_hour, default=None, help="First hour of a backfill (UTC).")
+@click.option("--hour", "hour", callback=_hour, default=None,
+              help="One UTC hour, e.g. 2026-11-22T10, or relative: -1h is the last closed hour.")
+@click.option("--from", "start", callback=_hour, default=None, help="First hour of a backfill (UTC, or -6h).")
 @click.option("--to", "end", callback=_hour, default=None,
               help="Last hour of a backfill, included (default: the last closed hour).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_DATA_DIR,
@@ -60,9 +69,11 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
 
     \b
     weir export --hour 2026-11-22T10
+    weir export --hour -1h                    # the last closed hour
     weir export --from 2026-11-20T00 --to 2026-11-22T23
+    weir export --from -1d                    # the last day, up to the last closed hour
     """
-    from weir.wiring.local import offline_export
+    from weir.wiring.local import offline_export, offline_export_state
 
     if (hour is None) == (start is None):
         raise click.UsageError("give either --hour, or --from (with an optional --to)")
@@ -88,9 +99,9 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
     try:
         service, reader = offline_export(settings)
     except WeirError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        sys.exit(1)
+        fail(exc.message)
     service.rows_per_part = rows_per_part
+    state = offline_export_state(settings)
     rows = 0
     failed: list[str] = []
     try:
@@ -100,10 +111,10 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
             task = progress.add_task("export", total=len(hours), rows=0)
             for h in hours:
                 try:
-                    result = service.export_hour(h)
+                    result = _export_marked(service, state, h)
                 except WeirError as exc:
                     failed.append(f"{layout.format_hour(h)}: {exc.message}")
-                    progress.console.print(f"[red]failed[/] {layout.format_hour(h)}: {exc.message}")
+                    progress.console.print("[red]failed[/]", Text(f"{layout.format_hour(h)}: {exc.message}"))
                 else:
                     rows += result.rows
                     if len(hours) == 1:
@@ -112,11 +123,25 @@ def export_command(hour, start, end, data_dir, rows_per_part, fmt, export_dir, b
                 progress.update(task, advance=1, rows=rows)
     finally:
         reader.close()
+        state.close()
     where = service.target.url
-    err.print(f"exported {len(hours) - len(failed)} of {len(hours)} hours, {rows:,} rows, to {where}")
+    note(f"exported {len(hours) - len(failed)} of {len(hours)} hours, {rows:,} rows, to {where}")
     if failed:
         err.print(f"[red]{len(failed)} hours failed[/]; run the same command again to retry them")
         sys.exit(1)
+
+
+def _export_marked(service, state, hour: int):
+    """Export one hour. When it is an hour the server has exported to this destination, it
+    is marked as changed first and unmarked once complete: the export removes the manifest
+    before it writes, and should it stop half-way the server exports the hour again."""
+    last = state.last_exported(service.target.url)
+    if last is None or hour > last:
+        return service.export_hour(hour)
+    version = state.mark_changed([hour], time.time_ns())[hour]
+    result = service.export_hour(hour)
+    state.forget_changed(hour, version)
+    return result
 
 
 def serve_export_options(f):

@@ -18,22 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from weir import config
-from weir.commands.client import ApiError, Client
-
-err = Console(stderr=True)
-
-
-def _url_option(f):
-    return click.option("--url", envvar=config.ENV_URL, default=f"http://{config.DEFAULT_HOST}:{config.DEFAULT_PORT}",
-                        show_default=True, help=f"Weir server (env {config.ENV_URL}).")(f)
+from weir.commands.client import Client, url_option
+from weir.commands.output import cell, err, note
 
 
-def _call(url: str, path: str, params: dict) -> dict:
-    try:
-        return Client(url).request("GET", path, params=params)
-    except ApiError as exc:
-        err.print(f"[red]error:[/] {exc.message or exc}")
-        sys.exit(1)
+def _call(url: str, api_key: str | None, path: str, params: dict) -> dict:
+    return Client(url, api_key=api_key).call("GET", path, params=params)
 
 
 @click.group()
@@ -47,8 +37,9 @@ def files() -> None:
 @click.option("--limit", type=click.IntRange(1), default=None, help="Stop after this many records.")
 @click.option("--bucket", default=None, help="Bucket (default: the server's).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON record per line.")
-@_url_option
-def ls(prefix: str, deleted: bool, limit: int | None, bucket: str | None, as_json: bool, url: str) -> None:
+@url_option
+def ls(prefix: str, deleted: bool, limit: int | None, bucket: str | None, as_json: bool, url: str,
+       api_key: str | None) -> None:
     """List the records whose key starts with PREFIX."""
     params: dict = {"prefix": prefix, "limit": 1000}
     if deleted:
@@ -62,7 +53,7 @@ def ls(prefix: str, deleted: bool, limit: int | None, bucket: str | None, as_jso
     table.add_column("etag")
     count = 0
     while True:
-        page = _call(url, "/files", params)
+        page = _call(url, api_key, "/files", params)
         for rec in page["files"]:
             if limit is not None and count >= limit:
                 break
@@ -70,30 +61,31 @@ def ls(prefix: str, deleted: bool, limit: int | None, bucket: str | None, as_jso
             if as_json:
                 click.echo(json.dumps(rec, ensure_ascii=False))
             elif rec.get("state") == "deleted":
-                table.add_row(rec["key"], "", f"deleted {rec.get('deleted_at', '')}", "", style="dim")
+                table.add_row(cell(rec["key"]), "", f"deleted {rec.get('deleted_at', '')}", "", style="dim")
             else:
-                table.add_row(rec["key"], _size(rec.get("size")), rec.get("last_modified") or "", rec.get("etag") or "")
+                table.add_row(cell(rec["key"]), _size(rec.get("size")), rec.get("last_modified") or "",
+                              cell(rec.get("etag")))
         if not page.get("next_cursor") or (limit is not None and count >= limit):
             break
         params["cursor"] = page["next_cursor"]
     if not as_json:
         Console().print(table)
-        err.print(f"{count} file(s) under {prefix!r} in bucket {page['bucket']!r}")
+        note(f"{count} file(s) under {prefix!r} in bucket {page['bucket']!r}")
 
 
 @files.command("show")
 @click.argument("key")
 @click.option("--deleted", is_flag=True, help="Show the tombstone of a deleted key.")
 @click.option("--bucket", default=None, help="Bucket (default: the server's).")
-@_url_option
-def show(key: str, deleted: bool, bucket: str | None, url: str) -> None:
+@url_option
+def show(key: str, deleted: bool, bucket: str | None, url: str, api_key: str | None) -> None:
     """Print the metadata record of KEY as JSON."""
     params: dict = {}
     if deleted:
         params["include_deleted"] = "true"
     if bucket:
         params["bucket"] = bucket
-    record = _call(url, "/files/" + urllib.parse.quote(key, safe="/"), params)
+    record = _call(url, api_key, "/files/" + urllib.parse.quote(key, safe="/"), params)
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))
 
 
@@ -124,8 +116,8 @@ def reindex(data_dir: Path | None, files_dir: Path | None, full: bool, files_del
             report = sync.reconcile(full=full, progress=step)
     finally:
         services.close()
-    err.print(f"{report.scanned} files in {settings.files_root}: {report.indexed} indexed, "
-              f"{report.removed} removed, {report.unchanged} unchanged, {report.failed} failed")
+    note(f"{report.scanned} files in {settings.files_root}: {report.indexed} indexed, "
+         f"{report.removed} removed, {report.unchanged} unchanged, {report.failed} failed")
     sys.exit(1 if report.failed else 0)
 
 

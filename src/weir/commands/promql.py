@@ -23,8 +23,10 @@ import time
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from weir.commands.client import ApiError, Client
+from weir.commands.output import cell, fail, note
 from weir.metrics import limits
 from weir.metrics.series import canonical_key
 from weir.metrics.timeutil import NS, ns_to_rfc3339, parse_time
@@ -66,21 +68,20 @@ def run(expr: str, *, start: str | None, end: str | None, step: str | None, inst
         answer = Client(url, api_key=api_key).request("GET", path, params=params)
     except ApiError as exc:
         kind, message = exc.data.get("errorType"), exc.data.get("error") or exc.message or str(exc)
-        err.print(f"[red]error:[/] {kind + ': ' if kind else ''}{message}", markup=True, highlight=False)
-        return 1
+        fail(f"{kind + ': ' if kind else ''}{message}")
     for w in answer.get("warnings") or ():
-        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+        note(f"warning: {w}", "yellow")
     data = answer["data"]
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return 0
     rows = table_rows(data)
     title = expr if not instant else f"{expr}  at {ns_to_rfc3339(int(float(params['time']) * 1000) * 1_000_000)}"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for col, justify in (("series", "left"), ("time", "left"), ("value", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(cell, row))
     Console().print(table)
     if not rows:
         err.print("no data: the expression selects no series at these times")

@@ -10,17 +10,21 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from weir.commands.client import ApiError, Client, url_option
+from weir.commands.client import Client, url_option
+from weir.commands.output import cell, err, number
+from weir.metrics.aggregate import STATS
 
-err = Console(stderr=True)
+TIMES = "now, relative (-30m, -1h, -7d), RFC 3339 (2026-11-22T10:00:00Z) or epoch seconds"
 
 
 @click.command()
 @click.argument("name")
-@click.option("--start", default=None, help="[default: -1h]")
-@click.option("--end", default=None, help="[default: now]")
-@click.option("--period", default=None, help="Statistics form: the period. [default: 1m]")
-@click.option("--stat", default=None, help="Statistics form: comma-separated statistics. [default: avg]")
+@click.option("--start", default=None, help=f"From: {TIMES}. [default: -1h]")
+@click.option("--end", default=None, help="To: the same forms as --start. [default: now]")
+@click.option("--period", default=None,
+              help="Statistics form: one row per period, 30s, 5m, 1h, 1d, 1w or seconds. [default: 1m]")
+@click.option("--stat", default=None,
+              help=f"Statistics form: comma-separated statistics of {','.join(STATS)}. [default: avg]")
 @click.option("--dim", multiple=True, help="Statistics form: dimension filter key=value (repeatable).")
 @click.option("--group-by", default=None, help="Statistics form: a dimension key, one table section per value.")
 @click.option("--step", default=None, help="PromQL: the range query's step, such as 1m (default: the range / 250).")
@@ -36,6 +40,10 @@ def query(name, start, end, period, stat, dim, group_by, step, instant, at, time
     --instant, --time is given: `weir query cpu --stat max` is the statistics form,
     `weir query 'sum by (host) (rate(x_total[5m]))' --step 1m` and `weir query up --instant`
     are PromQL.
+
+    In the statistics form, values of a metric named as a Unix time (`*_time_seconds`,
+    `*_timestamp_seconds`, such as push_time_seconds) print as UTC times; --json keeps the
+    numbers.
     """
     from weir.commands import promql
 
@@ -55,11 +63,7 @@ def query(name, start, end, period, stat, dim, group_by, step, instant, at, time
         params[f"dim.{key}"] = value
     if group_by:
         params["group_by"] = group_by
-    try:
-        result = Client(url, api_key=api_key).request("GET", f"/metrics/{name}", params=params)
-    except ApiError as exc:
-        err.print(f"[red]error:[/] {exc.message or exc}")
-        sys.exit(1)
+    result = Client(url, api_key=api_key).call("GET", f"/metrics/{name}", params=params)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -75,17 +79,10 @@ def query(name, start, end, period, stat, dim, group_by, step, instant, at, time
         for p in group["datapoints"]:
             cells = [group["group"].get(group_by, "")] if group_by else []
             cells.append(p["timestamp"])
-            cells.extend(_fmt(p.get(s)) for s in stats)
-            table.add_row(*cells)
+            cells.extend(number(p.get(s), metric=name, stat=s) for s in stats)
+            table.add_row(*map(cell, cells))  # a dimension value may hold brackets
             rows += 1
     Console().print(table)
     if not rows:
         err.print("no datapoints in this range")
 
-
-def _fmt(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)

@@ -4,18 +4,15 @@ configured backend (SQLite, or DynamoDB real or emulated)."""
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from weir import config
 from weir.commands.export import serve_export_options, serve_export_settings
+from weir.commands.output import err, fail
 from weir.errors import WeirError
 from weir.metrics.timeutil import parse_duration
-
-err = Console(stderr=True)
 
 
 @click.command()
@@ -25,7 +22,11 @@ err = Console(stderr=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=config.ENV_DATA_DIR,
               default=None, help="Where data lives (default ./data, env WEIR_DATA_DIR).")
 @click.option("--retention", default="30d", show_default=True, envvar=config.ENV_RETENTION,
-              help="How long points are kept, for example 30d, 12h.")
+              help="How long raw points are kept, for example 30d, 12h.")
+@click.option("--minute-retention", default="90d", show_default=True, envvar=config.ENV_MINUTE_RETENTION,
+              help="How long minute rollups are kept (made when raw points expire).")
+@click.option("--hour-retention", default="455d", show_default=True, envvar=config.ENV_HOUR_RETENTION,
+              help="How long hourly rollups and their percentile sketches are kept.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
 @click.option("--open-reads", is_flag=True, help="With API keys configured, still let anyone read.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -62,17 +63,17 @@ err = Console(stderr=True)
               help=f"With --backend aws: alert rules in this DynamoDB table (env {config.ENV_ALERT_CONFIG_TABLE}).")
 @click.option("--create-tables", is_flag=True, help="With --backend aws: create missing tables (for emulators).")
 @serve_export_options
-def serve(host: str, port: int, data_dir: Path | None, retention: str, access_log: bool, open_reads: bool,
+def serve(host: str, port: int, data_dir: Path | None, retention: str, minute_retention: str, hour_retention: str,
+          access_log: bool, open_reads: bool,
           rate_limit: float | None, query_workers: int, query_queue: int, header_timeout: float,
           body_timeout: float, keep_alive_timeout: int, max_series_per_metric: int, max_series: int,
           config_file: Path | None, watch_dir: Path | None, no_watch: bool,
           files_deletion: str, backend: str, endpoint_url: str | None, metrics_table: str, series_table: str,
           create_tables: bool, alert_table: str | None, **export_options) -> None:
     """Run the Weir API locally, on SQLite or over DynamoDB."""
-    try:
-        seconds = parse_duration(retention, "--retention")
-    except Exception as exc:
-        raise click.BadParameter(str(exc), param_hint="--retention") from None
+    seconds, minute_seconds, hour_seconds = (
+        duration(value, name) for value, name in ((retention, "--retention"), (minute_retention, "--minute-retention"),
+                                                  (hour_retention, "--hour-retention")))
     if config_file is not None:
         from weir import configfile
 
@@ -86,7 +87,8 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
         alert_table = None  # local alert rules live in the data folder (the variable may be set for AWS)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.Settings(
-        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds, host=host, port=port,
+        data_dir=data_dir or config.default_data_dir(), retention_seconds=seconds,
+        minute_retention_seconds=minute_seconds, hour_retention_seconds=hour_seconds, host=host, port=port,
         open_reads=open_reads, rate_limit=rate_limit, query_workers=query_workers, query_queue=query_queue,
         header_timeout=header_timeout, body_timeout=body_timeout, keep_alive_timeout=keep_alive_timeout,
         max_series_per_metric=max_series_per_metric, max_series=max_series,
@@ -98,14 +100,19 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, access_lo
     )
     where = (f"DynamoDB tables {metrics_table}, {series_table}" + (f" at {endpoint_url}" if endpoint_url else "")
              if backend == "aws" else f"data in {settings.data_dir}")
-    err.print(f"weir: {where}, retention {retention}, http://{host}:{port}")
+    err.print(f"weir: {where}, retention {retention} (minute rollups {minute_retention}, hourly {hour_retention}), "
+              f"http://{host}:{port}")
     try:
         run(settings, access_log=access_log)
     except WeirError as exc:
-        from rich.markup import escape
+        fail(exc.message)  # escaped: a message may quote TOML such as [alerts]
 
-        err.print(f"[red]error:[/] {escape(exc.message)}")  # a message may quote TOML such as [alerts]
-        sys.exit(1)
+
+def duration(value: str, name: str) -> int:
+    try:
+        return parse_duration(value, name)
+    except Exception as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 def run(settings: config.Settings, *, access_log: bool = False) -> None:

@@ -134,6 +134,8 @@ class FileList(msgspec.Struct, kw_only=True):
     prefix: str
     files: list[FileRecord]
     next_cursor: str | None = None
+    # With a delimiter: the "folders" directly under the prefix, each once (S3's CommonPrefixes).
+    prefixes: list[str] = []
 
 
 def strip_etag(etag: str | None) -> str | None:

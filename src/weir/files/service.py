@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 DELETION_MODES = ("tombstone", "remove")
 TOMBSTONE_TTL_S = 14 * 86_400
 MAX_LIST_LIMIT = 1000
+MAX_DELIMITER = 16
+MAX_GROUP_CALLS = 100  # catalog calls for one page listed with a delimiter
+# Greater than every character a key can hold after a folder's name (U+10FFFF sorts last in
+# UTF-8 byte order, which both catalogs use): "listing after folder + this" skips the folder.
+_LAST_CHAR = "\U0010ffff"
 DEFAULT_LIST_LIMIT = 100
 
 
@@ -208,17 +213,58 @@ class FileQuery:
         self.clock_ns = clock_ns
 
     def list(self, params: dict[str, str]) -> FileList:
-        _check_params(params, {"prefix", "bucket", "limit", "cursor", "include_deleted"})
+        _check_params(params, {"prefix", "bucket", "limit", "cursor", "include_deleted", "delimiter"})
         bucket = params.get("bucket") or self.bucket
         prefix = params.get("prefix", "")
         limit = _int_param(params, "limit", DEFAULT_LIST_LIMIT, 1, MAX_LIST_LIMIT)
         after = decode_cursor(params["cursor"]) if params.get("cursor") else None
         include_deleted = _bool_param(params, "include_deleted")
+        delimiter = params.get("delimiter", "")
+        if len(delimiter) > MAX_DELIMITER:
+            raise InvalidInputError(f"delimiter: at most {MAX_DELIMITER} characters, such as '/'")
+        if delimiter:
+            return self._list_grouped(bucket, prefix, delimiter, after, limit, include_deleted)
         items, next_after = self.catalog.list(
             bucket, prefix, after=after, limit=limit, include_deleted=include_deleted, now_s=self._now_s()
         )
         cursor = encode_cursor(next_after) if next_after is not None else None
         return FileList(bucket=bucket, prefix=prefix, files=items, next_cursor=cursor)
+
+    def _list_grouped(self, bucket: str, prefix: str, delimiter: str, after: str | None, limit: int,
+                      include_deleted: bool) -> FileList:
+        """Keys directly under `prefix`, and each deeper "folder" once, as S3 lists with a delimiter.
+
+        Any catalog can do this through its one ordered listing: on meeting a key inside a
+        folder, the folder is reported and the listing resumes after the last key that
+        folder could hold, so its other keys are never read. A page holds at most `limit`
+        keys and folders together; a folder costs one more catalog call, and a page stops
+        after MAX_GROUP_CALLS calls (a cursor continues it), which bounds the work.
+        """
+        files: list[FileRecord] = []
+        prefixes: list[str] = []
+        now_s = self._now_s()
+        calls, more = 0, True
+        while len(files) + len(prefixes) < limit and calls < MAX_GROUP_CALLS:
+            calls += 1
+            items, next_after = self.catalog.list(bucket, prefix, after=after, limit=limit - len(files) - len(prefixes),
+                                                  include_deleted=include_deleted, now_s=now_s)
+            jumped = False
+            for record in items:
+                cut = record.key.find(delimiter, len(prefix))
+                if cut < 0:
+                    files.append(record)
+                    after = record.key
+                    continue
+                folder = record.key[: cut + len(delimiter)]
+                prefixes.append(folder)
+                after = folder + _LAST_CHAR  # past every key in the folder
+                jumped = True
+                break
+            if not jumped and next_after is None:
+                more = False
+                break
+        cursor = encode_cursor(after) if more and after is not None else None
+        return FileList(bucket=bucket, prefix=prefix, files=files, next_cursor=cursor, prefixes=prefixes)
 
     def get(self, key: str, params: dict[str, str]) -> FileRecord:
         _check_params(params, {"bucket", "include_deleted"})

@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from weir.errors import NotFoundError, UnauthorizedError, WeirError
 from weir.http import workpool
 from weir.http.responses import JSON, encode, error_response, json_response
-from weir.http.routes import alerts, cardinality, files, formats, metrics, prometheus
+from weir.http.routes import alerts, cardinality, files, formats, metrics, prometheus, remote, status, ui
 from weir.http.services import ApiServices
 from weir.metrics.model import ErrorBody
 from weir.ratelimit import RateLimitedError
@@ -32,7 +32,7 @@ from weir.ratelimit import RateLimitedError
 log = logging.getLogger(__name__)
 
 # In this order: a request is matched against the routes in the order they were added.
-FEATURES = (metrics, alerts, files, formats, prometheus, cardinality)
+FEATURES = (metrics, alerts, files, formats, remote, prometheus, cardinality, status, ui)
 
 
 class _Resolver(APIGatewayRestResolver):
@@ -121,6 +121,12 @@ def build_app(services: ApiServices) -> APIGatewayRestResolver:
     @app.not_found
     def not_found(_exc: RouteNotFound):
         ev = app.current_event
+        allowed = _allowed_methods(app, ev.path)
+        if allowed:
+            response = json_response(405, ErrorBody(
+                "method_not_allowed", f"{ev.http_method} is not allowed on {ev.path}; use {', '.join(allowed)}"))
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
         return json_response(
             404,
             ErrorBody("not_found", f"no route for {ev.http_method} {ev.path}; GET /openapi.json lists the routes"),
@@ -132,6 +138,13 @@ def build_app(services: ApiServices) -> APIGatewayRestResolver:
         return json_response(500, ErrorBody("internal_error", "internal error; the server log has the details"))
 
     return app
+
+
+def _allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    """The methods of the routes whose pattern matches `path` (Powertools keeps its routes in
+    these two lists; tests/http/test_app.py fails if that changes)."""
+    routes = app._static_routes + app._dynamic_routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
 
 
 def authenticate(services: ApiServices):

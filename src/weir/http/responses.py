@@ -33,6 +33,15 @@ def query_params(event) -> dict[str, str]:
     return dict(event.query_string_parameters or {})
 
 
+def query_params_once(event) -> dict[str, str]:
+    """The query string as a plain dict; a parameter given twice is a 400, where the plain
+    dict would silently keep the last value (the metrics API's own queries)."""
+    for key, values in (event.multi_value_query_string_parameters or {}).items():
+        if len(values) > 1:
+            raise InvalidInputError(f"{key}: given {len(values)} times; give each query parameter once")
+    return query_params(event)
+
+
 def media_type(event) -> str:
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     return headers.get("content-type", "").split(";")[0].strip().lower()

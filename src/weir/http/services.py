@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from weir.auth import Authenticator
     from weir.files.service import FileQuery
+    from weir.http.status import StatusService
     from weir.metrics.alerts.service import AlertService
     from weir.metrics.ingest import IngestService
     from weir.metrics.ports import MetricStore, PushGroupStore
@@ -31,3 +32,4 @@ class ApiServices:
     files: FileQuery | None = None
     auth: Authenticator | None = None  # None where the platform authenticates (API Gateway)
     limiter: RateLimiter | None = None
+    status: StatusService | None = None  # GET /status (built last: it reads the others)

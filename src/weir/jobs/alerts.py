@@ -11,8 +11,10 @@ On AWS the same engine and dispatcher are driven by Lambda (after ingest) and Ev
   takes more than about a fifth of the process's time (it shares the GIL with ingest).
 - Every `evaluate_every` seconds it evaluates every enabled rule, which is how missing
   data is noticed when nothing is ingested at all.
-- The dispatcher delivers the outbox: woken when events are recorded, and otherwise when
-  the earliest retry is due.
+- The dispatcher delivers the outbox: woken when events are recorded or a delivery ends,
+  and otherwise when the earliest retry is due. It sends to the log itself and hands every
+  other delivery to its target's lane (`weir.jobs.delivery`): targets run in parallel,
+  each on threads of its own, so a hanging webhook delays no other target.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from weir.jobs.delivery import DeliveryLanes
 from weir.metrics.alerts.evaluate import AlertEngine
-from weir.metrics.alerts.notify import Dispatcher
+from weir.metrics.alerts.notify import INLINE_TARGETS, Dispatcher
 from weir.metrics.ports import PointBatch
 from weir.metrics.timeutil import NS
 
@@ -142,15 +145,37 @@ class AlertWorker:
     # -- the dispatcher -----------------------------------------------------------------
 
     def _dispatch_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                while self.dispatcher.deliver_due() and not self._stopping.is_set():
-                    pass
-                due = self.dispatcher.alerts.next_due_ns()
-            except Exception:
-                log.exception("delivering alert notifications failed; retrying shortly")
-                due = None
-                self._stopping.wait(1.0)
-            timeout = 60.0 if due is None else max(0.0, due / NS - self.dispatcher.clock())
-            self._wake.wait(timeout=min(timeout, 60.0))
-            self._wake.clear()
+        dispatcher = self.dispatcher
+        lanes = DeliveryLanes(dispatcher, on_done=self._wake.set)
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    while not self._stopping.is_set():
+                        due = dispatcher.due(skip_targets=lanes.full_targets(), skip_ids=lanes.in_flight())
+                        inline = [d for d in due if d.target in INLINE_TARGETS]
+                        dispatcher.deliver_inline(inline)
+                        taken = len(inline) + sum(lanes.submit(d) for d in due if d.target not in INLINE_TARGETS)
+                        if not taken:  # nothing due, or only for full lanes: wait for one to free up
+                            break
+                    due_ns = dispatcher.alerts.next_due_ns()
+                except Exception:
+                    log.exception("delivering alert notifications failed; retrying shortly")
+                    due_ns = None
+                    self._stopping.wait(1.0)
+                self._wake.wait(timeout=self._idle_seconds(due_ns))
+        finally:
+            lanes.stop()
+
+    def _idle_seconds(self, due_ns: int | None) -> float:
+        """How long to sleep when nothing can be sent now: until the next retry is due, or,
+        when something due is held back (a full lane wakes us as it frees up; an open
+        circuit does not), until the earliest circuit turns half-open."""
+        now = self.dispatcher.clock()
+        if due_ns is None:
+            return 60.0
+        wait = due_ns / NS - now
+        if wait > 0:
+            return min(wait, 60.0)
+        reopen = self.dispatcher.circuits.next_change()
+        return 60.0 if reopen is None else min(60.0, max(0.05, reopen - now))

@@ -10,7 +10,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 
-STATS = ("count", "sum", "avg", "min", "max", "p50", "p90", "p99")
+STATS = ("count", "sum", "avg", "min", "max", "last", "p50", "p90", "p99")
 _PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}
 
 
@@ -38,7 +38,7 @@ def summarizer(stats: Iterable[str]) -> Callable[..., dict]:
         "min": min,
         "max": max,
     }
-    plain = tuple((s, simple[s]) for s in stats if s in simple)
+    plain = tuple((s, simple[s]) for s in stats if s in simple)  # `last` needs the times: not here
     ranked = tuple((s, _PERCENTILES[s]) for s in stats if s in _PERCENTILES)
 
     def summarize(values: list[float], **fields: object) -> dict:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from itertools import chain, repeat
 from typing import cast
+
+import msgspec
 
 from weir.durability import after_durable
 from weir.errors import InvalidInputError
 from weir.metrics import limits
 from weir.metrics.cardinality import SeriesBudget
-from weir.metrics.model import IngestResult, Rejected, WirePoint, decode_dimensions
+from weir.metrics.model import IngestResult, MetricType, Rejected, WirePoint, decode_dimensions
 from weir.metrics.ports import MetricStore, PointBatch
 from weir.metrics.series import Series, make_series
 from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
@@ -27,6 +30,10 @@ log = logging.getLogger(__name__)
 # Told about each stored batch once it is durable (alert evaluation listens here). It runs
 # on the request path or the store's writer thread, so it must only hand the batch off.
 IngestListener = Callable[[PointBatch], None]
+
+# The series cache's key: what identifies a series in a `WirePoint` (name, type, unit, the
+# dimensions as their raw JSON bytes).
+SeriesKey = tuple[str, MetricType, "str | None", bytes]
 
 # Series ids by (name, type, unit, dimension bytes): ~300 bytes each. As large as the default
 # series limit, so a store at that limit is served from the cache, not cleared and refilled
@@ -62,22 +69,90 @@ class IngestService:
         self._made: dict[tuple, Series] = {}  # this batch's prefetched series (see _prefetch)
         self._stored: dict[int, Series] = {}
         self._epoch: int | None = None  # the store's series_epoch the cache was filled at
+        self.accepted_total = 0  # points accepted since start, every format (GET /status's ingest rate)
 
-    def ingest_points(self, points: list[WirePoint | None], rejected: list[Rejected]) -> IngestResult:
+    def ingest_points(
+        self, points: list[WirePoint | None], rejected: list[Rejected], *, now_ns: int | None = None
+    ) -> IngestResult:
         """Validate and store decoded points; every wire format ends here.
 
         `points[i]` is None where a decoder already rejected point i (listed in `rejected`).
+        `now_ns` is the instant the time bounds are measured from (`time_bounds`), for a
+        caller that checked the points against them first (remote write refuses a series
+        whole rather than store part of it); by default, the clock's now.
         """
-        batch = self._validate(points, rejected)
+        batch = self._validate(points, rejected, now_ns)
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
         if self.listener is not None:  # the alert worker's metrics, named (a superset: rejected points too)
             batch.names = {p.name for p in points if p is not None}
         self.store.append(batch)
+        self.accepted_total += len(batch)
         if self.listener is not None:
             after_durable(lambda: self._tell(batch))
         rejected.sort(key=lambda r: r.index)
         return IngestResult(len(batch), rejected)
+
+    def ingest_columns(
+        self, keys: list[SeriesKey], counts: list[int], timestamps: list[int], values: list[float], *,
+        now_ns: int | None = None,
+    ) -> IngestResult:
+        """`ingest_points` for points that come series by series (remote write), in columns.
+
+        Series k is `keys[k]`: (name, type, unit, dimensions as JSON bytes), what a
+        `WirePoint` of it carries. It has the next `counts[k]` of `timestamps` (ns) and
+        `values`. The clean case (every instant within bounds, every value finite, every
+        series valid) costs one cache lookup per series instead of one per point; anything
+        else is handed to `ingest_points` as points, so the answer is the same as theirs
+        (point indexes count across all series, in order).
+        """
+        now = int(self.clock() * NS) if now_ns is None else now_ns
+        oldest, newest = self.time_bounds(now)
+        self._sync_epoch()
+        total = sum(values)
+        clean = bool(timestamps) and oldest <= min(timestamps) and max(timestamps) <= newest and total - total == 0.0
+        fresh: dict[int, Series] = {}
+        found = list(map(self._series.get, keys)) if clean else []
+        if clean and None in found:  # series not cached yet: resolved (and validated) one by one
+            resolved: list[tuple] = []
+            for k, key in enumerate(keys):
+                if found[k] is None:
+                    try:
+                        found[k] = self._resolve(key, _point(key), fresh).id
+                    except InvalidInputError:
+                        clean = False
+                        break
+                    resolved.append(key)
+            if not clean:
+                for key in resolved:  # not stored: `ingest_points` must see them as new again
+                    self._series.pop(key, None)
+        if not clean:
+            return self._as_points(keys, counts, timestamps, values, now)
+        ids: list[int] = found  # type: ignore[assignment]  # no None left
+        sids = list(chain.from_iterable(map(repeat, ids, counts)))
+        batch = PointBatch(sids, list(timestamps), list(values), list(fresh.values()))
+        if self.listener is not None:  # the alert worker's metrics, named
+            batch.names = {key[0] for key in keys}
+        self.store.append(batch)
+        self.accepted_total += len(batch)
+        if self.listener is not None:
+            after_durable(lambda: self._tell(batch))
+        return IngestResult(len(batch), [])
+
+    def _as_points(self, keys, counts, timestamps, values, now: int) -> IngestResult:
+        points: list[WirePoint | None] = []
+        rejected: list[Rejected] = []
+        i = 0
+        for (name, mtype, unit, dims), n in zip(keys, counts):
+            raw = msgspec.Raw(dims)
+            for t, v in zip(timestamps[i:i + n], values[i:i + n]):
+                if v - v == 0.0:
+                    points.append(WirePoint(name, v, t, mtype, unit, raw))
+                else:
+                    rejected.append(Rejected(len(points), f"value: {v} is not stored; Weir stores finite numbers only"))
+                    points.append(None)
+            i += n
+        return self.ingest_points(points, rejected, now_ns=now)
 
     def _tell(self, batch: PointBatch) -> None:
         try:
@@ -85,13 +160,14 @@ class IngestService:
         except Exception:  # a listener's failure never fails the ingest that is already stored
             log.exception("ingest listener failed")
 
-    def _validate(self, points: list, rejected: list[Rejected]) -> PointBatch:
-        now = int(self.clock() * NS)
-        oldest, newest = now - self.retention_ns, now + limits.MAX_FUTURE_SECONDS * NS
-        epoch = self.store.series_epoch
-        if epoch != self._epoch:  # the store forgot series (retention, a failed write)
-            self._series.clear()
-            self._epoch = epoch
+    def time_bounds(self, now_ns: int) -> tuple[int, int]:
+        """The oldest and newest instants (ns) a point ingested at `now_ns` may have."""
+        return now_ns - self.retention_ns, now_ns + limits.MAX_FUTURE_SECONDS * NS
+
+    def _validate(self, points: list, rejected: list[Rejected], now_ns: int | None = None) -> PointBatch:
+        now = int(self.clock() * NS) if now_ns is None else now_ns
+        oldest, newest = self.time_bounds(now)
+        self._sync_epoch()
         if not rejected:
             fast = self._validate_known(points, oldest, newest)
             if fast is not None:
@@ -116,7 +192,7 @@ class IngestService:
             else:
                 ns = datetime_to_ns(ts)
             if ns < oldest or ns > newest:
-                rejected.append(Rejected(i, self._time_error(ns, oldest, newest)))
+                rejected.append(Rejected(i, self.time_error(ns, oldest, newest)))
                 continue
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
             sid = cache.get(key)
@@ -134,6 +210,12 @@ class IngestService:
             add_val(p.value)
         batch.new_series = list(fresh.values())
         return batch
+
+    def _sync_epoch(self) -> None:
+        epoch = self.store.series_epoch
+        if epoch != self._epoch:  # the store forgot series (retention, a failed write)
+            self._series.clear()
+            self._epoch = epoch
 
     def _validate_known(self, points: list[WirePoint], oldest: int, newest: int) -> PointBatch | None:
         """The common case in columns: integer timestamps in range, known series.
@@ -209,13 +291,18 @@ class IngestService:
         return known
 
     @staticmethod
-    def _time_error(ns: int, oldest: int, newest: int) -> str:
+    def time_error(ns: int, oldest: int, newest: int) -> str:
         if ns < oldest:
             return (
                 f"timestamp: {_show(ns)} is older than the retention period "
                 f"(oldest accepted now: {_show(oldest)})"
             )
         return f"timestamp: {_show(ns)} is more than {limits.MAX_FUTURE_SECONDS} seconds in the future"
+
+
+def _point(key: SeriesKey) -> WirePoint:
+    name, mtype, unit, dims = key
+    return WirePoint(name, 0.0, None, mtype, unit, msgspec.Raw(dims))
 
 
 def _show(ns: int) -> str:

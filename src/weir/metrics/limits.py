@@ -16,7 +16,10 @@ MAX_DIM_KEY_LENGTH = 128
 MAX_DIM_VALUE_LENGTH = 256
 MAX_UNIT_LENGTH = 64
 MAX_FUTURE_SECONDS = 600
-DEFAULT_RETENTION_SECONDS = 30 * 86_400  # the seed's 30-day TTL
+DEFAULT_RETENTION_SECONDS = 30 * 86_400  # the seed's 30-day TTL: raw points
+# rollups outlive the points, as CloudWatch's 1-minute and 1-hour data do
+DEFAULT_MINUTE_RETENTION_SECONDS = 90 * 86_400
+DEFAULT_HOUR_RETENTION_SECONDS = 455 * 86_400
 
 # No '/' in names: metric names are path segments of the API (`/metrics/{name}`).
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]*\Z")

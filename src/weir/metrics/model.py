@@ -139,6 +139,7 @@ class StatPoint(msgspec.Struct, omit_defaults=True):
     avg: float | None = None
     min: float | None = None
     max: float | None = None
+    last: float | None = None
     p50: float | None = None
     p90: float | None = None
     p99: float | None = None
@@ -150,19 +151,41 @@ class QueryGroup(msgspec.Struct):
     datapoints: list[StatPoint]
 
 
-class QueryResult(msgspec.Struct):
+class ResolutionSpan(msgspec.Struct):
+    """Which data answered a part of the range: `raw` points, `1m` or `1h` rollups."""
+
+    start: str
+    end: str
+    resolution: Literal["raw", "1m", "1h"]
+
+
+class QueryResult(msgspec.Struct, omit_defaults=True):
     name: str
     start: str
     end: str
     period: int
     stats: list[str]
     groups: list[QueryGroup]
+    resolutions: Annotated[
+        list[ResolutionSpan],
+        Meta(description="Which resolution served which part of the range: rollups where they answer "
+             "exactly (or where the raw points have expired), raw points elsewhere"),
+    ] = []
+    estimated: Annotated[
+        dict[str, float] | None,
+        Meta(description="Percentiles answered from quantile sketches (the raw points have expired), "
+             "each with its relative error bound; absent when every percentile is exact"),
+    ] = None
 
 
-class Health(msgspec.Struct):
-    status: Literal["ok", "starting"]
+class Health(msgspec.Struct, omit_defaults=True):
+    """`ok` only when the stores can serve; `failed` (a 503) says why in `reason` (absent otherwise)."""
+
+    status: Literal["ok", "starting", "failed"]
     version: str
     backend: str
+    name: str  # "weir": InfluxDB's /health shape has a name, influxdb-client's health() needs it
+    reason: str | None = None
 
 
 _dimensions = msgspec.json.Decoder(dict[str, str])

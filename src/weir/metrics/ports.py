@@ -89,6 +89,9 @@ class MetricStore(Protocol):
     def ready(self) -> bool:
         """False while the store is still recovering after a start."""
 
+    def problem(self) -> str | None:
+        """Why the store cannot serve (damage found, recovery failed), or None: `/health` is a 503 then."""
+
     def close(self) -> None: ...
 
 
@@ -153,6 +156,17 @@ class ExportState(Protocol):
         """Start (ns) of the newest hour exported to `destination` in order, or None."""
 
     def set_last_exported(self, destination: str, hour_ns: int) -> None: ...
+
+    def changed_hours(self) -> list[tuple[int, int, int]]:
+        """Hours marked as changed after they closed, oldest first: (hour start ns, version of
+        the mark, when it was last changed ns). The store marks an hour when points land in it
+        after it closed; `weir export` marks the hours it is about to replace."""
+
+    def mark_changed(self, hours: Iterable[int], now_ns: int) -> dict[int, int]:
+        """Mark hours as changed; returns each one's version, for `forget_changed`."""
+
+    def forget_changed(self, hour_ns: int, version: int) -> None:
+        """Remove an hour's mark if it is still at `version` (nothing changed the hour since)."""
 
     def close(self) -> None: ...
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from weir.promql.errors import ExecutionError
 from weir.promql.quantile import quantile
-from weir.promql.values import NAME, Block, Labels, format_value, with_label
+from weir.promql.values import NAME, Block, Labels, format_value, format_values, with_label
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
@@ -142,8 +142,66 @@ def _topk(block: Block, grouping: list[str], without: bool, param, n: int, top: 
         order = np.take_along_axis(order, np.argsort(np.take_along_axis(primary, order, 0), axis=0, kind="stable"), 0)
         ranks = np.empty_like(order)
         np.put_along_axis(ranks, order, np.arange(len(rows))[:, None].repeat(n, axis=1), 0)
-        out_m[rows] = M & (ranks < k[None, :])
+        picked = M & (ranks < k[None, :])
+        # Where values tie (or are NaN) the choice is Prometheus' heap's: replay it there.
+        with np.errstate(invalid="ignore"):
+            ordered = np.sort(np.where(M, V, np.nan), axis=0)
+            ties = (ordered[1:] == ordered[:-1]).any(axis=0) | (M & np.isnan(V)).any(axis=0)
+        for step in np.flatnonzero(ties & (k >= 1)).tolist():
+            present = np.flatnonzero(M[:, step])
+            chosen = heap_select(V[present, step].tolist(), int(k[step]), top)
+            picked[:, step] = False
+            picked[present[chosen], step] = True
+        out_m[rows] = picked
     return Block(list(block.labels), block.v.copy(), out_m).compact()
+
+
+def heap_select(values: list[float], k: int, top: bool) -> list[int]:
+    """The indices topk (or bottomk) keeps, replaying Prometheus' use of Go's container/heap:
+    the heap's top is its least wanted element (NaN first), replaced only by a better one."""
+
+    def less(a: int, b: int) -> bool:
+        x, y = values[heap[a]], values[heap[b]]
+        if x != x:
+            return True
+        return x < y if top else x > y
+
+    def up(j: int) -> None:
+        while j > 0:
+            i = (j - 1) // 2
+            if not less(j, i):
+                break
+            heap[i], heap[j] = heap[j], heap[i]
+            j = i
+
+    def down(i: int, n: int) -> None:
+        while True:
+            j = 2 * i + 1
+            if j >= n:
+                break
+            if j + 1 < n and less(j + 1, j):
+                j += 1
+            if not less(j, i):
+                break
+            heap[i], heap[j] = heap[j], heap[i]
+            i = j
+
+    heap: list[int] = [0] if values else []
+    for idx in range(1, len(values)):
+        x, head = values[idx], values[heap[0]]
+        better = head < x if top else head > x
+        if len(heap) < k or better or head != head:
+            if len(heap) == k:
+                if k == 1:
+                    heap[0] = idx
+                    continue
+                last = len(heap) - 1
+                heap[0], heap[last] = heap[last], heap[0]
+                down(0, last)
+                heap.pop()
+            heap.append(idx)
+            up(len(heap) - 1)
+    return heap
 
 
 def _count_values(block: Block, grouping: list[str], without: bool, label: str, n: int) -> Block:
@@ -152,9 +210,12 @@ def _count_values(block: Block, grouping: list[str], without: bool, label: str, 
     grouping = list(grouping) if without else [*grouping, label]
     counts: dict[Labels, np.ndarray] = {}
     for ls, v, m in zip(block.labels, block.v, block.m):
-        for s in np.flatnonzero(m).tolist():
-            metric = with_label(ls, label, format_value(float(v[s])))
-            key = group_labels(metric, grouping, without)
+        steps = np.flatnonzero(m)
+        keys: dict[str, Labels] = {}
+        for s, text in zip(steps.tolist(), format_values(v[steps])):
+            key = keys.get(text)
+            if key is None:
+                key = keys[text] = group_labels(with_label(ls, label, text), grouping, without)
             got = counts.get(key)
             if got is None:
                 got = counts[key] = np.zeros(n)

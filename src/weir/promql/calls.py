@@ -95,12 +95,9 @@ def _timestamp(ev, arg: ast.Node) -> Block:
     step's time (the value was computed at the step)."""
     arg = _unparen(arg)
     if isinstance(arg, ast.VectorSel):
-        ref = None
-        if arg.at is not None:
-            # Prometheus 2.42 sets the selector's offset to (step - @ time) here, so the
-            # original offset is not applied: the sample looked at is the one at the @ time.
-            ref = np.full(ev.n, ev.at_ms(arg.at), dtype=np.int64)
-        block, times = ev.selector(arg, ref_at=ref)
+        # With `@ t offset o` this is the sample at t - o. (Prometheus 2.42 answers nothing
+        # there: it reads at t but fetched data only up to t - o; later versions fixed it.)
+        block, times = ev.selector(arg)
         values = times.astype(np.float64) / 1000.0
     else:
         block = ev.block(arg)

@@ -23,6 +23,7 @@ __all__ = ["Engine", "Result", "parse_selector"]
 
 DEFAULT_MAX_SAMPLES = 50_000_000
 DEFAULT_LOOKBACK_MS = 300_000
+MAX_POINTS_PER_SERIES = 11_000  # Prometheus' API refuses range queries with more steps
 
 
 @dataclass(slots=True)
@@ -84,6 +85,11 @@ class Engine:
             raise BadDataError("zero or negative query resolution step widths are not accepted. Try a positive integer")
         if end_ms < start_ms:
             raise BadDataError("end timestamp must not be before start time")
+        if (end_ms - start_ms) // step_ms + 1 > MAX_POINTS_PER_SERIES:
+            raise BadDataError(
+                f"exceeded maximum resolution of {MAX_POINTS_PER_SERIES:,} points per timeseries. "
+                "Try decreasing the query resolution (?step=XX)"
+            )
         node = parse(expr)
         if node.type not in (ast.SCALAR, ast.VECTOR):
             raise BadDataError(

@@ -18,6 +18,7 @@ from weir.promql.source import SeriesSource
 from weir.promql.values import Block, Labels, Series, drop_name, labels_of, merge_rows
 
 DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus' default evaluation interval
+WINDOWS_PER_CHUNK = 2_000_000
 
 TOO_MANY = (
     "query processing would load too many samples into memory in query execution "
@@ -144,13 +145,14 @@ class Evaluator:
             raise BadDataError("a range vector can only be a function's argument or an instant query's result")
         raise BadDataError(f"cannot evaluate {type(node).__name__}")
 
-    def selector(self, node: ast.VectorSel, *, ref_at: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
+    def selector(self, node: ast.VectorSel) -> tuple[Block, np.ndarray]:
         """The instant vector at each step, and the timestamps of the samples it took."""
-        refs = self.ends(node.at, node.offset_ms) if ref_at is None else ref_at
+        refs = self.ends(node.at, node.offset_ms)
         first, last = int(refs.min()) - self.lookback_ms, int(refs.max())
         series = self.read(node, first, last)
         if not series:
             return Block.empty(self.n), np.zeros((0, self.n), dtype=np.int64)
+        self.budget.hold(len(series) * self.n)  # held densely, series × steps
         batch = windows.Batch([s.t for s in series], [s.v for s in series])
         idx, found = batch.at_or_before(refs)
         t, v = batch.t[idx], batch.v[idx]
@@ -185,6 +187,7 @@ class Evaluator:
         last = int(ends.max())
         if start > last:
             return []
+        self.budget.hold((last - start) // step + 1)
         sub_steps = np.arange(start, last + 1, step, dtype=np.int64)
         self.budget.hold(len(sub_steps))
         inner = self.child(sub_steps).eval(node.expr)
@@ -255,20 +258,32 @@ class Evaluator:
         return merge_rows(block, strict=True)
 
     def _windows(self, fn, series: list[Series], ends: np.ndarray, range_ms: int, args: list[np.ndarray]):
-        """`fn` over every (series, step) window: (series × steps) values and presence."""
-        if not series:
-            return np.zeros((0, self.n)), np.zeros((0, self.n), dtype=bool)
-        batch = windows.Batch([s.t for s in series], [s.v for s in series])
-        k = len(series)
-        lo, hi = batch.bounds(ends, range_ms)
-        value, ok = fn(
-            batch.t,
-            batch.v,
-            lo.ravel(),
-            hi.ravel(),
-            ends=np.tile(ends, k),
-            range_ms=range_ms,
-            steps=np.tile(self.steps, k),
-            args=[np.tile(a, k) for a in args],
-        )
-        return value.reshape(k, self.n), ok.reshape(k, self.n)
+        """`fn` over every (series, step) window: (series × steps) values and presence.
+
+        Series go in chunks of about `WINDOWS_PER_CHUNK` windows, so the index arrays stay
+        small however many series and steps there are.
+        """
+        self.budget.hold(len(series) * self.n)  # the answer is held densely, series × steps
+        values = np.zeros((len(series), self.n))
+        oks = np.zeros((len(series), self.n), dtype=bool)
+        size = max(1, WINDOWS_PER_CHUNK // self.n)
+        for first in range(0, len(series), size):
+            self.budget.check_time()
+            chunk = series[first : first + size]
+            batch = windows.Batch([s.t for s in chunk], [s.v for s in chunk])
+            k = len(chunk)
+            lo, hi = batch.bounds(ends, range_ms)
+            value, ok = fn(
+                batch.t,
+                batch.v,
+                lo.ravel(),
+                hi.ravel(),
+                ends=np.tile(ends, k),
+                range_ms=range_ms,
+                steps=np.tile(self.steps, k),
+                args=[np.tile(a, k) for a in args],
+                check=self.budget.check_time,
+            )
+            values[first : first + k] = value.reshape(k, self.n)
+            oks[first : first + k] = ok.reshape(k, self.n)
+        return values, oks

@@ -277,8 +277,8 @@ def histogram_quantile(q: np.ndarray, block: Block) -> Block:
         bounds = [b for _, b in members]
         M = block.m[rows]
         present = M.any(axis=0)
-        value = np.zeros(n)
-        for s in np.flatnonzero(present).tolist():
+        value, done = _bucket_quantiles(q, np.array(bounds), block.v[rows], M)
+        for s in np.flatnonzero(present & ~done).tolist():
             buckets = [(bounds[j], float(block.v[rows[j], s])) for j in range(len(rows)) if M[j, s]]
             value[s] = bucket_quantile(float(q[s]), buckets)
         labels.append(out_labels[sig])
@@ -287,6 +287,43 @@ def histogram_quantile(q: np.ndarray, block: Block) -> Block:
     if not labels:
         return Block.empty(n)
     return Block(labels, np.array(vs), np.array(ms, dtype=bool))
+
+
+def _bucket_quantiles(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray, present: np.ndarray):
+    """`bucket_quantile` for every step at once where the simple case holds (every bucket
+    present, no NaN, q within [0, 1], a +Inf bucket): values, and which steps they answer."""
+    n = counts.shape[1]
+    out = np.zeros(n)
+    order = np.argsort(bounds, kind="stable")
+    bounds, counts = bounds[order], counts[order]
+    done = present.all(axis=0) & ~np.isnan(counts).any(axis=0) & (q >= 0) & (q <= 1)
+    if not done.any() or bounds[-1] != np.inf:
+        return out, np.zeros(n, dtype=bool)
+    unique, first = np.unique(bounds, return_index=True)
+    if len(unique) < len(bounds):  # equal bounds (`1` and `1.0`) hold one bucket between them
+        counts = np.add.reduceat(counts, first, axis=0)
+        bounds = unique
+    if len(bounds) < 2:
+        return out, np.zeros(n, dtype=bool)
+    counts = np.maximum.accumulate(counts, axis=0)  # Prometheus' monotonicity fix
+    observations = counts[-1]
+    done &= observations != 0
+    rank = q * observations
+    reached = counts[:-1] >= rank[None, :]
+    b = np.where(reached.any(axis=0), reached.argmax(axis=0), len(bounds) - 1)
+    cols = np.arange(n)
+    prev = np.maximum(b - 1, 0)
+    start = np.where(b > 0, bounds[prev], 0.0)
+    width = np.where(b > 0, counts[np.minimum(b, len(bounds) - 1), cols] - counts[prev, cols], counts[0])
+    into = np.where(b > 0, rank - counts[prev, cols], rank)
+    end = bounds[np.minimum(b, len(bounds) - 1)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = start + (end - start) * (into / width)
+    value = np.where((b == 0) & (bounds[0] <= 0), bounds[0], value)
+    value = np.where(b == len(bounds) - 1, bounds[-2], value)
+    done &= ~((width == 0) & (b < len(bounds) - 1) & ~((b == 0) & (bounds[0] <= 0)))  # 0/0: leave to the loop
+    out[done] = value[done]
+    return out, done
 
 
 def sort_block(block: Block, descending: bool) -> Block:

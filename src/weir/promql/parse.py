@@ -98,17 +98,18 @@ def _closers(tokens: list[Token]) -> str:
     return "".join(reversed(stack))
 
 
-_COMPLETIONS = ("", " x", ' "a"', " 1", "5m", "5m:", ' a="b"', ")(x)", " 1)")
+_COMPLETIONS = ("", " x", ' "a"', " 1", "5m", "5m:", ' a="b"', '="x"', ")(x)", " 1)", " (x)", "a")
 
 
 def _viable(prefix: str, tokens: list[Token]) -> bool:
     closers = _closers(tokens)
     for fill in _COMPLETIONS:
-        try:
-            pp.parse(prefix + fill + closers)
-            return True
-        except Exception:  # noqa: S112  # nosec B112  # any refusal: try the next completion
-            continue
+        for tail in ("", " (x)"):  # `sum by (a` needs its operand after the closing parenthesis
+            try:
+                pp.parse(prefix + fill + closers + tail)
+                return True
+            except Exception:  # noqa: S112  # nosec B112  # any refusal: try the next completion
+                continue
     return False
 
 
@@ -131,6 +132,36 @@ def _locate(text: str, tokens: list[Token], message: str) -> int:
     return len(text)
 
 
+_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless"}
+_BRACKETS = {
+    "(": "left parenthesis",
+    ")": "right parenthesis",
+    "[": "left bracket",
+    "]": "right bracket",
+    "{": "left brace",
+    "}": "right brace",
+    ",": "comma",
+    ":": "colon",
+    "@": "@",
+}
+
+
+def _unexpected(tokens: list[Token], pos: int) -> str:
+    """Prometheus' wording for the token at pos: `unexpected identifier "bar"`, `unexpected <op:*>`."""
+    tok = next((t for t in tokens if t.pos == pos), None)
+    if tok is None:
+        return "unexpected end of input"
+    if tok.kind == "ident":
+        if tok.text.lower() in _KEYWORDS:
+            return f"unexpected <{tok.text.lower()}>"
+        return f'unexpected identifier "{tok.text}"'
+    if tok.kind in ("number", "duration", "string"):
+        return f"unexpected {tok.kind} {tok.text!s}" if tok.kind == "string" else f'unexpected {tok.kind} "{tok.text}"'
+    if tok.kind == "op":
+        return f"unexpected <op:{tok.text}>"
+    return f'unexpected {_BRACKETS.get(tok.kind, tok.kind)} "{tok.text}"'
+
+
 def _parse_raw(text: str) -> tuple[pp.Expr, list[Token]]:
     if len(text) > MAX_QUERY_LENGTH:
         raise BadDataError(f"query is {len(text)} characters long; at most {MAX_QUERY_LENGTH} are accepted")
@@ -147,7 +178,10 @@ def _parse_raw(text: str) -> tuple[pp.Expr, list[Token]]:
         if isinstance(e, KeyboardInterrupt | SystemExit | MemoryError):
             raise
         message = str(e) or "invalid promql query"
-        raise ParseError(text, _locate(text, tokens, message), message) from None
+        pos = _locate(text, tokens, message)
+        if message == "invalid promql query":  # the binding's catch-all: say what was found there
+            message = _unexpected(tokens, pos)
+        raise ParseError(text, pos, message) from None
 
 
 def parse(text: str) -> ast.Node:

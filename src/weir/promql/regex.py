@@ -12,6 +12,12 @@ same, so patterns are translated first:
   conditionals) is refused here too, as a `bad_data` error, so a query valid here is valid
   in Prometheus.
 
+Python's `re` backtracks where RE2 runs in linear time, so a few patterns could take
+exponential time on a long label value (`.*a.*a.*a.*b`, `(a+)+b`): patterns that repeat a
+group which itself repeats or alternates (`(a+)+`, `(a|aa)*`, `(x?){9}`; an alternation of
+plain words with distinct first letters, like `(GET|PUT)+`, is fine), or that hold more
+than three unbounded repetitions, are refused with `bad_data` (Prometheus accepts them).
+
 Known differences, documented rather than emulated: Unicode classes (`\\pL`, `\\p{Greek}`)
 are refused (Python's `re` has none); RE2's ungreedy flag `(?U)` is refused; `(?i)` folds
 case with Python's rules (Unicode simple folding, as RE2 does, save a few special letters);
@@ -58,6 +64,44 @@ def _fail(pattern: str, why: str) -> BadDataError:
     return BadDataError(f"invalid regular expression {pattern!r}: {why}")
 
 
+MAX_UNBOUNDED = 3
+_BACKTRACKING = (
+    "refused because Weir's regex engine backtracks (RE2 does not) and this pattern could take exponential time"
+)
+_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
+
+
+def _repetition(pattern: str, i: int) -> tuple[int | None, int] | None:
+    """The repetition operator at i: (most repeats or None when unbounded, its length)."""
+    c = pattern[i]
+    if c == "*" or c == "+":
+        return None, 1
+    if c == "?":
+        return 1, 1
+    if c == "{":
+        m = _REPEAT.match(pattern, i)
+        if m is None:
+            return None  # a `{` that starts no repetition is literal
+        if m.group(2) is None:
+            most: int | None = int(m.group(1))
+        else:
+            most = int(m.group(3)) if m.group(3) else None
+        if int(m.group(1)) > 1000 or (most is not None and most > 1000):
+            raise _fail(pattern, "invalid repeat count")
+        return most, m.end() - i
+    return None
+
+
+def _distinct_literals(body: str) -> bool:
+    """Whether a group's body is plain words separated by `|`, each starting differently."""
+    if body.startswith("?:"):
+        body = body[2:]
+    words = body.split("|")
+    if any(not w or not all(ch.isalnum() or ch in "_-/ " for ch in w) for w in words):
+        return False
+    return len({w[0] for w in words}) == len(words)
+
+
 def translate(pattern: str) -> str:
     """The Python `re` pattern equivalent to an RE2 pattern; BadDataError if RE2 would refuse
     it or Python cannot express it."""
@@ -66,8 +110,12 @@ def translate(pattern: str) -> str:
     in_class = False
     class_start = 0
     scopes: list[list[str]] = [[]]  # per open group, the inline flags scoped in it so far
+    groups: list[list] = [[False, False, 0]]  # per open group: repeats inside, alternates inside, start
+    closed: list | None = None  # the group that ended just before this character
+    unbounded = 0
     while i < n:
         c = pattern[i]
+        before, closed = closed, None
         if c == "\\":
             if i + 1 >= n:
                 raise _fail(pattern, "trailing backslash at end of expression")
@@ -164,7 +212,7 @@ def translate(pattern: str) -> str:
                 flags = pattern[i + 2 : j]
                 if flags.startswith("P<"):
                     pass
-                elif any(f not in "imsU-" for f in flags) or not flags or j >= n:
+                elif any(f not in "imsU-" for f in flags) or j >= n or (not flags and pattern[j] == ")"):
                     raise _fail(pattern, f"invalid or unsupported Perl syntax: (?{flags}")
                 elif "U" in flags:
                     raise _fail(pattern, "the ungreedy flag (?U) is not supported here")
@@ -177,15 +225,52 @@ def translate(pattern: str) -> str:
                     i = j + 1
                     continue
             scopes.append([])
+            groups.append([False, False, i])
+            if pattern.startswith("(?", i):  # copy the group's prefix whole: its `?` is no repetition
+                end = pattern.find(">", i) + 1 if pattern.startswith("(?P<", i) else pattern.find(":", i) + 1
+                if end <= 0:
+                    raise _fail(pattern, "missing argument to repetition operator: ?")
+                out.append(pattern[i:end])
+                i = end
+                continue
         elif c == ")":
             out.append(")" * len(scopes[-1]) if scopes else "")
             if len(scopes) > 1:
                 scopes.pop()
+            if len(groups) > 1:
+                closed = groups.pop()
+                if closed[1] and not closed[0] and _distinct_literals(pattern[closed[2] + 1 : i]):
+                    closed[1] = False  # like (GET|POST): repeating it cannot backtrack
+                groups[-1][0] |= closed[0]
+                groups[-1][1] |= closed[1]
         elif c == "|":
+            groups[-1][1] = True
             out.append(")" * len(scopes[-1]))
             out.append("|")
             out.extend(f"(?{f}:" for f in scopes[-1])
             i += 1
+            continue
+        repeat = _repetition(pattern, i)
+        if repeat is None and c == "{":
+            out.append("\\{")  # RE2 reads a `{` that starts no repetition literally; Python may not
+            i += 1
+            continue
+        if repeat is not None:
+            most, length = repeat
+            if before is not None and (before[0] or before[1]) and (most is None or most > 1):
+                raise _fail(pattern, _BACKTRACKING + " (a repeated group that itself repeats or alternates)")
+            groups[-1][0] = True
+            if most is None:
+                unbounded += 1
+                if unbounded > MAX_UNBOUNDED:
+                    raise _fail(pattern, _BACKTRACKING + f" (more than {MAX_UNBOUNDED} unbounded repetitions)")
+            out.append(pattern[i : i + length])
+            i += length
+            if i < n and pattern[i] == "?":  # lazy
+                out.append("?")
+                i += 1
+            if i < n and pattern[i] in "*+?{":
+                raise _fail(pattern, f"invalid nested repetition operator: {pattern[i - length : i + 1]}")
             continue
         if c in "*+?}" and i + 1 < n and pattern[i + 1] == "+" and out and out[-1] not in "\\":
             out.append(c)

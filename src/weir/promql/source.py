@@ -2,8 +2,9 @@
 
 A Weir metric is a Prometheus series family: its name is `__name__` unchanged (dots and all:
 select `http.server.duration` as `{"http.server.duration"}` or `{__name__="..."}`), its
-dimensions are the labels. `StoreSource` answers through the store's own `series_of` and
-`read`, the read path Weir's query API uses, so making that path faster speeds PromQL too.
+dimensions are the labels. `StoreSource` answers through the store's `select` and the one
+read path's `read_points` (`weir.metrics.query.read`: the store's `read_arrays`), which
+Weir's query API uses too, so making that path faster speeds PromQL as well.
 
 Weir stores nanoseconds; PromQL works in milliseconds. A point's time is floored to its
 millisecond, and when several points of a series fall in one millisecond the latest wins
@@ -15,12 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from weir.promql.errors import BadDataError
 from weir.promql.regex import compile_anchored
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NS_PER_MS = 1_000_000
 OPS = ("=", "!=", "=~", "!~")
@@ -111,21 +113,31 @@ class StoreSource:
                     out.append(s)
         return out
 
+    def select(self, matchers: list[Matcher]) -> list:
+        """The store's `Series` the matchers select (remote read reads them in batches)."""
+        return self._select(matchers)
+
     def series(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesInfo]:
         return [SeriesInfo({"__name__": s.name, **s.dimensions}, s.type, s.unit) for s in self._select(matchers)]
 
     def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        import numpy as np  # here, not at import: the metadata endpoints need matchers only
+
+        from weir.metrics.query.read import read_points
+
         selected = self._select(matchers)
         if not selected:
             return []
-        points = self.store.read([s.id for s in selected], start_ms * NS_PER_MS, (end_ms + 1) * NS_PER_MS)
+        # The one read path's bulk read: chunks decoded into arrays, never into Python lists.
+        block = read_points(self.store, [s.id for s in selected], start_ms * NS_PER_MS, (end_ms + 1) * NS_PER_MS)
+        by_id = {sid: (t, v) for sid, t, v in block.items()}
         out = []
         for s in selected:
-            got = points.get(s.id)
-            if not got or not got[0]:
+            got = by_id.get(s.id)
+            if got is None or not len(got[0]):
                 continue
-            t = np.asarray(got[0], dtype=np.int64) // NS_PER_MS
-            v = np.asarray(got[1], dtype=np.float64)
+            t = got[0] // NS_PER_MS
+            v = got[1]
             if len(t) > 1:
                 last = np.empty(len(t), dtype=bool)
                 np.not_equal(t[:-1], t[1:], out=last[:-1])

@@ -223,11 +223,12 @@ def _instant(t, v, lo, hi, is_rate: bool) -> Out:
     if len(v) < 2:
         return np.zeros(len(lo)), np.zeros(len(lo), dtype=bool)
     vl, vp = v[last], v[prev]
-    if is_rate:
-        result = np.where(vl < vp, vl, vl - vp)
-        result = result / ((t[last] - t[prev]).astype(np.float64) / 1000)
-    else:
-        result = vl - vp
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if is_rate:
+            result = np.where(vl < vp, vl, vl - vp)
+            result = result / ((t[last] - t[prev]).astype(np.float64) / 1000)
+        else:
+            result = vl - vp
     return result, ok
 
 
@@ -349,12 +350,15 @@ def _div(a: float, b: float) -> float:
         return math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
-def _per_window(t, v, lo, hi, fn: Callable[[list[int], list[float], int], float | None]) -> Out:
+def _per_window(t, v, lo, hi, fn: Callable[[list[int], list[float], int], float | None], check=None) -> Out:
+    """`fn` on each non-empty window in turn; `check` (the deadline) runs every 1,000 windows."""
     n = len(lo)
     out = np.zeros(n)
     ok = np.zeros(n, dtype=bool)
     tl, vl = t.tolist(), v.tolist()
-    for k in np.flatnonzero(hi > lo).tolist():
+    for j, k in enumerate(np.flatnonzero(hi > lo).tolist()):
+        if check is not None and j % 1000 == 999:
+            check()
         a, b = int(lo[k]), int(hi[k])
         r = fn(tl[a:b], vl[a:b], k)
         if r is not None:
@@ -363,19 +367,21 @@ def _per_window(t, v, lo, hi, fn: Callable[[list[int], list[float], int], float 
     return out, ok
 
 
-def stddev_over_time(t, v, lo, hi, **_) -> Out:
-    return _per_window(t, v, lo, hi, lambda ts, vs, k: math.sqrt(_stdvar(vs)))
+def stddev_over_time(t, v, lo, hi, check=None, **_) -> Out:
+    return _per_window(t, v, lo, hi, lambda ts, vs, k: math.sqrt(_stdvar(vs)), check)
 
 
-def stdvar_over_time(t, v, lo, hi, **_) -> Out:
-    return _per_window(t, v, lo, hi, lambda ts, vs, k: _stdvar(vs))
+def stdvar_over_time(t, v, lo, hi, check=None, **_) -> Out:
+    return _per_window(t, v, lo, hi, lambda ts, vs, k: _stdvar(vs), check)
 
 
-def deriv(t, v, lo, hi, **_) -> Out:
-    return _per_window(t, v, lo, hi, lambda ts, vs, k: _linear_regression(ts, vs, ts[0])[0] if len(vs) > 1 else None)
+def deriv(t, v, lo, hi, check=None, **_) -> Out:
+    return _per_window(
+        t, v, lo, hi, lambda ts, vs, k: _linear_regression(ts, vs, ts[0])[0] if len(vs) > 1 else None, check
+    )
 
 
-def predict_linear(t, v, lo, hi, steps, args, **_) -> Out:
+def predict_linear(t, v, lo, hi, steps, args, check=None, **_) -> Out:
     duration = args[0]
 
     def one(ts, vs, k):
@@ -384,15 +390,15 @@ def predict_linear(t, v, lo, hi, steps, args, **_) -> Out:
         slope, intercept = _linear_regression(ts, vs, int(steps[k]))
         return slope * float(duration[k]) + intercept
 
-    return _per_window(t, v, lo, hi, one)
+    return _per_window(t, v, lo, hi, one, check)
 
 
-def quantile_over_time(t, v, lo, hi, args, **_) -> Out:
+def quantile_over_time(t, v, lo, hi, args, check=None, **_) -> Out:
     q = args[0]
-    return _per_window(t, v, lo, hi, lambda ts, vs, k: quantile(float(q[k]), vs))
+    return _per_window(t, v, lo, hi, lambda ts, vs, k: quantile(float(q[k]), vs), check)
 
 
-def holt_winters(t, v, lo, hi, args, **_) -> Out:
+def holt_winters(t, v, lo, hi, args, check=None, **_) -> Out:
     sf_all, tf_all = args
 
     def one(ts, vs, k):
@@ -413,7 +419,7 @@ def holt_winters(t, v, lo, hi, args, **_) -> Out:
             s0, s1 = s1, x + y
         return s1
 
-    return _per_window(t, v, lo, hi, one)
+    return _per_window(t, v, lo, hi, one, check)
 
 
 FUNCTIONS: dict[str, Callable[..., Out]] = {

@@ -58,19 +58,19 @@ def _decode_single(body: bytes | str) -> WirePoint:
         if "metric_name" in keys:
             return _seed_point.decode(body).to_wire()
         return _point.decode(body)
+    except msgspec.ValidationError as exc:  # first: a ValidationError is also a DecodeError
+        raise InvalidInputError(msgspec_message(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidInputError(f"body is not valid JSON: {exc}") from None
-    except msgspec.ValidationError as exc:
-        raise InvalidInputError(msgspec_message(str(exc))) from None
 
 
 def _decode_each(body: bytes | str) -> tuple[list[WirePoint | None], list[Rejected]]:
     try:
         raws = _raw_batch.decode(body).metrics
+    except msgspec.ValidationError as exc:  # first: a ValidationError is also a DecodeError
+        raise InvalidInputError(msgspec_message(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidInputError(f"body is not valid JSON: {exc}") from None
-    except msgspec.ValidationError as exc:
-        raise InvalidInputError(msgspec_message(str(exc))) from None
     _check_count(len(raws))
     points: list[WirePoint | None] = []
     rejected: list[Rejected] = []

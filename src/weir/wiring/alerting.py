@@ -112,6 +112,7 @@ def alert_core(
     """
     from weir.backends.log import LogNotifier
     from weir.backends.webhook import WebhookNotifier
+    from weir.metrics.alerts.circuit import CircuitPolicy, Circuits
     from weir.metrics.alerts.evaluate import AlertEngine
     from weir.metrics.alerts.notify import LOG_TARGET, SNS_TARGET, Dispatcher, Router
     from weir.metrics.alerts.service import subscription_from
@@ -136,8 +137,13 @@ def alert_core(
         notifiers[SNS_TARGET] = SnsNotifier(clients.get("sns"), topic)
     router = Router(alerts, sns=bool(topic))
     engine = AlertEngine(metrics, alerts, router, environment=settings.environment, clock=clock)
+    timing = cfg.alerts if cfg is not None else None
+    # The pause doubles up to the longest retry backoff: no target waits longer than a retry would.
+    circuits = Circuits(CircuitPolicy(timing.circuit_failures, timing.circuit_open_seconds,
+                                      max(timing.circuit_open_seconds, timing.backoff_max_seconds))
+                        if timing is not None else CircuitPolicy(), clock=clock)
     dispatcher = Dispatcher(alerts, notifiers, partial(WebhookNotifier.for_subscription, policy=destinations),
-                            retry=retry, clock=clock)
+                            retry=retry, clock=clock, circuits=circuits)
     return AlertCore(alerts, engine, dispatcher, router, destinations)
 
 

@@ -30,10 +30,14 @@ def build_api(settings: Settings, *, clients: AwsClients | None = None,
         core = alert_core(settings, DynamoAlertStore(clients.get("dynamodb"), settings.alert_table), store, None,
                           serve=False, retry=SCHEDULED_RETRY, clients=clients, clock=clock)
         alerts = alert_service(core, store, clock=clock)
-    return ApiServices(
+    api = ApiServices(
         store=store,
         ingest=IngestService(store, settings.retention_seconds, clock, budget=series_budget(settings, store)),
         query=QueryService(store, settings.retention_seconds, clock),
         push_groups=DynamoPushGroupStore(clients.get("dynamodb"), settings.series_table),
         alerts=alerts,
     )
+    from weir.http.status import StatusService
+
+    api.status = StatusService(api, environment=settings.environment, clock=clock)  # no disk, no exports here
+    return api

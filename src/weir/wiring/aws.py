@@ -66,6 +66,7 @@ def dynamo_store(settings: Settings, clients: AwsClients, *,
         metrics_table=settings.metrics_table,
         series_table=settings.series_table,
         retention_seconds=settings.retention_seconds,
+        hour_retention_seconds=settings.hour_retention_seconds,
         clock=clock,
     )
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from weir.config import Settings
+from weir.config import ENV_EXPORT_BUCKET, MissingSettingError, Settings
 
 if TYPE_CHECKING:
     from weir.metrics.export.schedule import ExportScheduler
@@ -17,8 +17,17 @@ if TYPE_CHECKING:
 def export_target(settings: Settings, clients: AwsClients | None) -> ObjectStore:
     """S3 when a bucket is configured (its client from `clients`), else the local exports folder."""
     if settings.export_bucket:
-        from weir.backends.aws.objects import S3ObjectStore
-        from weir.wiring.aws import AwsClients
+        try:
+            from weir.backends.aws.objects import S3ObjectStore
+            from weir.wiring.aws import AwsClients
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] not in ("boto3", "botocore"):
+                raise
+            raise MissingSettingError(
+                f"exporting to the S3 bucket {settings.export_bucket!r} needs boto3, which is not installed: "
+                "pip install 'weir[aws]' (or export to a folder: leave out --bucket and unset "
+                f"{ENV_EXPORT_BUCKET})"
+            ) from None
 
         if clients is None:
             clients = AwsClients(settings.endpoint_url)

@@ -11,6 +11,7 @@ from weir.config import Settings
 
 if TYPE_CHECKING:
     from weir.backends.folder.watcher import FolderWatcher
+    from weir.backends.sqlite.export_state import SqliteExportState
     from weir.backends.sqlite.files import SqliteFileCatalog
     from weir.backends.sqlite.reader import SqliteMetricReader
     from weir.files.service import FileIndexer, FileQuery
@@ -72,3 +73,11 @@ def offline_export(settings: Settings) -> tuple[ExportService, SqliteMetricReade
 
     reader = SqliteMetricReader(settings.metrics_db)
     return ExportService(reader, export_target(settings, None), fmt=settings.export_format), reader
+
+
+def offline_export_state(settings: Settings) -> SqliteExportState:
+    """`weir export`'s view of the server's export state in the data folder: it marks the hours
+    it replaces in the server's destination, so one it does not finish is exported again."""
+    from weir.backends.sqlite.export_state import SqliteExportState
+
+    return SqliteExportState(settings.metrics_db)

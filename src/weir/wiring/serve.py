@@ -15,7 +15,7 @@ from weir.wiring.aws import AwsClients
 if TYPE_CHECKING:
     from weir.auth import Authenticator
     from weir.metrics.alerts.ports import AlertStore
-    from weir.metrics.ports import ExportState, MetricStore, PushGroupStore
+    from weir.metrics.ports import ExportState, MetricStore, PointBatch, PushGroupStore
     from weir.ratelimit import RateLimiter
 
 
@@ -79,13 +79,17 @@ def _local(settings: Settings) -> _Adapters:
     from weir.backends.sqlite.alerts import SqliteAlertStore
     from weir.backends.sqlite.api_keys import SqliteKeyStore
     from weir.backends.sqlite.export_state import SqliteExportState
+    from weir.backends.sqlite.integrity import startup_check
     from weir.backends.sqlite.metrics import SqliteMetricStore
     from weir.backends.sqlite.pushgroups import SqlitePushGroupStore
     from weir.ratelimit import RateLimiter
 
+    startup_check(settings.data_dir)  # a damaged file stops the start here, naming itself
     store = SqliteMetricStore(
         settings.metrics_db,
         retention_seconds=settings.retention_seconds,
+        minute_retention_seconds=settings.minute_retention_seconds,
+        hour_retention_seconds=settings.hour_retention_seconds,
         flush_points=settings.flush_points,
         flush_seconds=settings.flush_seconds,
     )
@@ -122,6 +126,19 @@ def _aws(settings: Settings, clients: AwsClients, clock: Callable[[], float]) ->
     )
 
 
+def _chain(first: Callable[[PointBatch], None] | None,
+           then: Callable[[PointBatch], None]) -> Callable[[PointBatch], None]:
+    """Two ingest listeners as one (the ingest service tells one)."""
+    if first is None:
+        return then
+
+    def both(batch: PointBatch) -> None:
+        try:
+            first(batch)
+        finally:
+            then(batch)
+
+    return both
 def series_budget(settings: Settings, store: MetricStore):
     """The series limits of ingest (weir.metrics.cardinality), from the settings."""
     from weir.metrics.cardinality import SeriesBudget, SeriesLimits
@@ -144,7 +161,8 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         if files.watcher is not None:
             jobs.append(files.watcher)
         closers.append(files.catalog.close)
-    listener, alerts = None, None
+    listener: Callable[[PointBatch], None] | None = None
+    alerts = None
     if a.alerts is not None:
         from weir.jobs.alerts import AlertWorker
         from weir.wiring.alerting import alert_core, alert_service, file_config, retry_policy
@@ -158,12 +176,14 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         alerts = alert_service(core, a.store, on_rules_changed=worker.rules_changed, clock=clock)
         jobs.append(worker)
         closers.append(a.alerts.close)
+    scheduler = None
     if settings.exports:
         from weir.wiring.exports import export_scheduler
 
         scheduler = export_scheduler(settings, a.store, a.export_state(), clients, clock=clock)
         jobs.append(scheduler)
         closers.append(scheduler.state.close)
+        listener = _chain(listener, scheduler.points_ingested)  # late points wake it
     closers.append(a.push_groups.close)
     if a.auth is not None:
         closers.append(a.auth.close)
@@ -181,4 +201,9 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         auth=a.auth,
         limiter=a.limiter,
     )
+    from weir.http.status import StatusService
+
+    local = settings.backend != "aws"
+    api.status = StatusService(api, environment=settings.environment, data_dir=settings.data_dir if local else None,
+                               watched_dir=settings.files_root if local else None, exports=scheduler, clock=clock)
     return Serve(api, jobs, closers)

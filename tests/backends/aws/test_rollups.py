@@ -24,13 +24,13 @@ H0 = (int(time.time()) // 3600 - 8) * HOUR  # an hour start eight hours ago
 
 
 class RawOnly:
-    """The same store without `read_rollups`: what the query service does without rollups."""
+    """The same store without its rollups: what the query service does without them."""
 
     def __init__(self, store):
         self._store = store
 
     def __getattr__(self, name):
-        if name == "read_rollups":
+        if name in ("read_rollups", "read_records", "record_levels"):
             raise AttributeError(name)
         return getattr(self._store, name)
 
@@ -160,7 +160,10 @@ def test_queries_from_rollups_equal_the_raw_answers(store, params):
     q = {"start": str(H0 // NS + 1800), "end": str(H0 // NS + 4 * 3600), **params}  # a partial first hour
     rolled = QueryService(store, RETENTION, store.clock)
     raw = QueryService(RawOnly(store), RETENTION, store.clock)
-    assert rolled.query("cpu", q) == raw.query("cpu", q)
+    got, want = rolled.query("cpu", q), raw.query("cpu", q)
+    assert got.groups == want.groups
+    level = "1h" if params["period"] == "3600" else "1m"  # the coarsest rollups that answer exactly
+    assert {r.resolution for r in got.resolutions} == {level, "raw"} and want.resolutions[0].resolution == "raw"
     assert raw.read_counts["rollup_queries"] == 0
     assert rolled.read_counts["rollup_queries"] == 1
     assert rolled.read_counts["rollup_points"] > 0
@@ -181,7 +184,7 @@ def test_percentiles_and_sub_minute_periods_read_raw_points(store):
 
 def test_minute_rollups_have_a_memory_bound_like_raw_points(store, monkeypatch):
     """Rollups do not lift the bound on what one query holds in memory: past
-    MAX_ROLLUP_MINUTES the answer is the same 413 a raw query gets."""
+    MAX_ROLLUP_RECORDS the answer is the same 413 a raw query gets."""
     from weir.errors import PayloadTooLargeError
     from weir.metrics.query import service as query
 
@@ -191,9 +194,12 @@ def test_minute_rollups_have_a_memory_bound_like_raw_points(store, monkeypatch):
     params = {"start": str(H0 // NS), "end": str(H0 // NS + 2 * 3600), "stat": "avg", "period": "3600"}
     svc = QueryService(store, RETENTION, store.clock)
     svc.query("cpu", params)
+    assert svc.read_counts["rollup_hours"] == 3 * 2  # period=1h: the hourly rollups answer
+    params["period"] = "1800"
+    svc.query("cpu", params)
     assert svc.read_counts["rollup_minutes"] == 3 * 120
-    monkeypatch.setattr(query, "MAX_ROLLUP_MINUTES", 3 * 120 - 1)
-    with pytest.raises(PayloadTooLargeError, match="360 minute rollups"):
+    monkeypatch.setattr(query, "MAX_ROLLUP_RECORDS", 3 * 120 - 1)
+    with pytest.raises(PayloadTooLargeError, match="360 rollups"):
         svc.query("cpu", params)
 
 

@@ -105,10 +105,11 @@ def test_clean_close_flushes_the_log(open_store, tmp_path):
 
 def test_retention_sweep_deletes_old_chunks_and_forgets_series(open_store):
     fake_now = [time.time()]
-    store = open_store(retention_seconds=3600, clock=lambda: fake_now[0])
-    store.append(batch([(A, NOW, 1.0), (B, NOW + 3 * 3600 * NS, 2.0)]))
+    store = open_store(retention_seconds=3600, minute_retention_seconds=3600, hour_retention_seconds=3600,
+                       clock=lambda: fake_now[0])
+    store.append(batch([(A, NOW, 1.0), (B, NOW + 48 * 3600 * NS, 2.0)]))
     store.flush()
-    fake_now[0] += 2 * 3600
+    fake_now[0] += 26 * 3600  # hourly rollups go a whole UTC day at a time
     store.sweep()
     assert store.read([A.id], 0, NOW + 10 * 3600 * NS) == {}
     assert [s.id for s in store.series_of("cpu")] == [B.id]
@@ -133,10 +134,30 @@ def test_a_second_process_on_the_same_folder_is_refused(open_store):
         open_store()
 
 
-def test_a_flush_in_slices_keeps_every_point_and_empties_the_log_at_the_end(tmp_path, monkeypatch):
-    import weir.backends.sqlite.metrics as module
+def test_a_log_that_cannot_be_recovered_is_a_problem_health_reports(tmp_path):
+    """Recovery that meets a damaged log row stops the store: every call and `problem()`
+    (what `/health` answers with, as a 503) name the file, the row and `weir repair`."""
+    from weir.backends.sqlite import logrow, schema
+    from weir.errors import DamagedDataError
 
-    monkeypatch.setattr(module, "FLUSH_SLICE", 2)  # 7 series: four transactions
+    conn = schema.connect(str(tmp_path / "m.db"))
+    schema.migrate(conn)
+    row = logrow.pack(batch([(A, NOW, 1.0)]))
+    conn.execute("INSERT INTO log (id, data) VALUES (1, ?)", (row[:-1],))  # a row cut short, as after a bad write
+    conn.close()
+    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=86400)
+    try:
+        with pytest.raises(DamagedDataError, match="write-ahead log row 1"):
+            store.read([A.id], NOW, NOW + 1)
+        assert "weir repair" in store.problem() and "m.db" in store.problem()
+    finally:
+        store.close()
+
+
+def test_a_flush_in_slices_keeps_every_point_and_empties_the_log_at_the_end(tmp_path, monkeypatch):
+    from weir.backends.sqlite import flush
+
+    monkeypatch.setattr(flush, "FLUSH_SLICE", 2)  # 7 series: four transactions
     members = [make_series("cpu", {"host": f"h{i}"}, "gauge", None) for i in range(7)]
     store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=86400)
     try:
@@ -158,8 +179,8 @@ def test_chunks_a_crashed_flush_left_beside_their_log_rows_read_as_one_point_eac
     store.append(batch([(A, NOW, 1.0), (B, NOW, 2.0)]))
     store.close()  # flushes: chunks, log emptied
     with sqlite3.connect(tmp_path / "m.db") as conn:  # as a crashed flush leaves it: chunks and log both
-        conn.execute("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) SELECT series_id, t_min, t_max, "
-                     "n, ts, vals FROM chunks")
+        conn.execute("INSERT INTO chunks (series_id, t_min, t_max, n, fmt, ts, vals) SELECT series_id, t_min, t_max, "
+                     "n, fmt, ts, vals FROM chunks")
     store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=86400)
     try:
         assert store.read([A.id, B.id], NOW - NS, NOW + NS) == {A.id: ([NOW], [1.0]), B.id: ([NOW], [2.0])}

@@ -5,11 +5,13 @@ from weir.http.app import build_app
 from weir.http.openapi.document import ROUTES, document
 from weir.http.routes import files as files_routes
 from weir.http.routes import formats as formats_routes
+from weir.http.routes import ui as ui_routes
 from weir.http.services import ApiServices
 from weir.metrics.ingest import IngestService
 from weir.metrics.query.service import QueryService
 
-DOC_PATHS = {**formats_routes.DOC_PATHS, **files_routes.DOC_PATHS}  # regex routes → documented paths
+# regex routes → documented paths
+DOC_PATHS = {**formats_routes.DOC_PATHS, **files_routes.DOC_PATHS, **ui_routes.DOC_PATHS}
 
 
 def test_every_route_is_documented_and_every_documented_route_exists():

@@ -50,6 +50,7 @@ min_interval = 0.05
 max_attempts = 3
 backoff_seconds = 0.1
 backoff_max_seconds = 0.2
+circuit_open_seconds = 0.1
 
 [[subscriptions]]
 id = "critical"

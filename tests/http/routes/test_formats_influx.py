@@ -130,3 +130,24 @@ def test_point_limit_counts_fields(api):
     r = api.post("/write", params={"precision": "s"}, body=body)
     assert r.status == 413
     assert "10000" in r.json()["message"]
+
+
+def test_influxdb_client_ping_version_and_health(server):
+    """Telegraf and influxdb-client probe /ping (204 with X-Influxdb-Version) and /health."""
+    import warnings
+
+    from weir import __version__
+
+    with InfluxDBClient(url=server.url, token="unused", org="weir", timeout=30_000) as client:
+        assert client.ping() is True
+        assert client.version() == f"1.8-weir-{__version__}"
+        assert client.build() == "OSS"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # health() is deprecated in favour of ping()
+            health = client.health()
+    assert (health.name, health.status, health.version) == ("weir", "ok", __version__)
+
+
+def test_ping_answers_head_and_needs_no_key(server, api):
+    r = api.request("HEAD", "/ping")
+    assert r.status == 204 and r.body == b"" and r.headers["x-influxdb-version"].startswith("1.8-weir-")

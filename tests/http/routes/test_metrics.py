@@ -193,10 +193,47 @@ def test_query_stats_group_by_and_filters(api):
     assert only_b["groups"][0]["datapoints"] == [{"timestamp": only_b["start"], "max": 105.0}]
 
 
+def test_group_by_several_keys_last_and_negative_and_regex_filters(api):
+    base = (NOW - 600) // 60 * 60
+    hosts = [("web-1", "eu"), ("web-2", "eu"), ("db-1", "eu"), ("web-3", "us")]
+    pts = [point("qa", float(10 * k + i), ts=base + i * 10, host=h, region=r)
+           for k, (h, r) in enumerate(hosts) for i in range(3)]
+    assert api.post("/metrics", {"metrics": pts}).status == 200
+    params = {"start": str(base), "end": str(base + 60), "period": "60", "stat": "count,last"}
+    got = api.get("/metrics/qa", params={**params, "group_by": "region,host"}).json()
+    assert [(g["group"], g["datapoints"][0]["last"]) for g in got["groups"]] == [
+        ({"region": "eu", "host": "db-1"}, 22.0), ({"region": "eu", "host": "web-1"}, 2.0),
+        ({"region": "eu", "host": "web-2"}, 12.0), ({"region": "us", "host": "web-3"}, 32.0)]
+    assert got["resolutions"] == [{"start": got["start"], "end": got["end"], "resolution": "raw"}]
+
+    def series_of(**filters):
+        r = api.get("/metrics/qa", params={**params, **filters}).json()
+        return r["groups"][0]["series"] if r["groups"] else 0
+
+    assert series_of(**{"dim.host": "~web-.*"}) == 3  # dim.host=~web-.*
+    assert series_of(**{"dim.host!": "~web-.*"}) == 1  # dim.host!~web-.*
+    assert series_of(**{"dim.region!": "eu"}) == 1  # dim.region!=eu
+    assert series_of(**{"dim.host": "~web-[12]", "dim.region": "eu"}) == 2
+    assert series_of(**{"dim.host": "~web"}) == 0  # a regex matches the whole value
+    raw = api.get("/metrics/qa?" + "&".join(f"{k}={v}" for k, v in params.items()) + "&dim.host!=db-1")
+    assert raw.json()["groups"][0]["series"] == 3
+
+
+def test_a_repeated_query_parameter_is_400_not_the_last_one(api):
+    api.post("/metrics", point("rep", 1.0))
+    r = api.get("/metrics/rep", params=[("stat", "avg"), ("stat", "max")])
+    assert r.status == 400 and r.json()["message"].startswith("stat: given 2 times")
+    r = api.get("/metrics/rep/series", params=[("dim.host", "a"), ("dim.host", "b")])
+    assert r.status == 400
+
+
 @pytest.mark.parametrize(
     "params, fragment",
     [
         ({"stat": "median"}, "stat"),
+        ({"dim.host": "~(a+)+"}, "dim.host"),
+        ({"dim.host": "~[z-a]"}, "dim.host"),
+        ({"group_by": "a,b,c,d,e,f,g,h,i,j,k"}, "group_by"),
         ({"period": "5x"}, "period"),
         ({"period": "0"}, "period"),
         ({"start": "yesterday"}, "start"),

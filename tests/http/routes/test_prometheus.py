@@ -55,7 +55,7 @@ def test_store_failures_are_enveloped_503s(services, monkeypatch):
     def unavailable(*a, **k):
         raise StorageError("throttled; retry")
 
-    monkeypatch.setattr(services.store, "series_of", unavailable)
+    monkeypatch.setattr(services.store, "select", unavailable)
     status, body = resolve(build_router(services), "GET", "/api/v1/query", f"query=cpu&time={BASE}")
     assert (status, body) == (503, {"status": "error", "errorType": "unavailable", "error": "throttled; retry"})
 
@@ -79,4 +79,6 @@ def test_form_bodies(services):
 
 
 def test_the_reads_auth_lets_through_are_the_routes_post_endpoints():
-    assert READ_POSTS == ROUTE_READ_POSTS
+    from weir.http.routes.remote import READ_PATH  # remote read, a protobuf POST that reads
+
+    assert READ_POSTS == ROUTE_READ_POSTS | {READ_PATH}

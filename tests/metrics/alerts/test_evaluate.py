@@ -83,6 +83,13 @@ def test_statistics_per_period():
     assert period_values(arrays, "max", 0, 60, 2) == [5.0, 9.0]
     assert period_values(arrays, "count", 0, 60, 3) == [4.0, 2.0, None]
     assert period_values([([0, 1], [1.0, 3.0])], "avg", 0, 60, 1) == [2.0]
+    assert period_values(arrays, "p50", 0, 60, 2) == [2.5, 8.0]  # median of 1, 2, 3, 5; of 7, 9
+
+
+def test_rules_take_p50_as_queries_do():
+    from weir.metrics.alerts.model import STATISTICS
+
+    assert "p50" in STATISTICS
 
 
 def test_low_count_rules_wait_for_complete_periods(env):

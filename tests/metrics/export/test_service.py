@@ -147,6 +147,14 @@ def test_an_empty_hour_gets_a_manifest_with_zero_rows(store, tmp_path):
     assert objects.list(export.hour_prefix(HOUR)) == [export.manifest_key(HOUR)]
 
 
+def test_the_log_line_names_the_whole_destination(store, tmp_path, caplog):
+    objects = FolderObjectStore(tmp_path / "exports")
+    ingest(store, make_points(2, 600))
+    with caplog.at_level("INFO", logger="weir.metrics.export.service"):
+        ExportService(store, objects, clock=clock).export_hour(HOUR)
+    assert f"{objects.root.as_uri()}/{export.hour_prefix(HOUR)}" in caplog.text
+
+
 def test_an_open_hour_is_refused(store, tmp_path):
     service = ExportService(store, FolderObjectStore(tmp_path / "x"), clock=clock)
     with pytest.raises(InvalidInputError, match="has not closed yet"):

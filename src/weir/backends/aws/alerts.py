@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from hashlib import blake2b
 
 import msgspec
@@ -299,11 +299,15 @@ class DynamoAlertStore:
             found = [got[i["sk"]["S"]] for i in found if i["sk"]["S"] in got]
         return [_event_out(i) for i in found]
 
-    def due_deliveries(self, now_ns: int, limit: int = 100) -> list[PendingDelivery]:
+    def due_deliveries(self, now_ns: int, limit: int = 100, *, skip_targets: Collection[str] = (),
+                       skip_ids: Collection[int] = ()) -> list[PendingDelivery]:
         upper = f"{now_ns + 1:0{_DIGITS}d}#"
         out = []
+        skip_t, skip_i = set(skip_targets), set(skip_ids)
         for item in self._query(OUTBOX, limit=limit, sk_condition=" AND sk < :upper",
                                 ExpressionAttributeValues={":upper": S(upper)}):
+            if item["t"]["S"] in skip_t or int(item["id"]["N"]) in skip_i:
+                continue
             claimed = self._claim(item, now_ns + self.claim_ns)
             if claimed is not None:
                 out.append(claimed)

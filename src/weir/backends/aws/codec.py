@@ -5,6 +5,10 @@ stored as columns (int64 series ids, uint32 counts, int64 time deltas, float64 v
 and zlib-compressed. Timestamps are stored as differences from the previous point of the
 same series, so regular intervals and repeated counts shrink to almost nothing,
 leaving about 8 bytes of value and, in segments, 8 bytes of series id per point.
+
+Chunks (one series, one hour, written by compaction and read by every query) use the
+compressed columns of `weir.metrics.encoding` instead (format 2); format 1 chunks
+(zlib over raw arrays) written before are still read until their TTL.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from bisect import bisect_left
 from hashlib import blake2b
 from itertools import accumulate
 
+from weir.metrics.encoding.columns import decode_ts, decode_vals, encode_ts, encode_vals
 from weir.metrics.rollup import MINUTE_NS, Minutes
 
 _VERSION = 1
@@ -101,22 +106,22 @@ class Segment:
             yield sid, self.ts[a:b], self.vals[a:b]
 
 
+_CHUNK_COLUMNS = 2  # chunk format 2: compressed columns (`weir.metrics.encoding.columns`)
+
+
 def encode_chunk(ts: list[int], vals: list[float]) -> bytes:
-    """One series' sorted, unique points."""
-    base = ts[0]
-    raw = b"".join(
-        (
-            len(ts).to_bytes(4, "little"),
-            base.to_bytes(8, "little", signed=True),
-            array("q", [b - a for a, b in zip(ts, ts[1:])]).tobytes(),
-            array("d", vals).tobytes(),
-        )
-    )
-    return bytes([_VERSION]) + zlib.compress(raw)
+    """One series' sorted, unique points: timestamps and values as compressed columns
+    (a write unit is 1 KB of item, and a gauge with one decimal takes ~1.2 bytes a point
+    this way where zlib over raw arrays took ~8)."""
+    t = encode_ts(ts)
+    return bytes([_CHUNK_COLUMNS]) + len(t).to_bytes(4, "little") + t + encode_vals(vals)
 
 
 def decode_chunk(blob: bytes) -> tuple[list[int], list[float]]:
-    if blob[0] != _VERSION:
+    if blob[0] == _CHUNK_COLUMNS:
+        n = int.from_bytes(blob[1:5], "little")
+        return decode_ts(blob[5 : 5 + n]), decode_vals(blob[5 + n :])
+    if blob[0] != _VERSION:  # format 1, written before: zlib over raw arrays
         raise ValueError(f"unknown chunk format {blob[0]}")
     raw = zlib.decompress(blob[1:])
     n = int.from_bytes(raw[0:4], "little")

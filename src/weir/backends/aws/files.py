@@ -25,13 +25,13 @@ import msgspec
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from weir.backends.aws.dynamo import ConditionFailed, Dynamo
 from weir.config import FILES_TABLE_PK, FILES_TABLE_SK, FILES_TTL_ATTRIBUTE
-from weir.errors import StorageError, UnavailableError, WeirError
+from weir.errors import StorageError
 from weir.files.record import FileRecord, ObjectHead, iso_ms, strip_etag
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
-_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _INTERNAL = {"seq"}
 
 
@@ -54,40 +54,27 @@ def from_item(item: dict) -> FileRecord:
     return msgspec.convert(data, FileRecord)
 
 
-def _storage_error(exc: Exception, what: str) -> WeirError:
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        msg = exc.response.get("Error", {}).get("Message", "")
-        if code == "ResourceNotFoundException":
-            return StorageError(f"{what}: the table does not exist ({msg}); deploy infra/files or check the name")
-        if code in _THROTTLED:
-            return UnavailableError(f"{what}: DynamoDB is throttling ({code}); retry later")
-        return StorageError(f"{what}: {code}: {msg}")
-    return StorageError(f"{what}: {exc}")
-
-
 class DynamoFileCatalog:
     backend = "dynamodb"
 
     def __init__(self, client, table: str) -> None:
-        self._db = client
+        # Through `Dynamo`, as every other DynamoDB store: one retry policy for throttling and
+        # one translation of botocore errors into Weir's (a missing table, denied, unreachable).
+        self._db = Dynamo(client)
         self.table = table
 
     def put(self, record: FileRecord) -> bool:
         try:
-            self._db.put_item(
-                TableName=self.table,
+            self._db.call(
+                "put_item",
+                self.table,
                 Item=to_item(record),
                 ConditionExpression="attribute_not_exists(#k) OR #seq < :seq",
                 ExpressionAttributeNames={"#k": FILES_TABLE_SK, "#seq": "seq"},
                 ExpressionAttributeValues={":seq": {"S": record.order}},
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise _storage_error(exc, f"storing {record.key!r}") from None
-        except BotoCoreError as exc:
-            raise _storage_error(exc, f"storing {record.key!r}") from None
+        except ConditionFailed:
+            return False
         return True
 
     def put_many(self, records: list[FileRecord]) -> list[bool]:
@@ -95,14 +82,9 @@ class DynamoFileCatalog:
         return [self.put(r) for r in records]
 
     def get(self, bucket: str, key: str) -> FileRecord | None:
-        try:
-            resp = self._db.get_item(
-                TableName=self.table,
-                Key={FILES_TABLE_PK: {"S": bucket}, FILES_TABLE_SK: {"S": key}},
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise _storage_error(exc, f"reading {key!r}") from None
+        resp = self._db.call(
+            "get_item", self.table, Key={FILES_TABLE_PK: {"S": bucket}, FILES_TABLE_SK: {"S": key}}, ConsistentRead=True
+        )
         item = resp.get("Item")
         return from_item(item) if item else None
 
@@ -122,7 +104,6 @@ class DynamoFileCatalog:
             names["#state"] = "state"
             values[":created"] = {"S": "created"}
         kwargs = {
-            "TableName": self.table,
             "KeyConditionExpression": cond,
             "FilterExpression": filt,
             "ExpressionAttributeNames": names,
@@ -134,10 +115,7 @@ class DynamoFileCatalog:
         items: list[FileRecord] = []
         while True:
             kwargs["Limit"] = limit - len(items)
-            try:
-                resp = self._db.query(**kwargs)
-            except (ClientError, BotoCoreError) as exc:
-                raise _storage_error(exc, f"listing {prefix!r}") from None
+            resp = self._db.call("query", self.table, **kwargs)
             items.extend(from_item(i) for i in resp.get("Items", []))
             last = resp.get("LastEvaluatedKey")
             if last is None:

@@ -6,7 +6,7 @@ other, and a whole metric lives in one partition (1,000 write units/s). Writing 
 per datapoint would also cost at least one write unit per point.
 
 Weir keeps the seed's table shape (string hash key, numeric `timestamp` range key, TTL
-attribute `ttl` in epoch seconds, stream NEW_AND_OLD_IMAGES, on-demand) and stores three
+attribute `ttl` in epoch seconds, stream NEW_AND_OLD_IMAGES, on-demand) and stores these
 kinds of item in it, told apart by the hash key's prefix (`#` never occurs in a metric
 name, see `limits.NAME_RE`):
 
@@ -25,6 +25,10 @@ name, see `limits.NAME_RE`):
     chunks. Each compaction writes part 0 of all SHARDS, even empty ones, so a reader
     can tell "compacted with rollups" from "no rollups (yet)"; `parts` on each item says
     how many parts the last compaction wrote, so a reader ignores stale higher parts.
+- hourly   `hour#<metric>#<shard>` / hour start ns + part number
+    Per-hour count, sum, min, max, last (`weir.metrics.records`) and a quantile sketch of
+    every series of a metric shard in one hour (`hourly.py`), written by compaction beside
+    the minute rollups, with the longer hourly TTL (455 days by default).
 - pending  `pend#<metric>` / hour start ns
     Hours of a metric that have segments not yet compacted into chunks. Readers read
     segments for pending hours and chunks for every other hour; `v` counts registrations
@@ -57,6 +61,7 @@ SEGMENT = "seg"
 CHUNK = "chk"
 PENDING = "pend"
 ROLLUP = "rup"
+HOURLY = "hour"
 _HASH_DIGITS = 10**16
 
 
@@ -96,6 +101,10 @@ def chunk_pk(series_id: int) -> str:
 
 def rollup_pk(name: str, shard: int) -> str:
     return f"{ROLLUP}#{name}#{shard}"
+
+
+def hourly_pk(name: str, shard: int) -> str:
+    return f"{HOURLY}#{name}#{shard}"
 
 
 def pending_pk(name: str) -> str:

@@ -30,16 +30,19 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from weir.errors import PayloadTooLargeError
+from weir.metrics import limits
 from weir.metrics.points import merge, trim
-from weir.metrics.ports import PointBatch, RollupRead
+from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import key_schema
+from . import arrays, key_schema
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
-from .rollups import RollupSource, read_rollups, rollup_requests
+from .hourly import hourly_requests
+from .rollups import rollup_requests
 from .series_index import SeriesIndex
+from .state import mark_changed
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
 _T = TypeVar("_T")
@@ -58,7 +61,7 @@ class CompactionResult:
     points: int = 0
 
 
-class DynamoMetricStore:
+class DynamoMetricStore(arrays.ArrayReads):
     backend = "dynamodb"
 
     def __init__(
@@ -68,6 +71,7 @@ class DynamoMetricStore:
         metrics_table: str,
         series_table: str,
         retention_seconds: int,
+        hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         read_threads: int = 8,
@@ -75,8 +79,11 @@ class DynamoMetricStore:
         self.db = Dynamo(client, sleep=sleep)
         self.table = metrics_table
         self.retention_s = retention_seconds
+        self.hour_retention_s = hour_retention_seconds
         self.clock = clock
-        self.index = SeriesIndex(self.db, series_table, retention_seconds=retention_seconds, clock=clock)
+        # a series stays known as long as any of its data: its hourly rollups outlive its points
+        kept = max(retention_seconds, hour_retention_seconds)
+        self.index = SeriesIndex(self.db, series_table, retention_seconds=kept, clock=clock)
         self.series_epoch = 0  # bumped when a failed write may have left callers' series caches wrong
         self._registered: set[tuple[str, int]] = set()
         self._last_version = 0
@@ -88,6 +95,9 @@ class DynamoMetricStore:
 
     def ready(self) -> bool:
         return True
+
+    def problem(self) -> str | None:
+        return None  # DynamoDB's health is AWS's; a failing call is a 503 of its own
 
     def get_series(self, series_id: int) -> Series | None:
         return self.index.get(series_id)
@@ -153,6 +163,8 @@ class DynamoMetricStore:
         for (name, hour, shard), points in groups.items():
             for part in _split(points, key_schema.SEGMENT_POINTS):
                 requests.append({"PutRequest": {"Item": self._segment_item(name, hour, shard, part, now_ns)}})
+        closed = {h for _, h, _ in groups if h + key_schema.BUCKET_NS <= now_ns}  # maybe exported: marked
+        mark_changed(self.index.db, self.index.table, closed, now_ns)  # first, so a crash cannot lose the mark
         self.db.batch_write(self.table, requests)
         self._register({(name, hour) for name, hour, _ in groups})
 
@@ -168,12 +180,6 @@ class DynamoMetricStore:
         for name, sids in by_name.items():
             out.update(self._read_metric(name, sids, start_ns, end_ns))
         return out
-
-    def read_rollups(self, series_ids: list[int], start_ns: int, end_ns: int) -> RollupRead:
-        """Minute rollups of the compacted hours in [start, end) (see `rollups.py`)."""
-        source = RollupSource(self.db, self.table, lambda sid: self.index.cached(sid) or self.index.get(sid),
-                              self._pending_hours, self._run, self.clock())
-        return read_rollups(source, series_ids, start_ns, end_ns)
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending id (what an export reads).
@@ -284,6 +290,8 @@ class DynamoMetricStore:
                 requests.append({"PutRequest": {"Item": item}})
         # rollups go with the chunks, before the mark is cleared: see rollups.py
         requests += rollup_requests(name, hour_ns, merged, self._expiry(hour_ns + key_schema.BUCKET_NS - 1))
+        hour_ttl = (hour_ns + key_schema.BUCKET_NS) // NS + self.hour_retention_s
+        requests += hourly_requests(name, hour_ns, merged, hour_ttl)
         self.db.batch_write(self.table, requests)
         with self._lock:
             self._registered.discard((name, hour_ns))

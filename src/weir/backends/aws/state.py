@@ -9,6 +9,7 @@ partitions cannot clash with the index's (`id#…`, `name#…`, `names`):
 | item        | pk          | sk                          | holds                                   |
 |-------------|-------------|-----------------------------|-----------------------------------------|
 | watermark   | `export`    | destination URL (or its hash when longer than a sort key may be) | `hour` (ns) |
+| changed hour | `export#changed` | the hour's start (ns, 20 digits) | `v` (version), `at` (last change, ns) |
 | push group  | `pushgroup` | hash of the group key       | labels, last push, method, members (zlib JSON), `v` |
 
 Neither item carries `ttl`, so the table's TTL never removes them.
@@ -17,7 +18,7 @@ Neither item carries `ttl`, so the table's TTL never removes them.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from hashlib import blake2b
 
 import msgspec
@@ -28,6 +29,7 @@ from weir.metrics.ports import PushGroup
 from .dynamo import ConditionFailed, Dynamo
 
 EXPORT = "export"
+EXPORT_CHANGED = "export#changed"
 PUSH_GROUP = "pushgroup"
 MAX_SORT_KEY = 1024
 MAX_MEMBERS_BYTES = 350_000  # of DynamoDB's 400 KB per item, with room for the other attributes
@@ -74,8 +76,39 @@ class DynamoExportState:
         except ConditionFailed:
             pass  # another run got further already
 
+    def changed_hours(self) -> list[tuple[int, int, int]]:
+        items = self.db.query(self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                              ExpressionAttributeValues={":pk": {"S": EXPORT_CHANGED}})
+        return sorted((int(i["sk"]["S"]), int(i["v"]["N"]), int(i["at"]["N"])) for i in items)
+
+    def mark_changed(self, hours: Iterable[int], now_ns: int) -> dict[int, int]:
+        return mark_changed(self.db, self.table, hours, now_ns)
+
+    def forget_changed(self, hour_ns: int, version: int) -> None:
+        try:
+            self.db.call("delete_item", self.table, Key=_changed_key(hour_ns), ConditionExpression="v = :v",
+                         ExpressionAttributeValues={":v": {"N": str(version)}})
+        except ConditionFailed:
+            pass  # changed again meanwhile: exported again by the next run
+
     def close(self) -> None:
         return None
+
+
+def _changed_key(hour_ns: int) -> dict:
+    return {"pk": {"S": EXPORT_CHANGED}, "sk": {"S": f"{hour_ns:020d}"}}
+
+
+def mark_changed(db: Dynamo, table: str, hours: Iterable[int], now_ns: int) -> dict[int, int]:
+    """Mark closed hours as changed since their export: one update per hour, bumping its
+    version (`ADD`), so a mark read before an export is told apart from one made during it."""
+    out = {}
+    for hour in sorted(set(hours)):
+        reply = db.call("update_item", table, Key=_changed_key(hour), UpdateExpression="ADD v :one SET #at = :at",
+                        ExpressionAttributeNames={"#at": "at"}, ReturnValues="UPDATED_NEW",
+                        ExpressionAttributeValues={":one": {"N": "1"}, ":at": {"N": str(now_ns)}})
+        out[hour] = int(reply["Attributes"]["v"]["N"])
+    return out
 
 
 class DynamoPushGroupStore:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +28,8 @@ from weir.metrics.alerts.ports import (
     rule_name_taken,
 )
 from weir.metrics.timeutil import ns_to_rfc3339
+
+from . import txn
 
 VERSION = 1
 DDL = """
@@ -94,16 +96,13 @@ class SqliteAlertStore:
                 if write:
                     db.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                txn.rollback(db)
                 raise ConflictError(f"conflicts with a stored object: {exc}") from None
             except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                txn.rollback(db)
                 raise StorageError(f"the alert store failed: {exc}") from None
             except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                txn.rollback(db)
                 raise
 
     # -- rules and states -----------------------------------------------------------
@@ -202,12 +201,16 @@ class SqliteAlertStore:
                 out.append(EventOut(event=_event.decode(body), deliveries=[_delivery(d) for d in ds]))
         return out
 
-    def due_deliveries(self, now_ns: int, limit: int = 100) -> list[PendingDelivery]:
+    def due_deliveries(self, now_ns: int, limit: int = 100, *, skip_targets: Collection[str] = (),
+                       skip_ids: Collection[int] = ()) -> list[PendingDelivery]:
+        skip_t, skip_i = list(skip_targets), list(skip_ids)
+        where = "".join((f" AND d.target NOT IN ({','.join('?' * len(skip_t))})" if skip_t else "",
+                         f" AND d.id NOT IN ({','.join('?' * len(skip_i))})" if skip_i else ""))
         with self._tx() as db:
             rows = db.execute(
                 "SELECT d.id, e.body, d.target, d.attempts FROM deliveries d JOIN events e USING (event_id) "
-                "WHERE d.status = 'pending' AND d.next_ns <= ? ORDER BY d.next_ns, d.id LIMIT ?",
-                (now_ns, limit)).fetchall()
+                f"WHERE d.status = 'pending' AND d.next_ns <= ?{where} ORDER BY d.next_ns, d.id LIMIT ?",  # nosec B608  # only '?' marks interpolated
+                (now_ns, *skip_t, *skip_i, limit)).fetchall()
         return [PendingDelivery(r[0], _event.decode(r[1]), r[2], r[3]) for r in rows]
 
     def next_due_ns(self) -> int | None:

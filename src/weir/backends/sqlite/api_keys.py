@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from weir.auth import KeyRecord, check_name
-from weir.errors import InvalidInputError
+from weir.errors import InvalidInputError, damaged
 
 _DDL = """CREATE TABLE IF NOT EXISTS api_keys (
     name TEXT PRIMARY KEY, created TEXT NOT NULL, digest TEXT NOT NULL UNIQUE)"""
@@ -24,8 +24,12 @@ class SqliteKeyStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_DDL)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(_DDL)
+        except sqlite3.DatabaseError as exc:  # garbage in the file: say which, and the way out
+            self._conn.close()
+            raise damaged(path, str(exc)) from None
         self._lock = threading.Lock()
         self._version = -1
         self._digests: list[str] = []

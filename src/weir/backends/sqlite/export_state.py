@@ -1,14 +1,21 @@
-"""The export watermark in the data folder's SQLite `meta` table, one row per destination.
+"""The export watermark in the data folder's SQLite `meta` table, one row per destination,
+and the marks of hours changed after they closed (`export_changed`).
 
-Its own connection: the store's writer thread owns the other one, and this write (one
-small row an hour) simply waits its turn on SQLite's lock (busy timeout 30 s). Keyed by
-destination URL, so pointing exports somewhere new starts that destination afresh.
+Its own connection: the store's writer thread owns the other one, and these writes (a few
+small rows an hour) simply wait their turn on SQLite's lock (busy timeout 30 s). The
+watermark is keyed by destination URL, so pointing exports somewhere new starts that
+destination afresh. The marks are written by the store itself (`mark_late`, in the same
+transaction as the points, so no acknowledged late point goes unmarked) and by `weir export`
+before it replaces an hour (so one that stops half-way leaves its hour marked); the
+scheduler re-exports a marked hour and removes the mark only if nothing changed it since.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from weir.errors import StorageError
@@ -21,7 +28,7 @@ _PREFIX = "export.last_hour "
 class SqliteExportState:
     def __init__(self, path: Path) -> None:
         self._conn = schema.connect(str(path))
-        self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._conn.executescript(_DDL)
         self._lock = threading.Lock()
 
     def last_exported(self, destination: str) -> int | None:
@@ -43,5 +50,50 @@ class SqliteExportState:
             except sqlite3.Error as exc:
                 raise StorageError(f"could not save the export watermark: {exc}") from exc
 
+    def changed_hours(self) -> list[tuple[int, int, int]]:
+        with self._lock:
+            try:
+                return self._conn.execute(
+                    "SELECT hour, version, changed_ns FROM export_changed ORDER BY hour").fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"could not read the hours changed since their export: {exc}") from exc
+
+    def mark_changed(self, hours: Iterable[int], now_ns: int) -> dict[int, int]:
+        version = time.time_ns()
+        rows = [(h, version, now_ns) for h in sorted(set(hours))]
+        with self._lock:
+            try:
+                self._conn.executemany(_UPSERT, rows)
+            except sqlite3.Error as exc:
+                raise StorageError(f"could not mark hours for export: {exc}") from exc
+        return {h: version for h, _, _ in rows}
+
+    def forget_changed(self, hour_ns: int, version: int) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("DELETE FROM export_changed WHERE hour = ? AND version = ?", (hour_ns, version))
+            except sqlite3.Error as exc:
+                raise StorageError(f"could not clear the export mark of an hour: {exc}") from exc
+
     def close(self) -> None:
         self._conn.close()
+
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS export_changed (
+    hour INTEGER PRIMARY KEY, version INTEGER NOT NULL, changed_ns INTEGER NOT NULL
+);
+"""
+_UPSERT = ("INSERT INTO export_changed (hour, version, changed_ns) VALUES (?, ?, ?) "
+           "ON CONFLICT (hour) DO UPDATE SET version = excluded.version, changed_ns = excluded.changed_ns")
+
+
+def mark_late(conn: sqlite3.Connection, timestamps: list[int], version: int, now_ns: int) -> None:
+    """Mark the closed hours (before the current one) that `timestamps` fall in, inside the
+    caller's transaction. Points of the current hour, nearly all of them, cost one min()."""
+    cut = now_ns - now_ns % schema.HOUR_NS
+    if not timestamps or min(timestamps) >= cut:
+        return
+    hours = {t - t % schema.HOUR_NS for t in timestamps if t < cut}
+    conn.executemany(_UPSERT, [(h, version, now_ns) for h in hours])

@@ -25,6 +25,8 @@ import msgspec
 from weir.errors import StorageError
 from weir.files.record import FileRecord
 
+from . import txn
+
 DDL = """
 CREATE TABLE IF NOT EXISTS files (
     bucket TEXT NOT NULL,
@@ -71,17 +73,12 @@ class SqliteFileCatalog:
         out: list[bool] = []
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
+                with txn.immediate(self._conn) as conn:
                     for r in records:
-                        cur = self._conn.execute(
+                        cur = conn.execute(
                             _UPSERT, (r.bucket, r.key, r.order, int(r.deleted), r.expires_at, _encode(r))
                         )
                         out.append(cur.rowcount == 1)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
             except sqlite3.Error as exc:
                 raise StorageError(f"the file catalog could not store {len(records)} record(s): {exc}") from None
         return out

@@ -5,47 +5,58 @@ How a write travels (see docs/architecture.md for the measurements behind it):
 2. The writer takes every queued batch, inserts one `log` row per batch in a single
    transaction, commits (WAL, fsync), then appends the points to the head (a dict of
    per-series lists) and resolves the futures: the client is answered only now.
-3. When the head is large or old, the writer flushes it into `chunks` and deletes the
-   log rows it covered, in one transaction. After a crash the log is replayed into the head.
+3. When the head is large or old, the writer flushes it into `chunks` (compressed
+   columns, `chunks.py`), a slice of series per transaction, serving ingest between slices
+   (`flush.py`); each slice marks the (hour, series) pairs it wrote pending, and the last
+   deletes the log rows the flush covered. After a crash the log is replayed.
+4. Between writes, the writer finalises closed hours and expires old ones (`rollups.py`):
+   one chunk per series and hour, hourly rollups and sketches, minute rollups once the
+   raw points expire. Each step is one transaction; a kill loses nothing.
 
-Queries read chunks and the head under one lock, so a flush is never seen half-done.
+Queries copy the heads and pin their chunks' snapshot under one lock, under which each flush
+slice commits: every point is seen once, in a chunk or in memory.
+The query path reads arrays (`read_arrays`, `read_rollups`); `read` and `scan` give lists.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
 from weir.durability import settle
-from weir.errors import StorageError, UnavailableError
-from weir.metrics.points import merge, trim
+from weir.errors import StorageError, UnavailableError, damaged
+from weir.metrics import limits
 from weir.metrics.ports import PointBatch
 from weir.metrics.series import Series
 from weir.metrics.timeutil import NS
 
-from . import schema, series_index
-from .chunks import SCAN_SQL, merge_rows, pack_batch, scan_result, unpack_batch
-from .head import HeadSeries, exclusive
+from . import chunks, rollups, schema, series_index, txn
+from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
+from .damage import DamageAware
+from .export_state import mark_late
+from .flush import SlicedFlush
+from .folder_lock import exclusive
+from .head import HeadSeries, window
+from .logrow import LogRowError
+from .reads import ArrayReads
 
 log = logging.getLogger(__name__)
 
-CHUNK_POINTS = 4096
-FLUSH_SLICE = 20_000  # series per flush transaction (see _flush_start)
-# A flush by size also waits for this many points per series: at 1M series and 1M points
-# every point became a chunk row of its own. Age (`flush_seconds`) still flushes any head.
-FLUSH_POINTS_PER_SERIES = 8
+CHUNK_POINTS = chunks.CHUNK_POINTS
+HOUR_NS = schema.HOUR_NS
 _STOP = object()
+FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
 
 
-class SqliteMetricStore:
+class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
     backend = "sqlite"
+    record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
     def __init__(
         self,
@@ -55,20 +66,40 @@ class SqliteMetricStore:
         flush_points: int = 1_000_000,
         flush_seconds: float = 300.0,
         sweep_seconds: float = 600.0,
+        minute_retention_seconds: int = limits.DEFAULT_MINUTE_RETENTION_SECONDS,
+        hour_retention_seconds: int = limits.DEFAULT_HOUR_RETENTION_SECONDS,
+        finalise_grace_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lockfile = exclusive(path.with_suffix(".lock"))
         self.retention_ns = retention_seconds * NS
+        # how long each resolution is kept: raw points, minute and hourly rollups
+        self.retention = {"raw": retention_seconds, "1m": minute_retention_seconds, "1h": hour_retention_seconds}
         self.flush_points = flush_points
         self.flush_seconds = flush_seconds
         self.sweep_seconds = sweep_seconds
+        # an hour is finalised this long after it closes: by then its points are flushed
+        grace = flush_seconds + 60 if finalise_grace_seconds is None else finalise_grace_seconds
+        self.finalise_grace_ns = int(grace * NS)
         self.clock = clock
         self.series_epoch = 0  # bumped whenever series are forgotten; callers drop caches
-        self._w = schema.connect(str(path))
-        schema.migrate(self._w)
-        series_index.migrate(self._w)
+        try:
+            try:
+                self._w = schema.connect(str(path))
+            except sqlite3.DatabaseError as exc:
+                raise schema.unreadable(path, exc) from None
+            self.upgraded_from = schema.migrate(self._w, path)
+            series_index.migrate(self._w)
+        except BaseException:
+            if hasattr(self, "_w"):
+                self._w.close()
+            self._lockfile.close()
+            raise
+        if self.upgraded_from and self.upgraded_from < schema.VERSION:
+            log.warning("%s: upgraded from schema %d; its hours are being rewritten compressed in the background "
+                        "(`weir migrate` does it at once, with progress)", path, self.upgraded_from)
         self._r = schema.connect(str(path), readonly=True)
         self._readers = threading.local()
         self._reader_conns: list = []
@@ -76,14 +107,12 @@ class SqliteMetricStore:
         # Series live in the database, not in memory (see series_index): start-up reads counts only.
         self.index = series_index.SqliteSeriesIndex(self._w, self._reader)
         self._head: dict[int, HeadSeries] = {}
-        # A flush in progress (see _flush_start): the head it took, moved into chunks a slice
-        # of series per transaction; readers see it beside the head until it is done.
-        self._flushing: dict[int, HeadSeries] | None = None
-        self._flush_todo: list[int] = []
-        self._flush_upto = 0  # the last log row the flushing head covers
+        self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
+        self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
         self._head_points = 0
         self._log_applied = 0
+        self._flush_init()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._ready = threading.Event()
         self._failed: BaseException | None = None
@@ -94,6 +123,13 @@ class SqliteMetricStore:
 
     def ready(self) -> bool:
         return self._ready.is_set()
+
+    def points_held(self) -> int:
+        """Points in chunks and in the head (GET /status; a re-sent point counts twice until flushed)."""
+        self._wait_ready()
+        with self._lock:
+            (n,) = self._r.execute("SELECT COALESCE(SUM(n), 0) FROM chunks").fetchone()
+            return n + self._head_points + self._flushing_points
 
     def get_series(self, series_id: int) -> Series | None:
         self._wait_ready()
@@ -139,53 +175,7 @@ class SqliteMetricStore:
         settle(future)
 
     def read(self, series_ids, start_ns, end_ns):
-        self._wait_ready()
-        out = {}
-        sql = (
-            "SELECT t_min, t_max, ts, vals FROM chunks "
-            "WHERE series_id = ? AND t_max >= ? AND t_max < ? AND t_min < ? ORDER BY id"
-        )
-        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
-        conn = self._reader()
-        heads = {}
-        # The head is copied and the chunks' snapshot taken under the lock, as a flush commits
-        # under it: a flush is seen wholly or not at all. The chunks are then read outside
-        # the lock, so a long query never holds up the writer acknowledging ingest.
-        with self._lock:
-            self._index()
-            for sid in series_ids:
-                head = self._head_window(sid, start_ns, end_ns)
-                if head is not None:
-                    heads[sid] = head
-            conn.execute("BEGIN")
-            try:
-                conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchall()  # WAL: the snapshot starts at the first read
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        try:
-            for sid in series_ids:
-                rows = conn.execute(sql, (sid, low, high, t_min_high)).fetchall()
-                head = heads.get(sid)
-                if rows or head:
-                    out[sid] = (rows, head)
-        finally:
-            conn.execute("COMMIT")
-        return {sid: trim(*merge_rows(rows, head), start_ns, end_ns) for sid, (rows, head) in out.items()}
-
-    def _head_window(self, sid: int, start_ns: int, end_ns: int) -> tuple[list[int], list[float]] | None:
-        """The series' unflushed points in [start, end): the head, and the head a flush is
-        moving (older: the head's points win at equal timestamps). Call with the lock held."""
-        parts = []
-        for head in (self._flushing, self._head):
-            entry = head.get(sid) if head is not None else None
-            if entry is not None:
-                window = entry.window(start_ns, end_ns)
-                if window[0]:
-                    parts.append(window)
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else merge(parts, each_sorted=True)
+        return self.read_arrays(series_ids, start_ns, end_ns).to_lists()
 
     def _reader(self):
         """This thread's read-only connection: a read transaction belongs to a connection, and
@@ -197,62 +187,56 @@ class SqliteMetricStore:
                 self._reader_conns.append(conn)
         return conn
 
-    def estimate_points(self, series_ids: list[int], start_ns: int, end_ns: int) -> int:
-        """An upper bound of the points `read` would return, from chunk metadata (`n` of the
-        chunks overlapping the window: a chunk spans at most an hour) and the head, reading
-        no point: what lets a query be refused before it loads anything."""
-        self._wait_ready()
-        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
-        total = 0
-        with self._lock:
-            self._index()
-            for head in (self._flushing, self._head):
-                for sid in series_ids if head is not None else ():
-                    entry = head.get(sid)  # type: ignore[union-attr]  # not None: see the loop
-                    if entry is not None:
-                        ts = entry.ts
-                        total += bisect_left(ts, end_ns) - bisect_left(ts, start_ns) if entry.ordered else len(ts)
-        conn = self._reader()
-        for i in range(0, len(series_ids), 500):
-            part = series_ids[i : i + 500]
-            marks = ",".join("?" * len(part))
-            total += conn.execute(
-                f"SELECT COALESCE(SUM(n), 0) FROM chunks WHERE series_id IN ({marks}) "  # nosec B608  # '?' marks only
-                "AND t_max >= ? AND t_max < ? AND t_min < ?", (*part, low, high, t_min_high)).fetchone()[0]
-        return total
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
+        with self._reading():
+            return super().read_arrays(series_ids, start_ns, end_ns)
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
 
         The chunk query is a bounded range on the `chunks_age` index (see
         `schema.window_bounds`), so its cost follows the window's data, not the store's.
-        The matching chunk rows and a copy of the head are taken under the lock, as in
-        `read`, so a flush running meanwhile is seen either wholly or not at all; the
-        points are decoded and merged afterwards, outside the lock.
+        The matching chunk rows and a copy of the heads are taken under the lock, as in
+        `read`, so each point of a flush running meanwhile is seen once, in a chunk or in
+        memory; the points are decoded and merged afterwards, outside the lock.
         """
         self._wait_ready()
-        with self._lock:
+        with self._lock, self._reading():
             self._index()
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
-            sids = set(self._head) | set(self._flushing or ())
-            windows = ((sid, self._head_window(sid, start_ns, end_ns)) for sid in sids)
+            heads = self._heads()
+            windows = ((sid, window(heads, sid, start_ns, end_ns)) for sid in set().union(*heads))
             head = {sid: w for sid, w in windows if w is not None}
         series = self.index.get_many({r[0] for r in rows} | head.keys())
-        return scan_result(rows, head, series.get, start_ns, end_ns)
+        return self._checked(scan_result(rows, head, series.get, start_ns, end_ns))
 
     def flush(self) -> None:
         """Move the head into chunks now (also done on its own when it grows or ages)."""
         self._call("flush")
 
     def sweep(self) -> None:
-        """Delete chunks past retention now (also done on its own periodically)."""
+        """Expire what is past its retention now (also done on its own periodically)."""
         self._call("sweep")
+
+    def finalise(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Flush, then finalise every closed hour now (also done on its own, in slices);
+        `progress(done, total)` is called from the writer thread as pairs are finalised."""
+        self._call("finalise", progress)
+
+    def backlog(self) -> int:
+        """(hour, series) pairs of closed hours waiting to be finalised."""
+        self._wait_ready()
+        with self._lock:
+            return rollups.backlog(self._r, self._closed_before())
 
     def close(self) -> None:
         if self._lockfile.closed:
             return
         if self._writer.is_alive():
-            self._call("stop")
+            try:
+                self._call("stop")
+            except StorageError as exc:  # the points stay in the log: said, and closing goes on
+                log.error("%s", exc.message)
             self._writer.join()
         self._r.close()
         for conn in self._reader_conns:
@@ -263,14 +247,15 @@ class SqliteMetricStore:
     # -- the writer thread ----------------------------------------------------------
 
     def _wait_ready(self) -> None:
-        if self._failed is not None:
-            raise StorageError(f"the metrics store has stopped: {self._failed}")
-        if not self._ready.wait(timeout=60):
+        if not self._ready.wait(timeout=60):  # set when recovery ends, however it ends
             raise UnavailableError("the metrics store is still recovering its log; retry shortly")
+        if self._failed is not None:
+            raise self._failed if isinstance(self._failed, StorageError) else StorageError(
+                f"the metrics store has stopped: {self._failed}")
 
-    def _call(self, command: str) -> None:
+    def _call(self, command: str, arg: object = None) -> None:
         future: Future = Future()
-        self._queue.put((command, None, future))
+        self._queue.put((command, arg, future))
         future.result()
 
     def _run(self) -> None:
@@ -283,9 +268,11 @@ class SqliteMetricStore:
             return
         self._ready.set()
         last_flush = last_sweep = time.monotonic()
+        busy = False  # finalising hours: look at the queue without waiting
         while True:
             try:  # a flush in progress takes its next slice at once when no ingest is waiting
-                jobs = [self._queue.get(timeout=1.0 if self._flushing is None else 0.001)]
+                wait = 0.001 if self._step_due(time.monotonic()) else 1.0
+                jobs = [self._queue.get_nowait()] if busy else [self._queue.get(timeout=wait)]
             except queue.Empty:
                 jobs = []
             while True:
@@ -298,32 +285,52 @@ class SqliteMetricStore:
                 self._commit(appends)
             commands = [j for j in jobs if not isinstance(j[0], PointBatch)]
             now = time.monotonic()
-            if self._flushing is not None:
-                self._guard(self._flush_step)  # one slice, then back to acknowledging ingest
+            if self._flushing:
+                if self._step_due(now):
+                    self._guard(self._flush_step)  # one slice, then back to acknowledging ingest
             elif self._size_due() or (self._head_points and now - last_flush >= self.flush_seconds):
                 self._guard(self._flush_start)
                 last_flush = now
             if now - last_sweep >= self.sweep_seconds:
                 self._guard(self._sweep)
                 last_sweep = now
-            for command, _, future in commands:
+            busy = False
+            if not commands and now >= self._finalise_at:
+                busy = bool(self._guard(self._finalise_some))
+                if not busy:
+                    self._finalise_at = now + min(5.0, self.flush_seconds)
+            for command, arg, future in commands:
                 try:
                     if command == "flush" or command == "stop":
                         self._flush()
                     elif command == "sweep":
                         self._sweep()
+                    elif command == "finalise":
+                        self._flush()
+                        self._finalise_all(arg)  # the progress callback
                 except Exception as exc:  # reported to the caller, writer carries on
-                    future.set_exception(_storage_error(exc))
+                    future.set_exception(self._job_error(command, exc))
                 else:
                     future.set_result(None)
                 if command == "stop":
                     return
 
-    def _guard(self, job: Callable[[], None]) -> None:
+    def _guard(self, job: Callable[[], object]) -> object:
         try:
-            job()
-        except Exception:
-            log.exception("background %s failed; will retry", job.__name__)
+            return job()
+        except Exception as exc:
+            name = "flush" if job.__name__ == "_flush_step" else job.__name__.strip("_")
+            log.error("%s; will retry", self._job_error(name, exc).message)
+            return None
+
+    def _job_error(self, command: str, exc: BaseException) -> StorageError:
+        """What a failed background job says: the real cause, and that nothing was lost."""
+        if isinstance(exc, StorageError):
+            return exc
+        if command in ("flush", "stop", "finalise"):
+            return StorageError(f"{self.path}: could not move the in-memory points into chunks: {exc}; "
+                                "they stay in the write-ahead log and are replayed at the next start")
+        return StorageError(f"{self.path}: background {command} failed: {exc}")
 
     def _commit(self, jobs: list) -> None:
         w = self._w
@@ -335,10 +342,10 @@ class SqliteMetricStore:
                 if batch.new_series:
                     inserted += self.index.insert(w, batch.new_series)
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
+                mark_late(w, batch.timestamps, last or 0, int(self.clock() * NS))  # exported hours redone
             w.execute("COMMIT")
         except Exception as exc:
-            if w.in_transaction:
-                w.execute("ROLLBACK")
+            txn.rollback(w)
             self.series_epoch += 1
             error = _storage_error(exc)
             for _, _, future in jobs:
@@ -360,7 +367,9 @@ class SqliteMetricStore:
         and each point is grouped by series once.
         """
         head = self._head
+        hours = self._head_hours
         for sids, tss, vals in self._pending:
+            hours.update({t - t % HOUR_NS for t in tss})
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
@@ -374,113 +383,89 @@ class SqliteMetricStore:
 
     def _recover(self) -> None:
         for log_id, blob in self._w.execute("SELECT id, data FROM log ORDER BY id"):
-            sids, tss, vals = unpack_batch(blob)
+            try:
+                sids, tss, vals = unpack_batch(blob)
+            except LogRowError as exc:
+                raise damaged(self.path, f"write-ahead log row {log_id}: {exc}") from None
             self._pending.append((sids, tss, vals))
             self._head_points += len(vals)
             self._log_applied = log_id
         if self._head_points:
             log.info("replayed %d points from the write-ahead log", self._head_points)
 
-    def _size_due(self) -> bool:
-        """Whether the head is large enough to flush: `flush_points`, and on average
-        FLUSH_POINTS_PER_SERIES points per series (the head is folded to count them)."""
-        if self._head_points < self.flush_points:
-            return False
-        with self._lock:
-            self._index()
-            return self._head_points >= FLUSH_POINTS_PER_SERIES * len(self._head)
+    def _closed_before(self) -> int:
+        """Hours starting before this are closed for at least the grace: finalise them."""
+        return (int(self.clock() * NS) - self.finalise_grace_ns) // HOUR_NS * HOUR_NS
 
-    def _flush(self) -> None:
-        """Move the whole head into chunks now: the flush in progress, then what is left."""
-        while self._flushing is not None:
-            self._flush_step()
-        self._flush_start()
-        while self._flushing is not None:
-            self._flush_step()
+    def _finalise_some(self) -> bool:
+        """One slice of finalising; True when there may be more to do."""
+        done = rollups.finalise(self._w, self._finalisable(self._closed_before()), FINALISE_SLICE_S)
+        if done.pairs:
+            self._vacuum()
+        return done.pairs > 0
 
-    def _flush_start(self) -> None:
-        """Take the head aside for a flush; new points go to a fresh head meanwhile.
+    def _finalise_all(self, progress: Callable[[int, int], None] | None = None) -> rollups.Progress:
+        """Finalise every closed hour now; `progress(done, total)` after each transaction."""
+        before = self._closed_before()
+        total = rollups.backlog(self._w, before)
+        done = rollups.Progress()
+        while True:
+            was = done.pairs
+            rollups.finalise(self._w, before, 0.0, done)  # one transaction
+            if progress is not None:
+                progress(done.pairs, max(total, done.pairs))
+            if done.pairs == was:
+                break
+        self._vacuum()
+        return done
 
-        In slices (docs/architecture.md): a million series used to be one transaction that
-        held up every ingest acknowledgement for over a minute. Each slice of FLUSH_SLICE
-        series is its own transaction, ingest served between them; the log rows go in the
-        last. Readers see the flushing head beside the chunks so far (a point in both is the
-        same point); a crash mid-flush replays the log, and reads merge the duplicates.
-        """
-        with self._lock:
-            self._index()
-            if not self._head:
-                return
-            self._flushing, self._head = self._head, {}
-            self._flush_todo = list(self._flushing)
-            self._flush_upto = self._log_applied
-            self._head_points = 0
-
-    def _flush_step(self) -> None:
-        flushing = self._flushing
-        if flushing is None:
-            return
-        part, self._flush_todo = self._flush_todo[:FLUSH_SLICE], self._flush_todo[FLUSH_SLICE:]
-        rows = []
-        for sid in part:
-            ts, vals = flushing[sid].sorted_unique()
-            # A chunk never crosses an hour: that is what bounds `scan`.
-            for i, j in schema.split_at_hours(ts):
-                for k in range(i, j, CHUNK_POINTS):
-                    e = min(j, k + CHUNK_POINTS)
-                    t, v = ts[k:e], vals[k:e]
-                    rows.append((sid, t[0], t[-1], len(t), array("q", t).tobytes(), array("d", v).tobytes()))
-        last = not self._flush_todo
-        w = self._w
-        w.execute("BEGIN IMMEDIATE")
-        try:
-            w.executemany("INSERT INTO chunks (series_id, t_min, t_max, n, ts, vals) VALUES (?,?,?,?,?,?)", rows)
-            if last:
-                w.execute("DELETE FROM log WHERE id <= ?", (self._flush_upto,))
-        except Exception:
-            w.execute("ROLLBACK")
-            self._flush_todo = part + self._flush_todo  # this slice again, next time
-            raise
-        with self._lock:
-            w.execute("COMMIT")
-            if last:
-                self._flushing = None
+    def _vacuum(self) -> None:
+        """Hand free pages back to the file system (folders created with auto_vacuum)."""
+        self._w.execute("PRAGMA incremental_vacuum").fetchall()  # it frees a page per step
 
     def _sweep(self) -> None:
-        """Delete chunks past retention, then the series left with no point.
+        """Expire by resolution: raw hours past `retention` become minute rollups, and
+        rollups past their own retentions go; then the series left with nothing are forgotten.
 
-        Which series are left is worked out between two short transactions, not inside one:
+        Which series are left is worked out between short transactions, not inside one:
         with a million series that takes seconds, and a write transaction would hold up every
         ingest commit meanwhile. Only this (the writer) thread writes, so the candidates stay
         valid; those that got points in the head meanwhile are kept.
         """
-        cutoff = int(self.clock() * NS) - self.retention_ns
-        w = self._w
-        w.execute("BEGIN IMMEDIATE")
-        try:
-            w.execute("DELETE FROM chunks WHERE t_max < ?", (cutoff,))
-        except Exception:
-            w.execute("ROLLBACK")
-            raise
-        w.execute("COMMIT")
-        empty = [sid for (sid,) in w.execute(
-            "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id)")]
+        now = int(self.clock() * NS)
+        raw_cut = (now - self.retention_ns) // HOUR_NS * HOUR_NS
         with self._lock:
             self._index()
-            empty = [sid for sid in empty if sid not in self._head and sid not in (self._flushing or ())]
-        if not empty:
-            return
-        w.execute("BEGIN IMMEDIATE")
-        try:
-            gone = self.index.delete(w, empty)
-        except Exception:
-            w.execute("ROLLBACK")
-            raise
+            expiring = self._expiring_in_memory(raw_cut)
+        if expiring:  # no point in memory may land in an hour once it has expired
+            self._flush()  # (a whole flush: rare, only late points of hours this old do it)
+        rollups.finalise(self._w, self._finalisable(raw_cut), 3600.0)
+        r = self.retention
+        while rollups.expire(self._w, now, r["raw"], r["1m"], r["1h"], FINALISE_SLICE_S):
+            pass
+        w = self._w
+        empty = [sid for (sid,) in w.execute(
+            "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM hourly WHERE hourly.series_id = series.id) "
+            "AND NOT EXISTS (SELECT 1 FROM minutely WHERE minutely.series_id = series.id)")]
         with self._lock:
-            w.execute("COMMIT")
-            self.index.deleted(gone)
-            if gone:
-                self.series_epoch += 1
+            self._index()
+            empty = [sid for sid in empty if not self._in_flight(sid)]
+        if not empty:
+            self._vacuum()
+            return
+        try:
+            w.execute("BEGIN IMMEDIATE")
+            gone = self.index.delete(w, empty)
+            with self._lock:
+                w.execute("COMMIT")
+                self.index.deleted(gone)
+                if gone:
+                    self.series_epoch += 1
+        except BaseException:
+            txn.rollback(w)
+            raise
+        self._vacuum()
 
 
 def _storage_error(exc: BaseException) -> StorageError:

@@ -17,7 +17,7 @@ import msgspec
 from weir.errors import StorageError
 from weir.metrics.ports import PushGroup
 
-from . import schema
+from . import schema, txn
 
 DDL = """
 CREATE TABLE IF NOT EXISTS push_group (
@@ -47,39 +47,25 @@ class SqlitePushGroupStore:
 
     def record(self, group: PushGroup, *, replace_all: bool) -> None:
         rows = [(group.key, f, k) for f, keys in group.members.items() for k in keys]
-        with self._lock, _translated("record a push group"):
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "INSERT INTO push_group VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                    "labels=excluded.labels, pushed_ns=excluded.pushed_ns, method=excluded.method",
-                    (group.key, msgspec.json.encode(group.labels).decode(), group.pushed_ns, group.method),
+        with self._lock, _translated("record a push group"), txn.immediate(self._db) as db:
+            db.execute(
+                "INSERT INTO push_group VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "labels=excluded.labels, pushed_ns=excluded.pushed_ns, method=excluded.method",
+                (group.key, msgspec.json.encode(group.labels).decode(), group.pushed_ns, group.method),
+            )
+            if replace_all:
+                db.execute("DELETE FROM push_member WHERE group_key=?", (group.key,))
+            else:
+                db.executemany(
+                    "DELETE FROM push_member WHERE group_key=? AND family=?",
+                    [(group.key, f) for f in group.members],
                 )
-                if replace_all:
-                    db.execute("DELETE FROM push_member WHERE group_key=?", (group.key,))
-                else:
-                    db.executemany(
-                        "DELETE FROM push_member WHERE group_key=? AND family=?",
-                        [(group.key, f) for f in group.members],
-                    )
-                db.executemany("INSERT OR REPLACE INTO push_member VALUES (?, ?, ?)", rows)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            db.executemany("INSERT OR REPLACE INTO push_member VALUES (?, ?, ?)", rows)
 
     def delete(self, key: str) -> bool:
-        with self._lock, _translated("delete a push group"):
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                found = db.execute("DELETE FROM push_group WHERE key=?", (key,)).rowcount > 0
-                db.execute("DELETE FROM push_member WHERE group_key=?", (key,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._lock, _translated("delete a push group"), txn.immediate(self._db) as db:
+            found = db.execute("DELETE FROM push_group WHERE key=?", (key,)).rowcount > 0
+            db.execute("DELETE FROM push_member WHERE group_key=?", (key,))
         return found
 
     def groups(self) -> list[PushGroup]:

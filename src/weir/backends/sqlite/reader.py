@@ -19,12 +19,13 @@ from pathlib import Path
 
 import msgspec
 
-from weir.errors import NotFoundError, StorageError
+from weir.errors import NotFoundError, StorageError, damaged
 from weir.metrics.points import sorted_unique
 from weir.metrics.series import Series
 
 from . import schema
 from .chunks import SCAN_SQL, scan_result, unpack_batch
+from .logrow import LogRowError
 
 
 class SqliteMetricReader:
@@ -33,6 +34,7 @@ class SqliteMetricReader:
     def __init__(self, path: Path) -> None:
         if not Path(path).is_file():
             raise NotFoundError(f"no metrics database at {path}; is --data-dir the folder `weir serve` uses?")
+        self.path = path
         try:
             self._conn = schema.connect(str(path), readonly=True)
             version = schema.schema_version(self._conn)
@@ -40,16 +42,22 @@ class SqliteMetricReader:
             raise StorageError(f"could not open {path}: {exc}") from exc
         if version > schema.VERSION:
             raise StorageError(f"{path} was written by a newer Weir (schema {version}); upgrade this one")
+        # a folder not yet opened by this version's server: its chunks are all arrays
+        self._scan_sql = SCAN_SQL if version >= 2 else SCAN_SQL.replace("fmt,", f"{schema.FMT_ARRAYS} AS fmt,")
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         conn = self._conn
         try:
             conn.execute("BEGIN")  # one snapshot for chunks, log and series
             try:
-                rows = conn.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
+                rows = conn.execute(self._scan_sql, schema.window_bounds(start_ns, end_ns)).fetchall()
                 head: dict[int, tuple[list[int], list[float]]] = {}
-                for (blob,) in conn.execute("SELECT data FROM log ORDER BY id"):
-                    for sid, t, v in zip(*unpack_batch(blob)):
+                for log_id, blob in conn.execute("SELECT id, data FROM log ORDER BY id"):
+                    try:
+                        points = unpack_batch(blob)
+                    except LogRowError as exc:
+                        raise damaged(self.path, f"write-ahead log row {log_id}: {exc}") from None
+                    for sid, t, v in zip(*points):
                         if start_ns <= t < end_ns:
                             entry = head.get(sid)
                             if entry is None:
@@ -66,14 +74,14 @@ class SqliteMetricReader:
         return scan_result(rows, ordered, series.get, start_ns, end_ns)
 
     def _series(self, ids: set[int]) -> dict[int, Series]:
+        # The ids go in as one JSON array parameter (json_each), so the SQL text is constant.
         out = {}
         ids_list = sorted(ids)
-        for i in range(0, len(ids_list), 500):
-            batch = ids_list[i : i + 500]
-            marks = ",".join("?" * len(batch))
+        for i in range(0, len(ids_list), 5000):
+            batch = msgspec.json.encode(ids_list[i : i + 5000]).decode()
             for sid, name, dims, type_, unit in self._conn.execute(
-                f"SELECT id, name, dimensions, type, unit FROM series WHERE id IN ({marks})",  # nosec B608  # only '?' marks interpolated; ids are bound
-                batch,
+                "SELECT id, name, dimensions, type, unit FROM series WHERE id IN (SELECT value FROM json_each(?))",
+                (batch,),
             ):
                 out[sid] = Series(sid, name, msgspec.json.decode(dims), type_, unit)
         return out

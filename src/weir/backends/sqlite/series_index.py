@@ -31,6 +31,8 @@ import msgspec
 
 from weir.metrics.series import Series
 
+from . import txn
+
 CACHE_SIZE = 200_000
 LABELS_VERSION = "1"  # meta key `labels_index`: the labels table was filled from `series`
 
@@ -63,7 +65,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO meta VALUES ('labels_index', ?)", (LABELS_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        txn.rollback(conn)  # never over the error that stopped it (a full disk)
         raise
 
 

@@ -15,6 +15,7 @@ from weir.files.record import FileList, FileRecord
 from weir.files.service import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT
 from weir.http.openapi.formats import FORMAT_ROUTES
 from weir.http.openapi.prometheus import PROMETHEUS_ROUTES
+from weir.http.status import Status
 from weir.metrics import limits
 from weir.metrics.aggregate import STATS
 from weir.metrics.alerts.model import (
@@ -95,7 +96,12 @@ _ALLOW_UNKNOWN = {
 
 
 ROUTES: dict[tuple[str, str], dict] = {
-    ("get", "/health"): {"summary": "Liveness and readiness", "responses": _ok(Health)},
+    ("get", "/health"): {
+        "summary": "Liveness and readiness",
+        "description": "`ok` only when the stores can serve; a damaged or unrecoverable store is a 503 "
+                       "whose `reason` names the file and the command that repairs it.",
+        "responses": {**_ok(Health), **_ok(Health, "The stores cannot serve", "503")},
+    },
     ("post", "/metrics"): {
         "summary": "Ingest datapoints",
         "description": (
@@ -147,6 +153,8 @@ ROUTES: dict[tuple[str, str], dict] = {
             _q("limit", f"At most this many records, 1-{MAX_LIST_LIMIT}", str(DEFAULT_LIST_LIMIT)),
             _q("cursor", "`next_cursor` of the previous page"),
             _q("include_deleted", "Also list tombstones", "false"),
+            _q("delimiter", "Group keys by what follows the prefix up to this (`/`): each group once in "
+               "`prefixes`, as folders (S3's CommonPrefixes); without it every key is listed"),
         ],
         "responses": {**_ok(FileList), **_errors(400)},
     },
@@ -161,6 +169,30 @@ ROUTES: dict[tuple[str, str], dict] = {
         "responses": {**_ok(FileRecord), **_errors(400, 404)},
     },
     ("get", "/openapi.json"): {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}},
+    ("get", "/status"): {
+        "summary": "Version, uptime, ingest rate, what is stored, exports and the configured limits",
+        "responses": _ok(Status),
+    },
+    # -- the web UI (issue 16): pages and files, open to reads even where keys are required --
+    ("get", "/"): {
+        "summary": "A browser (Accept: text/html) is redirected to the web UI; other clients get a 404",
+        "responses": {"302": {"description": "To /ui/"}, **_errors(404)},
+    },
+    ("get", "/ui"): {"summary": "Redirects to /ui/", "responses": {"302": {"description": "To /ui/"}}},
+    ("get", "/ui/capabilities.json"): {
+        "summary": "What this API offers the web UI (PromQL, metadata, status, folders in the file listing)",
+        "responses": {"200": {"description": "Flags", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    },
+    ("get", "/ui/{path}"): {
+        "summary": "The web UI: its pages (`/ui/`, `/ui/explore`, `/ui/alerts`, `/ui/files`, `/ui/status`) and files",
+        "description": "Without a built UI (`make ui`), every page says how to build it (404).",
+        "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "HTML, JavaScript, CSS (gzip when accepted)",
+                    "content": {"text/html": {"schema": {"type": "string"}}}},
+            "404": {"description": "No such page or file"},
+        },
+    },
     # -- alerts and subscriptions (issue 3) --
     ("post", "/alerts"): {
         "summary": "Create an alert rule",
@@ -228,7 +260,7 @@ ROUTES: dict[tuple[str, str], dict] = {
 def document() -> str:
     models = [Batch, Datapoint, ErrorBody, Health, IngestResult, MetricList, QueryResult, SeriesList, TsdbStatus]
     models += [RuleSpec, RuleOut, RuleList, EventList, SubscriptionSpec, SubscriptionOut, SubscriptionList]
-    models += [FileList, FileRecord]
+    models += [FileList, FileRecord, Status]
     _, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")
     paths: dict[str, dict] = {}
     for (method, path), spec in ROUTES.items():

@@ -10,6 +10,15 @@ def _err(*codes: int) -> dict:
     return {str(c): {"description": "Error", "content": body} for c in codes}
 
 
+def _otlp_err(*codes: int) -> dict:
+    """OTLP errors are a google.rpc.Status in the request's encoding (protobuf or JSON)."""
+    out = _err(*codes)
+    for spec in out.values():
+        spec["content"]["application/x-protobuf"] = {"schema": {"type": "string", "format": "binary",
+                                                                "description": "google.rpc.Status"}}
+    return out
+
+
 _PRECISION = {
     "name": "precision", "in": "query",
     "description": "Unit of the line timestamps: ns (default), us, ms, s (also n, u, m, h)",
@@ -62,9 +71,47 @@ _OTLP_BODY = {
     },
 }
 
+_SNAPPY_PROTOBUF = {"application/x-protobuf": {"schema": {"type": "string", "format": "binary"}}}
+_WRITTEN = {f"X-Prometheus-Remote-Write-{k}-Written": {
+    "description": f"{k} stored (2.0 requests only)", "schema": {"type": "integer"}}
+    for k in ("Samples", "Histograms", "Exemplars")}
+
 FORMAT_ROUTES: dict[tuple[str, str], dict] = {
+    ("post", "/api/v1/write"): {
+        "summary": "Prometheus remote write 1.0 and 2.0",
+        "description": (
+            "A snappy-compressed (block format) protobuf: `prometheus.WriteRequest` (Content-Type "
+            "`application/x-protobuf`, or with `proto=prometheus.WriteRequest`) or "
+            "`io.prometheus.write.v2.Request` (`proto=io.prometheus.write.v2.Request`). Each float sample "
+            "is a point named by `__name__`, the other labels its dimensions. A series Weir cannot store "
+            "(labels, native histograms, a NaN, an instant out of the retention window) is dropped whole "
+            "and named in a 400; the others are stored. Exemplars are skipped. At most "
+            f"{limits.MAX_POINTS_PER_REQUEST} samples per request."
+        ),
+        "requestBody": {"required": True, "content": _SNAPPY_PROTOBUF},
+        "responses": {"204": {"description": "Every series was stored", "headers": _WRITTEN},
+                      **_err(400, 413, 415, 429, 503)},
+    },
+    ("post", "/api/v1/read"): {
+        "summary": "Prometheus remote read (SAMPLES)",
+        "description": (
+            "A snappy-compressed `prometheus.ReadRequest`; answers a snappy-compressed `ReadResponse` "
+            "with raw samples (matchers `=`, `!=`, `=~`, `!~`, fully anchored; hints ignored). Bounded: "
+            "a read past its sample limit or answer size is a 400 saying so."
+        ),
+        "requestBody": {"required": True, "content": _SNAPPY_PROTOBUF},
+        "responses": {"200": {"description": "ReadResponse", "content": _SNAPPY_PROTOBUF},
+                      **_err(400, 413, 415, 503)},
+    },
     ("post", "/write"): {"summary": "InfluxDB 1.x write (line protocol)", **_WRITE},
     ("post", "/api/v2/write"): {"summary": "InfluxDB 2.x write (line protocol)", **_WRITE},
+    **{(method, "/ping"): {
+        "summary": "InfluxDB liveness probe",
+        "description": "As InfluxDB's /ping, for Telegraf and influxdb-client's ping(): no key needed.",
+        "responses": {"204": {"description": "Up", "headers": {
+            "X-Influxdb-Version": {"schema": {"type": "string"}, "description": "1.8-weir-<Weir's version>"},
+            "X-Influxdb-Build": {"schema": {"type": "string"}}}}},
+    } for method in ("get", "head")},
     ("put", "/metrics/job/{grouping}"): {
         "summary": "Pushgateway push: replace the group",
         "description": "Stores the samples; the group's membership becomes this push's series.",
@@ -95,6 +142,6 @@ FORMAT_ROUTES: dict[tuple[str, str], dict] = {
             "histograms and summaries."
         ),
         "requestBody": _OTLP_BODY,
-        "responses": {"200": {"description": "Accepted (see partial_success)"}, **_err(400, 413, 415, 503)},
+        "responses": {"200": {"description": "Accepted (see partial_success)"}, **_otlp_err(400, 413, 415, 503)},
     },
 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import msgspec
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
+from weir import __version__
 from weir.errors import InvalidInputError, UnsupportedMediaTypeError, WeirError
 from weir.http.responses import json_response, media_type, query_params, request_body
 from weir.http.services import ApiServices
@@ -27,6 +28,8 @@ from weir.wire.otlp import decode as otlp_format
 from weir.wire.pushgateway import PushService
 from weir.wire.shared import ingest_located
 
+# /ping's headers: the InfluxDB API version whose /write Weir follows, then Weir's own.
+INFLUX_PING_HEADERS = {"X-Influxdb-Version": f"1.8-weir-{__version__}", "X-Influxdb-Build": "OSS"}
 INFLUX_PARAMS = frozenset({"db", "rp", "precision", "consistency", "u", "p", "org", "orgID", "bucket"})
 PUSH_PROTOBUF = "application/vnd.google.protobuf"
 OTLP_TYPES = (otlp_format.PROTOBUF, otlp_format.JSON)
@@ -83,6 +86,11 @@ def router(services: ApiServices) -> Router:
 
     app.post("/write")(influx_write)
     app.post("/api/v2/write")(influx_write)
+
+    @app.route("/ping", method=["GET", "HEAD"])
+    def influx_ping():
+        """InfluxDB's liveness probe, which Telegraf and influxdb-client's `ping()` send."""
+        return Response(status_code=204, content_type=None, body="", headers=INFLUX_PING_HEADERS)
 
     # -- Prometheus Pushgateway -----------------------------------------------------------
 

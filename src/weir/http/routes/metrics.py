@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from weir import __version__
 from weir.http import workpool
-from weir.http.responses import JSON, json_response, query_params, request_body
+from weir.http.responses import JSON, json_response, query_params_once, request_body
 from weir.http.services import ApiServices
 from weir.metrics.model import Health
 from weir.wire.json import ingest_json
@@ -17,13 +17,16 @@ def router(services: ApiServices) -> Router:
     app = Router()
 
     def params() -> dict[str, str]:
-        return query_params(app.current_event)
+        return query_params_once(app.current_event)
 
     @app.get("/health")
     @workpool.light
     def health():
-        ready = services.store.ready()
-        return json_response(200, Health("ok" if ready else "starting", __version__, services.store.backend))
+        store = services.store
+        problem = store.problem()
+        if problem is not None:
+            return json_response(503, Health("failed", __version__, store.backend, "weir", problem))
+        return json_response(200, Health("ok" if store.ready() else "starting", __version__, store.backend, "weir"))
 
     @app.post("/metrics")
     def post_metrics():

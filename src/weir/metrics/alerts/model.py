@@ -17,7 +17,7 @@ from weir.metrics.model import FiniteFloat
 from weir.metrics.series import check_dimensions, check_name
 from weir.metrics.timeutil import ns_to_rfc3339
 
-Statistic = Literal["avg", "min", "max", "sum", "count", "p90", "p99", "last"]
+Statistic = Literal["avg", "min", "max", "sum", "count", "p50", "p90", "p99", "last"]
 Comparison = Literal[">", ">=", "<", "<="]
 MissingData = Literal["missing", "ignore", "breaching", "not_breaching"]
 Severity = Literal["info", "warning", "critical"]

@@ -19,15 +19,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import msgspec
 
 from weir.errors import DeliveryError
+from weir.metrics.alerts.circuit import Circuits
 from weir.metrics.alerts.filterpolicy import matches
 from weir.metrics.alerts.model import AlertEvent, Subscription
-from weir.metrics.alerts.ports import AlertStore, Notifier
+from weir.metrics.alerts.ports import AlertStore, Notifier, PendingDelivery
 from weir.metrics.timeutil import NS
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class TargetGoneError(PermanentDeliveryError):
 LOG_TARGET = "log"
 SNS_TARGET = "sns"
 WEBHOOK_PREFIX = "webhook:"
+# Targets whose delivery never waits on the network: sent on the dispatcher's own thread.
+INLINE_TARGETS = frozenset({LOG_TARGET})
 
 _encode = msgspec.json.Encoder().encode
 
@@ -116,6 +119,14 @@ SCHEDULED_RETRY = RetryPolicy(max_attempts=48, base_seconds=60.0, max_seconds=90
 
 
 class Dispatcher:
+    """Delivers the outbox: each delivery's outcome is recorded as soon as it is known, and a
+    target that keeps failing is held back by its circuit (`weir.metrics.alerts.circuit`).
+
+    `deliver_due` works through what is due one delivery at a time (the scheduled `alerts`
+    function). `weir serve` instead fetches with `due` and runs each target on threads of its
+    own (`attempt` is safe from any thread), so one hanging webhook holds up no other target.
+    """
+
     def __init__(
         self,
         alerts: AlertStore,
@@ -124,41 +135,77 @@ class Dispatcher:
         *,
         retry: RetryPolicy = RetryPolicy(),
         clock: Callable[[], float] = time.time,
+        circuits: Circuits | None = None,
     ) -> None:
         self.alerts = alerts
         self.notifiers = notifiers
         self.webhook = webhook
         self.retry = retry
         self.clock = clock
+        self.circuits = circuits or Circuits(clock=clock)
         self.sent = 0  # deliveries that succeeded, and attempts that failed (for metrics)
         self.failures = 0
+        self._count = threading.Lock()
+
+    def due(self, limit: int = 100, *, skip_targets: Collection[str] = (),
+            skip_ids: Collection[int] = ()) -> list[PendingDelivery]:
+        """Deliveries due now, leaving out targets whose circuit is open and what is named."""
+        skip = {*skip_targets, *self.circuits.blocked()}
+        return self.alerts.due_deliveries(int(self.clock() * NS), limit, skip_targets=sorted(skip),
+                                          skip_ids=sorted(skip_ids))
 
     def deliver_due(self, limit: int = 100) -> int:
-        """Attempt every delivery that is due; returns how many were attempted."""
-        due = self.alerts.due_deliveries(int(self.clock() * NS), limit)
-        done: list[int] = []
+        """Attempt every delivery that is due, the log's first; returns how many were fetched."""
+        due = self.due(limit)
+        self.deliver_inline([d for d in due if d.target in INLINE_TARGETS])
         for d in due:
-            try:
-                self._notifier(d.target).send(d.event)
-            except Exception as exc:  # any failure is recorded and retried, never raised
-                error = exc.message if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-                attempts = d.attempts + 1
-                now = int(self.clock() * NS)
-                final = attempts >= self.retry.max_attempts or isinstance(exc, PermanentDeliveryError)
-                retry_at = None if final else now + self.retry.delay_ns(attempts)
-                self.failures += 1
-                self.alerts.delivery_failed(d.id, error, retry_at)
-                log.warning(
-                    "alert %s to %s failed (attempt %d%s): %s", d.event.event_id, d.target, attempts,
-                    "" if retry_at else ", giving up", error,
-                )
-            else:
-                done.append(d.id)
-        # One transaction for the batch's successes: a crash before it commits re-sends at
-        # most this batch, each with its stable event id.
-        self.alerts.deliveries_done(done, int(self.clock() * NS))
-        self.sent += len(done)
+            if d.target not in INLINE_TARGETS:
+                self.attempt(d)
         return len(due)
+
+    def deliver_inline(self, deliveries: list[PendingDelivery]) -> None:
+        """Deliveries to targets that cannot block (the log): sent at once, their successes
+        recorded together right after."""
+        done = [d.id for d in deliveries if self._send(d)]
+        self.alerts.deliveries_done(done, int(self.clock() * NS))
+
+    def attempt(self, d: PendingDelivery) -> bool:
+        """Send one delivery and record its outcome now; any thread. False when it failed, or
+        was not tried because its target's circuit is open (it then stays pending, its
+        attempts uncounted)."""
+        if not self.circuits.allows(d.target):
+            return False
+        if not self._send(d):
+            return False
+        self.alerts.deliveries_done([d.id], int(self.clock() * NS))
+        return True
+
+    def _send(self, d: PendingDelivery) -> bool:
+        try:
+            self._notifier(d.target).send(d.event)
+        except Exception as exc:  # any failure is recorded and retried, never raised
+            error = exc.message if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            attempts = d.attempts + 1
+            now = int(self.clock() * NS)
+            permanent = isinstance(exc, PermanentDeliveryError)
+            final = attempts >= self.retry.max_attempts or permanent
+            retry_at = None if final else now + self.retry.delay_ns(attempts)
+            with self._count:
+                self.failures += 1
+            if permanent:
+                self.circuits.done_without_verdict(d.target)
+            else:
+                self.circuits.failed(d.target)
+            self.alerts.delivery_failed(d.id, error, retry_at)
+            log.warning(
+                "alert %s to %s failed (attempt %d%s): %s", d.event.event_id, d.target, attempts,
+                "" if retry_at else ", giving up", error,
+            )
+            return False
+        self.circuits.succeeded(d.target)
+        with self._count:
+            self.sent += 1
+        return True
 
     def _notifier(self, target: str) -> Notifier:
         if target in self.notifiers:

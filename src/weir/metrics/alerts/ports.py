@@ -4,6 +4,7 @@ subscriptions) and a notifier. Implemented by SQLite and DynamoDB; one contract 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -83,13 +84,16 @@ class AlertStore(Protocol):
     ) -> list[EventOut]:
         """Newest first, each with its deliveries."""
 
-    def due_deliveries(self, now_ns: int, limit: int = 100) -> list[PendingDelivery]: ...
+    def due_deliveries(self, now_ns: int, limit: int = 100, *, skip_targets: Collection[str] = (),
+                       skip_ids: Collection[int] = ()) -> list[PendingDelivery]:
+        """Pending deliveries due by `now_ns`, earliest first, except those to `skip_targets`
+        (held back: a busy or failing target) and those in `skip_ids` (already in flight)."""
 
     def next_due_ns(self) -> int | None:
         """When the earliest pending delivery is due, or None when none is pending."""
 
     def deliveries_done(self, delivery_ids: list[int], now_ns: int) -> None:
-        """Mark deliveries as done, in one transaction (one fsync per dispatcher batch)."""
+        """Mark deliveries as done, in one transaction (one delivery, or the log's batch)."""
 
     def delivery_failed(self, delivery_id: int, error: str, next_attempt_ns: int | None) -> None:
         """Record a failed attempt; None as the next attempt means it has given up."""

@@ -7,8 +7,11 @@ where it stopped. A failed hour stops the run; it is retried after a back-off (1
 doubling up to 15), and later hours wait for it, so the watermark never skips a hole.
 
 The delay (5 minutes by default) lets points stamped late in the hour arrive before the
-hour is read; points that arrive even later are in the store but not in that hour's
-export until it is run again (`weir export --hour`).
+hour is read. Points that arrive even later mark their hour as changed (the store does so
+as it stores them, see `ExportState.changed_hours`), and so does `weir export` before it
+replaces an hour: once a marked hour has been quiet for the delay it is exported again, and
+its mark goes only if nothing changed the hour meanwhile. So late points reach the export,
+and an hour whose manifest a stopped `weir export` removed is always exported again.
 
 On a data folder with no watermark the scheduler starts with the last closed hour; older
 hours are a backfill for `weir export --from`. Hours older than the retention have no
@@ -24,7 +27,7 @@ from collections.abc import Callable
 
 from weir.metrics.export import render as export
 from weir.metrics.export.service import ExportResult, ExportService
-from weir.metrics.ports import ExportState
+from weir.metrics.ports import ExportState, PointBatch
 from weir.metrics.timeutil import NS
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,7 @@ class ExportScheduler:
         self.failures = 0
         self.last_error: str | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def pending_hours(self) -> list[int]:
@@ -70,18 +74,44 @@ class ExportScheduler:
         first = max(first, export.floor_hour(now - self.retention_ns))
         return list(range(first, due + 1, export.HOUR_NS))
 
+    def changed_hours(self) -> list[tuple[int, int]]:
+        """Exported hours marked as changed since, that have been quiet for the export delay:
+        (hour, version of the mark), oldest first. Marks of hours past retention (nothing
+        left to export) are dropped; those of hours not exported yet wait for their turn."""
+        now = int(self.clock() * NS)
+        last = self.state.last_exported(self.destination)
+        floor = export.floor_hour(now - self.retention_ns)
+        out = []
+        for hour, version, changed_ns in self.state.changed_hours():
+            if hour < floor:
+                self.state.forget_changed(hour, version)
+            elif last is not None and hour <= last and changed_ns + self.delay_ns <= now:
+                out.append((hour, version))
+        return out
+
     def run_pending(self, out_of_time: Callable[[], bool] = lambda: False) -> list[ExportResult]:
-        """Export every due hour after the watermark, oldest first; raises on the first failure.
+        """Export every due hour after the watermark, oldest first, then every exported hour
+        that changed since (late points, an export that stopped half-way); raises on the
+        first failure.
 
         `out_of_time` is asked before each hour (a Lambda's remaining time): the hours left
-        are the next run's, since the watermark only moves after an hour is complete.
+        are the next run's, since the watermark only moves, and a mark only goes, after an
+        hour is complete. A mark changed during its hour's export stays, for the next run.
         """
-        done = []
+        done: list[ExportResult] = []
+        marks = {hour: version for hour, version, _ in self.state.changed_hours()}
         for hour in self.pending_hours():
+            if self._stop.is_set() or out_of_time():
+                return done
+            done.append(self.service.export_hour(hour))
+            self.state.set_last_exported(self.destination, hour)
+            if hour in marks:  # late points that came before this first export are in it
+                self.state.forget_changed(hour, marks[hour])
+        for hour, version in self.changed_hours():
             if self._stop.is_set() or out_of_time():
                 break
             done.append(self.service.export_hour(hour))
-            self.state.set_last_exported(self.destination, hour)
+            self.state.forget_changed(hour, version)
         return done
 
     # -- the background thread ---------------------------------------------------------
@@ -91,9 +121,17 @@ class ExportScheduler:
         self._thread = threading.Thread(target=self._loop, name="weir-export", daemon=True)
         self._thread.start()
 
+    def points_ingested(self, batch: PointBatch) -> None:
+        """Ingest's listener: points for a closed hour (which the store marked changed) wake the
+        thread, so it counts the hour's quiet time from now instead of its next poll."""
+        now = int(self.clock() * NS)
+        if batch.timestamps and min(batch.timestamps) < export.floor_hour(now):
+            self._wake.set()
+
     def stop(self, timeout: float = 30) -> None:
         """Ask the thread to stop and wait; an export in progress finishes its hour first."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -112,10 +150,14 @@ class ExportScheduler:
                 self.failures = 0
                 self.last_error = None
                 wait = self._until_next_due()
-            self._stop.wait(wait)
+            self._wake.wait(wait)
+            self._wake.clear()
 
     def _until_next_due(self) -> float:
         now = int(self.clock() * NS)
         next_due = latest_due_hour(now, self.delay_ns) + 2 * export.HOUR_NS + self.delay_ns
+        settled = [changed_ns + self.delay_ns for _, _, changed_ns in self.state.changed_hours()]
+        if settled:  # a changed hour becomes due once it has been quiet for the delay
+            next_due = min(next_due, max(now, min(settled)))
         # Poll at least every poll_seconds so a clock jump (a laptop waking up) is noticed.
         return max(0.5, min(self.poll_seconds, (next_due - now) / NS))

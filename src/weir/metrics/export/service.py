@@ -91,6 +91,7 @@ class ExportService:
         )
         log.info(
             "exported hour %s: %d rows of %d series in %d parts to %s%s (%.2fs)",
-            result.hour, result.rows, result.series, len(parts), self.target.url, prefix, result.seconds,
+            result.hour, result.rows, result.series, len(parts), self.target.url.rstrip("/") + "/", prefix,
+            result.seconds,
         )
         return result

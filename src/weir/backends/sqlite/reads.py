@@ -1,0 +1,136 @@
+"""The SQLite store's reads for the one read path (mixed into `SqliteMetricStore`): points
+as arrays, rollup records, sketches, and the estimate that bounds a query before it reads.
+
+Each read copies what it needs of the heads (the head, and the head a flush is moving:
+`flush.py`) and pins a snapshot of the database under the store's lock (a flush slice or a
+finalisation commits under it, so each point is seen once, in a chunk or in memory), then
+reads the rows outside the lock on its thread's own connection: a long query never holds up
+the writer acknowledging ingest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import chunks, rollups, schema
+from .head import HeadSeries, count, spans, window
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from weir.metrics.arrays import RollupBlock, SeriesArrays
+
+HOUR_NS = schema.HOUR_NS
+
+
+class ArrayReads:
+    _lock: threading.Lock
+    _head: dict[int, HeadSeries]
+    _head_hours: set[int]
+    _flushing_hours: set[int]
+    _heads: Callable[[], tuple[dict[int, HeadSeries], ...]]
+    _index: Callable[[], None]
+    _reader: Callable[[], sqlite3.Connection]
+    _wait_ready: Callable[[], None]
+
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int) -> SeriesArrays:
+        """Points in [start, end) of these series as arrays, by ascending series id (numpy)."""
+        self._wait_ready()
+        bounds = schema.window_bounds(start_ns, end_ns)
+        conn = self._reader()
+        head = {}
+        # The heads are copied and the chunks' snapshot taken under the lock, as a flush slice
+        # commits under it: each point is seen once. The chunks are then read outside the
+        # lock, so a long query never holds up the writer acknowledging ingest.
+        with self._lock:
+            self._index()
+            heads = self._heads()
+            for sid in series_ids:
+                w = window(heads, sid, start_ns, end_ns)
+                if w is not None:
+                    head[sid] = w
+            _snapshot(conn)
+        try:
+            rows = chunks.select_rows(conn, list(series_ids), bounds)
+        finally:
+            conn.execute("COMMIT")
+        return chunks.read_arrays(rows, head, start_ns, end_ns)
+
+    def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int) -> RollupBlock:
+        """Rollup records in [start, end): `1h` for the whole hours that are finalised (not
+        pending, nothing in the head); `1m` for the hours whose raw points have expired
+        (converted whole hours, oldest first: never overlapping a raw point). Like `read`,
+        the head's hours and the snapshot are taken under the lock, the rows read outside."""
+        from weir.metrics.arrays import RollupBlock
+
+        self._wait_ready()
+        if not series_ids or end_ns <= start_ns:
+            return RollupBlock.empty(level)
+        first = -(-start_ns // HOUR_NS) * HOUR_NS
+        end = end_ns // HOUR_NS * HOUR_NS
+        if level == "1h" and end <= first:
+            return RollupBlock.empty(level)
+        conn = self._reader()
+        if level == "1m" and rollups.minutes_until(conn) <= start_ns:
+            return RollupBlock.empty(level)  # no hour of the range has turned into minutes (it only grows)
+        with self._lock:
+            self._index()
+            in_head = {h for h in self._head_hours | self._flushing_hours if first <= h < end}
+            _snapshot(conn)
+        try:
+            if level == "1m":  # only hours converted whole: no raw point is left in them
+                upto = min(end_ns, rollups.minutes_until(conn))
+                if upto <= start_ns:
+                    return RollupBlock.empty(level)
+                cols = rollups.read_minutely(conn, list(series_ids), start_ns - start_ns % HOUR_NS, upto)
+                return RollupBlock(level, [(start_ns, upto)], cols).only([(start_ns, upto)])
+            busy = rollups.pending_hours(conn, first, end) | in_head
+            cols = rollups.read_hourly(conn, list(series_ids), first, end)
+        finally:
+            conn.execute("COMMIT")
+        covered = spans(first, end, busy)
+        return RollupBlock(level, covered, cols).only(covered)
+
+    def read_sketches(self, series_ids: list[int], covered: list[tuple[int, int]]):
+        """(series id, hour, sketch) of the finalised hours within `covered`."""
+        self._wait_ready()
+        conn = self._reader()
+        out = []
+        for a, b in covered:
+            out += rollups.read_sketches(conn, list(series_ids), a, b)
+        return out
+
+    def estimate_points(self, series_ids: list[int], start_ns: int, end_ns: int) -> int:
+        """An upper bound of the points `read` would return, from chunk metadata (`n` of the
+        chunks overlapping the window: a chunk spans at most an hour) and the head, reading
+        no point: what lets a query be refused before it loads anything."""
+        self._wait_ready()
+        low, high, t_min_high = schema.window_bounds(start_ns, end_ns)
+        total = 0
+        with self._lock:
+            self._index()
+            heads = self._heads()
+            for sid in series_ids:
+                total += count(heads, sid, start_ns, end_ns)
+        conn = self._reader()
+        for i in range(0, len(series_ids), 500):
+            part = series_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            total += conn.execute(
+                f"SELECT COALESCE(SUM(n), 0) FROM chunks WHERE series_id IN ({marks}) "  # nosec B608  # '?' marks only
+                "AND t_max >= ? AND t_max < ? AND t_min < ?", (*part, low, high, t_min_high)).fetchone()[0]
+        return total
+
+
+def _snapshot(conn) -> None:
+    """Open a read transaction on `conn` and pin its snapshot (WAL: at the first read)."""
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchall()
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
