@@ -205,7 +205,8 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
             self._index()
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
             heads = self._heads()
-            windows = ((sid, window(heads, sid, start_ns, end_ns)) for sid in set().union(*heads))
+            sids = heads[0] if len(heads) == 1 else heads[0].keys() | heads[1].keys()
+            windows = ((sid, window(heads, sid, start_ns, end_ns)) for sid in sids)
             head = {sid: w for sid, w in windows if w is not None}
         series = self.index.get_many({r[0] for r in rows} | head.keys())
         return self._checked(scan_result(rows, head, series.get, start_ns, end_ns))
