@@ -98,3 +98,21 @@ def test_backup_while_serving_then_restore(tmp_path):
     again = cli("restore", str(tmp_path / "bk"), "--data-dir", str(tmp_path / "restored"))
     assert again.returncode == 0, again.stderr
     assert list((tmp_path / "restored").glob("replaced-*/metrics.db"))
+
+
+def test_backup_and_restore_print_folders_with_brackets_as_they_are(tmp_path):
+    """Rich reads `[red]` as markup: the folders the messages name are printed as given."""
+    data = tmp_path / "data[red]"
+    server = WeirProcess(data, "--no-watch")
+    server.start()
+    try:
+        assert server.http.post("/metrics", {"name": "bk", "value": 1}).status == 200
+    finally:
+        server.stop()
+    dest = tmp_path / "backup[red]"
+    done = cli("backup", str(dest), "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    assert f"backup of {data} in {dest}" in done.stdout
+    restored = cli("restore", str(dest), "--data-dir", str(tmp_path / "restored[bold]"))
+    assert restored.returncode == 0, restored.stderr
+    assert f"into {tmp_path / 'restored[bold]'}" in restored.stdout

@@ -129,3 +129,11 @@ def test_repair_refuses_while_a_server_runs(tmp_path):
         assert (data / "files.db").read_bytes()[:16] == b"SQLite format 3\x00"  # untouched
     finally:
         server.stop()
+
+
+def test_repair_of_a_folder_without_stores_is_a_message_not_a_traceback(tmp_path):
+    folder = tmp_path / "not[red]data"
+    folder.mkdir()
+    result = CliRunner().invoke(main, ["repair", "--data-dir", str(folder)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert f"no Weir data in {folder}" in result.output and "--data-dir" in result.output

@@ -40,6 +40,11 @@ def test_table_rows_of_each_result_type():
     vector = {"resultType": "vector", "result": [{"metric": {"__name__": "up", "job": "a"}, "value": [1700000000, "1"]},
                                                  {"metric": {}, "value": [1700000000, "3"]}]}
     assert table_rows(vector) == [('up{job="a"}', "2023-11-14T22:13:20Z", "1"), ("{}", "2023-11-14T22:13:20Z", "3")]
+    pushed = {"resultType": "vector", "result": [
+        {"metric": {"__name__": "push_time_seconds", "job": "b"}, "value": [1700000000, "1700000000.25"]},
+        {"metric": {"__name__": "push_time_seconds", "job": "c"}, "value": [1700000000, "12.5"]},
+        {"metric": {"job": "b"}, "value": [1700000000, "1700000000.25"]}]}  # time() - x: no name, a number
+    assert [r[2] for r in table_rows(pushed)] == ["2023-11-14T22:13:20Z", "12.5", "1700000000.25"]
     matrix = {"resultType": "matrix", "result": [{"metric": {"host": "h"}, "values": [[1, "1"], [2, "2"]]}]}
     assert table_rows(matrix) == [('{host="h"}', "1970-01-01T00:00:01Z", "1"),
                                   ('{host="h"}', "1970-01-01T00:00:02Z", "2")]

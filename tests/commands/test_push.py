@@ -79,3 +79,12 @@ def test_the_same_series_and_timestamp_twice_keeps_the_later_value(server, tmp_p
                                                        "stat": "count,min,max"})
     [point] = r.json()["groups"][0]["datapoints"]
     assert (point["count"], point["min"], point["max"]) == (5, 5, 9)
+
+
+def test_csv_without_a_header_is_refused_not_read_as_one(server):
+    """A CSV whose first line is a point would be its header: nothing would be sent, silently."""
+    r = push(server, "-", "--format", "csv", input="push_nohead,1\npush_nohead,2\n")
+    assert r.exit_code == 1, r.output
+    assert "line 1: a CSV file starts with a header naming its columns, at least name and value" in r.stderr
+    assert "found push_nohead,1" in r.stderr
+    assert server.http.get("/metrics/push_nohead/series").status == 404  # nothing of it stored

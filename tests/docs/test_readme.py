@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -57,13 +58,15 @@ def _env(server: WeirProcess) -> dict[str, str]:
     return env
 
 
-def _run(doc: str, clone) -> list[str]:
-    """Run the document's examples; return the reasons of the blocks skipped."""
+def _run(doc: str, clone) -> tuple[int, list[str]]:
+    """Run the document's examples; return how many commands ran and the reasons of the
+    blocks skipped."""
     repo, server = clone
     scratch = repo / ".outputs" / doc.replace("/", "_")
     scratch.mkdir(parents=True)
     bash = shell.Shell(repo, _env(server), scratch)
     skipped = []
+    ran = 0
     try:
         for block in shell.blocks(_text(doc)):
             if block.language == "sh" and not block.runs:
@@ -74,27 +77,34 @@ def _run(doc: str, clone) -> list[str]:
             for command in shell.commands(block):
                 command.text = re.sub(r"\b(localhost|127\.0\.0\.1):8080\b", rf"\g<1>:{server.port}", command.text)
                 bash.check(command)
+                ran += 1
     finally:
         bash.close()
-    return skipped
+    return ran, skipped
 
 
 def test_the_readme_runs_in_order(clone, capsys):
-    skipped = _run("README.md", clone)
+    ran, skipped = _run("README.md", clone)
+    assert ran >= 50, f"only {ran} README commands ran: are its examples still fenced as ```sh?"
     with capsys.disabled():
-        print("\nREADME blocks not run:\n  " + "\n  ".join(skipped))
+        print(f"\nREADME: {ran} commands run; blocks not run:\n  " + "\n  ".join(skipped))
 
 
 def test_deploy_md_runs_its_local_steps(clone, capsys):
-    skipped = _run("docs/deploy.md", clone)
+    """The local rehearsal of the smoke test (a key, a write with it, a read, a push) runs;
+    the steps that need the Pulumi CLI, AWS or a deployed stack are listed with why."""
+    ran, skipped = _run("docs/deploy.md", clone)
+    assert ran >= 6, f"only {ran} docs/deploy.md commands ran"
     with capsys.disabled():
-        print("\ndocs/deploy.md blocks not run:\n  " + "\n  ".join(skipped))
+        print(f"\ndocs/deploy.md: {ran} commands run; blocks not run:\n  " + "\n  ".join(skipped))
 
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_block_names_its_language_and_every_skip_its_reason(doc):
     for block in shell.blocks(_text(doc)):
         assert block.language, f"{doc}:{block.line}: a fence without a language (sh, toml, text ...)"
+        assert block.language not in ("bash", "shell", "console", "zsh"), \
+            f"{doc}:{block.line}: shell examples are fenced as ```sh (only those run)"
         if block.language == "sh" and not block.runs:
             assert block.skip_reason, f"{doc}:{block.line}: `sh skip:` without a reason"
 
@@ -170,3 +180,28 @@ def test_the_statistics_the_readme_lists_are_the_ones_weir_computes():
     from weir.metrics.aggregate import STATS
 
     assert f"`weir query --help` lists the statistics (`{','.join(STATS)}`)" in _text("README.md")
+
+
+def test_make_run_prints_the_path_line_the_readme_pastes():
+    """One spelling: the README runs `weir` after `export PATH=...`, the line `make run` prints."""
+    readme_line = 'export PATH="$PWD/.venv/bin:$PATH"'
+    assert readme_line in _text("README.md")
+    printed = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "MAKEFLAGS": ""})
+    assert printed.returncode == 0, printed.stderr
+    echoed = [line for line in printed.stdout.splitlines() if line.startswith("echo ") and "PATH" in line]
+    [line] = echoed
+    shown = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30).stdout.strip()
+    assert shown == readme_line
+
+
+def test_the_aws_example_installs_what_it_runs():
+    """`moto_server` is in moto's `server` extra, not in `weir[aws]`: the example installs both,
+    and the dev extra (what `make test` installs) holds them too."""
+    import tomllib
+
+    [block] = [b for b in shell.blocks(_text("README.md")) if any("moto_server" in line for line in b.body)]
+    install = next(line for line in block.body if line.startswith("pip install"))
+    assert '".[aws]"' in install and '"moto[server]"' in install
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    assert any(d.startswith("moto[server]") for d in dev) and any(d.startswith("boto3") for d in dev)

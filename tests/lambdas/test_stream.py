@@ -56,7 +56,8 @@ def test_stream_records_compact_closed_hours_and_answers_stay_the_same(lambda_en
 
     assert stream.handler(event, context()) == {"batchItemFailures": []}
 
-    assert kinds(dynamodb, lambda_env[0]) == {"seg": 6, "pend": 1, "chk": 4, "rup": 16, "hour": 16}  # chunks: 2 series x 2 metrics; rollups and hourly records: 8 shards x 2 metric hours
+    # chunks: 2 series x 2 metrics; minute rollups and hourly records: 8 shards x 2 metric hours
+    assert kinds(dynamodb, lambda_env[0]) == {"seg": 6, "pend": 1, "chk": 4, "rup": 16, "hour": 16}
     after = {m: query(m) for m in ("cpu", "mem")}
     assert {m: r["groups"] for m, r in after.items()} == {m: r["groups"] for m, r in before.items()}
     # the compacted hour is now answered from its minute rollups, and the answer says so
@@ -113,7 +114,8 @@ def test_the_same_batch_delivered_twice_compacts_once(lambda_env, dynamodb):
     event = stream_event(dynamodb, lambda_env[0])
     for _ in range(2):
         assert stream.handler(event, context()) == {"batchItemFailures": []}
-        assert kinds(dynamodb, lambda_env[0]) == {"seg": segments, "chk": 2, "rup": 8, "hour": 8}  # one chunk per series
+        # one chunk per series; minute rollups and hourly records per shard
+        assert kinds(dynamodb, lambda_env[0]) == {"seg": segments, "chk": 2, "rup": 8, "hour": 8}
         assert query("cpu")["groups"] == before["groups"]  # now from the minute rollups
     counts = [p["count"] for g in before["groups"] for p in g["datapoints"]]
     assert sum(counts) == 6

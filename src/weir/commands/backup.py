@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from weir import config
 from weir.errors import WeirError
@@ -33,7 +34,7 @@ def backup(dest: Path, data_dir: Path | None) -> None:
     out = Console(soft_wrap=True)
     for c in copied:
         out.print(f"{c.file:<14} {c.bytes:,} bytes")
-    out.print(f"backup of {folder} in {dest}; restore it with `weir restore {dest} --data-dir <folder>`")
+    out.print(escape(f"backup of {folder} in {dest}; restore it with `weir restore {dest} --data-dir <folder>`"))
 
 
 @click.command()
@@ -49,6 +50,6 @@ def restore(source: Path, data_dir: Path | None) -> None:
     except WeirError as exc:
         raise click.ClickException(exc.message) from None
     out = Console(soft_wrap=True)
-    out.print(f"restored {', '.join(files)} into {folder}")
+    out.print(escape(f"restored {', '.join(files)} into {folder}"))
     if replaced is not None:
-        out.print(f"the files they replaced were moved to {replaced}; delete them once the restore is checked")
+        out.print(escape(f"the files they replaced were moved to {replaced}; delete them once the restore is checked"))

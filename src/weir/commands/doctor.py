@@ -54,7 +54,8 @@ def doctor(data_dir: Path | None) -> None:
         for f in findings:
             out.print(f"  {escape(f.where)}: {escape(f.problem)}")
     if damaged:
-        out.print(f"\n{damaged} damaged file(s). With the server stopped, run `weir repair --data-dir {folder}` to "
+        out.print(f"\n{damaged} damaged file(s). With the server stopped, run "
+                  f"`weir repair --data-dir {escape(str(folder))}` to "
                   "salvage what can be into fresh files; the damaged ones are kept aside.")
         sys.exit(1)
     out.print("\nno damage found")
@@ -73,8 +74,10 @@ def repair(data_dir: Path | None) -> None:
         reports = repair_folder(folder, rules_for)
     except WeirError as exc:
         raise click.ClickException(exc.message) from None
+    except FileNotFoundError as exc:  # a folder without any store: nothing Weir wrote
+        raise click.ClickException(f"{exc}; is --data-dir the folder `weir serve` uses?") from None
     if not reports:
-        out.print(f"no damage found in {folder}: nothing to repair")
+        out.print(escape(f"no damage found in {folder}: nothing to repair"))
         return
     incomplete = False
     for r in reports:

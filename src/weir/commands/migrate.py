@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from weir import config
-from weir.commands.output import fail
+from weir.commands.output import fail, note
 from weir.errors import WeirError
 
 err = Console(stderr=True)
@@ -44,7 +44,7 @@ def migrate(data_dir: Path | None, vacuum: bool) -> None:
         fail(exc.message)
     try:
         found = store.upgraded_from
-        err.print(f"{path}: schema {found} → {VERSION}" if found < VERSION else f"{path}: schema {VERSION}")
+        note(f"{path}: schema {found} → {VERSION}" if found < VERSION else f"{path}: schema {VERSION}")
         with Progress(TextColumn("finalising hours"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err) as bar:
             task = bar.add_task("finalise", total=store.backlog() or 1)

@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from weir.commands.client import ApiError, Client
-from weir.commands.output import cell, fail, note
+from weir.commands.output import EPOCH_MAX, EPOCH_MIN, cell, fail, is_time_metric, note, number
 from weir.metrics import limits
 from weir.metrics.series import canonical_key
 from weir.metrics.timeutil import NS, ns_to_rfc3339, parse_time
@@ -97,8 +97,25 @@ def table_rows(data: dict) -> list[tuple[str, str, str]]:
     for s in result:
         name = _series(s["metric"])
         samples = s["values"] if kind == "matrix" else [s["value"]]
-        rows.extend((name, _time(t), v) for t, v in samples)
+        metric = s["metric"].get("__name__", "")
+        if is_time_metric(metric):
+            rows.extend((name, _time(t), _as_time(v, metric)) for t, v in samples)
+        else:
+            rows.extend((name, _time(t), v) for t, v in samples)
     return rows
+
+
+def _as_time(value: str, metric: str) -> str:
+    """A sample of a metric named as a Unix time, shown as one (as the statistics form does).
+    PromQL keeps `__name__` where the value is still the stored one (a bare selector) and
+    drops it for arithmetic and most functions, so `time() - push_time_seconds` stays a number."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return value
+    if EPOCH_MIN <= seconds < EPOCH_MAX:
+        return number(seconds, metric=metric, stat="last")
+    return value  # out of the years a time is read in (output.TIME_SUFFIXES): as sent
 
 
 def _series(labels: dict[str, str]) -> str:

@@ -20,6 +20,10 @@ from weir.commands.output import err, fail, note
 PUSH_BATCH = 5_000
 
 
+class BadHeader(Exception):
+    """A CSV file whose first line does not name the columns `name` and `value`."""
+
+
 class BadLine(Exception):
     def __init__(self, lineno: int, message: str) -> None:
         super().__init__(f"line {lineno}: {message}")
@@ -67,6 +71,9 @@ def push(source, fmt: str, skip: int, url: str, api_key: str | None) -> None:
             except BadLine as exc:
                 bad = exc
                 break
+            except BadHeader as exc:
+                progress.stop()
+                fail(str(exc))
             if points:
                 try:
                     result = client.request("POST", "/metrics", json.dumps({"metrics": points}).encode())
@@ -142,6 +149,13 @@ def _batches(source, fmt: str, skip: int = 0):
     parse: Callable[[Any], dict | None]
     if fmt == "csv":
         reader = csv.DictReader(text)
+        header = [h.strip() for h in reader.fieldnames or ()]  # reads line 1
+        if not {"name", "value"} <= set(header):
+            # Without this, a file without a header reads its first point as one and
+            # then sends nothing, silently.
+            found = ",".join(header) or "nothing"
+            raise BadHeader("line 1: a CSV file starts with a header naming its columns, at least name and value "
+                            f"(and optionally timestamp, type, unit, dimensions); found {found}")
         rows = ((reader.line_num, row, 0) for row in reader)
         parse = _csv_point
     else:

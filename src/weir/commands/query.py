@@ -41,9 +41,9 @@ def query(name, start, end, period, stat, dim, group_by, step, instant, at, time
     `weir query 'sum by (host) (rate(x_total[5m]))' --step 1m` and `weir query up --instant`
     are PromQL.
 
-    In the statistics form, values of a metric named as a Unix time (`*_time_seconds`,
-    `*_timestamp_seconds`, such as push_time_seconds) print as UTC times; --json keeps the
-    numbers.
+    Values of a metric named as a Unix time (`*_time_seconds`, `*_timestamp_seconds`, such
+    as push_time_seconds) print as UTC times, in PromQL answers where the series keeps that
+    name (`time() - push_time_seconds` is a number); --json keeps the numbers.
     """
     from weir.commands import promql
 

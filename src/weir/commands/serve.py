@@ -10,7 +10,7 @@ import click
 
 from weir import config
 from weir.commands.export import serve_export_options, serve_export_settings
-from weir.commands.output import err, fail
+from weir.commands.output import fail, note
 from weir.errors import WeirError
 from weir.metrics.timeutil import parse_duration
 
@@ -100,8 +100,8 @@ def serve(host: str, port: int, data_dir: Path | None, retention: str, minute_re
     )
     where = (f"DynamoDB tables {metrics_table}, {series_table}" + (f" at {endpoint_url}" if endpoint_url else "")
              if backend == "aws" else f"data in {settings.data_dir}")
-    err.print(f"weir: {where}, retention {retention} (minute rollups {minute_retention}, hourly {hour_retention}), "
-              f"http://{host}:{port}")
+    note(f"weir: {where}, retention {retention} (minute rollups {minute_retention}, hourly {hour_retention}), "
+         f"http://{host}:{port}")
     try:
         run(settings, access_log=access_log)
     except WeirError as exc:

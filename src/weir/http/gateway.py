@@ -23,6 +23,7 @@ from typing import Any
 
 from weir.durability import deferred
 from weir.errors import PayloadTooLargeError, StorageError, WeirError
+from weir.http import compression
 from weir.http.workpool import BusyError, WorkPool, offloads
 from weir.metrics import limits
 from weir.metrics.model import ErrorBody
@@ -59,6 +60,7 @@ class _ClientGone(Exception):
 
 
 DEFAULT_BODY_TIMEOUT = 60.0
+OFFLOAD_COMPRESSION = 256 * 1024  # answers larger than this are gzipped on a thread
 DEFAULT_MAX_BUFFERED = 128 * 1024 * 1024
 Precheck = Callable[[str, str, dict, str], object]  # method, path, headers, client address
 
@@ -163,6 +165,7 @@ class LocalGateway:
             out_headers.extend((k.encode(), str(v).encode()) for v in values)
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
+        out_headers, payload = await _encode(headers.get("accept-encoding"), out_headers, payload)
         await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -211,6 +214,27 @@ class LocalGateway:
             if not message.get("more_body"):
                 break
         return b"".join(chunks)
+
+
+async def _encode(accept_encoding: str | None, headers: list[tuple[bytes, bytes]],
+                  payload: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """A JSON answer gzipped when the client accepts it (see weir.http.compression), with
+    `Vary: Accept-Encoding` whether it did or not; a large one is compressed on a thread,
+    off the event loop (zlib releases the GIL), so /health and ingest answer meanwhile."""
+    named = {k.lower(): v.decode("latin-1") for k, v in headers}
+    if not compression.worth_compressing(named.get(b"content-type"), named.get(b"content-encoding"), len(payload)):
+        return headers, payload
+    kept = [(k, v) for k, v in headers if k.lower() not in (b"vary", b"content-length")]
+    vary = ", ".join(filter(None, (named.get(b"vary"), "Accept-Encoding")))
+    kept.append((b"vary", vary.encode("latin-1")))
+    if not compression.accepts_gzip(accept_encoding):
+        return kept, payload
+    if len(payload) > OFFLOAD_COMPRESSION:
+        payload = await asyncio.get_running_loop().run_in_executor(None, compression.gzip, payload)
+    else:
+        payload = compression.gzip(payload)
+    kept.append((b"content-encoding", b"gzip"))
+    return kept, payload
 
 
 def _error_headers(exc: WeirError) -> dict[str, str]:

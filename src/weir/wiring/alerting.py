@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from weir import config
-from weir.config import Settings
+from weir.config import MissingSettingError, Settings
 from weir.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -132,7 +132,15 @@ def alert_core(
     topic = (cfg.alerts.sns_topic_arn if cfg is not None else None) or settings.alert_topic_arn
     notifiers: dict = {LOG_TARGET: LogNotifier()}
     if topic:
-        from weir.backends.aws.sns import SnsNotifier
+        try:
+            from weir.backends.aws.sns import SnsNotifier
+        except ModuleNotFoundError as exc:  # a message, not a traceback (as for an S3 export bucket)
+            if (exc.name or "").partition(".")[0] not in ("boto3", "botocore"):
+                raise
+            raise MissingSettingError(
+                f"publishing alerts to the SNS topic {topic!r} needs boto3, which is not installed: "
+                f"pip install 'weir[aws]' (or leave out sns_topic_arn and unset {config.ENV_ALERT_TOPIC_ARN})"
+            ) from None
 
         notifiers[SNS_TARGET] = SnsNotifier(clients.get("sns"), topic)
     router = Router(alerts, sns=bool(topic))

@@ -30,6 +30,7 @@ from weir.metrics.alerts.ports import (
 from weir.metrics.timeutil import ns_to_rfc3339
 
 from . import txn
+from .sqltext import fill
 
 VERSION = 1
 DDL = """
@@ -208,8 +209,9 @@ class SqliteAlertStore:
                          f" AND d.id NOT IN ({','.join('?' * len(skip_i))})" if skip_i else ""))
         with self._tx() as db:
             rows = db.execute(
-                "SELECT d.id, e.body, d.target, d.attempts FROM deliveries d JOIN events e USING (event_id) "
-                f"WHERE d.status = 'pending' AND d.next_ns <= ?{where} ORDER BY d.next_ns, d.id LIMIT ?",  # nosec B608  # only '?' marks interpolated
+                fill("SELECT d.id, e.body, d.target, d.attempts FROM deliveries d JOIN events e USING (event_id) "
+                     "WHERE d.status = 'pending' AND d.next_ns <= ?{where} ORDER BY d.next_ns, d.id LIMIT ?",
+                     where=where),
                 (now_ns, *skip_t, *skip_i, limit)).fetchall()
         return [PendingDelivery(r[0], _event.decode(r[1]), r[2], r[3]) for r in rows]
 

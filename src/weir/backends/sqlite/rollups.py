@@ -39,6 +39,7 @@ from weir.metrics.sketch import Sketch
 from . import txn
 from .chunks import CHUNK_POINTS, INSERT_SQL, decode_row, encode_rows
 from .schema import DAY_NS, FMT_COLUMNS
+from .sqltext import fill
 
 if TYPE_CHECKING:
     import sqlite3
@@ -89,8 +90,8 @@ def finalise(w: sqlite3.Connection, before_hour: int, budget_s: float, done: Pro
 
 def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
     rows = w.execute(
-        "SELECT series_id, id, fmt, ts, vals, n <= ? FROM chunks INDEXED BY chunks_series "  # nosec B608
-        f"WHERE series_id IN {_IDS} AND t_max >= ? AND t_max < ? ORDER BY series_id, id",
+        fill("SELECT series_id, id, fmt, ts, vals, n <= ? FROM chunks INDEXED BY chunks_series "
+             "WHERE series_id IN {ids} AND t_max >= ? AND t_max < ? ORDER BY series_id, id", ids=_IDS),
         (CHUNK_POINTS, _ids(sids), hour, hour + HOUR_NS),
     ).fetchall()
     by_series: dict[int, list[tuple]] = defaultdict(list)
@@ -122,9 +123,10 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
         sketches[sid] = Sketch.of(vals).encode()
         points += len(ts)
     day = hour - hour % DAY_NS
-    old = dict(w.execute(f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day = ?",  # nosec B608
+    old = dict(w.execute(fill("SELECT series_id, data FROM hourly WHERE series_id IN {ids} AND day = ?", ids=_IDS),
                          (_ids(records), day)).fetchall())
-    old_sk = dict(w.execute(f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day = ?",  # nosec B608
+    old_sk = dict(w.execute(fill("SELECT series_id, data FROM hourly_sketch WHERE series_id IN {ids} AND day = ?",
+                                 ids=_IDS),
                             (_ids(records), day)).fetchall())
     w.execute("BEGIN IMMEDIATE")
     try:
@@ -229,7 +231,7 @@ def read_hourly(r: sqlite3.Connection, sids: list[int], first: int, end: int) ->
     import numpy as np
 
     rows = r.execute(
-        f"SELECT series_id, data FROM hourly WHERE series_id IN {_IDS} AND day >= ? AND day < ?",  # nosec B608
+        fill("SELECT series_id, data FROM hourly WHERE series_id IN {ids} AND day >= ? AND day < ?", ids=_IDS),
         (_ids(sids), first - first % DAY_NS, end),
     ).fetchall()
     dtype = hour_dtype()
@@ -252,7 +254,7 @@ def read_minutely(r: sqlite3.Connection, sids: list[int], first: int, end: int) 
     from weir.metrics.records import decode_minute_rows
 
     rows = r.execute(
-        f"SELECT series_id, data FROM minutely WHERE series_id IN {_IDS} AND hour >= ? AND hour < ?",  # nosec B608
+        fill("SELECT series_id, data FROM minutely WHERE series_id IN {ids} AND hour >= ? AND hour < ?", ids=_IDS),
         (_ids(sids), first, end),
     ).fetchall()
     if not rows:
@@ -267,7 +269,7 @@ def read_minutely(r: sqlite3.Connection, sids: list[int], first: int, end: int) 
 def read_sketches(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> list[tuple[int, int, Sketch]]:
     """(series id, hour, sketch) for hours in [first, end)."""
     rows = r.execute(
-        f"SELECT series_id, data FROM hourly_sketch WHERE series_id IN {_IDS} AND day >= ? AND day < ?",  # nosec B608
+        fill("SELECT series_id, data FROM hourly_sketch WHERE series_id IN {ids} AND day >= ? AND day < ?", ids=_IDS),
         (_ids(sids), first - first % DAY_NS, end),
     ).fetchall()
     out = []

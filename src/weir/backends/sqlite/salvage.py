@@ -29,6 +29,7 @@ from pathlib import Path
 
 from .folder_lock import exclusive
 from .integrity import check_file, check_folder
+from .sqltext import Ident, fill, ident, idents
 
 MIN_ROWID, MAX_ROWID = -(2**63), 2**63 - 1
 BATCH = 256
@@ -134,16 +135,16 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, rules: dict[str, Rul
 def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, rule: Rule | None,
                 report: FileRepair) -> None:
     try:
-        info = src.execute(f'PRAGMA table_info("{table}")').fetchall()
+        info = src.execute(fill("PRAGMA table_info({table})", table=ident(table))).fetchall()
         without_rowid = "WITHOUT ROWID" in (src.execute(
             "SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0] or "").upper()
     except sqlite3.DatabaseError as exc:
         report.lost.append(f"table {table}: cannot be read ({exc})")
         return
-    cols = ", ".join(f'"{c[1]}"' for c in info)
+    cols = idents(c[1] for c in info)
     marks = ", ".join("?" * (len(info) + (0 if without_rowid else 1)))
-    insert = (f'INSERT OR IGNORE INTO "{table}" ({cols}) VALUES ({marks})' if without_rowid else
-              f'INSERT OR IGNORE INTO "{table}" (rowid, {cols}) VALUES ({marks})')
+    insert = fill("INSERT OR IGNORE INTO {table} ({rowid}{cols}) VALUES ({marks})", table=ident(table),
+                  rowid="" if without_rowid else "rowid, ", cols=cols, marks=marks)
     gaps: list[tuple[int, int | None]] = []
     rows = _scan(src, table, cols, report) if without_rowid else _walk(src, table, cols, gaps)
     kept = 0
@@ -165,9 +166,9 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, ru
         report.lost.append(f"table {table}: the rows from rowid {lo} {upto} are unreadable (damaged pages)")
 
 
-def _scan(src: sqlite3.Connection, table: str, cols: str, report: FileRepair) -> Iterator[tuple]:
+def _scan(src: sqlite3.Connection, table: str, cols: Ident, report: FileRepair) -> Iterator[tuple]:
     """A table without rowids: read in order until the first damaged page."""
-    cur = src.execute(f'SELECT {cols} FROM "{table}"')  # nosec B608  # names from the file's own schema
+    cur = src.execute(fill("SELECT {cols} FROM {table}", cols=cols, table=ident(table)))
     count = 0
     while True:
         try:
@@ -181,9 +182,10 @@ def _scan(src: sqlite3.Connection, table: str, cols: str, report: FileRepair) ->
         yield row
 
 
-def _walk(src: sqlite3.Connection, table: str, cols: str, gaps: list[tuple[int, int | None]]) -> Iterator[tuple]:
+def _walk(src: sqlite3.Connection, table: str, cols: Ident, gaps: list[tuple[int, int | None]]) -> Iterator[tuple]:
     """(rowid, *columns) of every readable row, in rowid order; unreadable ranges go to `gaps`."""
-    sql = f'SELECT rowid, {cols} FROM "{table}" WHERE rowid >= ? ORDER BY rowid LIMIT ?'  # nosec B608
+    sql = fill("SELECT rowid, {cols} FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT ?",
+               cols=cols, table=ident(table))
     lo, batch = MIN_ROWID, BATCH
     while True:
         try:
@@ -214,8 +216,8 @@ def _next_readable(src: sqlite3.Connection, table: str, bad: int) -> int | None:
     """
     def probe(at: int) -> tuple[bool, int | None]:
         try:
-            row = src.execute(f'SELECT rowid FROM "{table}" WHERE rowid >= ? ORDER BY rowid LIMIT 1',  # nosec B608
-                              (at,)).fetchone()
+            row = src.execute(fill("SELECT rowid FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                                   table=ident(table)), (at,)).fetchone()
         except sqlite3.DatabaseError:
             return False, None
         return True, (row[0] if row else None)

@@ -36,6 +36,7 @@ from bisect import bisect_left
 from weir.errors import StorageError
 
 from . import txn
+from .sqltext import fill
 
 VERSION = 2
 HOUR_NS = 3600 * 1_000_000_000
@@ -143,8 +144,9 @@ def migrate(conn: sqlite3.Connection, path: object = "the metrics database") -> 
         if "fmt" not in columns:
             conn.execute(f"ALTER TABLE chunks ADD COLUMN fmt INTEGER NOT NULL DEFAULT {FMT_ARRAYS}")
         conn.execute(
-            "INSERT OR IGNORE INTO pending (hour, series_id) "  # nosec B608
-            f"SELECT DISTINCT t_min - (t_min % {HOUR_NS}), series_id FROM chunks WHERE fmt = {FMT_ARRAYS}"
+            fill("INSERT OR IGNORE INTO pending (hour, series_id) "
+                 "SELECT DISTINCT t_min - (t_min % {hour}), series_id FROM chunks WHERE fmt = {fmt}",
+                 hour=HOUR_NS, fmt=FMT_ARRAYS)
         )
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(VERSION),))
         conn.execute("COMMIT")

