@@ -182,3 +182,18 @@ def test_a_slice_that_fails_on_a_full_disk_is_retried_and_loses_nothing(stepped)
     store.flush()  # the slice is retried; the flush ends
     assert counts(store.path)[:2] == (5, 0)
     assert store.read(sids, HOUR0, HOUR0 + HOUR) == got
+
+
+def test_the_retention_sweep_keeps_series_whose_points_are_only_in_the_flushing_head(stepped):
+    store = stepped
+    points = [(s, HOUR0 + k * NS, float(k)) for s in SERIES for k in range(3)]
+    store.append(batch(points, new=SERIES))
+    store.start_flush()
+    store.step()  # three series have nothing on disk yet: no chunk, no rollup
+    store.sweep()  # a sweep in the middle of the flush: nothing expires, nothing is flushed whole
+    assert len(store._flushing) == 3
+    assert all(store.get_series(s.id) == s for s in SERIES)
+    store.flush()
+    sids = [s.id for s in SERIES]
+    got = store.read(sids, HOUR0, HOUR0 + HOUR)
+    assert got == {sid: ([HOUR0, HOUR0 + NS, HOUR0 + 2 * NS], [0.0, 1.0, 2.0]) for sid in sids}
