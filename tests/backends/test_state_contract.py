@@ -17,7 +17,8 @@ def backend(request, tmp_path, no_scan):
         yield (lambda: SqliteExportState(tmp_path / "metrics.db"),
                lambda: SqlitePushGroupStore(tmp_path / "pushgroups.db"))
         return
-    from weir.backends.aws.state import DynamoExportState, DynamoPushGroupStore
+    from weir.backends.aws.export_state import DynamoExportState
+    from weir.backends.aws.pushgroups import DynamoPushGroupStore
 
     client = request.getfixturevalue("dynamodb")
     _, series_table = request.getfixturevalue("aws_tables")

@@ -104,3 +104,24 @@ def test_errors_are_readable(loaded):
     assert q.exit_code != 0 and "--instant" in q.output
     q = run("cpu", "--step", "1m", "--start", "yesterday", "--url", loaded.url)
     assert q.exit_code != 0 and "not a time" in q.output
+
+
+@pytest.mark.parametrize("expr", [
+    "-" * 10_000 + "1",  # short enough for a GET
+    "-(" * 10_000 + "1" + ")" * 10_000,  # POSTed: too long for a URL
+    " and ".join(["cli_req_total"] * 5_000),
+])
+def test_an_expression_too_deep_to_parse_is_a_readable_error_and_the_server_lives(loaded, expr):
+    q = run("--instant", "--url", loaded.url, "--", expr)  # `--`: an expression may start with `-`
+    assert q.exit_code == 1, q.output
+    assert "bad_data" in q.output and "more than 250 operators" in q.output, q.output
+    assert loaded.proc.poll() is None and loaded.http.get("/health").status == 200
+
+
+def test_a_long_expression_is_posted_and_answered(loaded):
+    """Past 16 KiB of query string the CLI POSTs the form (the server stops URLs at 32 KiB)."""
+    expr = " + ".join([f'cli_req_total{{host="h0", host!="{"z" * 400}"}}'] * 60)
+    q = run(expr, "--instant", "--time", str(BASE + 1800), "--url", loaded.url, "--json")
+    assert q.exit_code == 0, q.output
+    [series] = json.loads(q.stdout)["result"]
+    assert series["value"] == [BASE + 1800, str(60 * 180)]

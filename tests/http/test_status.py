@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from tests.conftest import FakeClock
 from tests.helpers import WeirProcess
 from weir.http.status import StatusService, folder_bytes
 from weir.metrics import limits
@@ -40,14 +41,6 @@ def test_status_of_a_serving_weir(tmp_path):
         proc.stop()
 
 
-class _Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
 def test_ingest_rate_is_measured_over_about_a_minute():
     class Ingest:
         accepted_total = 0
@@ -67,7 +60,7 @@ def test_ingest_rate_is_measured_over_about_a_minute():
     class Services:
         store, ingest, query, limiter, auth, alerts = Store(), Ingest(), Query(), None, None, None
 
-    clock = _Clock(1000.0)
+    clock = FakeClock(1000.0)
     sv = StatusService(Services(), environment="test", clock=clock)  # type: ignore[arg-type]
     for second in range(1, 181):  # 10 points/s for 2 minutes, then 100/s for a minute
         clock.t += 1

@@ -155,7 +155,7 @@ def test_a_failed_push_changes_no_membership_and_the_retry_lands(lambda_env, dyn
 
     from tests.backends.aws.faults import FlakyClient
     from weir.backends.aws.metrics import DynamoMetricStore
-    from weir.backends.aws.state import DynamoPushGroupStore
+    from weir.backends.aws.pushgroups import DynamoPushGroupStore
     from weir.http.services import ApiServices
     from weir.lambdas import api
     from weir.metrics.ingest import IngestService

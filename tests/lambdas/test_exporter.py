@@ -54,7 +54,7 @@ def rows_of(bucket: str, hour: int) -> set[tuple]:
 
 
 def watermark(tables, bucket: str) -> int | None:
-    from weir.backends.aws.state import DynamoExportState
+    from weir.backends.aws.export_state import DynamoExportState
 
     return DynamoExportState(boto3.client("dynamodb"), tables[1]).last_exported(f"s3://{bucket}/")
 
@@ -103,7 +103,7 @@ def table_kinds(table: str) -> dict[str, int]:
 
 
 def test_hours_missed_are_caught_up_in_order_and_idle_metrics_compacted(exporter_env, install):
-    from weir.backends.aws.state import DynamoExportState
+    from weir.backends.aws.export_state import DynamoExportState
 
     bucket, tables = exporter_env["bucket"], exporter_env["tables"]
     h0 = export.floor_hour(time.time_ns()) - 6 * H

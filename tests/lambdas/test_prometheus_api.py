@@ -99,6 +99,24 @@ def test_errors_are_prometheus_envelopes(loaded):
     assert (status, body["error"]) == (400, "no match[] parameter provided")
 
 
+def test_an_expression_too_deep_to_parse_is_a_400_at_every_entry_point(lambda_env):
+    """The `api` function parses as `weir serve` does, so the same bound keeps promql-parser's
+    stack (here the Lambda's own process) whole: `x and x and ...` 5,000 long crashed it."""
+    deep = " and ".join(["x"] * 5_000)
+    for method, path, params in (
+        ("POST", "/api/v1/query", {"query": deep}),
+        ("POST", "/api/v1/query_range", {"query": deep, "start": "1", "end": "61", "step": "60"}),
+        ("POST", "/api/v1/format_query", {"query": deep}),
+        ("POST", "/api/v1/series", {"match[]": deep}),
+        ("GET", "/api/v1/labels", {"match[]": deep}),
+        ("GET", "/api/v1/label/host/values", {"match[]": deep}),
+    ):
+        get = method == "GET"
+        status, body = call(method, path, params if get else None, form=None if get else params)
+        assert (status, body["errorType"]) == (400, "bad_data"), (path, body)
+        assert "parse error: more than 250 operators" in body["error"], body
+
+
 class _NoTimeLeft:
     """A Lambda context whose invocation is about to time out."""
 

@@ -265,3 +265,27 @@ def test_matchers_need_no_numpy():
     code = "import sys; from weir.promql.parse import parse_selector as p; p('up'); print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_parser_refuses_what_would_overflow_the_bindings_stack():
+    """Whoever calls `parse` (the HTTP API, the engine from Python) gets the bound: without it
+    promql-parser dies with a segmentation fault, so the check runs in a child process."""
+    import subprocess
+    import sys
+
+    script = (
+        "from weir.promql.errors import BadDataError\n"
+        "from weir.promql.parse import parse, parse_selector\n"
+        "for text in (' and '.join(['x'] * 5000), ' or '.join(['x'] * 5000), '-(' * 10000 + '1' + ')' * 10000,\n"
+        "             '(' * 20000 + 'x' + ')' * 20000, ' == bool '.join(['x'] * 5000)):\n"
+        "    for f in (parse, parse_selector):\n"
+        "        try:\n"
+        "            f(text)\n"
+        "        except BadDataError as e:\n"
+        "            assert 'more than 250 operators' in e.message, e.message\n"
+        "        else:\n"
+        "            raise AssertionError('accepted')\n"
+        "print('refused')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "refused", (out.returncode, out.stderr[-2000:])

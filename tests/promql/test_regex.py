@@ -125,3 +125,10 @@ def test_any_pattern_compiles_or_is_bad_data(pattern):
     except BadDataError:
         return
     assert isinstance(compiled, re.Pattern)
+
+
+def test_a_long_refused_pattern_is_not_echoed_whole():
+    pattern = "(" * 10_000
+    with pytest.raises(BadDataError) as e:
+        compile_anchored(pattern)
+    assert len(str(e.value)) < 400 and "10000 characters" in str(e.value)

@@ -34,11 +34,12 @@ class Client:
         self._conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
         self._prefix = parts.path.rstrip("/")
 
-    def request(self, method: str, path: str, body: bytes | None = None, params: dict | None = None) -> dict:
+    def request(self, method: str, path: str, body: bytes | None = None, params: dict | None = None, *,
+                content_type: str = "application/json") -> dict:
         target = self._prefix + path
         if params:
             target += "?" + urllib.parse.urlencode(params)
-        headers = {"Content-Type": "application/json", **self._auth} if body is not None else dict(self._auth)
+        headers = {"Content-Type": content_type, **self._auth} if body is not None else dict(self._auth)
         try:
             self._conn.request(method, target, body=body, headers=headers)
             resp = self._conn.getresponse()

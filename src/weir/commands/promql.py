@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import urllib.parse
 
 import click
 from rich.console import Console
@@ -33,6 +34,8 @@ from weir.metrics.timeutil import NS, ns_to_rfc3339, parse_time
 
 AUTO_STEPS = 250  # steps a range query gets when --step is not given (as Prometheus' graph page)
 STATS_ONLY = ("--period", "--stat", "--dim", "--group-by")
+FORM = "application/x-www-form-urlencoded"
+MAX_GET_QUERY = 16 * 1024  # longer query strings are POSTed
 
 
 def is_promql(arg: str, *, step: str | None, instant: bool, at: str | None) -> bool:
@@ -65,7 +68,14 @@ def run(expr: str, *, start: str | None, end: str | None, step: str | None, inst
     except Exception as exc:  # a WeirError from parse_time: the option is malformed
         raise click.BadParameter(getattr(exc, "message", str(exc))) from None
     try:
-        answer = Client(url, api_key=api_key).request("GET", path, params=params)
+        # GET (a read, open without a key where reads are open), or a POSTed form (as Grafana
+        # sends) for an expression too long for a URL, which the server stops at 32 KiB.
+        form = urllib.parse.urlencode(params)
+        client = Client(url, api_key=api_key)
+        if len(form) <= MAX_GET_QUERY:
+            answer = client.request("GET", path, params=params)
+        else:
+            answer = client.request("POST", path, form.encode(), content_type=FORM)
     except ApiError as exc:
         kind, message = exc.data.get("errorType"), exc.data.get("error") or exc.message or str(exc)
         fail(f"{kind + ': ' if kind else ''}{message}")

@@ -33,6 +33,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from weir import __version__
+from weir.promql import bounds
 from weir.promql.errors import BadDataError
 
 if TYPE_CHECKING:
@@ -50,11 +51,6 @@ MIN_QUERY_MS = -MAX_QUERY_MS
 MAX_STORED_MS = (2**63 - 1) // 1_000_000 - 1
 MIN_STORED_MS = -MAX_STORED_MS
 MAX_LIMIT = 2**63 - 1
-# Operators and parentheses an expression may have in all. promql-parser (Rust) overflows its
-# stack on deeper trees (a segmentation fault: the whole server) and the evaluator recurses
-# per level; Prometheus has no such bound, real expressions stay far below it.
-MAX_STRUCTURE = 250
-_OPERATOR_CHARS = frozenset("+-*/%^=!<>(")
 TRUNCATED = "results truncated due to limit"
 FORM = "application/x-www-form-urlencoded"
 
@@ -336,26 +332,13 @@ def query_range(engine, params: Params, deadline: float) -> dict:
 
 
 def check_structure(text: str, param: str = "query") -> None:
-    """Refuse an expression with more than MAX_STRUCTURE operators and parentheses, before any
-    parser sees it; string literals and comments are skipped. The error names the position."""
-    count, i, n = 0, 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in "\"'`":
-            i += 1
-            while i < n and text[i] != c:
-                i += 2 if text[i] == "\\" and c != "`" else 1
-        elif c == "#":
-            while i < n and text[i] != "\n":
-                i += 1
-        elif c in _OPERATOR_CHARS:
-            count += 1
-            if count > MAX_STRUCTURE:
-                line = text.count("\n", 0, i) + 1
-                col = i - (text.rfind("\n", 0, i) + 1) + 1
-                raise invalid(param, f"{line}:{col}: parse error: more than {MAX_STRUCTURE} operators and "
-                              "parentheses in one expression; Weir stops there (split it, or sum fewer terms)")
-        i += 1
+    """`weir.promql.bounds.check_structure` (at most MAX_STRUCTURE operators and parentheses)
+    before any parser sees the expression, its refusal naming the parameter. The parser
+    checks it again itself; here it costs no import of the binding."""
+    try:
+        bounds.check_structure(text)
+    except BadDataError as exc:
+        raise invalid(param, exc.message) from None
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from datetime import timedelta
 import promql_parser as pp
 
 from weir.promql import ast
+from weir.promql.bounds import check_structure
 from weir.promql.errors import BadDataError
 from weir.promql.lexer import LexError, Token, at_timestamps, tokenize
 from weir.promql.source import Matcher
@@ -165,6 +166,7 @@ def _unexpected(tokens: list[Token], pos: int) -> str:
 def _parse_raw(text: str) -> tuple[pp.Expr, list[Token]]:
     if len(text) > MAX_QUERY_LENGTH:
         raise BadDataError(f"query is {len(text)} characters long; at most {MAX_QUERY_LENGTH} are accepted")
+    check_structure(text)  # deeper trees overflow the binding's stack: the whole process dies
     _register()
     try:
         tokens = tokenize(text)

@@ -60,8 +60,12 @@ _REFUSED = [
 ]
 
 
+_ECHO = 200  # characters of a refused pattern repeated in the error: a 64 KiB pattern is not echoed whole
+
+
 def _fail(pattern: str, why: str) -> BadDataError:
-    return BadDataError(f"invalid regular expression {pattern!r}: {why}")
+    shown = pattern if len(pattern) <= _ECHO else pattern[:_ECHO] + f"... ({len(pattern)} characters)"
+    return BadDataError(f"invalid regular expression {shown!r}: {why}")
 
 
 MAX_UNBOUNDED = 3

@@ -14,7 +14,7 @@ from weir.wiring.aws import AwsClients, dynamo_store
 
 def build_api(settings: Settings, *, clients: AwsClients | None = None,
               clock: Callable[[], float] = time.time) -> ApiServices:
-    from weir.backends.aws.state import DynamoPushGroupStore
+    from weir.backends.aws.pushgroups import DynamoPushGroupStore
     from weir.metrics.ingest import IngestService
     from weir.metrics.query.service import QueryService
     from weir.wiring.serve import series_budget

@@ -25,7 +25,7 @@ def build_exporter(settings: Settings, *, clients: AwsClients | None = None,
                    clock: Callable[[], float] = time.time) -> ExporterFunction:
     """The metric store, and the export scheduler to `export_bucket` with its watermark in
     the series table."""
-    from weir.backends.aws.state import DynamoExportState
+    from weir.backends.aws.export_state import DynamoExportState
     from weir.wiring.exports import export_scheduler
 
     clients = clients or AwsClients(settings.endpoint_url)

@@ -106,7 +106,8 @@ def _local(settings: Settings) -> _Adapters:
 def _aws(settings: Settings, clients: AwsClients, clock: Callable[[], float]) -> _Adapters:
     """DynamoDB: push groups and the export watermark in the series table; alerting when
     `alert_table` is set. No API keys: the local server over DynamoDB is a development aid."""
-    from weir.backends.aws.state import DynamoExportState, DynamoPushGroupStore
+    from weir.backends.aws.export_state import DynamoExportState
+    from weir.backends.aws.pushgroups import DynamoPushGroupStore
     from weir.wiring.aws import dynamo_store
 
     store = dynamo_store(settings, clients, clock=clock)
@@ -176,14 +177,15 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         alerts = alert_service(core, a.store, on_rules_changed=worker.rules_changed, clock=clock)
         jobs.append(worker)
         closers.append(a.alerts.close)
-    scheduler = None
+    exports = None
     if settings.exports:
+        from weir.jobs.exports import ExportWorker
         from weir.wiring.exports import export_scheduler
 
-        scheduler = export_scheduler(settings, a.store, a.export_state(), clients, clock=clock)
-        jobs.append(scheduler)
-        closers.append(scheduler.state.close)
-        listener = _chain(listener, scheduler.points_ingested)  # late points wake it
+        exports = ExportWorker(export_scheduler(settings, a.store, a.export_state(), clients, clock=clock))
+        jobs.append(exports)
+        closers.append(exports.state.close)
+        listener = _chain(listener, exports.points_ingested)  # late points wake it
     closers.append(a.push_groups.close)
     if a.auth is not None:
         closers.append(a.auth.close)
@@ -205,5 +207,5 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
 
     local = settings.backend != "aws"
     api.status = StatusService(api, environment=settings.environment, data_dir=settings.data_dir if local else None,
-                               watched_dir=settings.files_root if local else None, exports=scheduler, clock=clock)
+                               watched_dir=settings.files_root if local else None, exports=exports, clock=clock)
     return Serve(api, jobs, closers)

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import FakeClock
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.errors import InvalidInputError
 from weir.metrics.aggregate import summarize
@@ -32,15 +33,7 @@ RAW, MINUTES, HOURS = 3 * 3600, 6 * 3600, 10 * 86400
 SERIES = [make_series("cpu", {"host": f"h{i}", "region": f"r{i % 2}"}, "gauge", None) for i in range(3)]
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def open_store(path: Path, clock: Clock) -> SqliteMetricStore:
+def open_store(path: Path, clock: FakeClock) -> SqliteMetricStore:
     return SqliteMetricStore(path / "m.db", retention_seconds=RAW, minute_retention_seconds=MINUTES,
                              hour_retention_seconds=HOURS, finalise_grace_seconds=0, clock=clock)
 
@@ -108,7 +101,7 @@ def check(got, want, stats, estimated=False):
 @given(st.lists(point, min_size=1, max_size=150), st.lists(point, max_size=30))
 def test_every_resolution_answers_like_plain_arithmetic(first, late):
     with tempfile.TemporaryDirectory() as d:
-        clock = Clock(NOW / NS)
+        clock = FakeClock(ns=NOW)
         store = open_store(Path(d), clock)
         try:
             truth: dict[tuple[int, int], float] = {}
@@ -161,7 +154,7 @@ def test_every_resolution_answers_like_plain_arithmetic(first, late):
 
 
 def test_a_late_write_reopens_its_hour_until_finalised_again(tmp_path):
-    clock = Clock(NOW / NS)
+    clock = FakeClock(ns=NOW)
     store = open_store(tmp_path, clock)
     try:
         hour = NOW - 2 * HOUR - NOW % HOUR
@@ -192,7 +185,7 @@ def test_a_late_write_reopens_its_hour_until_finalised_again(tmp_path):
 
 
 def test_past_the_raw_retention_answers_come_from_rollups_and_say_so(tmp_path):
-    clock = Clock(NOW / NS)
+    clock = FakeClock(ns=NOW)
     store = open_store(tmp_path, clock)
     try:
         write(store, [(SERIES[1], T0 + k * 10 * NS, float(k % 7)) for k in range(10 * 360)], SERIES)
@@ -222,7 +215,7 @@ def test_the_hour_at_the_raw_edge_counts_whole_whichever_way_it_is_read(tmp_path
     """Points expire a whole hour at a time: the hour holding NOW - retention answers with
     all its points, from its record when finalised and from its chunks when a late write
     has re-opened it (found by the property test above)."""
-    clock = Clock(NOW / NS)
+    clock = FakeClock(ns=NOW)
     store = open_store(tmp_path, clock)
     try:
         edge = T0 + 7 * HOUR  # NOW - RAW is 17 minutes into it

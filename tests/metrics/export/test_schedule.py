@@ -1,8 +1,7 @@
-"""The export scheduler: each hour after its delay, catch-up after downtime, retries, the thread."""
+"""The export scheduler: each hour after its delay, catch-up after downtime, retries (the thread
+that runs it in `weir serve`: tests/jobs/test_exports.py)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -112,20 +111,11 @@ def test_watermarks_are_per_destination(store, tmp_path, clock):
     assert scheduler(store, b, tmp_path, clock).pending_hours() == [HOUR]
 
 
-def test_the_thread_exports_then_retries_failures_until_stopped(store, tmp_path, clock):
+def test_the_next_pass_is_due_at_the_next_hours_delay_or_when_a_changed_hour_settles(store, tmp_path, clock):
     objects = FolderObjectStore(tmp_path / "exports")
-    flaky = FailingPuts(objects, {1, 2})
-    # On the test's clock (11:06): on the wall clock the due hour could change between the
-    # thread's run and the check below, or the thread export the next hour too.
-    s = ExportScheduler(ExportService(store, flaky, clock=clock), SqliteExportState(tmp_path / "metrics.db"),
-                        retention_seconds=30 * 86400, delay_seconds=300, retry_seconds=0.05, clock=clock)
-    s.start()
-    try:
-        deadline = time.monotonic() + 60  # bounds a failure only
-        while not manifests(objects) and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        s.stop()
-    assert manifests(objects) == [export.hour_prefix(HOUR)]
-    assert flaky.puts == 3 and s.failures == 0 and s.last_error is None
-    assert s._thread is None
+    s = scheduler(store, objects, tmp_path, clock)
+    s.run_pending()  # 10:00 exported at 11:06
+    assert s.next_due_ns(clock.ns) == HOUR + 2 * H + 5 * MIN  # 12:05, when 11:00 is due
+    s.state.mark_changed([HOUR], clock.ns)  # a late point for 10:00, at 11:06
+    assert s.next_due_ns(clock.ns) == clock.ns + 5 * MIN  # quiet for the delay
+    assert s.next_due_ns(clock.ns + 20 * MIN) == clock.ns + 20 * MIN  # due already: now

@@ -106,7 +106,7 @@ class DynamoAlertStore:
         claim_seconds: float = CLAIM_SECONDS,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.db = Dynamo(client, sleep=sleep) if sleep is not None else Dynamo(client)
+        self.db = Dynamo(client, sleep=sleep)
         self.table = table
         self.claim_ns = int(claim_seconds * NS)
         self._lock = threading.Lock()

@@ -39,10 +39,10 @@ from weir.metrics.timeutil import NS
 from . import arrays, key_schema
 from .codec import Segment, decode_chunk, encode_chunk, encode_segment
 from .dynamo import ConditionFailed, Dynamo
+from .export_state import mark_changed
 from .hourly import hourly_requests
 from .rollups import rollup_requests
 from .series_index import SeriesIndex
-from .state import mark_changed
 
 _Fragment = tuple[tuple[int, str], list[int], list[float]]  # (version, ts, values)
 _T = TypeVar("_T")

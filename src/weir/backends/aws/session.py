@@ -75,19 +75,29 @@ def new_session():
     return session
 
 
+# HTTP attempts per call that botocore makes (standard retry mode). DynamoDB's clients make
+# one: `weir.backends.aws.dynamo.Dynamo` owns their retries (it alone sees unprocessed items
+# and cancelled transactions, and with two layers retrying the budgets multiplied).
+SDK_ATTEMPTS = 4  # 3 retries
+SDK_ATTEMPTS_BY_SERVICE = {"dynamodb": 1}
+
+
 def aws_client(service: str, endpoint_url: str | None = None, session=None, *, region: str | None = None):
-    """A client with standard retries and bounded timeouts, the one client configuration
-    of every Weir function. Clients built together share a session, so its configuration
-    and endpoint data load once. `region` None: botocore's own resolution."""
+    """A client with standard retries (`SDK_ATTEMPTS`; none for DynamoDB, see above) and
+    bounded timeouts, the one client configuration of every Weir function. Clients built
+    together share a session, so its configuration and endpoint data load once. `region`
+    None: botocore's own resolution."""
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
 
+    attempts = SDK_ATTEMPTS_BY_SERVICE.get(service, SDK_ATTEMPTS)
     try:
         return (session or new_session()).create_client(
             service,
             endpoint_url=endpoint_url,
             region_name=region,
-            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20),
+            config=Config(retries={"mode": "standard", "total_max_attempts": attempts}, connect_timeout=5,
+                          read_timeout=20),
         )
     except NoRegionError:
         raise MissingSettingError(

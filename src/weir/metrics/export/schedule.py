@@ -16,21 +16,21 @@ and an hour whose manifest a stopped `weir export` removed is always exported ag
 On a data folder with no watermark the scheduler starts with the last closed hour; older
 hours are a backfill for `weir export --from`. Hours older than the retention have no
 points left and are skipped.
+
+This module decides and runs one pass (`run_pending`), which the `exporter` Lambda calls
+each hour; the thread that calls it in `weir serve`, with its back-off after a failure, is
+`weir.jobs.exports.ExportWorker`.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 
 from weir.metrics.export import render as export
 from weir.metrics.export.service import ExportResult, ExportService
-from weir.metrics.ports import ExportState, PointBatch
+from weir.metrics.ports import ExportState
 from weir.metrics.timeutil import NS
-
-log = logging.getLogger(__name__)
 
 
 def latest_due_hour(now_ns: int, delay_ns: int) -> int:
@@ -46,9 +46,6 @@ class ExportScheduler:
         *,
         retention_seconds: int,
         delay_seconds: float = 300,
-        retry_seconds: float = 60,
-        max_retry_seconds: float = 900,
-        poll_seconds: float = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.service = service
@@ -56,15 +53,7 @@ class ExportScheduler:
         self.destination = service.target.url
         self.retention_ns = retention_seconds * NS
         self.delay_ns = int(delay_seconds * NS)
-        self.retry_seconds = retry_seconds
-        self.max_retry_seconds = max_retry_seconds
-        self.poll_seconds = poll_seconds
         self.clock = clock
-        self.failures = 0
-        self.last_error: str | None = None
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def pending_hours(self) -> list[int]:
         now = int(self.clock() * NS)
@@ -101,63 +90,25 @@ class ExportScheduler:
         done: list[ExportResult] = []
         marks = {hour: version for hour, version, _ in self.state.changed_hours()}
         for hour in self.pending_hours():
-            if self._stop.is_set() or out_of_time():
+            if out_of_time():
                 return done
             done.append(self.service.export_hour(hour))
             self.state.set_last_exported(self.destination, hour)
             if hour in marks:  # late points that came before this first export are in it
                 self.state.forget_changed(hour, marks[hour])
         for hour, version in self.changed_hours():
-            if self._stop.is_set() or out_of_time():
+            if out_of_time():
                 break
             done.append(self.service.export_hour(hour))
             self.state.forget_changed(hour, version)
         return done
 
-    # -- the background thread ---------------------------------------------------------
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="weir-export", daemon=True)
-        self._thread.start()
-
-    def points_ingested(self, batch: PointBatch) -> None:
-        """Ingest's listener: points for a closed hour (which the store marked changed) wake the
-        thread, so it counts the hour's quiet time from now instead of its next poll."""
-        now = int(self.clock() * NS)
-        if batch.timestamps and min(batch.timestamps) < export.floor_hour(now):
-            self._wake.set()
-
-    def stop(self, timeout: float = 30) -> None:
-        """Ask the thread to stop and wait; an export in progress finishes its hour first."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_pending()
-            except Exception as exc:
-                self.failures += 1
-                self.last_error = str(exc)
-                wait = min(self.max_retry_seconds, self.retry_seconds * 2 ** (self.failures - 1))
-                log.exception("export to %s failed (attempt %d); retrying in %.0fs", self.destination,
-                              self.failures, wait)
-            else:
-                self.failures = 0
-                self.last_error = None
-                wait = self._until_next_due()
-            self._wake.wait(wait)
-            self._wake.clear()
-
-    def _until_next_due(self) -> float:
-        now = int(self.clock() * NS)
+    def next_due_ns(self, now: int) -> int:
+        """When, seen at `now` (ns), `run_pending` next has something to do: the next hour's
+        delay after it closes, or sooner a changed hour's end of quiet time (`now`, if one is
+        due already)."""
         next_due = latest_due_hour(now, self.delay_ns) + 2 * export.HOUR_NS + self.delay_ns
         settled = [changed_ns + self.delay_ns for _, _, changed_ns in self.state.changed_hours()]
         if settled:  # a changed hour becomes due once it has been quiet for the delay
             next_due = min(next_due, max(now, min(settled)))
-        # Poll at least every poll_seconds so a clock jump (a laptop waking up) is noticed.
-        return max(0.5, min(self.poll_seconds, (next_due - now) / NS))
+        return next_due

@@ -1,0 +1,92 @@
+"""`weir serve`'s export thread: runs the export scheduler's passes, each hour after its
+delay, and again after a failure with a back-off.
+
+On AWS the `exporter` Lambda runs the same pass (`ExportScheduler.run_pending`) on an
+EventBridge schedule and Lambda's own retries; here a thread does: a pass, then a wait until
+the next hour is due (at most `poll_seconds`, so a clock jump such as a laptop waking up is
+noticed), or after a failure 1 minute doubling up to 15 (`retry_seconds`,
+`max_retry_seconds`); hours after a failed one wait for it, so the watermark never skips a
+hole. Points ingested for a closed hour wake it, so the hour's quiet time counts from them.
+`stop` lets an export in progress finish its hour. `failures` and `last_error` are what
+`GET /status` reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from weir.metrics.export import render as export
+from weir.metrics.export.schedule import ExportScheduler
+from weir.metrics.ports import ExportState, PointBatch
+from weir.metrics.timeutil import NS
+
+log = logging.getLogger(__name__)
+
+
+class ExportWorker:
+    def __init__(
+        self,
+        scheduler: ExportScheduler,
+        *,
+        retry_seconds: float = 60,
+        max_retry_seconds: float = 900,
+        poll_seconds: float = 60,
+    ) -> None:
+        self.scheduler = scheduler
+        self.destination = scheduler.destination
+        self.retry_seconds = retry_seconds
+        self.max_retry_seconds = max_retry_seconds
+        self.poll_seconds = poll_seconds
+        self.failures = 0
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> ExportState:
+        return self.scheduler.state
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="weir-export", daemon=True)
+        self._thread.start()
+
+    def points_ingested(self, batch: PointBatch) -> None:
+        """Ingest's listener: points for a closed hour (which the store marked changed) wake the
+        thread, so it counts the hour's quiet time from now instead of its next poll."""
+        now = int(self.scheduler.clock() * NS)
+        if batch.timestamps and min(batch.timestamps) < export.floor_hour(now):
+            self._wake.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Ask the thread to stop and wait; an export in progress finishes its hour first."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scheduler.run_pending(out_of_time=self._stop.is_set)
+            except Exception as exc:
+                self.failures += 1
+                self.last_error = str(exc)
+                wait = min(self.max_retry_seconds, self.retry_seconds * 2 ** (self.failures - 1))
+                log.exception("export to %s failed (attempt %d); retrying in %.0fs", self.destination,
+                              self.failures, wait)
+            else:
+                self.failures = 0
+                self.last_error = None
+                wait = self._until_next_due()
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _until_next_due(self) -> float:
+        now = int(self.scheduler.clock() * NS)
+        next_due = self.scheduler.next_due_ns(now)
+        # Poll at least every poll_seconds so a clock jump (a laptop waking up) is noticed.
+        return max(0.5, min(self.poll_seconds, (next_due - now) / NS))
