@@ -55,6 +55,7 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=2000, help="--mix: series of the preloaded metric")
     ap.add_argument("--points", type=int, default=1000, help="--mix: points per preloaded series")
     ap.add_argument("--slow", type=int, default=20, help="--mix: slow clients")
+    ap.add_argument("--rev", default=None, help="--mix: serve this older git revision instead")
     args = ap.parse_args()
     if args.mix:
         import soak_mix

@@ -1,7 +1,7 @@
 """The adversarial soak (`python bench/soak.py --mix`): ingest while heavy queries, a hanging
 webhook and slow clients press on `weir serve`, bounded in time; a report per minute.
 
-    python bench/soak.py --mix [--minutes 3] [--heavy 20] [--series 2000] [--points 1000] [--slow 20]
+    python bench/soak.py --mix [--minutes 3] [--heavy 20] [--series 2000] [--points 1000] [--slow 20] [--rev REV]
 
 What runs at once, for `--minutes`:
 - ingest: 2 keep-alive connections send 1,000-point batches of the standard workload's `cpu`;
@@ -109,8 +109,15 @@ def run(args) -> None:
     cfg.write_text(f'[alerts]\nmin_interval = 0.5\n\n[[subscriptions]]\nid = "hangs"\nurl = "{hook}"\ntimeout = 10\n')
     stats = Stats()
     stop = [0.0]
-    extra = ("--config", str(cfg), "--no-watch", "--body-timeout", "10", "--header-timeout", "5")
-    with WeirServer(data_dir=str(folder / "data"), extra=extra) as server:
+    extra: tuple[str, ...] = ("--config", str(cfg), "--no-watch")
+    src = None
+    if args.rev:  # an older revision, for the before figures: without the options it lacks
+        from baseline import extract
+
+        _, src = extract(args.rev)
+    else:
+        extra += ("--body-timeout", "10", "--header-timeout", "5")
+    with WeirServer(data_dir=str(folder / "data"), extra=extra, src=src) as server:
         port = server.port
         t0 = time.monotonic()
         preload(port, args.series, args.points)
@@ -157,7 +164,8 @@ def _report(server, stats: Stats, stop: list[float], args) -> None:
               f"(max {max(h, default=float('nan')) * 1000:.0f} ms, {len(h)} probes); queries {cur['queries']} "
               f"answered, {cur['busy']} refused busy, {cur['other']} other; slow clients cut off {cur['cut']}; "
               f"rss {rss:.0f} MB, peak {hwm:.0f} MB", flush=True)
-    print(f"weir soak --mix: {args.heavy} heavy query clients, {args.slow} slow clients, a hanging webhook; "
+    print(f"weir soak --mix ({args.rev or 'working tree'}): {args.heavy} heavy query clients, "
+          f"{args.slow} slow clients, a hanging webhook; "
           f"/health p99 (worst minute) {worst_health * 1000:.1f} ms, slowest ingest request "
           f"{worst_ingest * 1000:.0f} ms, slowest ingest minute {min(rates, default=0):,.0f} points/s, "
           f"peak memory {peak:.0f} MB")

@@ -145,7 +145,7 @@ class WeirServer:
 
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
-        self.proc.wait(30)
+        self.proc.wait(600)  # a large head is flushed on the way out
         if self._tmp:
             self._tmp.cleanup()
 

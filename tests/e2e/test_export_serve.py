@@ -28,9 +28,10 @@ def wait_for(objects, key: str, timeout: float = 60) -> None:
     raise AssertionError(f"{key} did not appear")
 
 
-def first_export(objects, due_before_start: int, timeout: float = 60) -> int:
+def first_export(objects, due_before_start: int, timeout: float = 150) -> int:
     """The hour a server on a fresh folder exports at start: the last closed hour when it
-    started, which is `due_before_start` unless the due hour turned (at :05) meanwhile."""
+    started, which is `due_before_start` unless the due hour turned (at :05) meanwhile.
+    The bound outlasts one failed pass and its 60 s retry (seen once on a loaded runner)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for hour in range(due_before_start, latest_due_hour(time.time_ns(), DELAY) + H, H):

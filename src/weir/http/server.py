@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ import uvicorn
 from weir.http.gateway import DEFAULT_BODY_TIMEOUT, Handler, LocalGateway, Precheck
 from weir.http.protocol import DEFAULT_HEAD_TIMEOUT, protocol_class
 from weir.http.workpool import DEFAULT_QUEUE, DEFAULT_WORKERS, WorkPool
+
+SWITCH_INTERVAL = 0.001
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,11 @@ def serve_http(resolve: Handler, *, host: str, port: int, on_shutdown: Callable[
                precheck: Precheck | None = None) -> None:
     """Serve until SIGINT/SIGTERM; `on_shutdown` runs at the lifespan shutdown. `precheck`
     (the API-key check) runs before a request's body is read."""
+    # The event loop shares the GIL with the query workers, the store's writer and the alert
+    # threads. At CPython's default 5 ms switch interval a request on the loop waited up to
+    # 5 ms per thread for every step it took; 1 ms keeps /health and ingest answering while
+    # queries run, for a few percent of the workers' throughput (bench/soak.py --mix).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     gateway = LocalGateway(
         resolve, on_shutdown=on_shutdown, pool=WorkPool(limits.query_workers, limits.query_queue),
         precheck=precheck, body_timeout=limits.body_timeout,

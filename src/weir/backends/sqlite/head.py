@@ -1,14 +1,12 @@
-"""The SQLite store's process-local state: the in-memory head of unflushed points, the
-lock that keeps a second process off the folder, and hour spans for rollup coverage."""
+"""The SQLite store's process-local state: the in-memory head of unflushed points (and the
+head a flush is moving, `flush.py`), and hour spans for rollup coverage. The lock that keeps
+a second process off the folder is `folder_lock`'s."""
 
 from __future__ import annotations
 
-import fcntl
 from bisect import bisect_left
-from pathlib import Path
 
-from weir.errors import StorageError
-from weir.metrics.points import sorted_unique, trim
+from weir.metrics.points import Run, merge, sorted_unique, trim
 
 from .schema import HOUR_NS
 
@@ -38,19 +36,30 @@ class HeadSeries:
         return trim(*sorted_unique(list(self.ts), list(self.vals)), start, end)
 
 
-def exclusive(path: Path):
-    """Hold an exclusive lock for the store's lifetime: the head lives in this process's
-    memory, so a second writer on the same folder would replay and flush the same log."""
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise StorageError(
-            f"{path.parent} is in use by another Weir process; stop it or choose another --data-dir"
-        ) from None
-    return handle
+def window(heads: tuple[dict[int, HeadSeries], ...], sid: int, start: int, end: int) -> Run | None:
+    """The series' unflushed points in [start, end) over `heads` given oldest first (the head
+    a flush is moving, then the head): a later head's point wins at an equal timestamp."""
+    parts = []
+    for head in heads:
+        entry = head.get(sid)
+        if entry is not None:
+            part = entry.window(start, end)
+            if part[0]:
+                parts.append(part)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else merge(parts, each_sorted=True)
 
+
+def count(heads: tuple[dict[int, HeadSeries], ...], sid: int, start: int, end: int) -> int:
+    """At most how many points of the series `heads` hold in [start, end) (no copy, no sort)."""
+    total = 0
+    for head in heads:
+        entry = head.get(sid)
+        if entry is not None:
+            ts = entry.ts
+            total += bisect_left(ts, end) - bisect_left(ts, start) if entry.ordered else len(ts)
+    return total
 
 
 def spans(first: int, end: int, busy: set[int]) -> list[tuple[int, int]]:

@@ -119,10 +119,22 @@ def _sqlite_level(conn: sqlite3.Connection, name: str, *, whole: bool) -> list[F
                 return [Finding(name, "file", f"SQLite's check fails: {r}") for r in rows[:MAX_LISTED]]
         else:
             for table in tables:  # the right edge of every b-tree: a cut-short file fails here
-                conn.execute(fill("SELECT max(rowid) FROM {table}", table=ident(table))).fetchone()
+                conn.execute(fill("SELECT max({key}) FROM {table}", key=_key(conn, table),
+                                  table=ident(table))).fetchone()
     except sqlite3.DatabaseError as exc:
         return [Finding(name, "file", f"SQLite cannot read it: {exc}")]
     return []
+
+
+def _key(conn: sqlite3.Connection, table: str) -> str:
+    """What orders the table's b-tree: `rowid`, or a WITHOUT ROWID table's first key column
+    (such a table has no rowid: `max(rowid)` failed on it, and every folder over the
+    quick_check size was refused as damaged)."""
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+    if "WITHOUT ROWID" not in (sql or "").upper():
+        return "rowid"
+    first = [row[1] for row in conn.execute(fill("PRAGMA table_info({table})", table=ident(table))) if row[5] == 1]
+    return ident(first[0])
 
 
 def _metrics_content(conn: sqlite3.Connection, name: str, *, full: bool) -> list[Finding]:

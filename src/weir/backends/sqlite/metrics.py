@@ -6,13 +6,15 @@ How a write travels (see docs/architecture.md for the measurements behind it):
    transaction, commits (WAL, fsync), then appends the points to the head (a dict of
    per-series lists) and resolves the futures: the client is answered only now.
 3. When the head is large or old, the writer flushes it into `chunks` (compressed
-   columns, `chunks.py`) and deletes the log rows it covered, in one transaction, which
-   also marks each (hour, series) it wrote pending. After a crash the log is replayed.
+   columns, `chunks.py`), a slice of series per transaction, serving ingest between slices
+   (`flush.py`); each slice marks the (hour, series) pairs it wrote pending, and the last
+   deletes the log rows the flush covered. After a crash the log is replayed.
 4. Between writes, the writer finalises closed hours and expires old ones (`rollups.py`):
    one chunk per series and hour, hourly rollups and sketches, minute rollups once the
    raw points expire. Each step is one transaction; a kill loses nothing.
 
-Queries read chunks and the head under one lock, so a flush is never seen half-done.
+Queries copy the heads and pin their chunks' snapshot under one lock, under which each flush
+slice commits: every point is seen once, in a chunk or in memory.
 The query path reads arrays (`read_arrays`, `read_rollups`); `read` and `scan` give lists.
 """
 
@@ -26,7 +28,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from weir.durability import settle
 from weir.errors import StorageError, UnavailableError, damaged
@@ -39,12 +40,11 @@ from . import chunks, rollups, schema, series_index, txn
 from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
 from .damage import DamageAware
 from .export_state import mark_late
-from .head import HeadSeries, exclusive
+from .flush import SlicedFlush
+from .folder_lock import exclusive
+from .head import HeadSeries, window
 from .logrow import LogRowError
 from .reads import ArrayReads
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ _STOP = object()
 FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
 
 
-class SqliteMetricStore(DamageAware, ArrayReads):
+class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
     backend = "sqlite"
     record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
@@ -112,6 +112,7 @@ class SqliteMetricStore(DamageAware, ArrayReads):
         self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
         self._head_points = 0
         self._log_applied = 0
+        self._flush_init()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._ready = threading.Event()
         self._failed: BaseException | None = None
@@ -128,7 +129,7 @@ class SqliteMetricStore(DamageAware, ArrayReads):
         self._wait_ready()
         with self._lock:
             (n,) = self._r.execute("SELECT COALESCE(SUM(n), 0) FROM chunks").fetchone()
-            return n + self._head_points
+            return n + self._head_points + self._flushing_points
 
     def get_series(self, series_id: int) -> Series | None:
         self._wait_ready()
@@ -195,16 +196,18 @@ class SqliteMetricStore(DamageAware, ArrayReads):
 
         The chunk query is a bounded range on the `chunks_age` index (see
         `schema.window_bounds`), so its cost follows the window's data, not the store's.
-        The matching chunk rows and a copy of the head are taken under the lock, as in
-        `read`, so a flush running meanwhile is seen either wholly or not at all; the
-        points are decoded and merged afterwards, outside the lock.
+        The matching chunk rows and a copy of the heads are taken under the lock, as in
+        `read`, so each point of a flush running meanwhile is seen once, in a chunk or in
+        memory; the points are decoded and merged afterwards, outside the lock.
         """
         self._wait_ready()
         with self._lock, self._reading():
             self._index()
             rows = self._r.execute(SCAN_SQL, schema.window_bounds(start_ns, end_ns)).fetchall()
-            windows = ((sid, h.window(start_ns, end_ns)) for sid, h in self._head.items())
-            head = {sid: w for sid, w in windows if w[0]}
+            heads = self._heads()
+            sids = heads[0] if len(heads) == 1 else heads[0].keys() | heads[1].keys()
+            windows = ((sid, window(heads, sid, start_ns, end_ns)) for sid in sids)
+            head = {sid: w for sid, w in windows if w is not None}
         series = self.index.get_many({r[0] for r in rows} | head.keys())
         return self._checked(scan_result(rows, head, series.get, start_ns, end_ns))
 
@@ -268,8 +271,9 @@ class SqliteMetricStore(DamageAware, ArrayReads):
         last_flush = last_sweep = time.monotonic()
         busy = False  # finalising hours: look at the queue without waiting
         while True:
-            try:
-                jobs = [self._queue.get_nowait()] if busy else [self._queue.get(timeout=1.0)]
+            try:  # a flush in progress takes its next slice at once when no ingest is waiting
+                wait = 0.001 if self._step_due(time.monotonic()) else 1.0
+                jobs = [self._queue.get_nowait()] if busy else [self._queue.get(timeout=wait)]
             except queue.Empty:
                 jobs = []
             while True:
@@ -282,10 +286,11 @@ class SqliteMetricStore(DamageAware, ArrayReads):
                 self._commit(appends)
             commands = [j for j in jobs if not isinstance(j[0], PointBatch)]
             now = time.monotonic()
-            if self._head_points >= self.flush_points or (
-                self._head_points and now - last_flush >= self.flush_seconds
-            ):
-                self._guard(self._flush)
+            if self._flushing:
+                if self._step_due(now):
+                    self._guard(self._flush_step)  # one slice, then back to acknowledging ingest
+            elif self._size_due() or (self._head_points and now - last_flush >= self.flush_seconds):
+                self._guard(self._flush_start)
                 last_flush = now
             if now - last_sweep >= self.sweep_seconds:
                 self._guard(self._sweep)
@@ -315,7 +320,8 @@ class SqliteMetricStore(DamageAware, ArrayReads):
         try:
             return job()
         except Exception as exc:
-            log.error("%s; will retry", self._job_error(job.__name__.strip("_"), exc).message)
+            name = "flush" if job.__name__ == "_flush_step" else job.__name__.strip("_")
+            log.error("%s; will retry", self._job_error(name, exc).message)
             return None
 
     def _job_error(self, command: str, exc: BaseException) -> StorageError:
@@ -388,39 +394,13 @@ class SqliteMetricStore(DamageAware, ArrayReads):
         if self._head_points:
             log.info("replayed %d points from the write-ahead log", self._head_points)
 
-    def _flush(self) -> None:
-        with self._lock:
-            self._index()
-        if not self._head:
-            return
-        rows = []
-        for sid, entry in self._head.items():
-            # A chunk never crosses an hour: that is what bounds `scan`.
-            rows += chunks.encode_rows(sid, *entry.sorted_unique())
-        touched = {(r[1] - r[1] % HOUR_NS, r[0]) for r in rows}
-        w = self._w
-        try:
-            w.execute("BEGIN IMMEDIATE")
-            w.executemany(chunks.INSERT_SQL, rows)
-            w.executemany("INSERT OR IGNORE INTO pending (hour, series_id) VALUES (?, ?)", sorted(touched))
-            w.execute("DELETE FROM log WHERE id <= ?", (self._log_applied,))
-            with self._lock:
-                w.execute("COMMIT")
-                self._head = {}
-                self._head_hours = set()
-                self._head_points = 0
-        except BaseException:
-            txn.rollback(w)  # a full disk: the head and the log rows stay as they were
-            raise
-        self._finalise_at = 0.0
-
     def _closed_before(self) -> int:
         """Hours starting before this are closed for at least the grace: finalise them."""
         return (int(self.clock() * NS) - self.finalise_grace_ns) // HOUR_NS * HOUR_NS
 
     def _finalise_some(self) -> bool:
         """One slice of finalising; True when there may be more to do."""
-        done = rollups.finalise(self._w, self._closed_before(), FINALISE_SLICE_S)
+        done = rollups.finalise(self._w, self._finalisable(self._closed_before()), FINALISE_SLICE_S)
         if done.pairs:
             self._vacuum()
         return done.pairs > 0
@@ -453,10 +433,14 @@ class SqliteMetricStore(DamageAware, ArrayReads):
         ingest commit meanwhile. Only this (the writer) thread writes, so the candidates stay
         valid; those that got points in the head meanwhile are kept.
         """
-        self._flush()  # no head point may land in an hour once it has expired
         now = int(self.clock() * NS)
         raw_cut = (now - self.retention_ns) // HOUR_NS * HOUR_NS
-        rollups.finalise(self._w, raw_cut, 3600.0)
+        with self._lock:
+            self._index()
+            expiring = self._expiring_in_memory(raw_cut)
+        if expiring:  # no point in memory may land in an hour once it has expired
+            self._flush()  # (a whole flush: rare, only late points of hours this old do it)
+        rollups.finalise(self._w, self._finalisable(raw_cut), 3600.0)
         r = self.retention
         while rollups.expire(self._w, now, r["raw"], r["1m"], r["1h"], FINALISE_SLICE_S):
             pass
@@ -467,7 +451,7 @@ class SqliteMetricStore(DamageAware, ArrayReads):
             "AND NOT EXISTS (SELECT 1 FROM minutely WHERE minutely.series_id = series.id)")]
         with self._lock:
             self._index()
-            empty = [sid for sid in empty if sid not in self._head]
+            empty = [sid for sid in empty if not self._in_flight(sid)]
         if not empty:
             self._vacuum()
             return

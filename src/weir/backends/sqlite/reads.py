@@ -1,21 +1,21 @@
 """The SQLite store's reads for the one read path (mixed into `SqliteMetricStore`): points
 as arrays, rollup records, sketches, and the estimate that bounds a query before it reads.
 
-Each read copies what it needs of the head and pins a snapshot of the database under the
-store's lock (a flush or finalisation commits under it, so either is seen wholly or not at
-all), then reads the rows outside the lock on its thread's own connection: a long query
-never holds up the writer acknowledging ingest.
+Each read copies what it needs of the heads (the head, and the head a flush is moving:
+`flush.py`) and pins a snapshot of the database under the store's lock (a flush slice or a
+finalisation commits under it, so each point is seen once, in a chunk or in memory), then
+reads the rows outside the lock on its thread's own connection: a long query never holds up
+the writer acknowledging ingest.
 """
 
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import chunks, rollups, schema
-from .head import HeadSeries, spans
+from .head import HeadSeries, count, spans, window
 from .sqltext import fill
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ class ArrayReads:
     _lock: threading.Lock
     _head: dict[int, HeadSeries]
     _head_hours: set[int]
+    _flushing_hours: set[int]
+    _heads: Callable[[], tuple[dict[int, HeadSeries], ...]]
     _index: Callable[[], None]
     _reader: Callable[[], sqlite3.Connection]
     _wait_ready: Callable[[], None]
@@ -40,17 +42,16 @@ class ArrayReads:
         bounds = schema.window_bounds(start_ns, end_ns)
         conn = self._reader()
         head = {}
-        # The head is copied and the chunks' snapshot taken under the lock, as a flush commits
-        # under it: a flush is seen wholly or not at all. The chunks are then read outside
-        # the lock, so a long query never holds up the writer acknowledging ingest.
+        # The heads are copied and the chunks' snapshot taken under the lock, as a flush slice
+        # commits under it: each point is seen once. The chunks are then read outside the
+        # lock, so a long query never holds up the writer acknowledging ingest.
         with self._lock:
             self._index()
+            heads = self._heads()
             for sid in series_ids:
-                entry = self._head.get(sid)
-                if entry is not None:
-                    w = entry.window(start_ns, end_ns)
-                    if w[0]:
-                        head[sid] = w
+                w = window(heads, sid, start_ns, end_ns)
+                if w is not None:
+                    head[sid] = w
             _snapshot(conn)
         try:
             rows = chunks.select_rows(conn, list(series_ids), bounds)
@@ -77,7 +78,7 @@ class ArrayReads:
             return RollupBlock.empty(level)  # no hour of the range has turned into minutes (it only grows)
         with self._lock:
             self._index()
-            in_head = {h for h in self._head_hours if first <= h < end}
+            in_head = {h for h in self._head_hours | self._flushing_hours if first <= h < end}
             _snapshot(conn)
         try:
             if level == "1m":  # only hours converted whole: no raw point is left in them
@@ -111,11 +112,9 @@ class ArrayReads:
         total = 0
         with self._lock:
             self._index()
+            heads = self._heads()
             for sid in series_ids:
-                entry = self._head.get(sid)
-                if entry is not None:
-                    ts = entry.ts
-                    total += bisect_left(ts, end_ns) - bisect_left(ts, start_ns) if entry.ordered else len(ts)
+                total += count(heads, sid, start_ns, end_ns)
         conn = self._reader()
         for i in range(0, len(series_ids), 500):
             part = series_ids[i : i + 500]
