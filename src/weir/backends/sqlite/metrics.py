@@ -39,7 +39,7 @@ from weir.metrics.timeutil import NS
 from . import chunks, rollups, schema, series_index, txn
 from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
 from .damage import DamageAware
-from .export_state import mark_late
+from .export_state import late_hours, mark_late
 from .flush import SlicedFlush
 from .folder_lock import exclusive
 from .head import HeadSeries, window
@@ -339,11 +339,16 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
             w.execute("BEGIN IMMEDIATE")
             last: int | None = 0
             inserted = []
+            now_ns = int(self.clock() * NS)
+            cut = now_ns - now_ns % HOUR_NS
+            late: dict[int, int] = {}  # closed hours these points change: exported again
             for batch, blob, _ in jobs:
                 if batch.new_series:
                     inserted += self.index.insert(w, batch.new_series)
                 last = w.execute("INSERT INTO log (data) VALUES (?)", (blob,)).lastrowid
-                mark_late(w, batch.timestamps, last or 0, int(self.clock() * NS))  # exported hours redone
+                for hour in late_hours(batch.timestamps, cut):
+                    late[hour] = last or 0
+            mark_late(w, late, now_ns)
             w.execute("COMMIT")
         except Exception as exc:
             txn.rollback(w)
