@@ -82,3 +82,16 @@ def test_points_for_a_closed_hour_wake_the_thread(store, tmp_path, clock):
     assert not w._wake.is_set()  # the current hour: nothing to re-export
     w.points_ingested(PointBatch(series_ids=[1], timestamps=[HOUR + 30 * MIN], values=[1.0]))
     assert w._wake.is_set()
+
+
+def test_late_points_leave_a_thread_asleep_that_wakes_within_the_delay(store, tmp_path, clock):
+    """A backfill's batches wake the thread once: after that it sleeps at most the delay, the
+    quiet time of the marks they left, and no batch wakes it again."""
+    w = worker(store, FolderObjectStore(tmp_path / "exports"), tmp_path, clock)
+    late = PointBatch(series_ids=[1], timestamps=[HOUR + 30 * MIN], values=[1.0])
+    w._wakes_at = clock.ns + 5 * MIN  # asleep until the delay's end at the latest
+    w.points_ingested(late)
+    assert not w._wake.is_set()
+    w._wakes_at = clock.ns + 5 * MIN + 1  # would sleep past the new mark's quiet time
+    w.points_ingested(late)
+    assert w._wake.is_set()
