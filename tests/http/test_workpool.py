@@ -187,3 +187,36 @@ def test_every_read_route_runs_on_the_pool(tmp_path):
 
     posts = {r.path for r in app._static_routes + app._dynamic_routes if r.method == "POST" and is_offloaded(r.func)}
     assert READ_POSTS <= posts
+
+
+def test_the_short_switch_interval_holds_only_while_a_job_is_admitted():
+    """The pool sets the busy switch interval while a query runs and puts back the one in
+    force before when the last ends (so ingest alone runs at the default)."""
+    import asyncio
+    import sys
+
+    from weir.http.workpool import WorkPool
+
+    before = sys.getswitchinterval()
+    pool = WorkPool(2, 0, busy_switch_interval=before / 4)
+    release = threading.Event()
+    seen: list[float] = []
+
+    def job() -> None:
+        seen.append(sys.getswitchinterval())
+        assert release.wait(30)
+
+    async def main() -> None:
+        tasks = [asyncio.ensure_future(pool.run(job)) for _ in range(2)]
+        while len(seen) < 2:  # both running, polled on the loop
+            await asyncio.sleep(0.001)
+        release.set()
+        await asyncio.gather(*tasks)
+
+    try:
+        asyncio.run(main())
+        assert seen == [before / 4] * 2
+        assert sys.getswitchinterval() == before
+    finally:
+        pool.close()
+        sys.setswitchinterval(before)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,11 +33,12 @@ def serve_http(resolve: Handler, *, host: str, port: int, on_shutdown: Callable[
     (the API-key check) runs before a request's body is read."""
     # The event loop shares the GIL with the query workers, the store's writer and the alert
     # threads. At CPython's default 5 ms switch interval a request on the loop waited up to
-    # 5 ms per thread for every step it took; 1 ms keeps /health and ingest answering while
-    # queries run, for a few percent of the workers' throughput (bench/soak.py --mix).
-    sys.setswitchinterval(SWITCH_INTERVAL)
+    # 5 ms per thread for every step it took; 1 ms while queries run keeps /health and ingest
+    # answering (bench/soak.py --mix). With no query running the default stays: 1 ms then only
+    # slowed ingest (weir.http.workpool.WorkPool).
+    pool = WorkPool(limits.query_workers, limits.query_queue, busy_switch_interval=SWITCH_INTERVAL)
     gateway = LocalGateway(
-        resolve, on_shutdown=on_shutdown, pool=WorkPool(limits.query_workers, limits.query_queue),
+        resolve, on_shutdown=on_shutdown, pool=pool,
         precheck=precheck, body_timeout=limits.body_timeout,
     )
     config = uvicorn.Config(

@@ -26,6 +26,7 @@ refused at once with a 503 and `Retry-After` (`BusyError`), not queued without e
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -119,10 +120,19 @@ def current_snapshot() -> Any:
 class WorkPool:
     """`workers` threads; at most `workers + queue` jobs admitted at once, the rest refused."""
 
-    def __init__(self, workers: int = DEFAULT_WORKERS, queue: int = DEFAULT_QUEUE) -> None:
+    def __init__(self, workers: int = DEFAULT_WORKERS, queue: int = DEFAULT_QUEUE,
+                 busy_switch_interval: float | None = None) -> None:
+        """`busy_switch_interval`: the interpreter's thread switch interval (`sys.setswitchinterval`)
+        while any job is admitted; the one in force before is restored when the last ends.
+
+        Why only then: a short interval keeps the event loop (/health, ingest) answering while
+        query workers hold the GIL, but with no query running it cost ingest ~8-14% (more GIL
+        hand-overs between the loop and the store's writer; bench/ingest.py)."""
         if workers < 1 or queue < 0:
             raise ValueError("a work pool needs at least one worker and a queue of zero or more")
         self.workers, self.queue = workers, queue
+        self._busy_interval = busy_switch_interval
+        self._idle_interval = sys.getswitchinterval()
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="weir-query")
         self._lock = threading.Lock()
         self._admitted = 0
@@ -142,6 +152,8 @@ class WorkPool:
                     f"{self.queue} waiting); retry shortly, or narrow the query so it finishes sooner"
                 )
             self._admitted += 1
+            if self._admitted == 1 and self._busy_interval is not None:
+                sys.setswitchinterval(self._busy_interval)
         future = self._executor.submit(job)
         future.add_done_callback(self._release)  # when the job ends, not when its client leaves
         return await asyncio.wrap_future(future)
@@ -149,6 +161,8 @@ class WorkPool:
     def _release(self, _future) -> None:
         with self._lock:
             self._admitted -= 1
+            if self._admitted == 0 and self._busy_interval is not None:
+                sys.setswitchinterval(self._idle_interval)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
