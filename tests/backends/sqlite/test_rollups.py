@@ -231,3 +231,19 @@ def test_the_hour_at_the_raw_edge_counts_whole_whichever_way_it_is_read(tmp_path
             assert [p["count"] for p in svc.query("cpu", {**params, "stat": stat}).groups[0].datapoints] == [3]
     finally:
         store.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.sets(st.tuples(st.integers(-3, 12), st.integers(0, 5)), max_size=40),
+       first=st.integers(-4, 13), end=st.integers(-4, 14), offset=st.integers(-1, 1))
+def test_pending_hours_seek_finds_what_a_distinct_scan_finds(pairs, first, end, offset):
+    import sqlite3
+
+    from weir.backends.sqlite import rollups, schema
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(schema.TABLES + schema.TABLES_2)  # the store's own tables
+    conn.executemany("INSERT INTO pending VALUES (?, ?)", [(h * HOUR, s) for h, s in pairs])
+    lo, hi = first * HOUR + offset, end * HOUR - offset  # bounds on and off hour starts
+    scan = {h for (h,) in conn.execute("SELECT DISTINCT hour FROM pending WHERE hour >= ? AND hour < ?", (lo, hi))}
+    assert rollups.pending_hours(conn, lo, hi) == scan

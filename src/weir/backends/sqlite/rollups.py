@@ -223,7 +223,17 @@ def minutes_until(r: sqlite3.Connection) -> int:
 
 
 def pending_hours(r: sqlite3.Connection, first: int, end: int) -> set[int]:
-    return {h for (h,) in r.execute("SELECT DISTINCT hour FROM pending WHERE hour >= ? AND hour < ?", (first, end))}
+    """The hours in [first, end) with a pending (hour, series) pair: one seek on the primary
+    key per hour found, not a walk over every pair (`SELECT DISTINCT hour` read all of an
+    hour's million rows at 1M series: 50 ms on every query that touched rollups)."""
+    out: set[int] = set()
+    while first < end:
+        (hour,) = r.execute("SELECT min(hour) FROM pending WHERE hour >= ? AND hour < ?", (first, end)).fetchone()
+        if hour is None:
+            break
+        out.add(hour)
+        first = hour + 1
+    return out
 
 
 def read_hourly(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> dict[str, np.ndarray]:
