@@ -22,6 +22,7 @@ from weir.metrics.records import HOUR_RECORD, hour_record
 from weir.metrics.sketch import Sketch
 
 from . import key_schema
+from .rollups import current_parts
 
 if TYPE_CHECKING:
     from .dynamo import Dynamo
@@ -131,29 +132,5 @@ def read_hourly(source: RollupSource, series_ids: list[int], start_ns: int, end_
 
 def _read_shard(db: Dynamo, table: str, name: str, shard: int, members: set[int], first: int, last: int,
                 now_s: float) -> tuple[set[int], list[tuple[int, int, bytes, bytes]]]:
-    items = db.query(
-        table,
-        KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
-        ExpressionAttributeNames={"#ts": key_schema.RANGE},
-        ExpressionAttributeValues={
-            ":pk": {"S": key_schema.hourly_pk(name, shard)},
-            ":a": {"N": str(first)},
-            ":b": {"N": str(last + key_schema.BUCKET_NS - 1)},
-        },
-        ConsistentRead=True,
-    )
-    parts: dict[int, int] = {}
-    blobs: list[tuple[int, int, bytes]] = []
-    for item in items:
-        if int(item[key_schema.TTL]["N"]) <= now_s:
-            continue
-        rk = int(item[key_schema.RANGE]["N"])
-        hour = key_schema.bucket_of(rk)
-        if rk == hour:
-            parts[hour] = int(item["parts"]["N"])
-        blobs.append((hour, rk - hour, item["d"]["B"]))
-    out = []
-    for hour, part, blob in blobs:
-        if part < parts.get(hour, 0):
-            out += [(hour, sid, rec, sk) for sid, rec, sk in decode(blob, members)]
-    return set(parts), out
+    hours, blobs = current_parts(db, table, key_schema.hourly_pk(name, shard), first, last, now_s)
+    return hours, [(hour, sid, rec, sk) for hour, blob in blobs for sid, rec, sk in decode(blob, members)]

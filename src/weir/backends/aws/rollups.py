@@ -121,12 +121,26 @@ def read_rollups(source: RollupSource, series_ids: list[int], start_ns: int, end
 def _read_shard(db: Dynamo, table: str, name: str, shard: int, members: set[int], first: int, last: int,
                 now_s: float) -> tuple[set[int], dict[int, dict[int, Minutes]]]:
     """(hours with part 0, sid → hour → minutes) of one metric shard, by one Query."""
+    parts, blobs = current_parts(db, table, key_schema.rollup_pk(name, shard), first, last, now_s)
+    series: dict[int, dict[int, Minutes]] = defaultdict(dict)
+    for hour, blob in blobs:
+        for sid, m in decode_rollups(blob, hour, members).items():
+            series[sid][hour] = m
+    return parts, series
+
+
+def current_parts(db: Dynamo, table: str, pk: str, first: int, last: int,
+                  now_s: float) -> tuple[set[int], list[tuple[int, bytes]]]:
+    """The hours in [first, last] with part 0 (what the last compaction wrote), and the
+    (hour, blob) of their current parts, by one Query of a per-hour partitioned key (minute
+    rollups and hourly records alike). Expired items are skipped; parts at or past part 0's
+    `parts` are left over from an earlier compaction that wrote more, and are skipped too."""
     items = db.query(
         table,
         KeyConditionExpression="pk = :pk AND #ts BETWEEN :a AND :b",
         ExpressionAttributeNames={"#ts": key_schema.RANGE},
         ExpressionAttributeValues={
-            ":pk": {"S": key_schema.rollup_pk(name, shard)},
+            ":pk": {"S": pk},
             ":a": {"N": str(first)},
             ":b": {"N": str(last + key_schema.BUCKET_NS - 1)},
         },
@@ -142,10 +156,4 @@ def _read_shard(db: Dynamo, table: str, name: str, shard: int, members: set[int]
         if rk == hour:
             parts[hour] = int(item["parts"]["N"])
         blobs.append((hour, rk - hour, item["d"]["B"]))
-    series: dict[int, dict[int, Minutes]] = defaultdict(dict)
-    for hour, part, blob in blobs:
-        if part >= parts.get(hour, 0):
-            continue  # left over from an earlier compaction that wrote more parts
-        for sid, m in decode_rollups(blob, hour, members).items():
-            series[sid][hour] = m
-    return set(parts), series
+    return set(parts), [(hour, blob) for hour, part, blob in blobs if part < parts.get(hour, 0)]
