@@ -22,7 +22,10 @@ import argparse
 import http.client
 import json
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -67,6 +70,17 @@ def send_all(port: int, path: str, bodies: list[bytes], content_type: str, conne
     if errors:
         raise SystemExit(f"{len(errors)} requests failed, first: {errors[0]}")
 
+def _py_spy(pid: int, out: str) -> subprocess.Popen:
+    """py-spy recording `pid` into `out` until it gets SIGINT (a profile of one phase)."""
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "py-spy"
+    spy = subprocess.Popen([str(exe), "record", "--pid", str(pid), "--format", "raw", "--threads",
+                            "--rate", "200", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the phase starts
+    return spy
+
+
 PER_REQUEST = 10_000
 SETTLE_S = 30  # seconds of no requests before the selects are timed again
 
@@ -108,6 +122,8 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=1_000_000)
     ap.add_argument("--known-rounds", type=int, default=2, help="times every series gets a point after the restart")
     ap.add_argument("--rev", default=None)
+    ap.add_argument("--py-spy", metavar="FILE", help="record the server with py-spy during the known rounds "
+                    "(collapsed stacks per thread in FILE; py-spy beside the venv's python)")
     args = ap.parse_args()
     src = ROOT / "src"
     if args.rev:
@@ -132,9 +148,14 @@ def main() -> None:
         send_all(server.port, "/metrics", first, "application/json")
         cold = args.series / (time.perf_counter() - t)
         known_bodies = [b for k in range(args.known_rounds) for b in bodies(args.series, base + 60 * (k + 2))]
+        spy = _py_spy(server.proc.pid, args.py_spy) if args.py_spy else None
+        at = time.strftime("%H:%M:%S", time.gmtime())
         t = time.perf_counter()
         send_all(server.port, "/metrics", known_bodies, "application/json")
         known = args.known_rounds * args.series / (time.perf_counter() - t)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(120)
         hosts = [f"h{rnd.randrange(args.series)}" for _ in range(20)]
         listing = [get_ms(server.port, "/metrics/cpu/series", {"dim.host": h}) for h in hosts]
         queries = [get_ms(server.port, "/metrics/cpu", {"dim.host": h, "start": "-2h", "period": "3600"})
@@ -157,7 +178,9 @@ def main() -> None:
           f"(worst {max(m for m, _ in settled):.1f}); first page of "
           f"the listing {page[0]:.0f} ms (status {page[1]}); peak memory {peak:.0f} MB; slowest ingest request "
           f"per phase (create, first round, known) {', '.join(f'{x:.1f}' for x in SLOWEST)} s"
-          + (f"; {len(bad)} selections failed: {bad[:3]}" if bad else ""))
+          + (f"; {len(bad)} selections failed: {bad[:3]}" if bad else "")
+          + f"; the known rounds started at {at} UTC (finalising the first hour's pairs, which may overlap them, "
+            "starts 6 minutes past the hour)")
 
 
 if __name__ == "__main__":

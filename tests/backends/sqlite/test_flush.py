@@ -46,8 +46,8 @@ class Stepped(SqliteMetricStore):
             self.steps += 1
             self.go.clear()
 
-    def _finalise_some(self) -> bool:
-        busy = super()._finalise_some()
+    def _finalise_some(self, budget_s: float = 0.25) -> bool:
+        busy = super()._finalise_some(budget_s)
         self.finaliser_saw.append(self.steps)
         return busy
 

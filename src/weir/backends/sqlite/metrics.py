@@ -52,6 +52,13 @@ CHUNK_POINTS = chunks.CHUNK_POINTS
 HOUR_NS = schema.HOUR_NS
 _STOP = object()
 FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
+# While ingest is flowing, finalising yields: a slice of at most FINALISE_BUSY_S, and at most
+# FINALISE_SHARE of the writer's time (issue 18: at 1M series an hour's million pairs were
+# finalised in 0.25 s slices between commits, and known-series ingest fell from ~275k to
+# ~115k points/s whenever the benchmark ran past minute 6 of an hour).
+FINALISE_BUSY_S = 0.05
+FINALISE_SHARE = 0.2
+VACUUM_EVERY_S = 30.0  # while finalising: `incremental_vacuum` is a commit (an fsync) of its own
 
 
 class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
@@ -110,6 +117,8 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
         self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
         self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
+        self._finalise_rest = 0.0  # while ingest flows, finalising waits until this monotonic time
+        self._vacuum_at = 0.0  # monotonic time of the next `incremental_vacuum` while finalising
         self._head_points = 0
         self._log_applied = 0
         self._flush_init()
@@ -270,9 +279,13 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
         self._ready.set()
         last_flush = last_sweep = time.monotonic()
         busy = False  # finalising hours: look at the queue without waiting
+        resting = False  # finalising hours, but yielding to ingest until `_finalise_rest`
         while True:
             try:  # a flush in progress takes its next slice at once when no ingest is waiting
-                wait = 0.001 if self._step_due(time.monotonic()) else 1.0
+                now = time.monotonic()
+                wait = 0.001 if self._step_due(now) else 1.0
+                if resting:
+                    wait = min(wait, max(0.001, self._finalise_rest - now))
                 jobs = [self._queue.get_nowait()] if busy else [self._queue.get(timeout=wait)]
             except queue.Empty:
                 jobs = []
@@ -296,9 +309,14 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
                 self._guard(self._sweep)
                 last_sweep = now
             busy = False
-            if not commands and now >= self._finalise_at:
-                busy = bool(self._guard(self._finalise_some))
-                if not busy:
+            if not commands and now >= self._finalise_at and now >= self._finalise_rest:
+                ingest = bool(appends) or not self._queue.empty()
+                more = bool(self._guard(self._finalise_some, FINALISE_BUSY_S if ingest else FINALISE_SLICE_S))
+                resting = more and ingest
+                busy = more and not ingest
+                if resting:  # at most FINALISE_SHARE of the writer's time while ingest flows
+                    self._finalise_rest = now + (time.monotonic() - now) / FINALISE_SHARE
+                if not more:
                     self._finalise_at = now + min(5.0, self.flush_seconds)
             for command, arg, future in commands:
                 try:
@@ -316,9 +334,9 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
                 if command == "stop":
                     return
 
-    def _guard(self, job: Callable[[], object]) -> object:
+    def _guard(self, job: Callable[..., object], *args: object) -> object:
         try:
-            return job()
+            return job(*args)
         except Exception as exc:
             name = "flush" if job.__name__ == "_flush_step" else job.__name__.strip("_")
             log.error("%s; will retry", self._job_error(name, exc).message)
@@ -375,7 +393,13 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
         head = self._head
         hours = self._head_hours
         for sids, tss, vals in self._pending:
-            hours.update({t - t % HOUR_NS for t in tss})
+            if not tss:
+                continue
+            lo, hi = min(tss), max(tss)  # at C speed; most batches fall in one hour
+            if hi - hi % HOUR_NS == lo - lo % HOUR_NS:
+                hours.add(lo - lo % HOUR_NS)
+            else:
+                hours.update({t - t % HOUR_NS for t in tss})
             for sid, t, v in zip(sids, tss, vals):
                 entry = head.get(sid)
                 if entry is None:
@@ -403,11 +427,16 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
         """Hours starting before this are closed for at least the grace: finalise them."""
         return (int(self.clock() * NS) - self.finalise_grace_ns) // HOUR_NS * HOUR_NS
 
-    def _finalise_some(self) -> bool:
-        """One slice of finalising; True when there may be more to do."""
-        done = rollups.finalise(self._w, self._finalisable(self._closed_before()), FINALISE_SLICE_S)
-        if done.pairs:
-            self._vacuum()
+    def _finalise_some(self, budget_s: float = FINALISE_SLICE_S) -> bool:
+        """One slice of finalising (about `budget_s`, at least one transaction); True when
+        there may be more to do. Freed pages go back to the file system when the backlog is
+        done, or every VACUUM_EVERY_S meanwhile."""
+        done = rollups.finalise(self._w, self._finalisable(self._closed_before()), budget_s)
+        if done.pairs or self._vacuum_at:
+            now = time.monotonic()
+            if not done.pairs or now >= self._vacuum_at:
+                self._vacuum()
+                self._vacuum_at = 0.0 if not done.pairs else now + VACUUM_EVERY_S
         return done.pairs > 0
 
     def _finalise_all(self, progress: Callable[[int, int], None] | None = None) -> rollups.Progress:
