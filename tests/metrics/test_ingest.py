@@ -51,6 +51,21 @@ def test_cached_fast_path_stores_what_the_first_pass_stored(store):
         assert vals == [first[sid][1][0]] * 2
 
 
+def test_a_cached_batch_of_several_metrics_types_and_units_goes_to_each_series(store):
+    """The cache looks a batch of one metric up by dimensions alone; a batch mixing metrics,
+    types or units must still give every point its own series, the same as the first pass."""
+    def mixed(ts):
+        return [{"name": name, "value": i, "timestamp": ts, "type": mtype, "unit": unit, "dimensions": {"h": "x"}}
+                for i, (name, mtype, unit) in enumerate(
+                    [("m", "gauge", None), ("m2", "gauge", None), ("m3", "counter", None), ("m4", "gauge", "s")])]
+    svc = IngestService(store, 86400)
+    assert ingest_json(svc, body(mixed(NOW))).accepted == 4
+    assert ingest_json(svc, body(mixed(NOW + 1))).accepted == 4  # all cached
+    for i, name in enumerate(["m", "m2", "m3", "m4"]):
+        got = read_all(store, name)
+        assert list(got.values()) == [([NOW * NS, (NOW + 1) * NS], [float(i), float(i)])], name
+
+
 def test_fast_path_still_checks_ranges_and_types(store):
     svc = IngestService(store, 86400)
     ingest_json(svc, body(pts(3)))

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from itertools import chain, repeat
+from operator import attrgetter
 from typing import cast
 
 import msgspec
@@ -23,6 +24,7 @@ from weir.metrics.cardinality import SeriesBudget
 from weir.metrics.model import IngestResult, MetricType, Rejected, WirePoint, decode_dimensions
 from weir.metrics.ports import MetricStore, PointBatch
 from weir.metrics.series import Series, make_series
+from weir.metrics.series_cache import SeriesCache
 from weir.metrics.timeutil import NS, datetime_to_ns, epoch_to_ns, ns_to_rfc3339
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,10 @@ SeriesKey = tuple[str, MetricType, "str | None", bytes]
 _CACHE_LIMIT = 2_000_000
 _SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
 _NS_MIN = 10**17  # from here on an epoch number is nanoseconds (see timeutil)
+# Columns of a batch at C speed (map over attrgetter), not a Python loop each.
+_NAME, _TYPE, _UNIT = attrgetter("name"), attrgetter("type"), attrgetter("unit")
+_TIMESTAMP, _VALUE = attrgetter("timestamp"), attrgetter("value")
+_NO_IDS: dict[bytes, int] = {}
 
 
 class NoValidPointsError(InvalidInputError):
@@ -65,7 +71,7 @@ class IngestService:
         self.retention_ns = retention_seconds * NS
         self.clock = clock
         self.listener = listener
-        self._series: dict[object, int] = {}  # cache key -> series id (validated once per process)
+        self._series = SeriesCache(_CACHE_LIMIT)  # cache key -> series id (validated once per process)
         self._made: dict[tuple, Series] = {}  # this batch's prefetched series (see _prefetch)
         self._stored: dict[int, Series] = {}
         self._epoch: int | None = None  # the store's series_epoch the cache was filled at
@@ -85,7 +91,7 @@ class IngestService:
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
         if self.listener is not None:  # the alert worker's metrics, named (a superset: rejected points too)
-            batch.names = {p.name for p in points if p is not None}
+            batch.names = set(map(_NAME, filter(None, points)))
         self.store.append(batch)
         self.accepted_total += len(batch)
         if self.listener is not None:
@@ -112,7 +118,7 @@ class IngestService:
         total = sum(values)
         clean = bool(timestamps) and oldest <= min(timestamps) and max(timestamps) <= newest and total - total == 0.0
         fresh: dict[int, Series] = {}
-        found = list(map(self._series.get, keys)) if clean else []
+        found = list(map(self._series.get, keys)) if clean else []  # type: ignore[arg-type]
         if clean and None in found:  # series not cached yet: resolved (and validated) one by one
             resolved: list[tuple] = []
             for k, key in enumerate(keys):
@@ -125,7 +131,7 @@ class IngestService:
                     resolved.append(key)
             if not clean:
                 for key in resolved:  # not stored: `ingest_points` must see them as new again
-                    self._series.pop(key, None)
+                    self._series.pop(key)
         if not clean:
             return self._as_points(keys, counts, timestamps, values, now)
         ids: list[int] = found  # type: ignore[assignment]  # no None left
@@ -177,7 +183,7 @@ class IngestService:
         self._made, self._stored = {}, {}
         prefetched = False
         add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
-        cache = self._series
+        kinds = self._series.kind
         # The hot loop: keep it to lookups and comparisons (see the module docstring).
         for i, p in enumerate(points):
             if p is None:
@@ -195,7 +201,8 @@ class IngestService:
                 rejected.append(Rejected(i, self.time_error(ns, oldest, newest)))
                 continue
             key = (p.name, p.type, p.unit, bytes(p.dimensions))
-            sid = cache.get(key)
+            ids = kinds(p.name, p.type, p.unit)
+            sid = None if ids is None else ids.get(key[3])
             if sid is None:
                 if not prefetched:  # the first series not cached: look up the rest of the batch's at once
                     self._prefetch(points, i)
@@ -226,25 +233,33 @@ class IngestService:
         timestamp form, a time out of range, a series not yet cached) returns None and the
         point-by-point loop takes over, with its per-point errors.
         """
-        tss = cast(list[int], [p.timestamp for p in points])
+        tss = cast(list[int], list(map(_TIMESTAMP, points)))
         if set(map(type, tss)) != {int}:
             return None
         lo, hi = min(tss), max(tss)
         if 0 < lo and hi < _SECONDS_MAX:
             if not (oldest <= lo * NS and hi * NS <= newest):
                 return None
-            ns = [t * NS for t in tss]
+            ns = list(map(NS.__mul__, tss))
         elif lo >= _NS_MIN:
             if not (oldest <= lo and hi <= newest):
                 return None
             ns = tss
         else:
             return None
-        get = self._series.get
-        sids = [get((p.name, p.type, p.unit, bytes(p.dimensions))) for p in points]
+        names, types, units = set(map(_NAME, points)), set(map(_TYPE, points)), set(map(_UNIT, points))
+        if len(names) == 1 and len(types) == 1 and len(units) == 1:  # one metric: its ids by dimensions
+            ids = self._series.kind(names.pop(), types.pop(), units.pop())
+            if ids is None:
+                return None
+            get = ids.get
+            sids = [get(bytes(p.dimensions)) for p in points]
+        else:  # several metrics (a scrape, OTLP): each point picks its metric's ids
+            kind, none = self._series.by_kind.get, _NO_IDS
+            sids = [(kind((p.name, p.type, p.unit)) or none).get(bytes(p.dimensions)) for p in points]
         if None in sids:  # some series is not cached yet
             return None
-        return PointBatch(cast(list[int], sids), ns, [p.value for p in points])
+        return PointBatch(cast(list[int], sids), ns, list(map(_VALUE, points)))
 
     def _prefetch(self, points: list, first: int) -> None:
         """Look up, in one go, the stored series of the points whose series this process has
@@ -285,9 +300,7 @@ class IngestService:
             raise InvalidInputError(
                 f"unit: series {known.key} was created with {have}; got {p.unit!r} (a series keeps its first unit)"
             )
-        if len(self._series) >= _CACHE_LIMIT:
-            self._series.clear()
-        self._series[key] = known.id
+        self._series.put(key, known.id)
         return known
 
     @staticmethod
