@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable
 from itertools import chain, repeat
-from operator import attrgetter
 from typing import cast
 
 import msgspec
@@ -43,9 +42,6 @@ SeriesKey = tuple[str, MetricType, "str | None", bytes]
 _CACHE_LIMIT = 2_000_000
 _SECONDS_MAX = 10**11  # below this an epoch number is seconds (see timeutil)
 _NS_MIN = 10**17  # from here on an epoch number is nanoseconds (see timeutil)
-# Columns of a batch at C speed (map over attrgetter), not a Python loop each.
-_NAME, _TYPE, _UNIT = attrgetter("name"), attrgetter("type"), attrgetter("unit")
-_TIMESTAMP, _VALUE = attrgetter("timestamp"), attrgetter("value")
 _NO_IDS: dict[bytes, int] = {}
 
 
@@ -90,8 +86,8 @@ class IngestService:
         batch = self._validate(points, rejected, now_ns)
         if not len(batch):
             raise NoValidPointsError(sorted(rejected, key=lambda r: r.index))
-        if self.listener is not None:  # the alert worker's metrics, named (a superset: rejected points too)
-            batch.names = set(map(_NAME, filter(None, points)))
+        if self.listener is not None and batch.names is None:  # the alert worker's metrics, named
+            batch.names = {p.name for p in points if p is not None}  # (a superset: rejected points too)
         self.store.append(batch)
         self.accepted_total += len(batch)
         if self.listener is not None:
@@ -233,33 +229,35 @@ class IngestService:
         timestamp form, a time out of range, a series not yet cached) returns None and the
         point-by-point loop takes over, with its per-point errors.
         """
-        tss = cast(list[int], list(map(_TIMESTAMP, points)))
+        tss = cast(list[int], [p.timestamp for p in points])
         if set(map(type, tss)) != {int}:
             return None
         lo, hi = min(tss), max(tss)
         if 0 < lo and hi < _SECONDS_MAX:
             if not (oldest <= lo * NS and hi * NS <= newest):
                 return None
-            ns = list(map(NS.__mul__, tss))
+            ns = [t * NS for t in tss]
         elif lo >= _NS_MIN:
             if not (oldest <= lo and hi <= newest):
                 return None
             ns = tss
         else:
             return None
-        names, types, units = set(map(_NAME, points)), set(map(_TYPE, points)), set(map(_UNIT, points))
-        if len(names) == 1 and len(types) == 1 and len(units) == 1:  # one metric: its ids by dimensions
-            ids = self._series.kind(names.pop(), types.pop(), units.pop())
-            if ids is None:
-                return None
-            get = ids.get
-            sids = [get(bytes(p.dimensions)) for p in points]
-        else:  # several metrics (a scrape, OTLP): each point picks its metric's ids
-            kind, none = self._series.by_kind.get, _NO_IDS
-            sids = [(kind((p.name, p.type, p.unit)) or none).get(bytes(p.dimensions)) for p in points]
+        # Nearly always one metric: the first point's ids by dimension bytes serve them all.
+        name, mtype, unit = points[0].name, points[0].type, points[0].unit
+        ids = self._series.kind(name, mtype, unit) or _NO_IDS
+        get = ids.get
+        sids = [get(bytes(p.dimensions)) for p in points if p.name == name and p.type == mtype and p.unit == unit]
+        names = {name}
+        if len(sids) != len(points):  # several metrics (a scrape, OTLP): each point picks its metric's ids
+            kind = self._series.by_kind.get
+            sids = [(kind((p.name, p.type, p.unit)) or _NO_IDS).get(bytes(p.dimensions)) for p in points]
+            names = {p.name for p in points}
         if None in sids:  # some series is not cached yet
             return None
-        return PointBatch(cast(list[int], sids), ns, list(map(_VALUE, points)))
+        batch = PointBatch(cast(list[int], sids), ns, [p.value for p in points])
+        batch.names = names
+        return batch
 
     def _prefetch(self, points: list, first: int) -> None:
         """Look up, in one go, the stored series of the points whose series this process has
