@@ -6,16 +6,20 @@
 protocol at `POST /write?precision=s`: byte for byte the payloads InfluxDB gets), or `otlp`
 (OTLP protobuf at `POST /v1/metrics`). Each round runs Weir and then InfluxDB (when `influxd`
 is installed) on the same points, so the ratio is measured under the same machine load.
-`--baseline REV` also serves git revision REV (bench/baseline.py) each round, after the working
-tree, so the two see the same machine load. Prints points/s for each and, last, the ratio of
-the best rounds. `--format remote-write` runs `bench/remote_write.py` instead: Weir beside
-VictoriaMetrics and Prometheus' receiver on the same remote write payloads.
+`--baseline REV` also serves git revision REV (bench/baseline.py) each round, right before or
+after the working tree (the order alternates by round: whichever runs second met a warmer page
+cache and whatever load came and went), so the two see the same machine load. Prints points/s
+for each and, last, the ratio of the best rounds and the median of the rounds' ratios (on a
+shared machine one round's burst of load moves a best-of ratio by 10-20%). `--format
+remote-write` runs `bench/remote_write.py` instead: Weir beside VictoriaMetrics and
+Prometheus' receiver on the same remote write payloads.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import urllib.request
 
@@ -73,14 +77,20 @@ def main() -> None:
 
         base = baseline.extract(args.baseline)
     best_weir = best_influx = best_base = 0.0
+    ratios: list[float] = []
     for r in range(1, args.rounds + 1):
-        w = run_weir(weir_bodies, args.format)
+        if base is not None and r % 2 == 0:  # the baseline first on even rounds
+            b = run_weir(weir_bodies, args.format, base[1])
+            w = run_weir(weir_bodies, args.format)
+        else:
+            w = run_weir(weir_bodies, args.format)
+            b = run_weir(weir_bodies, args.format, base[1]) if base is not None else 0.0
         best_weir = max(best_weir, w)
         msg = f"round {r}: weir {w:,.0f} points/s"
         if base is not None:
-            b = run_weir(weir_bodies, args.format, base[1])
             best_base = max(best_base, b)
-            msg += f", weir at {base[0]} {b:,.0f} points/s"
+            ratios.append(w / b)
+            msg += f", weir at {base[0]} {b:,.0f} points/s ({w / b:.2f}x)"
         if line is not None:
             i = run_influx(line)
             best_influx = max(best_influx, i)
@@ -88,7 +98,8 @@ def main() -> None:
         print(msg, flush=True)
     if base is not None:
         print(f"weir at {base[0]} ({args.format}): {best_base:,.0f} points/s; the working tree is "
-              f"{best_weir / best_base:.2f}x that (best of {args.rounds})")
+              f"{best_weir / best_base:.2f}x that (best of {args.rounds}; median of the rounds' ratios "
+              f"{statistics.median(ratios):.2f})")
     if line is None:
         print("influxd not installed (python bench/ingest.py --install-influxdb); no ratio", file=sys.stderr)
         print(f"weir ingest ({args.format}): {best_weir:,.0f} points/s (best of {args.rounds})")

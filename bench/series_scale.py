@@ -81,6 +81,16 @@ def _py_spy(pid: int, out: str) -> subprocess.Popen:
     return spy
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc): a cost per point that a
+    busy machine changes less than it changes points per second."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 PER_REQUEST = 10_000
 SETTLE_S = 30  # seconds of no requests before the selects are timed again
 
@@ -150,9 +160,11 @@ def main() -> None:
         known_bodies = [b for k in range(args.known_rounds) for b in bodies(args.series, base + 60 * (k + 2))]
         spy = _py_spy(server.proc.pid, args.py_spy) if args.py_spy else None
         at = time.strftime("%H:%M:%S", time.gmtime())
+        cpu = cpu_seconds(server.proc.pid)
         t = time.perf_counter()
         send_all(server.port, "/metrics", known_bodies, "application/json")
         known = args.known_rounds * args.series / (time.perf_counter() - t)
+        known_cpu_us = (cpu_seconds(server.proc.pid) - cpu) / (args.known_rounds * args.series) * 1e6
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(120)
@@ -170,7 +182,8 @@ def main() -> None:
         _, peak = memory_mb(server.proc.pid)
     bad = [s for _, s in listing + queries + settled if s != 200]
     print(f"weir series scale ({args.rev or 'working tree'}), {args.series:,} series: create {create:,.0f} points/s; "
-          f"restart {restart:.1f} s; known series {known:,.0f} points/s (the first round after the restart "
+          f"restart {restart:.1f} s; known series {known:,.0f} points/s, {known_cpu_us:.1f} us of server CPU a point "
+          f"(the first round after the restart "
           f"{cold:,.0f}); select one series: listing median "
           f"{statistics.median(m for m, _ in listing):.1f} ms (worst {max(m for m, _ in listing):.1f}), query median "
           f"{statistics.median(m for m, _ in queries):.1f} ms (worst {max(m for m, _ in queries):.1f}), "

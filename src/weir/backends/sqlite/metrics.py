@@ -431,12 +431,13 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
         """One slice of finalising (about `budget_s`, at least one transaction); True when
         there may be more to do. Freed pages go back to the file system when the backlog is
         done, or every VACUUM_EVERY_S meanwhile."""
-        done = rollups.finalise(self._w, self._finalisable(self._closed_before()), budget_s)
-        if done.pairs or self._vacuum_at:
-            now = time.monotonic()
-            if not done.pairs or now >= self._vacuum_at:
-                self._vacuum()
-                self._vacuum_at = 0.0 if not done.pairs else now + VACUUM_EVERY_S
+        with txn.derived(self._w):  # rewritten from durable chunks: no fsync per transaction
+            done = rollups.finalise(self._w, self._finalisable(self._closed_before()), budget_s)
+            if done.pairs or self._vacuum_at:
+                now = time.monotonic()
+                if not done.pairs or now >= self._vacuum_at:
+                    self._vacuum()
+                    self._vacuum_at = 0.0 if not done.pairs else now + VACUUM_EVERY_S
         return done.pairs > 0
 
     def _finalise_all(self, progress: Callable[[int, int], None] | None = None) -> rollups.Progress:

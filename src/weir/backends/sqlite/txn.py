@@ -39,3 +39,22 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except BaseException:
         rollback(conn)
         raise
+
+
+@contextmanager
+def derived(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Commits of data derived from what is already durable, made without an fsync each.
+
+    For the writer's background steps whose every input is already on disk (finalising an
+    hour rewrites its chunks and rollups from chunks committed earlier): `synchronous=NORMAL`
+    in WAL mode still keeps each transaction atomic and survives a killed process whole; only
+    a power cut may roll the last ones back, and the WAL's chained frame checksums make that
+    a clean cut, never a later commit without an earlier one. A rolled-back step leaves its
+    `pending` rows, so it is simply done again. The next ingest commit (`FULL`) fsyncs the
+    WAL up to itself, these frames included. Acknowledged points are never committed here.
+    """
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield conn
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
