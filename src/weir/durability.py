@@ -55,6 +55,9 @@ def after_durable(callback) -> None:
     if not pending:
         callback()
         return
+    if len(pending) == 1:  # one write in the request (nearly always): no count to keep
+        pending[0].add_done_callback(lambda f: None if f.cancelled() or f.exception() is not None else callback())
+        return
     lock = threading.Lock()
     left = [len(pending)]
 
