@@ -10,7 +10,8 @@ is installed) on the same points, so the ratio is measured under the same machin
 after the working tree (the order alternates by round: whichever runs second met a warmer page
 cache and whatever load came and went), so the two see the same machine load. Prints points/s
 for each and, last, the ratio of the best rounds and the median of the rounds' ratios (on a
-shared machine one round's burst of load moves a best-of ratio by 10-20%). `--format
+shared machine one round's burst of load moves a best-of ratio by 10-20%), and the server's CPU
+microseconds per point of each (median of the rounds), which that load moves far less. `--format
 remote-write` runs `bench/remote_write.py` instead: Weir beside VictoriaMetrics and
 Prometheus' receiver on the same remote write payloads.
 """
@@ -24,7 +25,7 @@ import sys
 import urllib.request
 
 import influxdb
-from workload import BATCHES, SERIES, WeirServer, json_bodies, line_bodies, otlp_bodies, send_all
+from workload import BATCHES, SERIES, WeirServer, cpu_seconds, json_bodies, line_bodies, otlp_bodies, send_all
 
 # format → (path, content type) Weir is sent
 FORMATS = {
@@ -34,10 +35,14 @@ FORMATS = {
 }
 
 
-def run_weir(bodies: list[bytes], fmt: str = "json", src=None) -> float:
+def run_weir(bodies: list[bytes], fmt: str = "json", src=None, cpu: list[float] | None = None) -> float:
+    """Points/s; the server's CPU microseconds per point are appended to `cpu`, if given."""
     path, ctype = FORMATS[fmt]
     with WeirServer(src=src) as server:
+        before = cpu_seconds(server.proc.pid)
         elapsed = send_all(server.port, path, bodies, ctype)
+        if cpu is not None:
+            cpu.append((cpu_seconds(server.proc.pid) - before) / (len(bodies) * SERIES) * 1e6)
         with urllib.request.urlopen(server.url + "/metrics") as r:
             listed = json.load(r)["metrics"]
         assert listed == [{"name": "cpu", "series": SERIES}], listed
@@ -78,13 +83,15 @@ def main() -> None:
         base = baseline.extract(args.baseline)
     best_weir = best_influx = best_base = 0.0
     ratios: list[float] = []
+    cpu_weir: list[float] = []  # the server's CPU microseconds per point, each round
+    cpu_base: list[float] = []
     for r in range(1, args.rounds + 1):
         if base is not None and r % 2 == 0:  # the baseline first on even rounds
-            b = run_weir(weir_bodies, args.format, base[1])
-            w = run_weir(weir_bodies, args.format)
+            b = run_weir(weir_bodies, args.format, base[1], cpu_base)
+            w = run_weir(weir_bodies, args.format, None, cpu_weir)
         else:
-            w = run_weir(weir_bodies, args.format)
-            b = run_weir(weir_bodies, args.format, base[1]) if base is not None else 0.0
+            w = run_weir(weir_bodies, args.format, None, cpu_weir)
+            b = run_weir(weir_bodies, args.format, base[1], cpu_base) if base is not None else 0.0
         best_weir = max(best_weir, w)
         msg = f"round {r}: weir {w:,.0f} points/s"
         if base is not None:
@@ -99,7 +106,8 @@ def main() -> None:
     if base is not None:
         print(f"weir at {base[0]} ({args.format}): {best_base:,.0f} points/s; the working tree is "
               f"{best_weir / best_base:.2f}x that (best of {args.rounds}; median of the rounds' ratios "
-              f"{statistics.median(ratios):.2f})")
+              f"{statistics.median(ratios):.2f}); server CPU per point, median: {statistics.median(cpu_weir):.2f} us, "
+              f"at {base[0]} {statistics.median(cpu_base):.2f} us (less sensitive to the machine's other load)")
     if line is None:
         print("influxd not installed (python bench/ingest.py --install-influxdb); no ratio", file=sys.stderr)
         print(f"weir ingest ({args.format}): {best_weir:,.0f} points/s (best of {args.rounds})")

@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 
 from soak import memory_mb
-from workload import ROOT, WeirServer
+from workload import ROOT, WeirServer, cpu_seconds
 
 SLOWEST: list[float] = []  # the slowest request of each phase, seconds
 
@@ -79,16 +79,6 @@ def _py_spy(pid: int, out: str) -> subprocess.Popen:
                             "--rate", "200", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the phase starts
     return spy
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process `pid` so far (Linux /proc): a cost per point that a
-    busy machine changes less than it changes points per second."""
-    import os
-
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 PER_REQUEST = 10_000
