@@ -114,7 +114,7 @@ class IngestService:
         total = sum(values)
         clean = bool(timestamps) and oldest <= min(timestamps) and max(timestamps) <= newest and total - total == 0.0
         fresh: dict[int, Series] = {}
-        found = list(map(self._series.get, keys)) if clean else []  # type: ignore[arg-type]
+        found = list(map(self._series.get, keys)) if clean else []
         if clean and None in found:  # series not cached yet: resolved (and validated) one by one
             resolved: list[tuple] = []
             for k, key in enumerate(keys):
