@@ -148,3 +148,56 @@ def test_whole_numbers_whose_differences_leave_int64_are_kept_as_bits():
     raised OverflowError, so a flush holding these values failed)."""
     roundtrip_vals([0.0, -(2.0**62), 2.0**62])
     roundtrip_vals([2.0**62, -(2.0**62)] * 5)
+
+
+@pytest.mark.parametrize("width", [0, 1, 7, 8, 9, 15, 16, 17, 25, 26, 31, 32])
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 127, 128, 129, 360, 4096])
+def test_bit_packed_columns_of_every_width_roundtrip(width, n):
+    """Entries spanning exactly `width` bits, at lengths around the 8-entry padding and the
+    128-entry packing groups, through both decoders, alone and beside other widths."""
+    import random
+
+    rnd = random.Random(width * 10_000 + n)
+    top = (1 << width) - 1
+    diffs = [rnd.randint(0, top) for _ in range(n - 1)]
+    if n > 2:
+        diffs[0], diffs[1] = 0, top  # the span is exactly `width` wide
+    ints = [0]
+    for d in diffs:
+        ints.append(ints[-1] + d - top // 2)
+    values = [i / 10 for i in ints]
+    blob = C.encode_vals(values)
+    if n >= 128 and width >= 4:  # shorter or narrower columns may take bytes: smaller there
+        assert blob[16] == C.COMP_BITS
+    roundtrip_vals(values)
+    other = [round(i * 0.7, 1) for i in range(13)]
+    lens, got = decode_vals_many([blob, C.encode_vals(other), blob])
+    assert lens.tolist() == [n, 13, n]
+    assert got.tobytes() == bits([*values, *other, *values])
+
+
+def test_bit_packed_timestamps_roundtrip_with_their_scale():
+    ts = [1_700_000_000 * 10**9 + i * 10**10 + (i * 7919 % 997) * 10**6 for i in range(361)]
+    blob = C.encode_ts(ts)
+    assert blob[0] == C.T_DELTA and blob[23] == C.COMP_BITS
+    assert C.decode_ts(blob) == ts
+    assert decode_ts_many([blob, C.encode_ts([5, 10, 15]), blob])[1].tolist() == [*ts, 5, 10, 15, *ts]
+
+
+def test_mostly_unchanged_values_still_take_zlib():
+    """A value that rarely changes: zlib's runs beat any bit width."""
+    values = [0.0] * 300 + [512.5] + [0.0] * 59
+    blob = C.encode_vals(values)
+    assert blob[16] == C.COMP_ZLIB
+    roundtrip_vals(values)
+
+
+@pytest.mark.parametrize("cut", [1, 8, 50])
+def test_damaged_bit_packed_columns_raise_codec_errors(cut):
+    blob = C.encode_vals([round(0.1 * (i * 37 % 101), 1) for i in range(100)])
+    assert blob[16] == C.COMP_BITS
+    for damaged in (blob[:-cut], blob + b"\x00" * cut, blob[:15] + bytes([57]) + blob[16:]):
+        with pytest.raises(C.CodecError):
+            C.decode_vals(damaged)
+        with pytest.raises(C.CodecError):
+            decode_vals_many([damaged])
