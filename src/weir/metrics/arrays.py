@@ -147,4 +147,6 @@ class RollupBlock:
         keep = np.zeros(len(t), dtype=bool)
         for a, b in spans:
             keep |= (t >= a) & (t < b)
+        if keep.all():  # the usual case: every record is in (no copy of each column)
+            return RollupBlock(self.level, spans, self.cols)
         return RollupBlock(self.level, spans, {k: v[keep] for k, v in self.cols.items()})

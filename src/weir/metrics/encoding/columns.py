@@ -38,7 +38,7 @@ import struct
 import zlib
 from array import array
 from itertools import accumulate, repeat
-from operator import add, mul, sub, truediv, xor
+from operator import mul, sub, truediv, xor
 
 # column kinds: the first byte of an encoded column
 T_REGULAR, T_DELTA = 1, 2
@@ -140,9 +140,12 @@ def _unpack_bits(data: bytes, n: int, bits: int) -> list[int]:
         count = min(_GROUP, total - g)
         at = _I64.size + g * bits // 8
         acc = int.from_bytes(data[at : at + count * bits // 8], "little")
-        out += [(acc >> s) & mask for s in range(0, count * bits, bits)]
+        if base:
+            out += [((acc >> s) & mask) + base for s in range(0, count * bits, bits)]
+        else:
+            out += [(acc >> s) & mask for s in range(0, count * bits, bits)]
     del out[n:]
-    return list(map(add, out, repeat(base))) if base else out
+    return out
 
 
 def _entries(blob: bytes | memoryview, offset: int, comp: int, n: int, width: int):
