@@ -201,3 +201,35 @@ def test_damaged_bit_packed_columns_raise_codec_errors(cut):
             C.decode_vals(damaged)
         with pytest.raises(C.CodecError):
             decode_vals_many([damaged])
+
+
+@pytest.mark.parametrize("helper_busy", [False, True])
+def test_large_decodes_in_two_halves_match_one_pass(monkeypatch, helper_busy):
+    """Past PARALLEL_POINTS the second half decodes on the helper thread, straight into its
+    part of the output; when another query holds the helper, everything decodes inline."""
+    from weir.metrics.encoding import bulk
+
+    chunks = [([10_000 * i + 10 * j for j in range(n)], [round(0.1 * ((i * 7 + j * 13) % 97), 1) for j in range(n)])
+              for i, n in enumerate([1, 9, 360, 7, 128, 3])]
+    ts_blobs = [C.encode_ts(t) for t, _ in chunks]
+    val_blobs = [C.encode_vals(v) for _, v in chunks]
+    whole = decode_many(ts_blobs, val_blobs)
+    monkeypatch.setattr(bulk, "PARALLEL_POINTS", 1)
+    helper = bulk._helper()
+    assert helper is not None
+    helper[1].release()
+    if helper_busy:
+        helper[1].acquire()
+    try:
+        halves = decode_many(ts_blobs, val_blobs)
+    finally:
+        if helper_busy:
+            helper[1].release()
+    for a, b in zip(whole, halves):
+        assert a.tobytes() == b.tobytes()
+    assert halves[1].tolist() == [t for ts, _ in chunks for t in ts]
+
+
+def test_unequal_column_lists_are_refused():
+    with pytest.raises(C.CodecError):
+        decode_many([C.encode_ts([1, 2])], [])
