@@ -8,7 +8,6 @@ float operations Prometheus performs at each step, so the same results to the bi
 from __future__ import annotations
 
 import math
-
 import re
 
 import numpy as np

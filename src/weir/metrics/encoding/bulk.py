@@ -151,11 +151,12 @@ def _groups(*keys: np.ndarray):
 
 
 def _entries(cols: _Columns, rows: np.ndarray, head_size: int, bits: bool, width: int, comp: np.ndarray,
-             scales: np.ndarray | None = None) -> np.ndarray:
-    """The integer entries (int64, end to end) of these columns, all of one layout and width."""
+             widths: np.ndarray, scales: np.ndarray | None = None) -> np.ndarray:
+    """The integer entries (int64, end to end) of these columns, all of one layout: bit
+    packed (of any widths, `widths`), or bytes of one `width`."""
     lens = cols.lens[rows]
     if bits:
-        entries = _bit_entries(cols, rows, head_size, width)
+        entries = _bit_entries(cols, rows, head_size, widths)
     else:
         if width not in (1, 2, 4, 8):
             raise CodecError(f"unknown integer width {width}")
@@ -166,42 +167,48 @@ def _entries(cols: _Columns, rows: np.ndarray, head_size: int, bits: bool, width
     return entries
 
 
-def _bit_entries(cols: _Columns, rows: np.ndarray, head_size: int, bits: int) -> np.ndarray:
-    """Bit-packed payloads (`columns.COMP_BITS`) of one width: every 8 entries of every
-    column are `bits` bytes, so all the columns' groups stack as one (groups, bits) byte
-    table, and entry j of every group is read at once: a few column operations for each of
-    the 8, with no per-column step."""
+def _bit_entries(cols: _Columns, rows: np.ndarray, head_size: int, widths: np.ndarray) -> np.ndarray:
+    """Bit-packed payloads (`columns.COMP_BITS`), whatever their widths, in column order.
+
+    Every 8 entries of a column take exactly its width in bytes, so the payloads of one
+    width stack as one (groups x width) byte table, and entry j of every group is read at
+    once (`_unpack`). Each width's groups are then put in their rows of the output, 8
+    entries a row: columns of different widths stay in order without a step per column
+    (a series' hours often differ by a bit)."""
     n = cols.lens[rows]
-    if bits > 56:
-        raise CodecError(f"bit-packed column of {bits} bits")
+    w = widths.astype(_I64)
+    if (w > 56).any():
+        raise CodecError(f"bit-packed column of {int(w.max())} bits")
     groups = (n + 7) // 8
     size = cols.sizes[rows] - head_size
-    want = 8 + groups * bits
+    want = 8 + groups * w
     if not np.array_equal(size, want):
         i = int(np.flatnonzero(size != want)[0])
         raise CodecError(f"bit-packed payload of {size[i]} bytes, expected {want[i]}")
     base = cols.field(rows, head_size, "<i8")
-    if bits == 0:
-        return np.repeat(base, n)
+    first = _starts(groups)
     mv = memoryview(cols.buf)
     starts = (cols.offs[rows] + head_size + 8).tolist()
     ends = (cols.offs[rows] + cols.sizes[rows]).tolist()
-    table = np.frombuffer(b"".join([mv[a:b] for a, b in zip(starts, ends)]), dtype=np.uint8).reshape(-1, bits)
-    dt = np.dtype(np.uint32 if bits <= 25 else np.uint64)  # an entry and its bit offset (< 8) fit
-    out = np.empty((len(table), 8), dtype=dt)
-    mask = np.array((1 << bits) - 1, dtype=dt)
-    for j in range(8):
-        first_bit = bits * j
-        lo, shift = first_bit >> 3, first_bit & 7
-        acc: np.ndarray = table[:, lo].astype(dt)
-        for q in range(1, (shift + bits + 7) >> 3):
-            acc |= np.left_shift(table[:, lo + q].astype(dt), np.array(8 * q, dtype=dt))
-        np.bitwise_and(np.right_shift(acc, np.array(shift, dtype=dt)), mask, out=out[:, j])
-    # each column's base, added group by group (a repeat per group, not per entry)
-    grid = out.astype(_I64)
-    if (base != 0).any():
-        grid += np.repeat(base, groups)[:, None]
-    flat = grid.reshape(-1)
+    out: np.ndarray | None = None
+    for width in np.unique(w).tolist():
+        these = np.flatnonzero(w == width)
+        if len(these) == len(rows):
+            sel = None
+            out = np.empty((int(groups.sum()), 8), dtype=_I64)
+            _unpack(b"".join([mv[x:y] for x, y in zip(starts, ends)]), width, out)
+            break
+        if out is None:
+            out = np.empty((int(groups.sum()), 8), dtype=_I64)
+        g = groups[these]
+        sel = np.repeat(first[these] - _starts(g), g) + np.arange(int(g.sum()))  # their rows of 8
+        part = np.empty((len(sel), 8), dtype=_I64)
+        _unpack(b"".join([mv[starts[c]:ends[c]] for c in these.tolist()]), width, part)
+        out[sel] = part
+    assert out is not None
+    if (base != 0).any():  # each column's base, added group by group
+        out += np.repeat(base, groups)[:, None]
+    flat = out.reshape(-1)
     pads = groups * 8 - n
     if pads.any():  # the zero entries after a column's last, up to its multiple of 8
         padded = np.flatnonzero(pads)
@@ -209,6 +216,23 @@ def _bit_entries(cols: _Columns, rows: np.ndarray, head_size: int, bits: int) ->
         k = pads[padded]
         flat = np.delete(flat, np.repeat(ends8[padded] - k, k) + (np.arange(int(k.sum())) - np.repeat(_starts(k), k)))
     return flat
+
+
+def _unpack(payloads: bytes, width: int, out: np.ndarray) -> None:
+    """Groups of 8 entries of `width` bits (`width` bytes each) into the rows of `out`."""
+    if width == 0:
+        out[...] = 0
+        return
+    table = np.frombuffer(payloads, dtype=np.uint8).reshape(-1, width)
+    dt = np.dtype(np.uint32 if width <= 25 else np.uint64)  # an entry and its bit offset (< 8) fit
+    mask = np.array((1 << width) - 1, dtype=dt)
+    for j in range(8):
+        first_bit = width * j
+        lo, shift = first_bit >> 3, first_bit & 7
+        acc: np.ndarray = table[:, lo].astype(dt)
+        for q in range(1, (shift + width + 7) >> 3):
+            acc |= np.left_shift(table[:, lo + q].astype(dt), np.array(8 * q, dtype=dt))
+        out[:, j] = np.bitwise_and(np.right_shift(acc, np.array(shift, dtype=dt)), mask)
 
 
 class _Out:
@@ -283,10 +307,11 @@ def decode_ts_many(blobs: Sequence, into: np.ndarray | None = None) -> tuple[np.
     if len(delta):
         order, width, comp = cols.field(delta, 21, "u1"), cols.field(delta, 22, "u1"), cols.field(delta, 23, "u1")
         _check(order)
-        for (b, w, o), at in _groups(comp == COMP_BITS, width, order):
+        bits = comp == COMP_BITS
+        for (b, w, o), at in _groups(bits, np.where(bits, 0, width), order):  # bit-packed: any widths at once
             rows = delta[at]
             n = cols.lens[rows]
-            entries = _entries(cols, rows, T_DELTA_HEAD.size, b, w, comp[at], cols.field(rows, 13, "<i8"))
+            entries = _entries(cols, rows, T_DELTA_HEAD.size, b, w, comp[at], width[at], cols.field(rows, 13, "<i8"))
             if o == 2:
                 entries = _integrate(entries, n, np.zeros(len(n), dtype=_I64))
             out.put(rows, _integrate(entries, n, cols.field(rows, 5, "<i8")))
@@ -310,10 +335,11 @@ def decode_vals_many(blobs: Sequence, into: np.ndarray | None = None) -> tuple[n
         if (k > 22).any():
             raise CodecError(f"bad decimal column ({int(k.max())} decimals)")
         comp = cols.field(dec, 16, "u1")
-        for (b, w, o, kk), at in _groups(comp == COMP_BITS, width, order, k):
+        bits = comp == COMP_BITS
+        for (b, w, o, kk), at in _groups(bits, np.where(bits, 0, width), order, k):  # bit-packed: any widths at once
             rows = dec[at]
             n = cols.lens[rows]
-            entries = _entries(cols, rows, V_DECIMAL_HEAD.size, b, w, comp[at])
+            entries = _entries(cols, rows, V_DECIMAL_HEAD.size, b, w, comp[at], width[at])
             if o == 2:
                 entries = _integrate(entries, n, np.zeros(len(n), dtype=_I64))
             ints = _integrate(entries, n, cols.field(rows, 5, "<i8"))
