@@ -22,8 +22,8 @@ def table(rows) -> sqlite3.Connection:
     """The rows in a real `chunks` table, in write order (row id)."""
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, "
-                 "t_min INTEGER NOT NULL, "
-                 "t_max INTEGER NOT NULL, n INTEGER NOT NULL, ts BLOB NOT NULL, vals BLOB NOT NULL, fmt INTEGER NOT NULL)")
+                 "t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, n INTEGER NOT NULL, ts BLOB NOT NULL, "
+                 "vals BLOB NOT NULL, fmt INTEGER NOT NULL)")
     conn.execute("CREATE INDEX chunks_series ON chunks (series_id, t_max)")
     for sid, offsets, tag in rows:
         ts = [o * 10**9 for o in offsets]
