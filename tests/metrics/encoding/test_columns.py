@@ -233,3 +233,26 @@ def test_large_decodes_in_two_halves_match_one_pass(monkeypatch, helper_busy):
 def test_unequal_column_lists_are_refused():
     with pytest.raises(C.CodecError):
         decode_many([C.encode_ts([1, 2])], [])
+
+
+# Columns as the previous release wrote them (byte layout, zlib'd or not), recorded from its
+# encoder: folders written before bit-packing are read unchanged, by both decoders.
+RECORDED = [
+    ("vals", "0428000000c80000000000000001010101789c6350553d004507f0310112010e1e",
+     [round(20 + ((i * 37) % 101) / 10, 1) for i in range(40)]),
+    ("vals", "041e000000e803000000000000000101000001030507090b0d0f11131517191b1d1f21232527292b2d2f3133353739",
+     [float(1000 + i * i) for i in range(30)]),
+    ("ts", "022800000000002a36fe9c971740420f0000000000010201789c631012e205428204833a7100000a3b0865",
+     [1_700_000_000_000_000_000 + i * 10_000_000_000 + (i * 7 % 5) * 1_000_000 for i in range(40)]),
+]
+
+
+@pytest.mark.parametrize("kind, blob, expected", RECORDED)
+def test_columns_of_the_previous_release_still_decode(kind, blob, expected):
+    raw = bytes.fromhex(blob)
+    if kind == "ts":
+        assert C.decode_ts(raw) == expected
+        assert decode_ts_many([raw, C.encode_ts(expected)])[1].tolist() == expected * 2
+    else:
+        assert C.decode_vals(raw) == expected
+        assert decode_vals_many([raw, C.encode_vals(expected)])[1].tolist() == expected * 2
