@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from weir.promql.aggregate import aggregate
 from weir.promql.errors import ExecutionError
@@ -99,3 +101,28 @@ def test_ties_are_broken_as_prometheus_heap_does():
     b = _block(ROWS + [{"g": "c", "i": "4"}], [[1], [2], [2], [3]])
     out = aggregate("topk", b, [], False, np.array([2.0]), 1)
     assert sorted(dict(ls)["i"] for ls in out.labels) == ["3", "4"]
+
+
+_values = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                    st.sampled_from([math.inf, -math.inf, math.nan, 0.0, -0.0, 1e308, -1e308, 0.1]))
+
+
+@given(st.integers(1, 30), st.integers(1, 8), st.data())
+def test_avg_step_by_step_gives_the_bits_of_avg_series_by_series(rows, steps, data):
+    """`avg` with few steps beside many series runs one step at a time in Python floats;
+    series by series over numpy rows is the other way: both are Go's running mean."""
+    from weir.promql import aggregate as A
+
+    V = np.array(data.draw(st.lists(st.lists(_values, min_size=steps, max_size=steps), min_size=rows, max_size=rows)))
+    M = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=steps, max_size=steps), min_size=rows,
+                                    max_size=rows)))
+    by_step = A._avg(V, M) if rows > steps else None
+    saved = A._FEW_STEPS
+    A._FEW_STEPS = -1
+    try:
+        by_series = A._avg(V, M)
+    finally:
+        A._FEW_STEPS = saved
+    if by_step is not None:
+        present = M.any(axis=0)
+        assert by_step[present].tobytes() == by_series[present].tobytes()

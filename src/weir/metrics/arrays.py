@@ -91,13 +91,21 @@ def latest_wins(ts: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def trim(block: SeriesArrays, start: int, end: int) -> SeriesArrays:
-    """Only the points in [start, end); series left without points are dropped."""
+    """Only the points in [start, end); series left without points are dropped.
+
+    Each series is sorted, so its earliest and latest points are at its ends: whether
+    anything is cut is known from the series, not from every point."""
     ts = block.ts
-    if not len(ts) or (int(ts.min()) >= start and int(ts.max()) < end):
+    if not len(ts):
+        return block
+    firsts = np.cumsum(block.lens) - block.lens
+    has_points = block.lens > 0
+    if int(ts[firsts[has_points]].min()) >= start and int(ts[(firsts + block.lens - 1)[has_points]].max()) < end:
         return block
     keep = (ts >= start) & (ts < end)
-    owner = np.repeat(np.arange(len(block.ids)), block.lens)
-    lens = np.bincount(owner[keep], minlength=len(block.ids)).astype(_I64)
+    kept = np.zeros(len(ts) + 1, dtype=_I64)
+    np.cumsum(keep, out=kept[1:])
+    lens = kept[firsts + block.lens] - kept[firsts]
     has = lens > 0
     return SeriesArrays(block.ids[has], lens[has], ts[keep], block.vals[keep])
 
@@ -139,4 +147,6 @@ class RollupBlock:
         keep = np.zeros(len(t), dtype=bool)
         for a, b in spans:
             keep |= (t >= a) & (t < b)
+        if keep.all():  # the usual case: every record is in (no copy of each column)
+            return RollupBlock(self.level, spans, self.cols)
         return RollupBlock(self.level, spans, {k: v[keep] for k, v in self.cols.items()})

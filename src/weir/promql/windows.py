@@ -135,14 +135,23 @@ class Sums:
             return (self.p[b] - self.p[a]) + (self.e[b] - self.e[a])
 
 
-def _pairs(flags: np.ndarray, lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def _pairs(flags: np.ndarray, lo: np.ndarray, hi: np.ndarray, prev: np.ndarray | None = None) -> np.ndarray:
     """The sum over the pairs (i-1, i) inside each window [lo, hi), i.e. lo < i < hi, of
-    flags[i] (times weights[i])."""
-    if not flags[1:].any():  # the common case (a counter without resets): no sums to take
+    flags[i] (times prev[i - 1]: a counter's value before its reset).
+
+    Summed over the flagged pairs only: they are few (resets, changes of a slow gauge, and
+    the pairs across two series, which no window holds), so the usual answer, no flagged
+    pair in any window, costs two binary searches. Leaving the zeros out changes no bit
+    of a sum (adding 0.0 is exact)."""
+    at = np.flatnonzero(flags[1:]) + 1
+    if not len(at):
         return np.zeros(len(lo))
-    x = flags.astype(np.float64) if weights is None else np.where(flags, weights, 0.0)
-    x[0] = 0.0
-    return Sums(x).window(np.minimum(lo + 1, hi), hi)
+    a = np.searchsorted(at, lo, side="right")  # the first flagged pair after lo
+    b = np.maximum(np.searchsorted(at, hi, side="left"), a)  # one past the last before hi
+    if (a == b).all():
+        return np.zeros(len(lo))
+    x = np.ones(len(at)) if prev is None else prev[at - 1].astype(np.float64)
+    return Sums(x).window(a, b)
 
 
 def count_over_time(t, v, lo, hi, **_) -> Out:
@@ -324,9 +333,7 @@ def _extrapolated(t, v, lo, hi, ends, range_ms, is_counter: bool, is_rate: bool)
     if is_counter:
         flags = np.zeros(len(v), dtype=bool)
         flags[1:] = v[1:] < v[:-1]
-        weights = np.zeros(len(v))
-        weights[1:] = v[:-1]
-        result = result + _pairs(flags, lo, hi, weights)
+        result = result + _pairs(flags, lo, hi, v)
     range_start = ends - range_ms
     t0, t1 = t[first], t[last]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):

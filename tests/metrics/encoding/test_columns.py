@@ -148,3 +148,111 @@ def test_whole_numbers_whose_differences_leave_int64_are_kept_as_bits():
     raised OverflowError, so a flush holding these values failed)."""
     roundtrip_vals([0.0, -(2.0**62), 2.0**62])
     roundtrip_vals([2.0**62, -(2.0**62)] * 5)
+
+
+@pytest.mark.parametrize("width", [0, 1, 7, 8, 9, 15, 16, 17, 25, 26, 31, 32])
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 127, 128, 129, 360, 4096])
+def test_bit_packed_columns_of_every_width_roundtrip(width, n):
+    """Entries spanning exactly `width` bits, at lengths around the 8-entry padding and the
+    128-entry packing groups, through both decoders, alone and beside other widths."""
+    import random
+
+    rnd = random.Random(width * 10_000 + n)
+    top = (1 << width) - 1
+    diffs = [rnd.randint(0, top) for _ in range(n - 1)]
+    if n > 2:
+        diffs[0], diffs[1] = 0, top  # the span is exactly `width` wide
+    ints = [0]
+    for d in diffs:
+        ints.append(ints[-1] + d - top // 2)
+    values = [i / 10 for i in ints]
+    blob = C.encode_vals(values)
+    if n >= 128 and width >= 4:  # shorter or narrower columns may take bytes: smaller there
+        assert blob[16] == C.COMP_BITS
+    roundtrip_vals(values)
+    other = [round(i * 0.7, 1) for i in range(13)]
+    lens, got = decode_vals_many([blob, C.encode_vals(other), blob])
+    assert lens.tolist() == [n, 13, n]
+    assert got.tobytes() == bits([*values, *other, *values])
+
+
+def test_bit_packed_timestamps_roundtrip_with_their_scale():
+    ts = [1_700_000_000 * 10**9 + i * 10**10 + (i * 7919 % 997) * 10**6 for i in range(361)]
+    blob = C.encode_ts(ts)
+    assert blob[0] == C.T_DELTA and blob[23] == C.COMP_BITS
+    assert C.decode_ts(blob) == ts
+    assert decode_ts_many([blob, C.encode_ts([5, 10, 15]), blob])[1].tolist() == [*ts, 5, 10, 15, *ts]
+
+
+def test_mostly_unchanged_values_still_take_zlib():
+    """A value that rarely changes: zlib's runs beat any bit width."""
+    values = [0.0] * 300 + [512.5] + [0.0] * 59
+    blob = C.encode_vals(values)
+    assert blob[16] == C.COMP_ZLIB
+    roundtrip_vals(values)
+
+
+@pytest.mark.parametrize("cut", [1, 8, 50])
+def test_damaged_bit_packed_columns_raise_codec_errors(cut):
+    blob = C.encode_vals([round(0.1 * (i * 37 % 101), 1) for i in range(100)])
+    assert blob[16] == C.COMP_BITS
+    for damaged in (blob[:-cut], blob + b"\x00" * cut, blob[:15] + bytes([57]) + blob[16:]):
+        with pytest.raises(C.CodecError):
+            C.decode_vals(damaged)
+        with pytest.raises(C.CodecError):
+            decode_vals_many([damaged])
+
+
+@pytest.mark.parametrize("helper_busy", [False, True])
+def test_large_decodes_in_two_halves_match_one_pass(monkeypatch, helper_busy):
+    """Past PARALLEL_POINTS the second half decodes on the helper thread, straight into its
+    part of the output; when another query holds the helper, everything decodes inline."""
+    from weir.metrics.encoding import bulk
+
+    chunks = [([10_000 * i + 10 * j for j in range(n)], [round(0.1 * ((i * 7 + j * 13) % 97), 1) for j in range(n)])
+              for i, n in enumerate([1, 9, 360, 7, 128, 3])]
+    ts_blobs = [C.encode_ts(t) for t, _ in chunks]
+    val_blobs = [C.encode_vals(v) for _, v in chunks]
+    whole = decode_many(ts_blobs, val_blobs)
+    monkeypatch.setattr(bulk, "PARALLEL_POINTS", 1)
+    helper = bulk._helper()
+    assert helper is not None
+    helper[1].release()
+    if helper_busy:
+        helper[1].acquire()
+    try:
+        halves = decode_many(ts_blobs, val_blobs)
+    finally:
+        if helper_busy:
+            helper[1].release()
+    for a, b in zip(whole, halves):
+        assert a.tobytes() == b.tobytes()
+    assert halves[1].tolist() == [t for ts, _ in chunks for t in ts]
+
+
+def test_unequal_column_lists_are_refused():
+    with pytest.raises(C.CodecError):
+        decode_many([C.encode_ts([1, 2])], [])
+
+
+# Columns as the previous release wrote them (byte layout, zlib'd or not), recorded from its
+# encoder: folders written before bit-packing are read unchanged, by both decoders.
+RECORDED = [
+    ("vals", "0428000000c80000000000000001010101789c6350553d004507f0310112010e1e",
+     [round(20 + ((i * 37) % 101) / 10, 1) for i in range(40)]),
+    ("vals", "041e000000e803000000000000000101000001030507090b0d0f11131517191b1d1f21232527292b2d2f3133353739",
+     [float(1000 + i * i) for i in range(30)]),
+    ("ts", "022800000000002a36fe9c971740420f0000000000010201789c631012e205428204833a7100000a3b0865",
+     [1_700_000_000_000_000_000 + i * 10_000_000_000 + (i * 7 % 5) * 1_000_000 for i in range(40)]),
+]
+
+
+@pytest.mark.parametrize("kind, blob, expected", RECORDED)
+def test_columns_of_the_previous_release_still_decode(kind, blob, expected):
+    raw = bytes.fromhex(blob)
+    if kind == "ts":
+        assert C.decode_ts(raw) == expected
+        assert decode_ts_many([raw, C.encode_ts(expected)])[1].tolist() == expected * 2
+    else:
+        assert C.decode_vals(raw) == expected
+        assert decode_vals_many([raw, C.encode_vals(expected)])[1].tolist() == expected * 2

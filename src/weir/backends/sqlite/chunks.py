@@ -88,12 +88,15 @@ def merge_rows(rows: list, head: Run | None) -> Run:
     return merge(runs, each_sorted=True)
 
 
-# (series_id, id, t_min, t_max, fmt, ts, vals), by series then time then write order.
+# (series_id, id, t_min, t_max, fmt, ts, vals), by series then end time then write order:
+# the order of `chunks_series` itself (no sort of the rows in a temporary b-tree). Rows of a
+# series that overlap are still found by comparing neighbours: in this order, if no row
+# starts before the previous one ends, the rows are disjoint and sorted in time.
 # The series list is bound as one JSON array (no statement built per list length).
 _ROWS_SQL = (
     "SELECT series_id, id, t_min, t_max, fmt, ts, vals FROM chunks INDEXED BY chunks_series "
     "WHERE series_id IN (SELECT value FROM json_each(?)) AND t_max >= ? AND t_max < ? AND t_min < ? "
-    "ORDER BY series_id, t_min, id"
+    "ORDER BY series_id, t_max, id"
 )
 INSERT_SQL = "INSERT INTO chunks (series_id, t_min, t_max, n, fmt, ts, vals) VALUES (?,?,?,?,?,?,?)"
 
