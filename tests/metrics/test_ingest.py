@@ -66,6 +66,17 @@ def test_a_cached_batch_of_several_metrics_types_and_units_goes_to_each_series(s
         assert list(got.values()) == [([NOW * NS, (NOW + 1) * NS], [float(i), float(i)])], name
 
 
+def test_cached_points_without_timestamps_are_stamped_with_the_clock_as_the_first_pass_did(store):
+    clock = [float(NOW)]
+    svc = IngestService(store, 86400, clock=lambda: clock[0])
+    bare = [{"name": "m", "value": i, "dimensions": {"h": f"h{i}"}} for i in range(3)]
+    assert ingest_json(svc, body(bare)).accepted == 3  # first sight: point by point
+    clock[0] = NOW + 5.5
+    assert ingest_json(svc, body(bare)).accepted == 3  # all cached: the columns, stamped now
+    got = read_all(store)
+    assert sorted(got.values()) == [([NOW * NS, int((NOW + 5.5) * NS)], [float(i), float(i)]) for i in range(3)]
+
+
 def test_fast_path_still_checks_ranges_and_types(store):
     svc = IngestService(store, 86400)
     ingest_json(svc, body(pts(3)))

@@ -171,7 +171,7 @@ class IngestService:
         oldest, newest = self.time_bounds(now)
         self._sync_epoch()
         if not rejected:
-            fast = self._validate_known(points, oldest, newest)
+            fast = self._validate_known(points, oldest, newest, now)
             if fast is not None:
                 return fast
         batch = PointBatch()
@@ -179,7 +179,10 @@ class IngestService:
         self._made, self._stored = {}, {}
         prefetched = False
         add_sid, add_ts, add_val = batch.series_ids.append, batch.timestamps.append, batch.values.append
-        kinds = self._series.kind
+        kinds = self._series.by_kind.get
+        kname: str | None = None  # the metric of the previous point (name, type, unit), and its ids
+        ktype = kunit = None
+        ids: dict[bytes, int] | None = None
         # The hot loop: keep it to lookups and comparisons (see the module docstring).
         for i, p in enumerate(points):
             if p is None:
@@ -196,13 +199,16 @@ class IngestService:
             if ns < oldest or ns > newest:
                 rejected.append(Rejected(i, self.time_error(ns, oldest, newest)))
                 continue
-            key = (p.name, p.type, p.unit, bytes(p.dimensions))
-            ids = kinds(p.name, p.type, p.unit)
-            sid = None if ids is None else ids.get(key[3])
+            name, mtype, unit, dims = key = (p.name, p.type, p.unit, bytes(p.dimensions))
+            if name != kname or mtype != ktype or unit != kunit:
+                kname, ktype, kunit = name, mtype, unit
+                ids = kinds((name, mtype, unit))
+            sid = None if ids is None else ids.get(dims)
             if sid is None:
                 if not prefetched:  # the first series not cached: look up the rest of the batch's at once
                     self._prefetch(points, i)
                     prefetched = True
+                kname = None  # resolving may have given the metric its first ids
                 try:
                     sid = self._resolve(key, p, fresh).id
                 except InvalidInputError as exc:
@@ -220,18 +226,22 @@ class IngestService:
             self._series.clear()
             self._epoch = epoch
 
-    def _validate_known(self, points: list[WirePoint], oldest: int, newest: int) -> PointBatch | None:
+    def _validate_known(self, points: list[WirePoint], oldest: int, newest: int, now: int) -> PointBatch | None:
         """The common case in columns: integer timestamps in range, known series.
 
         The timestamps must all be epoch seconds (JSON clients, line protocol at `s`) or all
         nanoseconds (OTLP, line protocol at `ns`): the two bands where the unit needs no
-        per-point guess. Comprehensions over the batch run at C speed; any surprise (another
-        timestamp form, a time out of range, a series not yet cached) returns None and the
-        point-by-point loop takes over, with its per-point errors.
+        per-point guess; or all absent (the points are stamped `now`). Comprehensions over the
+        batch run at C speed; any surprise (another timestamp form, a time out of range, a
+        series not yet cached) returns None and the point-by-point loop takes over, with its
+        per-point errors.
         """
         tss = cast(list[int], [p.timestamp for p in points])
-        if set(map(type, tss)) != {int}:
-            return None
+        kinds = set(map(type, tss))
+        if kinds != {int}:
+            if kinds != {type(None)}:
+                return None
+            tss = [now] * len(tss)  # no timestamps: `now`, within bounds by definition
         lo, hi = min(tss), max(tss)
         if 0 < lo and hi < _SECONDS_MAX:
             if not (oldest <= lo * NS and hi * NS <= newest):
