@@ -11,7 +11,9 @@ How a write travels (see docs/architecture.md for the measurements behind it):
    deletes the log rows the flush covered. After a crash the log is replayed.
 4. Between writes, the writer finalises closed hours and expires old ones (`rollups.py`):
    one chunk per series and hour, hourly rollups and sketches, minute rollups once the
-   raw points expire. Each step is one transaction; a kill loses nothing.
+   raw points expire. Each step is one transaction; a kill loses nothing. While ingest
+   flows, finalising takes short slices and a bounded share of the writer's time, and its
+   commits skip the fsync (`txn.derived`: they rewrite what is already durable).
 
 Queries copy the heads and pin their chunks' snapshot under one lock, under which each flush
 slice commits: every point is seen once, in a chunk or in memory.
