@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 
 import pytest
 
-from weir.backends.sqlite import metrics
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.errors import StorageError
 from weir.metrics.ports import PointBatch
@@ -192,52 +190,3 @@ def test_chunks_a_crashed_flush_left_beside_their_log_rows_read_as_one_point_eac
     finally:
         store.close()
 
-
-class Recording(SqliteMetricStore):
-    """A store that records the budget of every finalising slice its writer takes."""
-
-    def __init__(self, *args, **kw) -> None:
-        self.budgets: list[float] = []
-        super().__init__(*args, **kw)
-
-    def _finalise_some(self, budget_s: float = metrics.FINALISE_SLICE_S) -> bool:
-        self.budgets.append(budget_s)
-        return super()._finalise_some(budget_s)
-
-
-def test_finalising_yields_to_ingest_in_short_slices_yet_finishes_while_ingest_flows(tmp_path):
-    """Issue 18: an hour's pairs were finalised in 0.25 s slices between commits, and known-series
-    ingest at 1M series fell by half. While ingest flows the writer now takes short slices (and at
-    most a share of its time); the backlog must still drain while the ingest goes on."""
-    hour = (NOW // metrics.HOUR_NS - 3) * metrics.HOUR_NS  # closed, within retention
-    series = [make_series("cpu", {"host": f"h{i}"}, "gauge", None) for i in range(3000)]
-    store = Recording(tmp_path / "m.db", retention_seconds=86400, finalise_grace_seconds=0,
-                      flush_points=10**12, flush_seconds=10**9, sweep_seconds=10**9)
-    try:
-        store.append(PointBatch([s.id for s in series], [hour + NS] * len(series), [1.0] * len(series),
-                                new_series=series))
-        stop = threading.Event()
-        sent = [0]
-
-        def ingest() -> None:  # the current hour: no new pairs for the finaliser
-            while not stop.is_set():
-                store.append(PointBatch([series[0].id], [NOW + sent[0]], [2.0]))
-                sent[0] += 1
-
-        feeder = threading.Thread(target=ingest)
-        feeder.start()
-        try:
-            store.flush()  # 3,000 (hour, series) pairs pending: six transactions of finalising
-            deadline = time.monotonic() + 60
-            while store.backlog():
-                assert time.monotonic() < deadline, "finalising was starved by ingest"
-                time.sleep(0.01)
-            assert feeder.is_alive(), "the ingest stopped before the backlog drained"
-        finally:
-            stop.set()
-            feeder.join()
-        assert metrics.FINALISE_BUSY_S in store.budgets
-        got = store.read([series[0].id], hour, hour + metrics.HOUR_NS)
-        assert got == {series[0].id: ([hour + NS], [1.0])}
-    finally:
-        store.close()

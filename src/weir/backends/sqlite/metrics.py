@@ -42,6 +42,7 @@ from . import chunks, rollups, schema, series_index, txn
 from .chunks import SCAN_SQL, pack_batch, scan_result, unpack_batch
 from .damage import DamageAware
 from .export_state import late_hours, mark_late
+from .finalising import FINALISE_SLICE_S, Finalising
 from .flush import SlicedFlush
 from .folder_lock import exclusive
 from .head import HeadSeries, window
@@ -53,17 +54,7 @@ log = logging.getLogger(__name__)
 CHUNK_POINTS = chunks.CHUNK_POINTS
 HOUR_NS = schema.HOUR_NS
 _STOP = object()
-FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at its queue again
-# While ingest is flowing, finalising yields: a slice of at most FINALISE_BUSY_S, and at most
-# FINALISE_SHARE of the writer's time (issue 18: at 1M series an hour's million pairs were
-# finalised in 0.25 s slices between commits, and known-series ingest fell from ~275k to
-# ~115k points/s whenever the benchmark ran past minute 6 of an hour).
-FINALISE_BUSY_S = 0.05
-FINALISE_SHARE = 0.2
-VACUUM_EVERY_S = 30.0  # while finalising: `incremental_vacuum` is a commit (an fsync) of its own
-
-
-class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
+class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush, Finalising):
     backend = "sqlite"
     record_levels = ("1m", "1h")  # the rollups `read_records` answers from
 
@@ -118,9 +109,7 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
         self._head: dict[int, HeadSeries] = {}
         self._head_hours: set[int] = set()  # hours with a point in the head: not answered from rollups
         self._pending: list[tuple[list[int], list[int], list[float]]] = []
-        self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
-        self._finalise_rest = 0.0  # while ingest flows, finalising waits until this monotonic time
-        self._vacuum_at = 0.0  # monotonic time of the next `incremental_vacuum` while finalising
+        self._finalising_init()
         self._head_points = 0
         self._log_applied = 0
         self._flush_init()
@@ -311,15 +300,8 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
                 self._guard(self._sweep)
                 last_sweep = now
             busy = False
-            if not commands and now >= self._finalise_at and now >= self._finalise_rest:
-                ingest = bool(appends) or not self._queue.empty()
-                more = bool(self._guard(self._finalise_some, FINALISE_BUSY_S if ingest else FINALISE_SLICE_S))
-                resting = more and ingest
-                busy = more and not ingest
-                if resting:  # at most FINALISE_SHARE of the writer's time while ingest flows
-                    self._finalise_rest = now + (time.monotonic() - now) / FINALISE_SHARE
-                if not more:
-                    self._finalise_at = now + min(5.0, self.flush_seconds)
+            if not commands:
+                busy, resting = self._finalise_turn(now, bool(appends))
             for command, arg, future in commands:
                 try:
                     if command == "flush" or command == "stop":
@@ -424,42 +406,6 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
             self._log_applied = log_id
         if self._head_points:
             log.info("replayed %d points from the write-ahead log", self._head_points)
-
-    def _closed_before(self) -> int:
-        """Hours starting before this are closed for at least the grace: finalise them."""
-        return (int(self.clock() * NS) - self.finalise_grace_ns) // HOUR_NS * HOUR_NS
-
-    def _finalise_some(self, budget_s: float = FINALISE_SLICE_S) -> bool:
-        """One slice of finalising (about `budget_s`, at least one transaction); True when
-        there may be more to do. Freed pages go back to the file system when the backlog is
-        done, or every VACUUM_EVERY_S meanwhile."""
-        with txn.derived(self._w):  # rewritten from durable chunks: no fsync per transaction
-            done = rollups.finalise(self._w, self._finalisable(self._closed_before()), budget_s)
-            if done.pairs or self._vacuum_at:
-                now = time.monotonic()
-                if not done.pairs or now >= self._vacuum_at:
-                    self._vacuum()
-                    self._vacuum_at = 0.0 if not done.pairs else now + VACUUM_EVERY_S
-        return done.pairs > 0
-
-    def _finalise_all(self, progress: Callable[[int, int], None] | None = None) -> rollups.Progress:
-        """Finalise every closed hour now; `progress(done, total)` after each transaction."""
-        before = self._closed_before()
-        total = rollups.backlog(self._w, before)
-        done = rollups.Progress()
-        while True:
-            was = done.pairs
-            rollups.finalise(self._w, before, 0.0, done)  # one transaction
-            if progress is not None:
-                progress(done.pairs, max(total, done.pairs))
-            if done.pairs == was:
-                break
-        self._vacuum()
-        return done
-
-    def _vacuum(self) -> None:
-        """Hand free pages back to the file system (folders created with auto_vacuum)."""
-        self._w.execute("PRAGMA incremental_vacuum").fetchall()  # it frees a page per step
 
     def _sweep(self) -> None:
         """Expire by resolution: raw hours past `retention` become minute rollups, and
