@@ -187,9 +187,9 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
                 self._reader_conns.append(conn)
         return conn
 
-    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int, limit: int | None = None):
         with self._reading():
-            return super().read_arrays(series_ids, start_ns, end_ns)
+            return super().read_arrays(series_ids, start_ns, end_ns, limit)
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.
