@@ -139,7 +139,7 @@ def select_rows(conn: sqlite3.Connection, sids: list[int], bounds: tuple[int, in
     rows: list[tuple] = []
     stored = 0  # points the rows hold, whole chunks
     counted: int | None = None  # points within the window, once the whole chunks are too many
-    while batch := cursor.fetchmany(10_000):
+    while batch := cursor.fetchmany(50_000):
         rows += batch
         stored += sum(r[7] for r in batch)
         if counted is None and stored > limit:
