@@ -97,7 +97,7 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush):
                 self._w.close()
             self._lockfile.close()
             raise
-        if self.upgraded_from and self.upgraded_from < schema.VERSION:
+        if self.upgraded_from and self.upgraded_from < 2:
             log.warning("%s: upgraded from schema %d; its hours are being rewritten compressed in the background "
                         "(`weir migrate` does it at once, with progress)", path, self.upgraded_from)
         self._r = schema.connect(str(path), readonly=True)
