@@ -30,6 +30,17 @@ class PayloadTooLargeError(WeirError):
     code = "payload_too_large"
 
 
+class TooManyPointsError(PayloadTooLargeError):
+    """A read would load more points than its caller's limit; raised before the points are
+    decoded (from chunk metadata), so the refusal costs no memory. `limit` and `points`
+    (what was counted when the read stopped) let the caller word its own message."""
+
+    def __init__(self, limit: int, points: int) -> None:
+        super().__init__(f"the read would load more than {limit} points (counted {points} when it stopped)")
+        self.limit = limit
+        self.points = points
+
+
 class UnsupportedMediaTypeError(WeirError):
     status = 415
     code = "unsupported_media_type"

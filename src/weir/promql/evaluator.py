@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from weir.errors import TooManyPointsError
 from weir.promql import aggregate, ast, binary, calls, functions, windows
 from weir.promql.errors import BadDataError, ExecutionError, QueryTimeoutError
 from weir.promql.source import SeriesSource
@@ -107,7 +108,10 @@ class Evaluator:
         self.budget.check_time()
         read_block = getattr(self.source, "read_block", None)
         if read_block is not None:
-            block = read_block(sel.matchers, start_ms, end_ms)
+            try:  # bounded in the read itself: refused before the samples are decoded
+                block = read_block(sel.matchers, start_ms, end_ms, self.budget.max_samples - self.budget.loaded)
+            except TooManyPointsError:
+                raise ExecutionError(TOO_MANY.format(limit=self.budget.max_samples)) from None
             self.budget.load(len(block.t))
             lens = np.asarray(block.lens, dtype=np.int64)
             have = np.flatnonzero(lens).tolist()

@@ -131,10 +131,13 @@ class StoreSource:
     def series(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesInfo]:
         return [SeriesInfo({"__name__": s.name, **s.dimensions}, s.type, s.unit) for s in self._select(matchers)]
 
-    def read_block(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> SeriesBlock:
+    def read_block(self, matchers: list[Matcher], start_ms: int, end_ms: int,
+                   max_samples: int | None = None) -> SeriesBlock:
         """What `read` answers, as the one read path hands it over: every series' samples
         end to end in two arrays (in series id order), floored to milliseconds and the latest
-        of a millisecond kept, all in a few numpy passes whatever the number of series."""
+        of a millisecond kept, all in a few numpy passes whatever the number of series.
+        More than `max_samples` stored points: TooManyPointsError, raised by the store
+        before it decodes them where it can (SQLite)."""
         import numpy as np  # here, not at import: the metadata endpoints need matchers only
 
         from weir.metrics.query.read import read_points
@@ -143,7 +146,8 @@ class StoreSource:
         if not selected:
             return SeriesBlock([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
         # The one read path's bulk read: chunks decoded into arrays, never into Python lists.
-        block = read_points(self.store, [s.id for s in selected], start_ms * NS_PER_MS, (end_ms + 1) * NS_PER_MS)
+        block = read_points(self.store, [s.id for s in selected], start_ms * NS_PER_MS, (end_ms + 1) * NS_PER_MS,
+                            max_samples)
         lens = block.lens
         t = block.ts // NS_PER_MS
         v = block.vals

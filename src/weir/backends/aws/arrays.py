@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from weir.errors import TooManyPointsError
 from weir.metrics.ports import RollupRead
 from weir.metrics.records import HOUR_RECORD
 from weir.metrics.sketch import Sketch
@@ -113,9 +114,14 @@ class ArrayReads:
         """(series id, hour, sketch) of the compacted hours within `spans`."""
         return read_sketches(self._rollup_source(), series_ids, spans)
 
-    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
-        """`read` as arrays (numpy), for the query path."""
-        return as_arrays(self.read(series_ids, start_ns, end_ns))
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int, limit: int | None = None):
+        """`read` as arrays (numpy), for the query path. More than `limit` points:
+        TooManyPointsError (counted once read: DynamoDB items carry no point count to bound
+        the read before it)."""
+        got = as_arrays(self.read(series_ids, start_ns, end_ns))
+        if limit is not None and got.points > limit:
+            raise TooManyPointsError(limit, got.points)
+        return got
 
     def read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int):
         """Rollup records of the compacted hours in [start, end): `1m` from the minute

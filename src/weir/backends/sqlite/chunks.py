@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from weir.errors import TooManyPointsError
 from weir.metrics.encoding.columns import decode_ts, decode_vals, encode_ts, encode_vals
 from weir.metrics.points import Run, merge, trim
 from weir.metrics.ports import PointBatch
@@ -88,13 +89,13 @@ def merge_rows(rows: list, head: Run | None) -> Run:
     return merge(runs, each_sorted=True)
 
 
-# (series_id, id, t_min, t_max, fmt, ts, vals), by series then end time then write order:
+# (series_id, id, t_min, t_max, fmt, ts, vals, n), by series then end time then write order:
 # the order of `chunks_series` itself (no sort of the rows in a temporary b-tree). Rows of a
 # series that overlap are still found by comparing neighbours: in this order, if no row
 # starts before the previous one ends, the rows are disjoint and sorted in time.
 # The series list is bound as one JSON array (no statement built per list length).
 _ROWS_SQL = (
-    "SELECT series_id, id, t_min, t_max, fmt, ts, vals FROM chunks INDEXED BY chunks_series "
+    "SELECT series_id, id, t_min, t_max, fmt, ts, vals, n FROM chunks INDEXED BY chunks_series "
     "WHERE series_id IN (SELECT value FROM json_each(?)) AND t_max >= ? AND t_max < ? AND t_min < ? "
     "ORDER BY series_id, t_max, id"
 )
@@ -122,10 +123,58 @@ def decode_row(fmt: int, ts_blob: bytes, vals_blob: bytes) -> tuple[list[int], l
     return ta.tolist(), va.tolist()
 
 
-def select_rows(conn: sqlite3.Connection, sids: list[int], bounds: tuple[int, int, int]) -> list[tuple]:
+def select_rows(conn: sqlite3.Connection, sids: list[int], bounds: tuple[int, int, int],
+                window: tuple[int, int] | None = None, limit: int | None = None) -> list[tuple]:
+    """The chunk rows of these series overlapping `bounds` (`schema.window_bounds`).
+
+    With a `limit`, the rows are fetched a batch at a time and the points they hold within
+    `window` [start, end) counted as they come (`points_within`): past the limit the read
+    stops with TooManyPointsError, before any value is decoded and with at most a batch
+    more of compressed rows in memory."""
     if not sids:
         return []
-    return conn.execute(_ROWS_SQL, (msgspec.json.encode(sids).decode(), *bounds)).fetchall()
+    cursor = conn.execute(_ROWS_SQL, (msgspec.json.encode(sids).decode(), *bounds))
+    if limit is None or window is None:
+        return cursor.fetchall()
+    rows: list[tuple] = []
+    stored = 0  # points the rows hold, whole chunks
+    counted: int | None = None  # points within the window, once the whole chunks are too many
+    while batch := cursor.fetchmany(50_000):
+        rows += batch
+        stored += sum(r[7] for r in batch)
+        if counted is None and stored > limit:
+            counted = points_within(rows, *window)
+        elif counted is not None:
+            counted += points_within(batch, *window)
+        if counted is not None and counted > limit:
+            raise TooManyPointsError(limit, counted)
+    return rows
+
+
+def points_within(rows: list[tuple], start: int, end: int) -> int:
+    """Points of these rows in [start, end): a row inside counts whole, from its metadata;
+    only the timestamps of rows across an edge are decoded (numpy)."""
+    total = 0
+    edges = []
+    for r in rows:
+        if r[2] >= start and r[3] < end:
+            total += r[7]
+        elif r[3] >= start and r[2] < end:
+            edges.append(r)
+    if edges:
+        ts = _timestamps(edges)
+        total += int(((ts >= start) & (ts < end)).sum())
+    return total
+
+
+def _timestamps(rows: list[tuple]):
+    import numpy as np
+
+    from weir.metrics.encoding.bulk import decode_ts_many
+
+    if all(r[4] == FMT_COLUMNS for r in rows):
+        return decode_ts_many([r[5] for r in rows])[1]
+    return np.array([t for r in rows for t in decode_row(r[4], r[5], r[6])[0]], dtype=np.int64)
 
 
 def read_arrays(

@@ -97,7 +97,7 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush, Finalising):
                 self._w.close()
             self._lockfile.close()
             raise
-        if self.upgraded_from and self.upgraded_from < schema.VERSION:
+        if self.upgraded_from and self.upgraded_from < 2:
             log.warning("%s: upgraded from schema %d; its hours are being rewritten compressed in the background "
                         "(`weir migrate` does it at once, with progress)", path, self.upgraded_from)
         self._r = schema.connect(str(path), readonly=True)
@@ -187,9 +187,9 @@ class SqliteMetricStore(DamageAware, ArrayReads, SlicedFlush, Finalising):
                 self._reader_conns.append(conn)
         return conn
 
-    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int):
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int, limit: int | None = None):
         with self._reading():
-            return super().read_arrays(series_ids, start_ns, end_ns)
+            return super().read_arrays(series_ids, start_ns, end_ns, limit)
 
     def scan(self, start_ns: int, end_ns: int) -> Iterator[tuple[Series, list[int], list[float]]]:
         """Every series with points in [start, end), by ascending series id.

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from weir.errors import TooManyPointsError
+
 from . import chunks, rollups, schema
 from .head import HeadSeries, count, spans, window
 from .sqltext import fill
@@ -36,8 +38,10 @@ class ArrayReads:
     _reader: Callable[[], sqlite3.Connection]
     _wait_ready: Callable[[], None]
 
-    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int) -> SeriesArrays:
-        """Points in [start, end) of these series as arrays, by ascending series id (numpy)."""
+    def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int,
+                    limit: int | None = None) -> SeriesArrays:
+        """Points in [start, end) of these series as arrays, by ascending series id (numpy).
+        More than `limit` points: TooManyPointsError, before any value is decoded."""
         self._wait_ready()
         bounds = schema.window_bounds(start_ns, end_ns)
         conn = self._reader()
@@ -53,8 +57,12 @@ class ArrayReads:
                 if w is not None:
                     head[sid] = w
             _snapshot(conn)
+        in_head = sum(len(ts) for ts, _ in head.values())
+        left = None if limit is None else limit - in_head
         try:
-            rows = chunks.select_rows(conn, list(series_ids), bounds)
+            if limit is not None and in_head > limit:
+                raise TooManyPointsError(limit, in_head)
+            rows = chunks.select_rows(conn, list(series_ids), bounds, (start_ns, end_ns), left)
         finally:
             conn.execute("COMMIT")
         return chunks.read_arrays(rows, head, start_ns, end_ns)

@@ -38,7 +38,10 @@ from weir.errors import StorageError
 from . import txn
 from .sqltext import fill
 
-VERSION = 2
+# 3: chunk columns may be bit-packed (`columns.COMP_BITS`). The tables are those of 2; the
+# number changes so that an older Weir refuses such a folder as newer, untouched, instead
+# of finding chunks it cannot decode and calling the folder damaged.
+VERSION = 3
 HOUR_NS = 3600 * 1_000_000_000
 DAY_NS = 24 * HOUR_NS
 
@@ -143,11 +146,12 @@ def migrate(conn: sqlite3.Connection, path: object = "the metrics database") -> 
         columns = {row[1] for row in conn.execute("PRAGMA table_info(chunks)")}
         if "fmt" not in columns:
             conn.execute(f"ALTER TABLE chunks ADD COLUMN fmt INTEGER NOT NULL DEFAULT {FMT_ARRAYS}")
-        conn.execute(
-            fill("INSERT OR IGNORE INTO pending (hour, series_id) "
-                 "SELECT DISTINCT t_min - (t_min % {hour}), series_id FROM chunks WHERE fmt = {fmt}",
-                 hour=HOUR_NS, fmt=FMT_ARRAYS)
-        )
+        if found < 2:  # schema 1's arrays: every stored hour to rewrite (2 -> 3 changes no row)
+            conn.execute(
+                fill("INSERT OR IGNORE INTO pending (hour, series_id) "
+                     "SELECT DISTINCT t_min - (t_min % {hour}), series_id FROM chunks WHERE fmt = {fmt}",
+                     hour=HOUR_NS, fmt=FMT_ARRAYS)
+            )
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(VERSION),))
         conn.execute("COMMIT")
     except BaseException:

@@ -172,9 +172,9 @@ def _bit_entries(cols: _Columns, rows: np.ndarray, head_size: int, widths: np.nd
 
     Every 8 entries of a column take exactly its width in bytes, so the payloads of one
     width stack as one (groups x width) byte table, and entry j of every group is read at
-    once (`_unpack`). Each width's groups are then put in their rows of the output, 8
-    entries a row: columns of different widths stay in order without a step per column
-    (a series' hours often differ by a bit)."""
+    once (`_unpack`), into the output's rows of 8 entries. Columns of the usual width are
+    unpacked in place, those of another width (a series' hours often differ by a bit)
+    after, into their rows: no step per column, and no copy of the whole to reorder it."""
     n = cols.lens[rows]
     w = widths.astype(_I64)
     if (w > 56).any():
@@ -185,29 +185,29 @@ def _bit_entries(cols: _Columns, rows: np.ndarray, head_size: int, widths: np.nd
     if not np.array_equal(size, want):
         i = int(np.flatnonzero(size != want)[0])
         raise CodecError(f"bit-packed payload of {size[i]} bytes, expected {want[i]}")
-    base = cols.field(rows, head_size, "<i8")
-    first = _starts(groups)
+    base = np.repeat(cols.field(rows, head_size, "<i8"), groups)  # each group's column's base
     mv = memoryview(cols.buf)
     starts = (cols.offs[rows] + head_size + 8).tolist()
     ends = (cols.offs[rows] + cols.sizes[rows]).tolist()
-    out: np.ndarray | None = None
-    for width in np.unique(w).tolist():
+    widths_of = w.tolist()
+    kinds, counts = np.unique(w, return_counts=True)
+    usual = int(kinds[np.argmax(counts)])
+    # Every group is unpacked at the usual width, straight into its row: the other widths'
+    # payloads are stood in for by zeros of that size, and their rows redone after (few).
+    payloads = b"".join([mv[x:y] if wd == usual else bytes(g * usual)
+                         for x, y, wd, g in zip(starts, ends, widths_of, groups.tolist())])
+    out = np.empty((int(groups.sum()), 8), dtype=_I64)
+    _unpack(payloads, usual, out, base)
+    first = _starts(groups)
+    for width in kinds.tolist():
+        if width == usual:
+            continue
         these = np.flatnonzero(w == width)
-        if len(these) == len(rows):
-            sel = None
-            out = np.empty((int(groups.sum()), 8), dtype=_I64)
-            _unpack(b"".join([mv[x:y] for x, y in zip(starts, ends)]), width, out)
-            break
-        if out is None:
-            out = np.empty((int(groups.sum()), 8), dtype=_I64)
         g = groups[these]
         sel = np.repeat(first[these] - _starts(g), g) + np.arange(int(g.sum()))  # their rows of 8
         part = np.empty((len(sel), 8), dtype=_I64)
-        _unpack(b"".join([mv[starts[c]:ends[c]] for c in these.tolist()]), width, part)
+        _unpack(b"".join([mv[starts[c]:ends[c]] for c in these.tolist()]), width, part, base[sel])
         out[sel] = part
-    assert out is not None
-    if (base != 0).any():  # each column's base, added group by group
-        out += np.repeat(base, groups)[:, None]
     flat = out.reshape(-1)
     pads = groups * 8 - n
     if pads.any():  # the zero entries after a column's last, up to its multiple of 8
@@ -218,21 +218,28 @@ def _bit_entries(cols: _Columns, rows: np.ndarray, head_size: int, widths: np.nd
     return flat
 
 
-def _unpack(payloads: bytes, width: int, out: np.ndarray) -> None:
-    """Groups of 8 entries of `width` bits (`width` bytes each) into the rows of `out`."""
-    if width == 0:
-        out[...] = 0
-        return
-    table = np.frombuffer(payloads, dtype=np.uint8).reshape(-1, width)
+def _unpack(payloads: bytes, width: int, out: np.ndarray, base: np.ndarray) -> None:
+    """Groups of 8 entries of `width` bits (`width` bytes each) into the rows of `out`, each
+    plus its group's `base`.
+
+    Entry j of every group is one strided, unaligned read of the 1, 2, 4 or 8 bytes that
+    hold it (a view of the payloads: no copy), shifted and masked into row j of an (8 x
+    groups) table; one transposing pass then adds the bases into `out`."""
+    groups = len(base)
     dt = np.dtype(np.uint32 if width <= 25 else np.uint64)  # an entry and its bit offset (< 8) fit
-    mask = np.array((1 << width) - 1, dtype=dt)
-    for j in range(8):
-        first_bit = width * j
-        lo, shift = first_bit >> 3, first_bit & 7
-        acc: np.ndarray = table[:, lo].astype(dt)
-        for q in range(1, (shift + width + 7) >> 3):
-            acc |= np.left_shift(table[:, lo + q].astype(dt), np.array(8 * q, dtype=dt))
-        out[:, j] = np.bitwise_and(np.right_shift(acc, np.array(shift, dtype=dt)), mask)
+    table = np.zeros((8, groups), dtype=dt)
+    if width:
+        buf = payloads + bytes(8)  # the last group's widest read stays inside
+        mask = dt.type((1 << width) - 1)
+        for j in range(8):
+            first_bit = width * j
+            lo, shift = first_bit >> 3, first_bit & 7
+            size = (shift + width + 7) >> 3
+            size = 1 if size == 1 else 2 if size == 2 else 4 if size <= 4 else 8
+            held = np.ndarray(shape=(groups,), dtype=f"<u{size}", buffer=buf, offset=lo, strides=(width,))
+            np.right_shift(held, shift, out=table[j], casting="unsafe")
+            table[j] &= mask
+    np.add(table.T, base[:, None], out=out, casting="unsafe")
 
 
 class _Out:

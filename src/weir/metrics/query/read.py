@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from weir.errors import InvalidInputError
+from weir.errors import InvalidInputError, TooManyPointsError
 from weir.metrics.timeutil import NS, ns_to_rfc3339
 
 if TYPE_CHECKING:
@@ -112,18 +112,23 @@ def _refuse(stats, period, levels, oldest, raw_from, first, covered_from) -> Non
     )
 
 
-def read_points(store, series_ids: list[int], start: int, end: int) -> SeriesArrays:
+def read_points(store, series_ids: list[int], start: int, end: int, limit: int | None = None) -> SeriesArrays:
     """Raw points of these series in [start, end) as arrays: the store's bulk read, or its
-    list read for stores without one."""
+    list read for stores without one. More than `limit` points: TooManyPointsError (the
+    SQLite store raises it before decoding, from its chunks' point counts)."""
     if hasattr(store, "read_arrays"):
-        return store.read_arrays(series_ids, start, end)
+        return store.read_arrays(series_ids, start, end) if limit is None else \
+            store.read_arrays(series_ids, start, end, limit=limit)
     import numpy as np
 
     from weir.metrics.arrays import SeriesArrays
 
     got = store.read(series_ids, start, end)
-    return SeriesArrays.from_series([(sid, np.array(got[sid][0], dtype=np.int64), np.array(got[sid][1]))
-                                     for sid in sorted(got) if got[sid][0]])
+    out = SeriesArrays.from_series([(sid, np.array(got[sid][0], dtype=np.int64), np.array(got[sid][1]))
+                                    for sid in sorted(got) if got[sid][0]])
+    if limit is not None and out.points > limit:
+        raise TooManyPointsError(limit, out.points)
+    return out
 
 
 def gaps(start: int, end: int, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
