@@ -256,3 +256,14 @@ def test_columns_of_the_previous_release_still_decode(kind, blob, expected):
     else:
         assert C.decode_vals(raw) == expected
         assert decode_vals_many([raw, C.encode_vals(expected)])[1].tolist() == expected * 2
+
+
+def test_a_damaged_point_count_is_refused_before_anything_is_allocated():
+    regular = bytearray(C.encode_ts([0, 10, 20]))
+    regular[1:5] = (2**32 - 1).to_bytes(4, "little")  # 4 billion points at 17 bytes
+    with pytest.raises(C.CodecError, match="more than any chunk holds"):
+        C.decode_ts(bytes(regular))
+    with pytest.raises(C.CodecError, match="more than any chunk holds"):
+        decode_ts_many([bytes(regular)])
+    with pytest.raises(ValueError, match="at most"):
+        C.encode_vals([1.0] * (C.MAX_POINTS + 1))

@@ -28,6 +28,7 @@ from .columns import (
     COMP_NONE,
     COMP_ZLIB,
     HEAD,
+    MAX_POINTS,
     T_DELTA,
     T_DELTA_HEAD,
     T_REGULAR,
@@ -104,6 +105,8 @@ class _Columns:
             raise CodecError("column too short")
         self.kind = self.field(None, 0, "u1")
         self.lens = self.field(None, 1, "<u4").astype(_I64)
+        if len(self.lens) and int(self.lens.max()) > MAX_POINTS:  # damaged: refused before any allocation
+            raise CodecError(f"a column of {int(self.lens.max())} points: more than any chunk holds ({MAX_POINTS})")
 
     def field(self, rows: np.ndarray | None, at: int, dtype: str) -> np.ndarray:
         """The field at byte `at` of each column in `rows` (all: None), whatever its alignment."""

@@ -47,6 +47,9 @@ COMP_NONE, COMP_ZLIB, COMP_BITS = 0, 1, 2
 MAX_BITS = 32  # the widest bit-packed entry the encoder writes (`bulk` reads up to 56)
 _GROUP = 128  # entries packed per Python integer: a multiple of 8, so each group is whole bytes
 MAX_DECIMALS = 12
+# No writer makes longer columns (SQLite chunks: 4,096 points, DynamoDB's: 16,384, minute
+# records: 60); a damaged count past this is refused before anything is allocated for it.
+MAX_POINTS = 1 << 20
 _EXACT = 2**53
 _INT64 = 2**62 - 1  # whole numbers up to this: their differences still fit in int64 (2**62 - -2**62 does not)
 
@@ -209,8 +212,8 @@ def _integrate(entries, order: int) -> list[int]:
 
 
 def encode_ts(ts: list[int]) -> bytes:
-    """Sorted int64 nanosecond timestamps (at least one)."""
-    n = len(ts)
+    """Sorted int64 nanosecond timestamps (at least one, at most MAX_POINTS)."""
+    n = _length(ts)
     first = ts[0]
     deltas = list(map(sub, ts[1:], ts))
     if not deltas or deltas.count(deltas[0]) == len(deltas):
@@ -263,8 +266,8 @@ def _decimal(vals: list[float]) -> tuple[int, list[int]] | None:
 
 
 def encode_vals(vals: list[float]) -> bytes:
-    """Float64 values (at least one), any bit pattern."""
-    n = len(vals)
+    """Float64 values (at least one, at most MAX_POINTS), any bit pattern."""
+    n = _length(vals)
     raw = array("d", vals).tobytes()
     bits = array("Q")
     bits.frombytes(raw)
@@ -306,10 +309,19 @@ def decode_vals(blob: bytes | memoryview) -> list[float]:
     raise CodecError(f"not a value column (kind {kind})")
 
 
+def _length(column: list) -> int:
+    if len(column) > MAX_POINTS:  # a caller's bug: the column could never be read back
+        raise ValueError(f"a column holds at most {MAX_POINTS} points, not {len(column)}")
+    return len(column)
+
+
 def _head(blob: bytes | memoryview) -> tuple[int, int]:
     if len(blob) < HEAD.size:
         raise CodecError("column too short")
-    return HEAD.unpack_from(blob)
+    kind, n = HEAD.unpack_from(blob)
+    if n > MAX_POINTS:
+        raise CodecError(f"a column of {n} points: more than any chunk holds ({MAX_POINTS})")
+    return kind, n
 
 
 def _check_width(width: int) -> None:
