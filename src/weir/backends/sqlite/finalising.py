@@ -2,7 +2,7 @@
 (mixed into `SqliteMetricStore`; run by its writer thread only). The work itself is
 `rollups.finalise`.
 
-Why it yields (issue 18): at a million series an hour's million (hour, series) pairs were
+Why it yields (issue 18; queries too, see `_querying`): at a million series an hour's million (hour, series) pairs were
 finalised in 0.25 s slices between ingest commits, each 500-pair transaction with an fsync
 of its own, and known-series ingest fell from ~275k to ~115k points/s whenever a benchmark
 overlapped it (the hour becomes finalisable 6 minutes past the next one). Now, while ingest
@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import queue
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from weir.metrics.timeutil import NS
 
@@ -43,6 +45,24 @@ class Finalising:
         self._finalise_at = 0.0  # monotonic time of the next look for hours to finalise
         self._finalise_rest = 0.0  # while ingest flows, finalising waits until this monotonic time
         self._vacuum_at = 0.0  # monotonic time of the next `incremental_vacuum` while finalising
+        self._queries = 0  # reads running (`querying`): finalising yields to them as to ingest
+        self._queries_lock = threading.Lock()
+
+    def _querying(self) -> AbstractContextManager[None]:
+        return self._counted_query()
+
+    @contextmanager
+    def _counted_query(self) -> Iterator[None]:
+        """Around a query's read of the store. Finalising is pure Python on the writer thread:
+        at full speed it held the GIL for most of each 0.25 s slice, and a PromQL query
+        asked just after a restart (a day's hours left to finalise) took 5x its time."""
+        with self._queries_lock:
+            self._queries += 1
+        try:
+            yield
+        finally:
+            with self._queries_lock:
+                self._queries -= 1
 
     def _finalise_turn(self, now: float, ingested: bool) -> tuple[bool, bool]:
         """The writer's turn to finalise, if one is due: (busy, resting). Busy: more to do
@@ -52,7 +72,7 @@ class Finalising:
             return False, True
         if now < self._finalise_at:
             return False, False
-        ingest = ingested or not self._queue.empty()
+        ingest = ingested or not self._queue.empty() or self._queries > 0
         more = bool(self._guard(self._finalise_some, FINALISE_BUSY_S if ingest else FINALISE_SLICE_S))
         if more and ingest:
             self._finalise_rest = now + (time.monotonic() - now) / FINALISE_SHARE

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from weir.errors import TooManyPointsError
@@ -37,11 +38,16 @@ class ArrayReads:
     _index: Callable[[], None]
     _reader: Callable[[], sqlite3.Connection]
     _wait_ready: Callable[[], None]
+    _querying: Callable[[], AbstractContextManager[None]]  # `finalising.Finalising`'s
 
     def read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int,
                     limit: int | None = None) -> SeriesArrays:
         """Points in [start, end) of these series as arrays, by ascending series id (numpy).
         More than `limit` points: TooManyPointsError, before any value is decoded."""
+        with self._querying():
+            return self._read_arrays(series_ids, start_ns, end_ns, limit)
+
+    def _read_arrays(self, series_ids: list[int], start_ns: int, end_ns: int, limit: int | None) -> SeriesArrays:
         self._wait_ready()
         bounds = schema.window_bounds(start_ns, end_ns)
         conn = self._reader()
@@ -72,6 +78,10 @@ class ArrayReads:
         pending, nothing in the head); `1m` for the hours whose raw points have expired
         (converted whole hours, oldest first: never overlapping a raw point). Like `read`,
         the head's hours and the snapshot are taken under the lock, the rows read outside."""
+        with self._querying():
+            return self._read_records(level, series_ids, start_ns, end_ns)
+
+    def _read_records(self, level: str, series_ids: list[int], start_ns: int, end_ns: int) -> RollupBlock:
         from weir.metrics.arrays import RollupBlock
 
         self._wait_ready()
