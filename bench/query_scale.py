@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import queue
 import shutil
 import statistics
@@ -41,7 +40,7 @@ import urllib.parse
 from pathlib import Path
 
 import influxdb
-from workload import ROOT, WeirServer, cpu_line_bodies, free_port, wait_http
+from workload import WeirServer, cpu_line_bodies, free_port, wait_http, weir_compact
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -207,15 +206,6 @@ def questions(end: int, hours: int, days: int) -> list[dict]:
                           "GROUP BY time(1h), region"),
          "vm": vm("avg by (region) (avg_over_time(cpu30d_value[1h]))", d30 + 3600, 3600)},
     ]
-
-
-def weir_compact(data_dir: str) -> float:
-    """`weir migrate`: finalise every closed hour and VACUUM; returns seconds."""
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "weir", "migrate", "--data-dir", data_dir], check=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
 
 
 def ask(systems: dict, qs: list[dict], repeat: int, results: dict) -> None:

@@ -149,7 +149,7 @@ class StoreSource:
         block = read_points(self.store, [s.id for s in selected], start_ms * NS_PER_MS, (end_ms + 1) * NS_PER_MS,
                             max_samples)
         lens = block.lens
-        t = block.ts // NS_PER_MS
+        t = np.floor_divide(block.ts, NS_PER_MS, out=block.ts)  # in place: the block is this read's own
         v = block.vals
         if len(t) > 1:
             last = np.empty(len(t), dtype=bool)  # the last point of its millisecond in its series

@@ -197,7 +197,7 @@ def _segment_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray |
     if not len(cuts) or 8 * len(cuts) > len(v):
         return None
     seg = np.add.reduceat(v, cuts)
-    mag = np.add.reduceat(np.abs(v), cuts)
+    mag = seg if v.min() >= 0 else np.add.reduceat(np.abs(v), cuts)  # |v| = v: no pass for it
     n = np.diff(cuts, append=len(v))
     bound = _prefix((n - 1) * 2.0**-52 * mag)
     win = Sums(seg).window(sa, sb)
