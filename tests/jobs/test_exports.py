@@ -95,3 +95,26 @@ def test_late_points_leave_a_thread_asleep_that_wakes_within_the_delay(store, tm
     w._wakes_at = clock.ns + 5 * MIN + 1  # would sleep past the new mark's quiet time
     w.points_ingested(late)
     assert w._wake.is_set()
+
+
+def test_an_hour_waits_for_running_queries_but_not_for_ever(monkeypatch):
+    """Between hours the export thread waits while the store is answering a query (a backlog
+    of hours exported meanwhile made each query several times slower), at most QUERY_YIELD_S."""
+    import time
+    from types import SimpleNamespace
+
+    from weir.jobs import exports
+
+    running = [1]
+    worker = exports.ExportWorker(SimpleNamespace(destination="file:///nowhere"), queries_running=lambda: running[0])
+    monkeypatch.setattr(exports, "QUERY_YIELD_S", 0.3)
+    t0 = time.monotonic()
+    assert worker._between_hours() is False
+    assert time.monotonic() - t0 >= 0.3  # waited its bound for the query
+    running[0] = 0
+    monkeypatch.setattr(exports, "QUERY_YIELD_S", 120.0)
+    t0 = time.monotonic()
+    assert worker._between_hours() is False
+    assert time.monotonic() - t0 < 60  # nobody reading: no wait (a generous bound, not a timing)
+    worker._stop.set()
+    assert worker._between_hours() is True

@@ -182,7 +182,8 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         from weir.jobs.exports import ExportWorker
         from weir.wiring.exports import export_scheduler
 
-        exports = ExportWorker(export_scheduler(settings, a.store, a.export_state(), clients, clock=clock))
+        exports = ExportWorker(export_scheduler(settings, a.store, a.export_state(), clients, clock=clock),
+                               queries_running=getattr(a.store, "queries_running", lambda: 0))
         jobs.append(exports)
         closers.append(exports.state.close)
         listener = _chain(listener, exports.points_ingested)  # late points wake it

@@ -30,6 +30,7 @@ FINALISE_SLICE_S = 0.25  # the longest the writer finalises before looking at it
 FINALISE_BUSY_S = 0.05  # ... while ingest is flowing
 FINALISE_SHARE = 0.2  # at most this share of the writer's time while ingest is flowing
 VACUUM_EVERY_S = 30.0
+QUERY_QUIET_S = 0.1  # a read ended this recently still counts as a query running
 
 
 class Finalising:
@@ -47,6 +48,14 @@ class Finalising:
         self._vacuum_at = 0.0  # monotonic time of the next `incremental_vacuum` while finalising
         self._queries = 0  # reads running (`querying`): finalising yields to them as to ingest
         self._queries_lock = threading.Lock()
+        self._query_ended = 0.0  # monotonic time the last read ended
+
+    def queries_running(self) -> int:
+        """Reads of the store in progress, or one ended under QUERY_QUIET_S ago (a query reads
+        block after block): background work (finalising, exports) yields to them."""
+        if self._queries:
+            return self._queries
+        return int(time.monotonic() - self._query_ended < QUERY_QUIET_S)
 
     def _querying(self) -> AbstractContextManager[None]:
         return self._counted_query()
@@ -63,6 +72,7 @@ class Finalising:
         finally:
             with self._queries_lock:
                 self._queries -= 1
+                self._query_ended = time.monotonic()
 
     def _finalise_turn(self, now: float, ingested: bool) -> tuple[bool, bool]:
         """The writer's turn to finalise, if one is due: (busy, resting). Busy: more to do
@@ -72,7 +82,7 @@ class Finalising:
             return False, True
         if now < self._finalise_at:
             return False, False
-        ingest = ingested or not self._queue.empty() or self._queries > 0
+        ingest = ingested or not self._queue.empty() or self.queries_running() > 0
         more = bool(self._guard(self._finalise_some, FINALISE_BUSY_S if ingest else FINALISE_SLICE_S))
         if more and ingest:
             self._finalise_rest = now + (time.monotonic() - now) / FINALISE_SHARE
