@@ -28,17 +28,24 @@ class Recording(SqliteMetricStore):
         return super()._finalise_some(budget_s)
 
 
-def test_finalising_yields_to_ingest_in_short_slices_yet_finishes_while_ingest_flows(tmp_path):
-    """Issue 18: an hour's pairs were finalised in 0.25 s slices between commits, and known-series
-    ingest at 1M series fell by half. While ingest flows the writer now takes short slices (and at
-    most a share of its time); the backlog must still drain while the ingest goes on."""
+def with_a_backlog(tmp_path) -> tuple[Recording, int, list]:
+    """A store holding one point of 3,000 series in a closed hour, in its head: the flush
+    leaves 3,000 (hour, series) pairs to finalise (six transactions). Nothing else runs."""
     hour = (NOW // HOUR_NS - 3) * HOUR_NS  # closed, within retention
     series = [make_series("cpu", {"host": f"h{i}"}, "gauge", None) for i in range(3000)]
     store = Recording(tmp_path / "m.db", retention_seconds=86400, finalise_grace_seconds=0,
                       flush_points=10**12, flush_seconds=10**9, sweep_seconds=10**9)
+    store.append(PointBatch([s.id for s in series], [hour + NS] * len(series), [1.0] * len(series),
+                            new_series=series))
+    return store, hour, series
+
+
+def test_finalising_yields_to_ingest_in_short_slices_yet_finishes_while_ingest_flows(tmp_path):
+    """Issue 18: an hour's pairs were finalised in 0.25 s slices between commits, and known-series
+    ingest at 1M series fell by half. While ingest flows the writer now takes short slices (and at
+    most a share of its time); the backlog must still drain while the ingest goes on."""
+    store, hour, series = with_a_backlog(tmp_path)
     try:
-        store.append(PointBatch([s.id for s in series], [hour + NS] * len(series), [1.0] * len(series),
-                                new_series=series))
         stop = threading.Event()
         sent = [0]
 
@@ -70,13 +77,8 @@ def test_finalising_yields_to_a_running_query_and_finishes_after(tmp_path):
     """A PromQL query asked just after a restart (a day's hours left to finalise) took 5x its
     time: the writer's pure-Python finalising held the GIL in 0.25 s slices. While a query
     reads, finalising takes the short slices it takes beside ingest; it drains after."""
-    hour = (NOW // HOUR_NS - 3) * HOUR_NS
-    series = [make_series("cpu", {"host": f"h{i}"}, "gauge", None) for i in range(3000)]
-    store = Recording(tmp_path / "m.db", retention_seconds=86400, finalise_grace_seconds=0,
-                      flush_points=10**12, flush_seconds=10**9, sweep_seconds=10**9)
+    store, hour, series = with_a_backlog(tmp_path)
     try:
-        store.append(PointBatch([s.id for s in series], [hour + NS] * len(series), [1.0] * len(series),
-                                new_series=series))
         with store._querying():  # a query reading meanwhile
             store.flush()
             deadline = time.monotonic() + 60
