@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from weir.metrics.encoding.columns import CodecError, decode_ts, decode_vals, encode_ts, encode_vals
+from weir.metrics.aggregate import total
 from weir.metrics.timeutil import NS
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ _I64 = struct.Struct("<q")
 
 def hour_record(hour: int, ts: list[int], vals: list[float]) -> bytes:
     """The record of one series' sorted, unique points within one hour (at least one)."""
-    return HOUR_RECORD.pack(hour, len(vals), math.fsum(vals), min(vals), max(vals), ts[-1], vals[-1])
+    return HOUR_RECORD.pack(hour, len(vals), total(vals), min(vals), max(vals), ts[-1], vals[-1])
 
 
 def first_record(hour: int, ts: list[int], vals: list[float]) -> bytes:
@@ -98,7 +99,7 @@ class MinuteColumns:
             v = vals[i:j]
             out.t.append(minute)
             out.count.append(j - i)
-            out.sum.append(math.fsum(v))
+            out.sum.append(total(v))
             out.min.append(min(v))
             out.max.append(max(v))
             out.last_ts.append(ts[j - 1])
@@ -113,8 +114,8 @@ class MinuteColumns:
 
     @classmethod
     def decode(cls, blob: bytes) -> MinuteColumns:
-        t, count, total, lo, hi, last_ts, last = split_columns(blob)
-        return cls(decode_ts(t), [int(c) for c in decode_vals(count)], decode_vals(total), decode_vals(lo),
+        t, count, sums, lo, hi, last_ts, last = split_columns(blob)
+        return cls(decode_ts(t), [int(c) for c in decode_vals(count)], decode_vals(sums), decode_vals(lo),
                    decode_vals(hi), decode_ts(last_ts), decode_vals(last))
 
 

@@ -116,7 +116,8 @@ def gather(store, selected: list, first_ms: int, end_ms: int, max_samples: int |
         rows = np.repeat(np.searchsorted(sid_arr, block.ids), lens)
         col = (t - first_ms) // HOUR_MS
         np.add.at(count, (rows, col), 1)
-        np.add.at(total, (rows, col), v)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: `windows` refuses it
+            np.add.at(total, (rows, col), v)
         np.minimum.at(low, (rows, col), v)
         np.maximum.at(high, (rows, col), v)
         starts = t % HOUR_MS == 0
@@ -140,13 +141,14 @@ def windows(name: str, h: Hours, ends: np.ndarray, range_ms: int) -> tuple[np.nd
         padded = np.concatenate([x, x[:, -1:]], axis=1)  # an index may be the last column's end
         return op.reduceat(padded, idx, axis=1)[:, 0::2]
 
-    n = over(h.count, np.add)
-    s, lo, hi = over(h.sum, np.add), over(h.min, np.minimum), over(h.max, np.maximum)
-    at, at_v = h.at[:, a + span], h.at_v[:, a + span]  # the sample at each window's end
-    n = n + at
-    s = s + np.where(at, at_v, 0.0)
-    lo = np.where(at, np.fmin(lo, at_v), lo)
-    hi = np.where(at, np.fmax(hi, at_v), hi)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: refused below
+        n = over(h.count, np.add)
+        s, lo, hi = over(h.sum, np.add), over(h.min, np.minimum), over(h.max, np.maximum)
+        at, at_v = h.at[:, a + span], h.at_v[:, a + span]  # the sample at each window's end
+        n = n + at
+        s = s + np.where(at, at_v, 0.0)
+        lo = np.where(at, np.fmin(lo, at_v), lo)
+        hi = np.where(at, np.fmax(hi, at_v), hi)
     ok = n > 0
     if not (np.isfinite(s[ok]).all() and np.isfinite(lo[ok]).all() and np.isfinite(hi[ok]).all()):
         return None
