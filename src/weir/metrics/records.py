@@ -13,15 +13,14 @@ need a sketch beside it (`weir.metrics.sketch`).
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from weir.metrics.encoding.columns import CodecError, decode_ts, decode_vals, encode_ts, encode_vals
 from weir.metrics.aggregate import total
+from weir.metrics.encoding.columns import CodecError, decode_ts, decode_vals, encode_ts, encode_vals
 from weir.metrics.timeutil import NS
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ by float rounding (never for integer values below 2**53).
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
@@ -127,9 +126,9 @@ class PeriodTotals:
     def summaries(self, stats: list[str], first, step) -> list[dict]:
         """One dict per non-empty period, shaped like the raw path's (see query.py)."""
         out = []
-        for i, (count, total, lo, hi) in sorted(self.totals.items()):
+        for i, (count, sums, lo, hi) in sorted(self.totals.items()):
             row: dict = {"timestamp": first + i * step}
             for s in stats:
-                row[s] = {"count": count, "sum": total, "avg": total / count, "min": lo, "max": hi}[s]
+                row[s] = {"count": count, "sum": sums, "avg": sums / count, "min": lo, "max": hi}[s]
             out.append(row)
         return out

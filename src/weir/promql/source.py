@@ -95,13 +95,6 @@ class SeriesSource(Protocol):
         """The series the matchers select. `start_ms`/`end_ms` may narrow the answer but need
         not: a source without a time index lists every matching series."""
 
-    def read_hours(self, matchers: list[Matcher], first_ms: int, end_ms: int, max_samples: int | None = None):
-        """What `*_over_time` over whole hours needs, from hourly records where the store
-        keeps them (`weir.promql.hourly`); None where the points must answer."""
-        from weir.promql.hourly import gather
-
-        return gather(self.store, self._select(matchers), first_ms, end_ms, max_samples)
-
     def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         """Samples in [start_ms, end_ms] (both ends included) of each selected series that
         has any there, sorted by time."""
