@@ -241,3 +241,27 @@ def test_only_whole_hour_windows_qualify():
     assert not hourly.aligned(np.array([HOUR_MS, 3 * HOUR_MS + 1]), HOUR_MS)
     assert not hourly.aligned(np.array([2 * HOUR_MS]), 30 * 60_000)
     assert hourly.aligned(np.array([-HOUR_MS]), 2 * HOUR_MS)
+
+
+def test_hours_past_the_raw_retention_answer_as_the_points_do(tmp_path, monkeypatch):
+    """Expired hours keep their records (for Weir's own queries) but no points: PromQL
+    answers from neither, whether or not its windows are whole hours."""
+    clock = FakeClock(T0_NS / 1e9 + 8 * 3600)
+    store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=3 * 3600, finalise_grace_seconds=0, clock=clock)
+    try:
+        write(store, [(0, k * 60 * SECOND, 1.0) for k in range(8 * 60)], SERIES)
+        store.finalise()
+        store.sweep()
+        engine = Engine(StoreSource(store))
+        start = T0_NS // 1_000_000 + HOUR_MS
+        args = ('count_over_time(g{host="h0"}[1h])', start, start + 7 * HOUR_MS, HOUR_MS)
+        spy = Spy(monkeypatch)
+        got = d.weir_answer(engine.range, *args)
+        assert spy.answered == 1
+        points_only(monkeypatch)
+        want = d.weir_answer(engine.range, *args)
+    finally:
+        store.close()
+    assert got == want
+    steps = [t for t, _ in want["data"]["result"][0]["values"]]
+    assert steps and steps[0] > start / 1000  # the early hours are gone

@@ -115,7 +115,8 @@ class ArrayReads:
     def read_hours(self, series_ids: list[int], start_ns: int, end_ns: int) -> HourStarts | None:
         """PromQL's hourly windows (`weir.promql.hourly`): the hourly records of the whole
         hours in [start, end) that are finalised, and the point each holds in its first
-        millisecond, from one snapshot. None when a finalised hour has no first record
+        millisecond, from one snapshot (hours whose points have expired are not
+        covered). None when a finalised hour has no first record
         (finalised before schema 4) or holds two points of one millisecond: the caller
         then reads the points."""
         import numpy as np
@@ -135,7 +136,10 @@ class ArrayReads:
                 in_head = {h for h in self._head_hours | self._flushing_hours if first <= h < end}
                 _snapshot(conn)
             try:
-                covered = spans(first, end, rollups.pending_hours(conn, first, end) | in_head)
+                # hours whose points have expired are left out: PromQL reads points only, and
+                # answers the same whether or not a window is whole hours
+                kept = max(first, -(-rollups.minutes_until(conn) // HOUR_NS) * HOUR_NS)
+                covered = spans(kept, end, rollups.pending_hours(conn, kept, end) | in_head) if kept < end else []
                 records = RollupBlock("1h", covered, rollups.read_hourly(conn, list(series_ids), first, end))
                 firsts = rollups.read_firsts(conn, list(series_ids), first, end)
             finally:
