@@ -271,7 +271,11 @@ def test_a_rule_created_through_the_form_is_in_the_api(weir, tab):
     assert shown <= len(events) and (shown or "None yet" in history.inner_text())
     # edit it, then delete it
     tab.page.locator(f"[data-rule-id={rules[0]['id']}]").get_by_role("link", name="Edit").click()
-    tab.page.get_by_test_id("rule-form").get_by_label("Threshold", exact=True).fill("95")
+    threshold = tab.page.get_by_test_id("rule-form").get_by_label("Threshold", exact=True)
+    # the form fills itself from the API: what is typed before that would be overwritten
+    tab.page.wait_for_function("el => el.value === '90'", arg=threshold.element_handle(timeout=30_000),
+                               timeout=30_000)
+    threshold.fill("95")
     tab.page.get_by_test_id("save-rule").click()
     deadline = time.monotonic() + 30
     while weir.http.get("/alerts").json()["alerts"][0]["threshold"] != 95 and time.monotonic() < deadline:

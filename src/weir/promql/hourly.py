@@ -27,14 +27,10 @@ the same per-hour totals, as the read path does for Weir's own queries.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from weir.promql import ast
-
-if TYPE_CHECKING:
-    from weir.promql.source import Matcher
 
 HOUR_MS = 3_600_000
 NS_PER_MS = 1_000_000
@@ -167,14 +163,14 @@ def evaluate(ev, name: str, node: ast.Node) -> tuple[list, np.ndarray, np.ndarra
     from weir.promql.values import labels_of
 
     sel = matrix_selector(node)
-    read_hours = getattr(ev.source, "read_hours", None)
-    if name not in FUNCTIONS or sel is None or read_hours is None:
+    store = getattr(ev.source, "store", None)  # `StoreSource`'s: other sources read points
+    if name not in FUNCTIONS or sel is None or getattr(store, "read_hours", None) is None:
         return None
     ends = ev.ends(sel.sel.at, sel.sel.offset_ms)
     if not aligned(ends, sel.range_ms):
         return None
-    matchers: list[Matcher] = sel.sel.matchers
-    h = read_hours(matchers, int(ends.min()) - sel.range_ms, int(ends.max()), ev.budget.max_samples - ev.budget.loaded)
+    h = gather(store, ev.source.select(sel.sel.matchers), int(ends.min()) - sel.range_ms, int(ends.max()),
+               ev.budget.max_samples - ev.budget.loaded)
     if h is None:
         return None
     ev.budget.hold(h.count.size)

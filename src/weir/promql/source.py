@@ -154,13 +154,6 @@ class StoreSource:
         labels = [{"__name__": by_id[sid].name, **by_id[sid].dimensions} for sid in block.ids.tolist()]
         return SeriesBlock(labels, lens, t, v)
 
-    def read_hours(self, matchers: list[Matcher], first_ms: int, end_ms: int, max_samples: int | None = None):
-        """What `*_over_time` over whole hours needs, from hourly records where the store
-        keeps them (`weir.promql.hourly`); None where the points must answer."""
-        from weir.promql.hourly import gather
-
-        return gather(self.store, self._select(matchers), first_ms, end_ms, max_samples)
-
     def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         b = self.read_block(matchers, start_ms, end_ms)
         out, o = [], 0
