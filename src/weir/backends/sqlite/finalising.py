@@ -60,6 +60,11 @@ class Finalising:
     def _querying(self) -> AbstractContextManager[None]:
         return self._counted_query()
 
+    def querying(self) -> AbstractContextManager[None]:
+        """Around a whole query (the query service's): from its series selection to its
+        answer, not only its reads of points, background work yields to it."""
+        return self._counted_query()
+
     @contextmanager
     def _counted_query(self) -> Iterator[None]:
         """Around a query's read of the store. Finalising is pure Python on the writer thread:

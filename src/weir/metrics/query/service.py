@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import accumulate, repeat
@@ -135,6 +136,14 @@ class QueryService:
                           cursor)
 
     def query(self, name: str, params: Mapping) -> QueryResult:
+        # A store with background work (the SQLite store's finalising and exports) holds it
+        # back for the whole query, not only while points are read: a short query otherwise
+        # shared the GIL with it for its selection and its answer.
+        busy = getattr(self.store, "querying", None)
+        with busy() if busy is not None else nullcontext():
+            return self._query(name, params)
+
+    def _query(self, name: str, params: Mapping) -> QueryResult:
         params = single(params)
         now = int(self.clock() * NS)
         period = parse_duration(params.get("period", "60"), "period") * NS
