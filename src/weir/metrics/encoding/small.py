@@ -80,20 +80,27 @@ def _decimals(blobs: Sequence, lens: list[int]) -> np.ndarray | None:
     kinds: dict[tuple[int, int], list[int]] = {}
     for c, (_, _, _, order, width) in enumerate(heads):
         kinds.setdefault((width, order), []).append(c)
+    if len(kinds) == 1:  # every column alike: straight into the output
+        ((width, order), cols), = kinds.items()
+        return _divided(_integers(blobs, heads, cols, width, order), [h[2] for h in heads], lens)
     out = np.empty(sum(lens))
     ends = np.cumsum(lens).tolist()
     for (width, order), cols in kinds.items():
-        ints = _integers(blobs, heads, cols, width, order)
-        divisors = np.repeat([_POW10[heads[c][2]] for c in cols], [lens[c] for c in cols])
-        if len(cols) == len(heads):
-            return np.divide(ints, divisors, out=out)
-        part = ints / divisors
+        part = _divided(_integers(blobs, heads, cols, width, order), [heads[c][2] for c in cols],
+                        [lens[c] for c in cols])
         at = 0
         for c in cols:
             n = lens[c]
             out[ends[c] - n : ends[c]] = part[at : at + n]
             at += n
     return out
+
+
+def _divided(ints: np.ndarray, decimals: list[int], lens: list[int]) -> np.ndarray:
+    """Each column's integers over 10**k (its decimals), into a new float64 array."""
+    if decimals.count(decimals[0]) == len(decimals):
+        return np.divide(ints, _POW10[decimals[0]])
+    return np.divide(ints, np.repeat([_POW10[k] for k in decimals], lens))
 
 
 def _integers(blobs: Sequence, heads: list, cols: list[int], width: int, order: int) -> np.ndarray:

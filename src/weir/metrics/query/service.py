@@ -307,8 +307,11 @@ def _groups(batch, group_by, cells, columns, n_periods, first, step) -> list[Que
               if n_periods <= 4 * len(cells) + 16 else None)
     keys = ("timestamp", *columns)
     cols = [c.tolist() for c in columns.values()]
-    i_of = (cells % n_periods).tolist()
-    times = [stamps[i] for i in i_of] if stamps is not None else [first + i * step for i in i_of]
+    if stamps is not None and len(cells) == len(batch) * n_periods:  # every cell has points
+        times = stamps * len(batch)
+    else:
+        i_of = (cells % n_periods).tolist()
+        times = [stamps[i] for i in i_of] if stamps is not None else [first + i * step for i in i_of]
     rows = _rows(keys, times, cols)
     bounds = np.searchsorted(cells, np.arange(len(batch) + 1) * n_periods).tolist() if len(cells) else [0] * (
         len(batch) + 1)
