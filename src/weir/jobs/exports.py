@@ -27,7 +27,7 @@ from weir.metrics.timeutil import NS
 
 log = logging.getLogger(__name__)
 QUERY_YIELD_S = 5.0  # the longest an hour's export waits for queries to finish, before it and within it
-QUERY_POLL_S = 0.002  # how often a waiting export looks again
+QUERY_POLL_S = 0.01  # how often a waiting export looks again (each look takes the GIL from the query)
 
 
 class ExportWorker:
