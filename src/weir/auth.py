@@ -35,7 +35,8 @@ _OPEN_READ_PREFIX = "/ui/"
 # POSTs that only read, under the same rules as GETs: Prometheus' query API takes its
 # parameters as a form POST (Grafana's default). `weir.http.routes.prometheus` serves them.
 # Remote read (`weir.http.routes.remote`) is a read too, though a protobuf POST.
-READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query", "read"))
+READ_POSTS = frozenset(f"/api/v1/{p}" for p in ("query", "query_range", "series", "labels", "format_query",
+                                                  "query_exemplars", "read"))
 
 
 class KeyRecord(msgspec.Struct):

@@ -57,3 +57,12 @@ def test_min_and_max_are_exact():
 def test_an_hour_of_a_gauge_is_small():
     vals = [round(50 + 10 * math.sin(i / 40), 1) for i in range(360)]
     assert len(Sketch.of(vals).encode()) < 200
+
+
+def test_infinite_values_have_buckets_of_their_own():
+    """A gauge may be ±inf: its hour's sketch is built (it used to raise, and the hour was
+    never finalised), survives encoding, and reports the infinities at the ends."""
+    s = Sketch.decode(Sketch.of([1.0, math.inf, -math.inf, 2.0, math.inf]).encode())
+    assert s.count == 5
+    assert s.quantile(0.0) == -math.inf and s.quantile(1.0) == math.inf
+    assert abs(s.quantile(0.5) - 2.0) <= ERROR_BOUND * 2.0

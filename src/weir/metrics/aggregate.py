@@ -14,6 +14,16 @@ STATS = ("count", "sum", "avg", "min", "max", "last", "p50", "p90", "p99")
 _PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}
 
 
+def total(values: list[float]) -> float:
+    """`math.fsum` (exactly rounded), or IEEE's sum where fsum refuses: inf + -inf is nan
+    (fsum raises), and a sum past the largest float is inf (fsum raises on the overflow).
+    A point may be infinite; a refused sum used to stop its hour from being finalised."""
+    try:
+        return math.fsum(values)
+    except (ValueError, OverflowError):
+        return sum(values, 0.0)
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     n = len(sorted_values)
     pos = (n - 1) * q
@@ -30,7 +40,7 @@ def summarizer(stats: Iterable[str]) -> Callable[..., dict]:
     choice of statistics is resolved here rather than per period.
     """
     stats = tuple(stats)
-    fsum = math.fsum
+    fsum = total
     simple: dict[str, Callable[[list[float]], float | int]] = {
         "count": len,
         "sum": fsum,

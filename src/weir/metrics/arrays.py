@@ -150,3 +150,16 @@ class RollupBlock:
         if keep.all():  # the usual case: every record is in (no copy of each column)
             return RollupBlock(self.level, spans, self.cols)
         return RollupBlock(self.level, spans, {k: v[keep] for k, v in self.cols.items()})
+
+
+@dataclass(slots=True)
+class HourStarts:
+    """What a store answers for PromQL's hourly windows (`weir.promql.hourly`): hourly
+    records (`records.covered`: the finalised hours, where the records hold every point),
+    and the point each covered hour holds in its first millisecond, by series (`sid`, `t`
+    in ns, `v`): a closed window [t - range, t] ends on it."""
+
+    records: RollupBlock
+    sid: np.ndarray
+    t: np.ndarray
+    v: np.ndarray

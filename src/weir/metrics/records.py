@@ -13,13 +13,13 @@ need a sketch beside it (`weir.metrics.sketch`).
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from weir.metrics.aggregate import total
 from weir.metrics.encoding.columns import CodecError, decode_ts, decode_vals, encode_ts, encode_vals
 from weir.metrics.timeutil import NS
 
@@ -30,22 +30,35 @@ MINUTE_NS = 60 * NS
 HOUR_NS = 3600 * NS
 HOUR_RECORD = struct.Struct("<qqdddqd")  # start, count, sum, min, max, last time, last value
 RECORD_FIELDS = ("t", "count", "sum", "min", "max", "last_ts", "last")
+# beside an hourly record: the hour's first point, and whether its points fall in distinct
+# milliseconds (`WHOLE_MS`): what PromQL's closed windows need besides (`weir.promql.hourly`)
+FIRST_RECORD = struct.Struct("<qqdq")  # start, first time, first value, flags
+FIRST_FIELDS = ("t", "first_ts", "first", "flags")
+WHOLE_MS = 1
 _LEN = struct.Struct("<I")
+_I64 = struct.Struct("<q")
 
 
 def hour_record(hour: int, ts: list[int], vals: list[float]) -> bytes:
     """The record of one series' sorted, unique points within one hour (at least one)."""
-    return HOUR_RECORD.pack(hour, len(vals), math.fsum(vals), min(vals), max(vals), ts[-1], vals[-1])
+    return HOUR_RECORD.pack(hour, len(vals), total(vals), min(vals), max(vals), ts[-1], vals[-1])
 
 
-def merge_day(existing: bytes | None, records: dict[int, bytes]) -> bytes:
-    """A day row's records with `records` (hour start → record) put in, sorted by hour."""
+def first_record(hour: int, ts: list[int], vals: list[float]) -> bytes:
+    """The FIRST_RECORD of one series' sorted, unique points within one hour (at least one)."""
+    ms = [t // 1_000_000 for t in ts]
+    whole = all(a < b for a, b in zip(ms, ms[1:]))
+    return FIRST_RECORD.pack(hour, ts[0], vals[0], WHOLE_MS if whole else 0)
+
+
+def merge_day(existing: bytes | None, records: dict[int, bytes], size: int = HOUR_RECORD.size) -> bytes:
+    """A day row's records (of `size` bytes, each starting with its hour as int64) with
+    `records` (hour start → record) put in, sorted by hour."""
     out: dict[int, bytes] = {}
     if existing:
-        size = HOUR_RECORD.size
         for o in range(0, len(existing), size):
             rec = existing[o : o + size]
-            out[HOUR_RECORD.unpack_from(rec)[0]] = rec
+            out[_I64.unpack_from(rec)[0]] = rec
     out.update(records)
     return b"".join(out[h] for h in sorted(out))
 
@@ -54,6 +67,12 @@ def hour_dtype():
     import numpy as np
 
     return np.dtype([(f, "<i8" if f in ("t", "count", "last_ts") else "<f8") for f in RECORD_FIELDS])
+
+
+def first_dtype():
+    import numpy as np
+
+    return np.dtype([(f, "<f8" if f == "first" else "<i8") for f in FIRST_FIELDS])
 
 
 @dataclass(slots=True)
@@ -79,7 +98,7 @@ class MinuteColumns:
             v = vals[i:j]
             out.t.append(minute)
             out.count.append(j - i)
-            out.sum.append(math.fsum(v))
+            out.sum.append(total(v))
             out.min.append(min(v))
             out.max.append(max(v))
             out.last_ts.append(ts[j - 1])
@@ -94,8 +113,8 @@ class MinuteColumns:
 
     @classmethod
     def decode(cls, blob: bytes) -> MinuteColumns:
-        t, count, total, lo, hi, last_ts, last = split_columns(blob)
-        return cls(decode_ts(t), [int(c) for c in decode_vals(count)], decode_vals(total), decode_vals(lo),
+        t, count, sums, lo, hi, last_ts, last = split_columns(blob)
+        return cls(decode_ts(t), [int(c) for c in decode_vals(count)], decode_vals(sums), decode_vals(lo),
                    decode_vals(hi), decode_ts(last_ts), decode_vals(last))
 
 

@@ -12,10 +12,10 @@ by float rounding (never for integer values below 2**53).
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
+from weir.metrics.aggregate import total
 from weir.metrics.timeutil import NS
 
 MINUTE_NS = 60 * NS
@@ -57,7 +57,7 @@ def build_minutes(ts: list[int], vals: list[float]) -> Minutes:
         v = vals[i:j]
         out.ts.append(minute)
         out.count.append(j - i)
-        out.sum.append(math.fsum(v))
+        out.sum.append(total(v))
         out.min.append(min(v))
         out.max.append(max(v))
         i = j
@@ -105,7 +105,7 @@ class PeriodTotals:
             i = (ts[lo] - start) // period
             hi = bisect_left(ts, start + (i + 1) * period, lo, stop)
             v = vals[lo:hi]
-            self._fold(i, hi - lo, math.fsum(v), min(v), max(v))
+            self._fold(i, hi - lo, total(v), min(v), max(v))
             lo = hi
 
     def add_minutes(self, m: Minutes) -> None:
@@ -120,15 +120,15 @@ class PeriodTotals:
         while lo < stop:  # whole periods at once, with builtins over slices
             i = (ts[lo] - start) // period
             hi = bisect_left(ts, start + (i + 1) * period, lo, stop)
-            fold(i, sum(m.count[lo:hi]), math.fsum(m.sum[lo:hi]), min(m.min[lo:hi]), max(m.max[lo:hi]))
+            fold(i, sum(m.count[lo:hi]), total(m.sum[lo:hi]), min(m.min[lo:hi]), max(m.max[lo:hi]))
             lo = hi
 
     def summaries(self, stats: list[str], first, step) -> list[dict]:
         """One dict per non-empty period, shaped like the raw path's (see query.py)."""
         out = []
-        for i, (count, total, lo, hi) in sorted(self.totals.items()):
+        for i, (count, sums, lo, hi) in sorted(self.totals.items()):
             row: dict = {"timestamp": first + i * step}
             for s in stats:
-                row[s] = {"count": count, "sum": total, "avg": total / count, "min": lo, "max": hi}[s]
+                row[s] = {"count": count, "sum": sums, "avg": sums / count, "min": lo, "max": hi}[s]
             out.append(row)
         return out

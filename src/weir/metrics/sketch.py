@@ -13,7 +13,9 @@ exact answer, where x_lo and x_hi are the two values it interpolates between (va
 |v| < ZERO count as 0, an absolute error below ZERO). The smallest and largest values are
 kept exactly, and estimates are clamped to them.
 
-Bucket indexes: i = ceil(log|v| / log GAMMA); |i| < 36,000 for every finite float64.
+Bucket indexes: i = ceil(log|v| / log GAMMA); |i| < 36,000 for every finite float64, and
+±inf count in bucket INF_BUCKET of their sign, which reports ±inf (a gauge may be infinite:
+before it had a bucket, one such value stopped its hour from ever being finalised).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ ZERO = 1e-9  # |v| below this counts in the zero bucket
 # exact boundary the index can be one off, which adds at most a rounding error to ALPHA.
 ERROR_BOUND = ALPHA * (1 + 1e-9)
 
+INF_BUCKET = 36_000
 _HEAD = struct.Struct("<BIdd")  # version, zero count, min, max
 _STORE = struct.Struct("<iIBB")  # first index, buckets, count width, compression
 _VERSION = 1
@@ -39,12 +42,12 @@ _CODES = {1: "B", 2: "H", 4: "I"}
 
 def bucket(v: float) -> int:
     """The bucket index of |v| (v not in the zero bucket)."""
-    return math.ceil(math.log(abs(v)) / _LOG_GAMMA)
+    return math.ceil(math.log(abs(v)) / _LOG_GAMMA) if abs(v) < math.inf else INF_BUCKET
 
 
 def bucket_value(i: int) -> float:
     """What a bucket reports: within ALPHA of every value it holds."""
-    return 2 * math.exp(i * _LOG_GAMMA) / (GAMMA + 1)
+    return 2 * math.exp(i * _LOG_GAMMA) / (GAMMA + 1) if i < INF_BUCKET else math.inf
 
 
 class Sketch:
@@ -70,7 +73,7 @@ class Sketch:
         return self.zeros + sum(self.pos.values()) + sum(self.neg.values())
 
     def add_all(self, values) -> None:
-        pos, neg, log, ceil, lg = self.pos, self.neg, math.log, math.ceil, _LOG_GAMMA
+        pos, neg, log, ceil, lg, inf = self.pos, self.neg, math.log, math.ceil, _LOG_GAMMA, math.inf
         lo, hi = self.min, self.max
         for v in values:
             if v < lo:
@@ -78,10 +81,10 @@ class Sketch:
             if v > hi:
                 hi = v
             if v > ZERO:
-                i = ceil(log(v) / lg)
+                i = ceil(log(v) / lg) if v < inf else INF_BUCKET
                 pos[i] = pos.get(i, 0) + 1
             elif v < -ZERO:
-                i = ceil(log(-v) / lg)
+                i = ceil(log(-v) / lg) if v > -inf else INF_BUCKET
                 neg[i] = neg.get(i, 0) + 1
             else:
                 self.zeros += 1
@@ -112,7 +115,7 @@ class Sketch:
         lo = int(pos)
         hi = lo + 1 if lo + 1 < n else lo
         a, b = self._at_ranks(lo, hi)
-        return a + (b - a) * (pos - lo)
+        return a if a == b or pos == lo else a + (b - a) * (pos - lo)  # inf - inf is no step
 
     def _at_ranks(self, lo: int, hi: int) -> tuple[float, float]:
         got: list[float] = []

@@ -448,6 +448,20 @@ def format_query(params: Params) -> dict:
     return success(promql_parser.parse(text).prettify())
 
 
+def query_exemplars(params: Params) -> dict:
+    """`/api/v1/query_exemplars`: an empty list once the query and times are valid. Weir
+    keeps no exemplars (remote write's and OTLP's are not stored), and an empty list is what
+    Prometheus answers where it has none; Grafana asks when a panel shows exemplars."""
+    from weir.promql.parse import parse
+
+    span_params(params)
+    text = params.get("query")
+    check_structure(text)
+    with _query_param():
+        parse(text)
+    return success([])
+
+
 def _selected(source: SeriesSource, params: Params, start: int, end: int) -> Iterable:
     for matchers in match_sets(params, required=False) or [[_everything()]]:
         yield from source.series(matchers, start, end)

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from weir.errors import TooManyPointsError
-from weir.promql import aggregate, ast, binary, calls, functions, windows
+from weir.promql import aggregate, ast, binary, calls, functions, hourly, windows
 from weir.promql.errors import BadDataError, ExecutionError, QueryTimeoutError
 from weir.promql.source import SeriesSource
 from weir.promql.values import Block, Labels, Series, drop_name, labels_of, merge_rows
@@ -257,9 +257,15 @@ class Evaluator:
         name = node.name
         index = windows.MATRIX_ARG.get(name, 0)
         args = [self.scalar(a) for i, a in enumerate(node.args) if i != index]
-        series, batch, ends, range_ms = self.range_series(node.args[index])
-        fn = windows.FUNCTIONS[name]
-        values, oks = self._windows(fn, batch, ends, range_ms, args)
+        try:  # whole hours: from hourly records where they answer as the points would
+            hours = hourly.evaluate(self, name, node.args[index])
+        except TooManyPointsError:
+            raise ExecutionError(TOO_MANY.format(limit=self.budget.max_samples)) from None
+        if hours is not None:
+            series, values, oks = hours
+        else:
+            series, batch, ends, range_ms = self.range_series(node.args[index])
+            values, oks = self._windows(windows.FUNCTIONS[name], batch, ends, range_ms, args)
         labels: list[Labels] = []
         vs, ms = [], []
         for ls, value, ok in zip(series, values, oks):

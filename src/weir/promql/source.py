@@ -141,6 +141,7 @@ class StoreSource:
         import numpy as np  # here, not at import: the metadata endpoints need matchers only
 
         from weir.metrics.query.read import read_points
+        from weir.promql.values import in_milliseconds
 
         selected = self._select(matchers)
         if not selected:
@@ -148,23 +149,17 @@ class StoreSource:
         # The one read path's bulk read: chunks decoded into arrays, never into Python lists.
         block = read_points(self.store, [s.id for s in selected], start_ms * NS_PER_MS, (end_ms + 1) * NS_PER_MS,
                             max_samples)
-        lens = block.lens
-        t = np.floor_divide(block.ts, NS_PER_MS, out=block.ts)  # in place: the block is this read's own
-        v = block.vals
-        if len(t) > 1:
-            last = np.empty(len(t), dtype=bool)  # the last point of its millisecond in its series
-            np.not_equal(t[:-1], t[1:], out=last[:-1])
-            last[-1] = True
-            offsets = np.cumsum(lens) - lens
-            last[offsets[1:] - 1] = True  # a series' last point, whatever the next series' first
-            if not last.all():
-                kept = np.zeros(len(t) + 1, dtype=np.int64)
-                np.cumsum(last, out=kept[1:])
-                lens = kept[offsets + lens] - kept[offsets]
-                t, v = t[last], v[last]
+        lens, t, v = in_milliseconds(block)
         by_id = {s.id: s for s in selected}
         labels = [{"__name__": by_id[sid].name, **by_id[sid].dimensions} for sid in block.ids.tolist()]
         return SeriesBlock(labels, lens, t, v)
+
+    def read_hours(self, matchers: list[Matcher], first_ms: int, end_ms: int, max_samples: int | None = None):
+        """What `*_over_time` over whole hours needs, from hourly records where the store
+        keeps them (`weir.promql.hourly`); None where the points must answer."""
+        from weir.promql.hourly import gather
+
+        return gather(self.store, self._select(matchers), first_ms, end_ms, max_samples)
 
     def read(self, matchers: list[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         b = self.read_block(matchers, start_ms, end_ms)
@@ -174,3 +169,4 @@ class StoreSource:
                 out.append(SeriesData(labels, b.t[o : o + n], b.v[o : o + n]))
             o += n
         return out
+

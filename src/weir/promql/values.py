@@ -183,3 +183,24 @@ def format_values(values: np.ndarray) -> list[str]:
 def format_time(ms: int) -> float:
     """Timestamps are float seconds in the API (Prometheus writes at most 3 decimals)."""
     return ms / 1000.0
+
+
+def in_milliseconds(block) -> tuple:
+    """(lens, t, v) of a `SeriesArrays`: times floored to milliseconds and, of several
+    points of a series in one millisecond, the latest kept; in a few numpy passes whatever
+    the number of series (the block is the read's own: its times are floored in place)."""
+    lens = block.lens
+    t = np.floor_divide(block.ts, 1_000_000, out=block.ts)
+    v = block.vals
+    if len(t) > 1:
+        last = np.empty(len(t), dtype=bool)  # the last point of its millisecond in its series
+        np.not_equal(t[:-1], t[1:], out=last[:-1])
+        last[-1] = True
+        offsets = np.cumsum(lens) - lens
+        last[offsets[1:] - 1] = True  # a series' last point, whatever the next series' first
+        if not last.all():
+            kept = np.zeros(len(t) + 1, dtype=np.int64)
+            np.cumsum(last, out=kept[1:])
+            lens = kept[offsets + lens] - kept[offsets]
+            t, v = t[last], v[last]
+    return lens, t, v

@@ -24,7 +24,7 @@ SERIES = [make_series("cpu", {"host": f"h{i}"}, "gauge", None) for i in range(5)
 
 def old_folder(tmp_path):
     """Two flushes (the second overlapping the first, with a rewritten point) and a log row."""
-    first = {s.id: {H0 + k * 30 * NS: float(i * 1000 + k) for k in range(6 * 120)} for i, s in enumerate(SERIES)}
+    first = {s.id: {H0 + k * 10 * NS: float(i * 1000 + k) for k in range(6 * 360)} for i, s in enumerate(SERIES)}
     second = {SERIES[0].id: {H0 + 60 * NS: -1.0, H0 + 61 * NS: -2.0}}
     unflushed = [(SERIES[1].id, H0 + 5 * HOUR + 1 * NS, 42.0), (SERIES[1].id, H0 + 90 * NS, 43.0)]
     write_v1(tmp_path / "m.db", SERIES, [first, second], unflushed)
@@ -113,29 +113,34 @@ def test_a_folder_weir_cannot_read_is_refused_untouched(tmp_path):
     SqliteMetricStore(tmp_path / "notes.db", retention_seconds=86400).close()
 
 
-def test_a_schema_2_folder_moves_to_3_untouched_and_an_older_weir_would_refuse_it(tmp_path):
-    """Schema 3 only says chunks may be bit-packed: a schema 2 folder keeps every row (its
-    zlib chunks still read), gets the new number, and is not re-finalised; the number is
-    what makes a Weir that knows only 2 refuse it as newer instead of calling it damaged."""
+@pytest.mark.parametrize("found", [2, 3])
+def test_an_older_schema_moves_to_the_current_number_untouched_and_an_older_weir_would_refuse_it(tmp_path, found):
+    """Schema 3 only says chunks may be bit-packed, 4 adds `hourly_first`: a schema 2 or 3
+    folder keeps every row (its zlib chunks still read), gets the new number and table, and
+    is not re-finalised; the number is what makes the Weir that knew only the older schema
+    refuse it as newer instead of calling it damaged."""
     store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=10**9)
     store.close()
     db = sqlite3.connect(tmp_path / "m.db")
-    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(found),))
+    if found < 4:
+        db.execute("DROP TABLE hourly_first")
     db.commit()
     db.close()
     store = SqliteMetricStore(tmp_path / "m.db", retention_seconds=10**9)
     try:
-        assert store.upgraded_from == 2 and store.backlog() == 0
+        assert store.upgraded_from == found and store.backlog() == 0
     finally:
         store.close()
     db = sqlite3.connect(tmp_path / "m.db")
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(schema.VERSION),)
+    assert db.execute("SELECT count(*) FROM hourly_first").fetchone() == (0,)
     db.close()
     old = sqlite3.connect(tmp_path / "m.db")
     try:
         with pytest.raises(StorageError, match="newer Weir"):
             saved = schema.VERSION
-            schema.VERSION = 2  # the previous release
+            schema.VERSION = found  # the release that wrote it
             try:
                 schema.migrate(old, tmp_path / "m.db")
             finally:

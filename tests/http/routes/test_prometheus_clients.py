@@ -269,6 +269,10 @@ BAD_REQUESTS = [
     ("GET", "/api/v1/label/host/values", {"match[]": "rate("}),
     ("GET", "/api/v1/metadata", {"limit": "x"}),
     ("GET", "/api/v1/format_query", {"query": "1 +"}),
+    ("GET", "/api/v1/query_exemplars", {"query": "1 +"}),
+    ("GET", "/api/v1/query_exemplars", {}),
+    ("GET", "/api/v1/query_exemplars", {"query": "up", "start": "2", "end": "1"}),
+    ("POST", "/api/v1/query_exemplars", {"query": "up", "start": "x"}),
     ("POST", "/api/v1/query", {"query": "sum by (x (y)"}),
     ("POST", "/api/v1/query_range", {"query": "1", "start": "a", "end": "1", "step": "1"}),
 ]
@@ -300,6 +304,21 @@ def test_errors_answer_as_prometheus_does(weir, prometheus, method, path, params
 def test_format_query_as_prometheus(weir, prometheus, expr):
     ours = ok(weir.http.get("/api/v1/format_query", params={"query": expr}))
     assert ours == ok(prometheus.http.get("/api/v1/format_query", params={"query": expr}))
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_query_exemplars_as_prometheus_without_any(weir, prometheus, method):
+    """Grafana asks for exemplars when a panel shows them: neither holds any here, and both
+    answer an empty list (Weir keeps none at all)."""
+    from urllib.parse import urlencode
+
+    params = {"query": 'sum(rate(x_total{a="b"}[5m]))', "start": "1700000000", "end": "1700003600"}
+    if method == "GET":
+        replies = [p.http.get("/api/v1/query_exemplars", params=params) for p in (weir, prometheus)]
+    else:
+        replies = [p.http.request("POST", "/api/v1/query_exemplars", urlencode(params), headers=FORM)
+                   for p in (weir, prometheus)]
+    assert ok(replies[0]) == ok(replies[1]) == []
 
 
 def test_time_forms_agree_with_prometheus(weir, prometheus):

@@ -40,6 +40,7 @@ def entry_points(expr: str):
         yield method, "/api/v1/query", q
         yield method, "/api/v1/query_range", ranged
         yield method, "/api/v1/format_query", q
+        yield method, "/api/v1/query_exemplars", q
         yield method, "/api/v1/series", m
         yield method, "/api/v1/labels", m
     yield "GET", "/api/v1/label/host/values", m

@@ -266,3 +266,4 @@ def _add_head(block, head):
         ts, vals = head[sid]
         parts.append((sid, np.array(ts, dtype=np.int64), np.array(vals, dtype=np.float64)))
     return SeriesArrays.from_series(parts)
+

@@ -24,7 +24,7 @@ from .sqltext import fill
 if TYPE_CHECKING:
     import sqlite3
 
-    from weir.metrics.arrays import RollupBlock, SeriesArrays
+    from weir.metrics.arrays import HourStarts, RollupBlock, SeriesArrays
 
 HOUR_NS = schema.HOUR_NS
 
@@ -112,6 +112,48 @@ class ArrayReads:
         covered = spans(first, end, busy)
         return RollupBlock(level, covered, cols).only(covered)
 
+    def read_hours(self, series_ids: list[int], start_ns: int, end_ns: int) -> HourStarts | None:
+        """PromQL's hourly windows (`weir.promql.hourly`): the hourly records of the whole
+        hours in [start, end) that are finalised, and the point each holds in its first
+        millisecond, from one snapshot (hours whose points have expired are not
+        covered). None when a finalised hour has no first record
+        (finalised before schema 4) or holds two points of one millisecond: the caller
+        then reads the points."""
+        import numpy as np
+
+        from weir.metrics.arrays import HourStarts, RollupBlock
+        from weir.metrics.records import WHOLE_MS
+
+        with self._querying():
+            self._wait_ready()
+            first = -(-start_ns // HOUR_NS) * HOUR_NS
+            end = end_ns // HOUR_NS * HOUR_NS
+            if not series_ids or end <= first:
+                return HourStarts(RollupBlock.empty("1h"), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+            conn = self._reader()
+            with self._lock:
+                self._index()
+                in_head = {h for h in self._head_hours | self._flushing_hours if first <= h < end}
+                _snapshot(conn)
+            try:
+                # hours whose points have expired are left out: PromQL reads points only, and
+                # answers the same whether or not a window is whole hours
+                kept = max(first, -(-rollups.minutes_until(conn) // HOUR_NS) * HOUR_NS)
+                covered = spans(kept, end, rollups.pending_hours(conn, kept, end) | in_head) if kept < end else []
+                records = RollupBlock("1h", covered, rollups.read_hourly(conn, list(series_ids), first, end))
+                firsts = rollups.read_firsts(conn, list(series_ids), first, end)
+            finally:
+                conn.execute("COMMIT")
+        records = records.only(covered)
+        keep = np.zeros(len(firsts["t"]), dtype=bool)
+        for a, b in covered:
+            keep |= (firsts["t"] >= a) & (firsts["t"] < b)
+        firsts = {k: v[keep] for k, v in firsts.items()}
+        if not _same_hours(records.cols, firsts) or ((firsts["flags"] & WHOLE_MS) == 0).any():
+            return None
+        at_start = firsts["first_ts"] - firsts["t"] < 1_000_000
+        return HourStarts(records, firsts["sid"][at_start], firsts["first_ts"][at_start], firsts["first"][at_start])
+
     def read_sketches(self, series_ids: list[int], covered: list[tuple[int, int]]):
         """(series id, hour, sketch) of the finalised hours within `covered`."""
         self._wait_ready()
@@ -154,3 +196,12 @@ def _snapshot(conn) -> None:
         raise
 
 
+def _same_hours(a: dict, b: dict) -> bool:
+    """Whether two sets of records (`sid`, `t` columns, each pair once) are of the same
+    (series, hour) pairs."""
+    import numpy as np
+
+    if len(a["t"]) != len(b["t"]):
+        return False
+    oa, ob = np.lexsort((a["t"], a["sid"])), np.lexsort((b["t"], b["sid"]))
+    return bool(np.array_equal(a["sid"][oa], b["sid"][ob]) and np.array_equal(a["t"][oa], b["t"][ob]))

@@ -8,7 +8,7 @@
 - `expire`: hours whose raw points are past the raw retention become minute rollups,
   in the same transaction that deletes their chunks (so every point is counted in
   exactly one of the two); rollups past their own retentions are deleted.
-- `read_hourly` / `read_minutely` / `read_sketches`: what queries read (numpy).
+- `read_hourly` / `read_firsts` / `read_minutely` / `read_sketches`: what queries read (numpy).
 
 Which hours a query may answer from hourly records: those not pending and with no
 point in the head (`covered_hours`); within such an hour every stored point of every
@@ -26,8 +26,11 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from weir.metrics.records import (
+    FIRST_RECORD,
     HOUR_NS,
     MinuteColumns,
+    first_dtype,
+    first_record,
     hour_dtype,
     hour_record,
     merge_day,
@@ -104,6 +107,7 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
     insert: list[tuple] = []
     records: dict[int, bytes] = {}
     sketches: dict[int, bytes] = {}
+    firsts: dict[int, bytes] = {}
     points = 0
     for sid, chunks in by_series.items():  # (series_id, id, fmt, ts, vals, fits one chunk)
         if len(chunks) == 1:
@@ -124,6 +128,7 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
             insert += encode_rows(sid, ts, vals)
         records[sid] = hour_record(hour, ts, vals)
         sketches[sid] = Sketch.of(vals).encode()
+        firsts[sid] = first_record(hour, ts, vals)
         points += len(ts)
     day = hour - hour % DAY_NS
     old = dict(w.execute(fill("SELECT series_id, data FROM hourly WHERE series_id IN {ids} AND day = ?", ids=_IDS),
@@ -131,6 +136,8 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
     old_sk = dict(w.execute(fill("SELECT series_id, data FROM hourly_sketch WHERE series_id IN {ids} AND day = ?",
                                  ids=_IDS),
                             (_ids(records), day)).fetchall())
+    old_first = dict(w.execute(fill("SELECT series_id, data FROM hourly_first WHERE series_id IN {ids} AND day = ?",
+                                    ids=_IDS), (_ids(records), day)).fetchall())
     w.execute("BEGIN IMMEDIATE")
     try:
         w.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in drop])
@@ -144,6 +151,11 @@ def _finalise_hour(w: sqlite3.Connection, hour: int, sids: list[int]) -> int:
             "INSERT INTO hourly_sketch (series_id, day, data) VALUES (?, ?, ?) "
             "ON CONFLICT (series_id, day) DO UPDATE SET data = excluded.data",
             [(sid, day, sketch_row(old_sk.get(sid), {hour: sk})) for sid, sk in sketches.items()],
+        )
+        w.executemany(
+            "INSERT INTO hourly_first (series_id, day, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (series_id, day) DO UPDATE SET data = excluded.data",
+            [(sid, day, merge_day(old_first.get(sid), {hour: rec}, FIRST_RECORD.size)) for sid, rec in firsts.items()],
         )
         w.executemany("DELETE FROM pending WHERE hour = ? AND series_id = ?", [(hour, sid) for sid in sids])
         w.execute("COMMIT")
@@ -177,6 +189,7 @@ def expire(w: sqlite3.Connection, now_ns: int, raw_s: int, minute_s: int, hour_s
         day_cut = now_ns - hour_s * 10**9
         w.execute("DELETE FROM hourly WHERE day + ? <= ?", (DAY_NS, day_cut))
         w.execute("DELETE FROM hourly_sketch WHERE day + ? <= ?", (DAY_NS, day_cut))
+        w.execute("DELETE FROM hourly_first WHERE day + ? <= ?", (DAY_NS, day_cut))
         w.execute("COMMIT")
     except BaseException:
         txn.rollback(w)  # never over the error that stopped it (a full disk)
@@ -257,6 +270,24 @@ def read_hourly(r: sqlite3.Connection, sids: list[int], first: int, end: int) ->
         recs, owner = recs[keep], owner[keep]
     out = {name: recs[name] for name in dtype.names or ()}  # strided views, no copies
     out["sid"] = owner
+    return out
+
+
+def read_firsts(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> dict[str, np.ndarray]:
+    """The `records.FIRST_RECORD`s of these series for hours in [first, end): columns plus `sid`."""
+    import numpy as np
+
+    rows = r.execute(
+        fill("SELECT series_id, data FROM hourly_first WHERE series_id IN {ids} AND day >= ? AND day < ?", ids=_IDS),
+        (_ids(sids), first - first % DAY_NS, end),
+    ).fetchall()
+    dtype = first_dtype()
+    recs = np.frombuffer(b"".join(d for _, d in rows), dtype=dtype)
+    owner = np.repeat(np.array([s for s, _ in rows], dtype=np.int64),
+                      np.array([len(d) // dtype.itemsize for _, d in rows], dtype=np.int64))
+    keep = (recs["t"] >= first) & (recs["t"] < end)
+    out = {name: recs[name][keep] for name in dtype.names or ()}
+    out["sid"] = owner[keep]
     return out
 
 

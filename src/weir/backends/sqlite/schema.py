@@ -18,6 +18,9 @@ Schema 2 (reads at scale, docs/architecture.md "Storage"):
 - `hourly`: per series and UTC day, that day's hourly rollups as fixed-size records
   (`rollups.HOUR_RECORD`); `hourly_sketch`: the same hours' quantile sketches, apart, as
   only percentile queries past the raw retention read them.
+- `hourly_first` (schema 4): per series and day, each finalised hour's first point and
+  whether its points fall in distinct milliseconds (`records.FIRST_RECORD`): with the
+  hourly records, what PromQL's `*_over_time` over whole hours reads (`weir.promql.hourly`).
 - `minutely`: per series and hour, minute rollups as compressed columns, written when
   the hour's points expire (the raw points answer minute queries until then).
 
@@ -38,10 +41,11 @@ from weir.errors import StorageError
 from . import txn
 from .sqltext import fill
 
+# 4: `hourly_first` (hours finalised before it have no row there: PromQL reads their points).
 # 3: chunk columns may be bit-packed (`columns.COMP_BITS`). The tables are those of 2; the
 # number changes so that an older Weir refuses such a folder as newer, untouched, instead
 # of finding chunks it cannot decode and calling the folder damaged.
-VERSION = 3
+VERSION = 4
 HOUR_NS = 3600 * 1_000_000_000
 DAY_NS = 24 * HOUR_NS
 
@@ -85,6 +89,9 @@ CREATE INDEX IF NOT EXISTS hourly_age ON hourly (day);
 CREATE TABLE IF NOT EXISTS hourly_sketch (series_id INTEGER NOT NULL, day INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS hourly_sketch_series ON hourly_sketch (series_id, day);
 CREATE INDEX IF NOT EXISTS hourly_sketch_age ON hourly_sketch (day);
+CREATE TABLE IF NOT EXISTS hourly_first (
+    series_id INTEGER NOT NULL, day INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS minutely (series_id INTEGER NOT NULL, hour INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS minutely_series ON minutely (series_id, hour);
 CREATE INDEX IF NOT EXISTS minutely_age ON minutely (hour);

@@ -133,6 +133,10 @@ PROMETHEUS_ROUTES: dict[tuple[str, str], dict] = {
             ["match[]", "start", "end", "limit"], _STRINGS, (400, 503)),
     **_pair("/api/v1/format_query", "Pretty-print a PromQL expression", "Prometheus' `/api/v1/format_query`.",
             ["query"], {"type": "string"}, (400,), ("query",)),
+    **_pair("/api/v1/query_exemplars", "Exemplars of a query's series (always none)",
+            "Prometheus' `/api/v1/query_exemplars`. Weir keeps no exemplars: a valid query is "
+            "answered with an empty list, as Prometheus answers where it has none.",
+            ["query", "start", "end"], {"type": "array", "items": {"type": "object"}}, (400,), ("query",)),
     ("get", "/api/v1/label/{name}/values"): {
         "summary": "Values of a label (`__name__`: the metric names)",
         "description": _META_NOTE,

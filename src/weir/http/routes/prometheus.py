@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 # Paths served on GET and POST alike; the others are GET only (as Prometheus serves them).
-GET_AND_POST = ("/query", "/query_range", "/series", "/labels", "/format_query")
+GET_AND_POST = ("/query", "/query_range", "/series", "/labels", "/format_query", "/query_exemplars")
 GET_ONLY = ("/label/<name>/values", "/metadata", "/status/buildinfo")
 # How `weir.auth` tells a read from a write: these POSTs read.
 READ_POSTS = frozenset(PREFIX + p for p in GET_AND_POST)
@@ -86,6 +86,7 @@ def router(services: ApiServices, *, max_samples: int | None = None) -> Router:
         "/series": lambda: api.series(source(), params()),
         "/labels": lambda: api.labels(source(), params()),
         "/format_query": lambda: api.format_query(params()),
+        "/query_exemplars": lambda: api.query_exemplars(params()),
         "/label/<name>/values": lambda name: api.label_values(
             source(), name, params(), services.store.metric_names),
         "/metadata": lambda: api.metadata(source(), params()),
