@@ -118,3 +118,40 @@ def test_an_hour_waits_for_running_queries_but_not_for_ever(monkeypatch):
     assert time.monotonic() - t0 < 60  # nobody reading: no wait (a generous bound, not a timing)
     worker._stop.set()
     assert worker._between_hours() is True
+
+
+def test_an_hour_export_pauses_between_series_while_a_query_runs_but_not_for_ever(monkeypatch):
+    """Within an hour's export (pure Python, ~0.5 ms a series), a query that arrives makes the
+    export wait at the next series until it ends; at most QUERY_YIELD_S in all per hour."""
+    import threading
+
+    from weir.jobs import exports
+
+    running = [0]
+
+    class Source:
+        def scan(self, start_ns, end_ns):
+            for i in range(3):
+                if i == 1:
+                    running[0] = 1  # a query starts while the first series is rendered
+                yield i, [start_ns], [1.0]
+
+    monkeypatch.setattr(exports, "QUERY_YIELD_S", 0.3)
+    t0 = time.monotonic()
+    assert [i for i, _, _ in exports.YieldingScan(Source(), lambda: running[0]).scan(0, 1)] == [0, 1, 2]
+    assert time.monotonic() - t0 >= 0.3  # waited its bound for the query, once: not per series
+
+    monkeypatch.setattr(exports, "QUERY_YIELD_S", 120.0)
+    running[0] = 0
+    ends = threading.Timer(0.05, lambda: running.__setitem__(0, 0))
+
+    class Ending(Source):
+        def scan(self, start_ns, end_ns):
+            for item in super().scan(start_ns, end_ns):
+                if item[0] == 1:
+                    ends.start()  # the query ends shortly
+                yield item
+
+    t0 = time.monotonic()
+    assert [i for i, _, _ in exports.YieldingScan(Ending(), lambda: running[0]).scan(0, 1)] == [0, 1, 2]
+    assert time.monotonic() - t0 < 60  # resumed when the query ended (a generous bound, not a timing)

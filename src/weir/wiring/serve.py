@@ -179,11 +179,13 @@ def _assemble(settings: Settings, a: _Adapters, clients: AwsClients, owned: bool
         closers.append(a.alerts.close)
     exports = None
     if settings.exports:
-        from weir.jobs.exports import ExportWorker
+        from weir.jobs.exports import ExportWorker, YieldingScan
         from weir.wiring.exports import export_scheduler
 
-        exports = ExportWorker(export_scheduler(settings, a.store, a.export_state(), clients, clock=clock),
-                               queries_running=getattr(a.store, "queries_running", lambda: 0))
+        running = getattr(a.store, "queries_running", lambda: 0)
+        exports = ExportWorker(export_scheduler(settings, YieldingScan(a.store, running), a.export_state(), clients,
+                                                clock=clock),
+                               queries_running=running)
         jobs.append(exports)
         closers.append(exports.state.close)
         listener = _chain(listener, exports.points_ingested)  # late points wake it

@@ -184,11 +184,11 @@ def read_arrays(
     import numpy as np
 
     from weir.metrics.arrays import SeriesArrays, trim
-    from weir.metrics.encoding.bulk import decode_many
+    from weir.metrics.encoding.small import decode_chunks
 
     if rows:
         if all(r[4] == FMT_COLUMNS for r in rows):
-            lens, ts, vals = decode_many([r[5] for r in rows], [r[6] for r in rows])
+            lens, ts, vals = decode_chunks([r[5] for r in rows], [r[6] for r in rows])
         else:  # a folder still being upgraded: decode row by row
             parts = [decode_row(r[4], r[5], r[6]) for r in rows]
             lens = np.array([len(p[0]) for p in parts], dtype=np.int64)

@@ -46,6 +46,7 @@ from .sqltext import fill
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Callable
 
     import numpy as np
 
@@ -70,15 +71,17 @@ def backlog(conn: sqlite3.Connection, before_hour: int) -> int:
     return conn.execute("SELECT count(*) FROM pending WHERE hour < ?", (before_hour,)).fetchone()[0]
 
 
-def finalise(w: sqlite3.Connection, before_hour: int, budget_s: float, done: Progress | None = None) -> Progress:
+def finalise(w: sqlite3.Connection, before_hour: int, budget_s: float, done: Progress | None = None, *,
+             batch: int = BATCH_SERIES, stop: Callable[[], bool] | None = None) -> Progress:
     """Finalise pending pairs of hours starting before `before_hour`, oldest first, for
-    about `budget_s` seconds (at least one transaction)."""
+    about `budget_s` seconds (at least one transaction of at most `batch` pairs), or until
+    `stop()` says so after a transaction."""
     done = done or Progress()
     deadline = time.monotonic() + budget_s
     while True:
         pairs = w.execute(
             "SELECT hour, series_id FROM pending WHERE hour < ? ORDER BY hour, series_id LIMIT ?",
-            (before_hour, BATCH_SERIES),
+            (before_hour, batch),
         ).fetchall()
         if not pairs:
             return done
@@ -87,7 +90,7 @@ def finalise(w: sqlite3.Connection, before_hour: int, budget_s: float, done: Pro
         done.points += _finalise_hour(w, hour, sids)
         done.pairs += len(sids)
         done.hours.add(hour)
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or (stop is not None and stop()):
             return done
 
 

@@ -137,7 +137,10 @@ class SqliteSeriesIndex:
             sql = ("SELECT s.id, s.name, s.dimensions, s.type, s.unit FROM series s INDEXED BY series_name_key"  # nosec B608  # fixed text
                    f" WHERE {where}{tail}")
         else:
-            driver, *others = sorted(filters.items(), key=lambda kv: self._selectivity(conn, name, *kv))
+            # one filter drives alone: counting its series to rank it would be a query for nothing
+            items = list(filters.items())
+            driver, *others = items if len(items) == 1 else sorted(
+                items, key=lambda kv: self._selectivity(conn, name, *kv))
             probes = "".join(" AND EXISTS (SELECT 1 FROM labels o WHERE o.metric = ? AND o.key = ? AND o.value = ?"
                              " AND o.series_id = s.id)" for _ in others)
             # CROSS JOIN: SQLite keeps `labels` the outer loop, so the most selective filter drives

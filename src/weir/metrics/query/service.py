@@ -22,8 +22,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import accumulate, repeat
 
 from weir.errors import InvalidInputError, NotFoundError, PayloadTooLargeError, WeirError
 from weir.metrics import limits
@@ -134,6 +136,14 @@ class QueryService:
                           cursor)
 
     def query(self, name: str, params: Mapping) -> QueryResult:
+        # A store with background work (the SQLite store's finalising and exports) holds it
+        # back for the whole query, not only while points are read: a short query otherwise
+        # shared the GIL with it for its selection and its answer.
+        busy = getattr(self.store, "querying", None)
+        with busy() if busy is not None else nullcontext():
+            return self._query(name, params)
+
+    def _query(self, name: str, params: Mapping) -> QueryResult:
         params = single(params)
         now = int(self.clock() * NS)
         period = parse_duration(params.get("period", "60"), "period") * NS
@@ -290,11 +300,18 @@ def _groups(batch, group_by, cells, columns, n_periods, first, step) -> list[Que
     statistics themselves, and the encoded JSON is identical."""
     import numpy as np
 
-    stamps = [first + i * step for i in range(n_periods)] if n_periods <= 4 * len(cells) + 16 else None
+    # each period's start as a running sum (one datetime addition each, in C): `first + i * step`
+    # made a timedelta product per period too, 8x slower (datetime arithmetic is exact
+    # integer microseconds, so both give the same datetimes)
+    stamps = (list(accumulate(repeat(step, n_periods - 1), initial=first))
+              if n_periods <= 4 * len(cells) + 16 else None)
     keys = ("timestamp", *columns)
     cols = [c.tolist() for c in columns.values()]
-    i_of = (cells % n_periods).tolist()
-    times = [stamps[i] for i in i_of] if stamps is not None else [first + i * step for i in i_of]
+    if stamps is not None and len(cells) == len(batch) * n_periods:  # every cell has points
+        times = stamps * len(batch)
+    else:
+        i_of = (cells % n_periods).tolist()
+        times = [stamps[i] for i in i_of] if stamps is not None else [first + i * step for i in i_of]
     rows = _rows(keys, times, cols)
     bounds = np.searchsorted(cells, np.arange(len(batch) + 1) * n_periods).tolist() if len(cells) else [0] * (
         len(batch) + 1)
