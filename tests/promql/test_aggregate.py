@@ -125,4 +125,8 @@ def test_avg_step_by_step_gives_the_bits_of_avg_series_by_series(rows, steps, da
         A._FEW_STEPS = saved
     if by_step is not None:
         present = M.any(axis=0)
-        assert by_step[present].tobytes() == by_series[present].tobytes()
+        a, b = by_step[present], by_series[present]
+        # NaN's sign and payload depend on the order of inf - inf and the like, in Go too; the
+        # API writes every NaN as "NaN". Every other value: the same bits.
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        assert a[~np.isnan(a)].tobytes() == b[~np.isnan(b)].tobytes()
