@@ -7,8 +7,9 @@ The read benchmarks' dataset (docs: DESIGN "Benchmark data for reads"): `cpu`, a
 scale), values like a CPU percentage with one decimal (a daily wave per host plus noise), and
 `requests_total`, a counter with the same labels (as many points again). Loaded into Weir over
 `POST /metrics`, then stopped, `weir migrate` (every closed hour finalised, as on a server that
-has run on: otherwise the queries share the GIL with a day's finalising) and restarted;
-loaded into VictoriaMetrics over `/api/v1/import/prometheus` (run with `-search.disableCache`,
+has run on: otherwise the queries share the GIL with a day's finalising) and restarted (its
+CPU then watched until idle: after a restart it re-exports the hours the load changed, which a
+server left running would have done); loaded into VictoriaMetrics over `/api/v1/import/prometheus` (run with `-search.disableCache`,
 so repeats are not answered from its result cache; `/internal/force_flush` after loading).
 
 The same four queries are asked of both over HTTP, one warm-up then the median of
@@ -37,7 +38,7 @@ import time
 import urllib.parse
 
 import numpy as np
-from workload import CONNECTIONS, WeirServer, free_port, wait_http, weir_compact
+from workload import CONNECTIONS, WeirServer, free_port, wait_http, wait_idle, weir_compact
 
 REGIONS = 10
 BATCH_TIMES = 5  # timestamps per request: 5 x 1,000 hosts x 2 metrics = 10,000 points, Weir's most per request
@@ -170,8 +171,10 @@ def main() -> None:
             urllib_get(vm.url + "/internal/force_flush")
             wait_count(vm.port, args.hosts, end)
             vm_load = time.perf_counter() - t0
+            idle = wait_idle(weir.proc.pid)  # Weir's re-export of the loaded hours after its restart
             print(f"{points:,} points ({args.hosts} hosts x {args.hours} h at {args.interval} s, cpu and "
-                  f"requests_total); load: Weir {weir_load:.0f} s, VictoriaMetrics {vm_load:.0f} s")
+                  f"requests_total); load: Weir {weir_load:.0f} s, VictoriaMetrics {vm_load:.0f} s; "
+                  f"Weir idle {idle:.0f} s after VictoriaMetrics' load")
             ratios = []
             for title, expr, q_start, step in queries:
                 params = {"query": expr, "start": q_start, "end": end, "step": step, "timeout": "120s"}

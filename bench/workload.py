@@ -87,6 +87,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_idle(pid: int, quiet: float = 2.0, limit: float = 180.0) -> float:
+    """Until process `pid` has used under 5% of a core for `quiet` seconds (its background
+    work after a restart, such as re-exporting the hours a load changed, done); returns the
+    seconds waited. A server left running would be past that when asked."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        before = cpu_seconds(pid)
+        time.sleep(quiet)
+        if cpu_seconds(pid) - before < 0.05 * quiet:
+            break
+    return time.monotonic() - t0
+
+
 def wait_http(url: str, timeout: float = 30.0) -> float:
     """Seconds until `url` answers."""
     t0 = time.perf_counter()

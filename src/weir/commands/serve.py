@@ -120,8 +120,10 @@ def run(settings: config.Settings, *, access_log: bool = False) -> None:
     then serve until SIGINT/SIGTERM; closing the services flushes the store."""
     from weir.http.app import authenticate, build_app
     from weir.http.server import ServerLimits, serve_http
+    from weir.wiring import allocator
     from weir.wiring.serve import build_serve
 
+    allocator.tune()
     built = build_serve(settings)
     built.start_background()
     limits = ServerLimits(settings.query_workers, settings.query_queue, settings.header_timeout,
