@@ -265,3 +265,19 @@ def test_hours_past_the_raw_retention_answer_as_the_points_do(tmp_path, monkeypa
     assert got == want
     steps = [t for t, _ in want["data"]["result"][0]["values"]]
     assert steps and steps[0] > start / 1000  # the early hours are gone
+
+
+def test_points_read_beside_the_records_count_against_the_sample_limit(tmp_path):
+    """Hours not finalised are read as points: past the engine's limit that is the usual 422."""
+    from weir.promql.errors import ExecutionError
+
+    store = open_finalised(tmp_path, [(0, k * 10 * SECOND, 1.0) for k in range(360)])
+    try:
+        write(store, [(0, 3600 * SECOND + k * SECOND, 1.0) for k in range(500)])  # in memory
+        start = T0_NS // 1_000_000 + HOUR_MS
+        query = 'count_over_time(g{host="h0"}[1h])'
+        assert Engine(StoreSource(store), max_samples=1000).range(query, start, start + HOUR_MS, HOUR_MS).result
+        with pytest.raises(ExecutionError, match="too many samples|more than"):
+            Engine(StoreSource(store), max_samples=300).range(query, start, start + HOUR_MS, HOUR_MS)
+    finally:
+        store.close()

@@ -5,16 +5,17 @@ decodes them all, where the store already keeps per series per finalised hour it
 sum, min and max (`weir.metrics.records`): the "coarsest rollup that answers exactly" the
 read path uses for Weir's own queries. A PromQL window [t - range, t] is closed at both ends
 (Prometheus 2), so when t and the range are whole hours it is the hours [t - range, t) plus
-the point at exactly t, the first of the next hour: the store reads that point from its
-chunk's header, without decoding the chunk (`read_hours`).
+the point at exactly t, the first of the next hour: finalising keeps each hour's first point
+beside its record (`hourly_first`), so no chunk is decoded for it (`read_hours`).
 
 Used for `count sum avg min max _over_time` when every window starts on an hour and spans
 whole hours; the points answer otherwise, and also when any of these does not hold:
 
 - the store keeps hourly records and has `read_hours` (SQLite; the DynamoDB store reads
   points);
-- no stored chunk may hold two points of one millisecond (PromQL takes them as one sample,
-  records count both);
+- every finalised hour has its first record (hours finalised before schema 4 have none), and
+  no hour holds two points of one millisecond (PromQL takes them as one sample, records
+  count both);
 - every record and point used is finite, and for sums and means every window's points share
   a sign: a sum of same-signed floats is within a few ulps however it is ordered, so the
   answer agrees with the point-by-point one to ~1e-15 relative; with cancellation it might
@@ -52,6 +53,7 @@ class Hours:
     max: np.ndarray
     at: np.ndarray
     at_v: np.ndarray
+    loaded: int = 0  # points read where the records do not cover (for the sample budget)
 
 
 def aligned(ends: np.ndarray, range_ms: int) -> bool:
@@ -122,7 +124,7 @@ def gather(store, selected: list, first_ms: int, end_ms: int, max_samples: int |
     by_id = {s.id: s for s in selected}
     labels = [{"__name__": by_id[sid].name, **by_id[sid].dimensions} for sid in ids]
     return Hours(labels, first_ms, count[:, :columns], total[:, :columns], low[:, :columns], high[:, :columns],
-                 at, at_v)
+                 at, at_v, loaded)
 
 
 def windows(name: str, h: Hours, ends: np.ndarray, range_ms: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -173,6 +175,7 @@ def evaluate(ev, name: str, node: ast.Node) -> tuple[list, np.ndarray, np.ndarra
                ev.budget.max_samples - ev.budget.loaded)
     if h is None:
         return None
+    ev.budget.load(h.loaded)
     ev.budget.hold(h.count.size)
     got = windows(name, h, ends, sel.range_ms)
     if got is None:
