@@ -2,12 +2,13 @@
 
 A query over a day of a thousand series builds arrays of tens of megabytes. By default
 glibc hands allocations past its mmap threshold (128 KiB, rising only as far as the last
-freed block) straight from the kernel and returns them on free, so every query pays the page
-faults of first touching each array again; on the 2-core VM the benchmarks run on that was
-about a tenth of a query's time (`bench/promql.py`'s `rate` query over `weir serve`,
-five alternations of the two builds: medians 122-177 ms before, 115-144 ms after). Here blocks up to 32 MiB (glibc's largest mmap threshold) come from
-the heap, and up to 256 MiB freed at its top stay mapped for the next query. Peak memory is
-unchanged (a query needs the same arrays); memory is given back to the kernel less eagerly.
+freed block) straight from the kernel and returns them on free, so every query pays the
+page faults of first touching each array again. Here blocks up to 32 MiB (glibc's largest
+mmap threshold) come from the heap, and up to 256 MiB freed at its top stay mapped for the
+next query. On the 2-core VM the benchmarks run on, `bench/promql.py`'s `rate` query over
+`weir serve` took medians of 122-177 ms before and 115-144 ms after (five alternations of
+the two builds). Peak memory is unchanged (a query needs the same arrays); memory goes back
+to the kernel less eagerly.
 """
 
 from __future__ import annotations
