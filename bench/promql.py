@@ -10,7 +10,8 @@ scale), values like a CPU percentage with one decimal (a daily wave per host plu
 has run on: otherwise the queries share the GIL with a day's finalising) and restarted (its
 CPU then watched until idle: after a restart it re-exports the hours the load changed, which a
 server left running would have done); loaded into VictoriaMetrics over
-`/api/v1/import/prometheus` (run with `-search.disableCache`, so repeats are not answered from its result cache; `/internal/force_flush` after loading).
+`/api/v1/import/prometheus` (run with `-search.disableCache`, so repeats are not answered
+from its result cache; `/internal/force_flush` after loading).
 
 The same four queries are asked of both over HTTP, one warm-up then the median of
 `--repeat` runs: one host over 12 h at 1 m; `avg by (region) (avg_over_time(cpu[1h]))` over
