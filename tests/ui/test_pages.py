@@ -207,6 +207,9 @@ def test_autocomplete_offers_metrics_labels_and_values(weir, tab):
     assert box.input_value() == 'avg(cpu{region="'
     tab.page.get_by_role("option", name="eu").wait_for()
     box.press("Enter")
+    # the completion is applied after the key event: what is typed before lands ahead of it
+    tab.page.wait_for_function("el => el.value.startsWith('avg(cpu{region=\"eu\"')",
+                               arg=box.element_handle(timeout=30_000), timeout=30_000)
     box.press_sequentially("})")
     assert box.input_value() == 'avg(cpu{region="eu"})'
     box.press("Enter")  # no suggestion open: runs
