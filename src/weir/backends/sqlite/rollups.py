@@ -42,7 +42,7 @@ from weir.metrics.sketch import Sketch
 from . import txn
 from .chunks import CHUNK_POINTS, INSERT_SQL, decode_row, encode_rows
 from .schema import DAY_NS, FMT_COLUMNS
-from .sqltext import fill
+from .sqltext import fill, ident
 
 if TYPE_CHECKING:
     import sqlite3
@@ -254,13 +254,25 @@ def pending_hours(r: sqlite3.Connection, first: int, end: int) -> set[int]:
 
 def read_hourly(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> dict[str, np.ndarray]:
     """Hourly records of these series for hours in [first, end): columns plus `sid`."""
+    return _read_days(r, "hourly", hour_dtype(), sids, first, end)
+
+
+def read_firsts(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> dict[str, np.ndarray]:
+    """The `records.FIRST_RECORD`s of these series for hours in [first, end): columns plus `sid`."""
+    return _read_days(r, "hourly_first", first_dtype(), sids, first, end)
+
+
+def _read_days(r: sqlite3.Connection, table: str, dtype, sids: list[int], first: int,
+               end: int) -> dict[str, np.ndarray]:
+    """Fixed-size records (`dtype`, hour start `t` first) of these series, kept a day per
+    row in `table`, for hours in [first, end): columns plus `sid`."""
     import numpy as np
 
     rows = r.execute(
-        fill("SELECT series_id, data FROM hourly WHERE series_id IN {ids} AND day >= ? AND day < ?", ids=_IDS),
+        fill("SELECT series_id, data FROM {table} WHERE series_id IN {ids} AND day >= ? AND day < ?",
+             table=ident(table), ids=_IDS),
         (_ids(sids), first - first % DAY_NS, end),
     ).fetchall()
-    dtype = hour_dtype()
     recs = np.frombuffer(b"".join(d for _, d in rows), dtype=dtype)
     owner = np.repeat(np.array([s for s, _ in rows], dtype=np.int64),
                       np.array([len(d) // dtype.itemsize for _, d in rows], dtype=np.int64))
@@ -270,24 +282,6 @@ def read_hourly(r: sqlite3.Connection, sids: list[int], first: int, end: int) ->
         recs, owner = recs[keep], owner[keep]
     out = {name: recs[name] for name in dtype.names or ()}  # strided views, no copies
     out["sid"] = owner
-    return out
-
-
-def read_firsts(r: sqlite3.Connection, sids: list[int], first: int, end: int) -> dict[str, np.ndarray]:
-    """The `records.FIRST_RECORD`s of these series for hours in [first, end): columns plus `sid`."""
-    import numpy as np
-
-    rows = r.execute(
-        fill("SELECT series_id, data FROM hourly_first WHERE series_id IN {ids} AND day >= ? AND day < ?", ids=_IDS),
-        (_ids(sids), first - first % DAY_NS, end),
-    ).fetchall()
-    dtype = first_dtype()
-    recs = np.frombuffer(b"".join(d for _, d in rows), dtype=dtype)
-    owner = np.repeat(np.array([s for s, _ in rows], dtype=np.int64),
-                      np.array([len(d) // dtype.itemsize for _, d in rows], dtype=np.int64))
-    keep = (recs["t"] >= first) & (recs["t"] < end)
-    out = {name: recs[name][keep] for name in dtype.names or ()}
-    out["sid"] = owner[keep]
     return out
 
 
