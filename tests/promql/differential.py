@@ -172,6 +172,20 @@ def openmetrics(specs: list[Spec]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def weir_store(path, specs: list[Spec], clock_s: float, **options):
+    """A real `SqliteMetricStore` at `path`, ready, holding the specs' samples."""
+    import time
+
+    from weir.backends.sqlite.metrics import SqliteMetricStore
+
+    store = SqliteMetricStore(path, retention_seconds=400 * 86_400, clock=lambda: clock_s, **options)
+    deadline = time.monotonic() + 60
+    while not store.ready() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    load_weir(store, specs)
+    return store
+
+
 def load_weir(store, specs: list[Spec]) -> None:
     batch = PointBatch()
     for s in specs:

@@ -8,12 +8,9 @@ timestamp by timestamp, values to 1e-9 relative, and errors by type.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.promql import differential as d
-from weir.backends.sqlite.metrics import SqliteMetricStore
 from weir.promql.engine import Engine
 from weir.promql.source import StoreSource
 
@@ -379,13 +376,7 @@ def peers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("promql-diff")
     prometheus = d.PrometheusPeer(folder, specs)
     prometheus.start()
-    store = SqliteMetricStore(
-        folder / "weir" / "metrics.db", retention_seconds=400 * 86_400, clock=lambda: (T0 + d.SPAN) / 1000
-    )
-    deadline = time.monotonic() + 60
-    while not store.ready() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    d.load_weir(store, specs)
+    store = d.weir_store(folder / "weir" / "metrics.db", specs, (T0 + d.SPAN) / 1000)
     try:
         yield prometheus, Engine(StoreSource(store))
     finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +60,8 @@ def finalised_peers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("promql-hourly")
     prometheus = d.PrometheusPeer(folder, specs)
     prometheus.start()
-    store = SqliteMetricStore(folder / "weir" / "metrics.db", retention_seconds=400 * 86_400,
-                              finalise_grace_seconds=0, clock=lambda: (d.T0 + d.SPAN + 2 * HOUR_MS) / 1000)
-    deadline = time.monotonic() + 60
-    while not store.ready() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    d.load_weir(store, specs)
+    store = d.weir_store(folder / "weir" / "metrics.db", specs, (d.T0 + d.SPAN + 2 * HOUR_MS) / 1000,
+                         finalise_grace_seconds=0)
     store.flush()
     store.finalise()
     try:
